@@ -1,0 +1,90 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FormatError } from '../../engine/errors.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from '../../train/safetensors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tapegrad-st-'));
+
+function sample() {
+  return {
+    '0.weight': { shape: [3, 2], data: new Float32Array([1, -2, 3.5, 1e-8, -0, Infinity]) },
+    '0.bias': { shape: [3], data: new Float32Array([0.25, 0.5, 0.75]) },
+    scalar: { shape: [], data: new Float32Array([42]) },
+    empty: { shape: [0, 4], data: new Float32Array(0) },
+  };
+}
+
+describe('safetensors', () => {
+  it('round-trips tensors and metadata through a file', () => {
+    const path = join(dir, 'a.safetensors');
+    writeSafetensors(path, sample(), { epoch: '3', architecture: '{"layers":[]}' });
+    const back = readSafetensors(path);
+    expect(back.metadata).toEqual({ epoch: '3', architecture: '{"layers":[]}' });
+    for (const [name, t] of Object.entries(sample())) {
+      const got = back.tensors.get(name)!;
+      expect(got.shape).toEqual(t.shape);
+      expect(Array.from(got.data)).toEqual(Array.from(t.data));
+    }
+    // No temporary file is left beside the target.
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writes the layout of the specification', () => {
+    const bytes = encodeSafetensors({ b: { shape: [1], data: new Float32Array([2]) }, a: { shape: [2], data: new Float32Array([1, 3]) } });
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect((8 + n) % 8).toBe(0);
+    const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString());
+    expect(header).toEqual({
+      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+      b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+    });
+    // Little-endian float32 1.0 is 00 00 80 3f.
+    expect(Array.from(bytes.subarray(8 + n, 8 + n + 4))).toEqual([0, 0, 0x80, 0x3f]);
+  });
+
+  it('rejects truncated and corrupt files with a FormatError naming the file', () => {
+    const good = encodeSafetensors(sample(), { k: 'v' });
+    const cases: Array<[string, Uint8Array]> = [
+      ['short', good.subarray(0, 5)],
+      ['truncated-data', good.subarray(0, good.length - 3)],
+      ['truncated-header', good.subarray(0, 20)],
+      ['garbage', new Uint8Array(64).fill(0xff)],
+    ];
+    const badJson = good.slice();
+    badJson[8] = 0x5b; // '[' instead of '{'
+    badJson[9] = 0x5b;
+    cases.push(['bad-json', badJson]);
+    const headerLen = Number(new DataView(good.buffer).getBigUint64(0, true));
+    const hdr = JSON.parse(Buffer.from(good.subarray(8, 8 + headerLen)).toString());
+    hdr['0.bias'].dtype = 'F64';
+    const wrongDtype = Buffer.from(JSON.stringify(hdr).padEnd(headerLen, ' '));
+    const f64 = good.slice();
+    f64.set(wrongDtype, 8);
+    cases.push(['dtype', f64]);
+    for (const [name, bytes] of cases) {
+      const path = join(dir, `${name}.safetensors`);
+      writeFileSync(path, bytes);
+      expect(() => readSafetensors(path), name).toThrow(FormatError);
+      expect(() => readSafetensors(path), name).toThrow(path);
+    }
+    expect(() => decodeSafetensors(good.subarray(0, good.length - 1))).toThrow(/truncated/);
+  });
+
+  it('rejects a header whose offsets leave a hole', () => {
+    const header = JSON.stringify({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } });
+    const bytes = new Uint8Array(8 + header.length + 8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+    bytes.set(Buffer.from(header), 8);
+    expect(() => decodeSafetensors(bytes, 'hole.safetensors')).toThrow(/hole\.safetensors.*hole or overlap/);
+  });
+
+  it('replaces an existing file whole', () => {
+    const path = join(dir, 'replace.safetensors');
+    writeSafetensors(path, sample());
+    writeSafetensors(path, { x: { shape: [1], data: new Float32Array([7]) } });
+    expect([...readSafetensors(path).tensors.keys()]).toEqual(['x']);
+    expect(readFileSync(path).length).toBeGreaterThan(8);
+  });
+});
