@@ -1,0 +1,24 @@
+import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
+import { alloc } from '../memory.js';
+import type { Rng } from '../rng.js';
+import { Tensor, record } from '../tensor.js';
+
+/**
+ * Inverted dropout (training only; the Dropout layer skips it in eval): zero each unit with
+ * probability `rate`, scale the survivors by 1/(1 − rate). A fresh mask is drawn from `rng` on
+ * every call. `rate` must be in [0, 1): at 1 nothing survives and the scale is infinite.
+ */
+export function dropout(x: Tensor, rate: number, rng: Rng): Tensor {
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
+    throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);
+  }
+  if (rate === 0) return x;
+  const out = alloc(x.size);
+  const mask = alloc(x.size);
+  dropoutForward(out, mask, x.data, rate, rng, x.size);
+  return record(new Tensor(out, x.shape), `dropout(${rate})`, [x], (dout) => {
+    const dinp = alloc(dout.length);
+    dropoutBackward(dinp, dout, mask, dout.length);
+    return [dinp];
+  });
+}

@@ -1,0 +1,16 @@
+import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/softmax.js';
+import { alloc } from '../memory.js';
+import { Tensor, record } from '../tensor.js';
+import { axisView } from './reduce.js';
+
+/** log softmax along `axis`: x − logsumexp(x), stable for any logits. See kernels/softmax.ts. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const { outer, n, inner } = axisView(x.shape, axis, true, 'logSoftmax');
+  const out = alloc(x.size);
+  logSoftmaxForward(out, x.data, outer, n, inner);
+  return record(new Tensor(out, x.shape), 'logSoftmax', [x], (dout) => {
+    const dinp = alloc(dout.length);
+    logSoftmaxBackward(dinp, dout, out, outer, n, inner);
+    return [dinp];
+  });
+}

@@ -1,0 +1,14 @@
+import { alloc } from '../memory.js';
+import { Tensor, record } from '../tensor.js';
+
+/** out = −x; dx = −dout. */
+export function neg(x: Tensor): Tensor {
+  const X = x.data;
+  const out = alloc(X.length);
+  for (let i = 0; i < X.length; i++) out[i] = -X[i];
+  return record(new Tensor(out, x.shape), 'neg', [x], (dout) => {
+    const dinp = alloc(dout.length);
+    for (let i = 0; i < dout.length; i++) dinp[i] = -dout[i];
+    return [dinp];
+  });
+}

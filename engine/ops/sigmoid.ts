@@ -1,0 +1,22 @@
+import { alloc } from '../memory.js';
+import { Tensor, record } from '../tensor.js';
+
+/** out = 1 / (1 + e⁻ˣ); σ' = σ(1 − σ), so backward needs only the output. */
+export function sigmoid(x: Tensor): Tensor {
+  const X = x.data;
+  const out = alloc(X.length);
+  // Written two ways so that e^(−x) never overflows to Infinity for large negative x.
+  for (let i = 0; i < X.length; i++) {
+    const v = X[i];
+    if (v >= 0) out[i] = 1 / (1 + Math.exp(-v));
+    else {
+      const e = Math.exp(v);
+      out[i] = e / (1 + e);
+    }
+  }
+  return record(new Tensor(out, x.shape), 'sigmoid', [x], (dout) => {
+    const dinp = alloc(dout.length);
+    for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] * out[i] * (1 - out[i]);
+    return [dinp];
+  });
+}

@@ -1,0 +1,16 @@
+import { softmaxBackward, softmaxForward } from '../kernels/softmax.js';
+import { alloc } from '../memory.js';
+import { Tensor, record } from '../tensor.js';
+import { axisView } from './reduce.js';
+
+/** softmax along `axis` (default the last): e^(x − max) / Σ e^(x − max). See kernels/softmax.ts. */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const { outer, n, inner } = axisView(x.shape, axis, true, 'softmax');
+  const out = alloc(x.size);
+  softmaxForward(out, x.data, outer, n, inner);
+  return record(new Tensor(out, x.shape), 'softmax', [x], (dout) => {
+    const dinp = alloc(dout.length);
+    softmaxBackward(dinp, dout, out, outer, n, inner);
+    return [dinp];
+  });
+}

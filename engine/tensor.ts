@@ -1,0 +1,483 @@
+import ndarray, { type NdArray } from 'ndarray';
+import ops from 'ndarray-ops';
+import { GradError, ShapeError, fmtShape } from './errors.js';
+import { alloc } from './memory.js';
+import { Rng } from './rng.js';
+import { add } from './ops/add.js';
+import { mul } from './ops/mul.js';
+import { neg } from './ops/neg.js';
+import { pow } from './ops/pow.js';
+import { exp } from './ops/exp.js';
+import { log } from './ops/log.js';
+import { sqrt } from './ops/sqrt.js';
+import { matmul } from './ops/matmul.js';
+import { transpose } from './ops/transpose.js';
+import { reshape } from './ops/reshape.js';
+import { sum } from './ops/sum.js';
+import { max } from './ops/max.js';
+import { relu } from './ops/relu.js';
+import { sigmoid } from './ops/sigmoid.js';
+import { tanh } from './ops/tanh.js';
+import { softmax } from './ops/softmax.js';
+import { logSoftmax } from './ops/logSoftmax.js';
+import { crossEntropy } from './ops/crossEntropy.js';
+
+/**
+ * What the tape remembers about a tensor that an op produced: the op's name, its inputs, and a
+ * function that turns the gradient of the output (`dout`) into the gradients of the inputs, in the
+ * inputs' order (null where an input needs none). A backward may return `dout` itself when the
+ * gradient passes through unchanged; the tape never writes into a buffer it did not make.
+ */
+export interface TapeNode {
+  op: string;
+  parents: Tensor[];
+  backward: (dout: Float32Array) => (Float32Array | null)[];
+}
+
+type Nested = number | Nested[];
+
+let gradEnabled = true;
+
+/** Runs `fn` without recording anything on the tape (inference, optimizer updates, metrics). */
+export function noGrad<T>(fn: () => T): T {
+  const before = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = before;
+  }
+}
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Records `out` on the tape if any input needs a gradient (and recording is on). Every op ends with
+ * this call; it is the whole of the forward half of autograd.
+ */
+export function record(out: Tensor, op: string, parents: Tensor[], backward: TapeNode['backward']): Tensor {
+  if (gradEnabled && parents.some((p) => p.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, parents, backward };
+  }
+  return out;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function checkShape(shape: readonly number[], where: string): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${where}: bad shape ${fmtShape(shape)}: sizes must be integers >= 0`);
+  }
+}
+
+export interface FromOptions {
+  shape?: readonly number[];
+  requiresGrad?: boolean;
+}
+
+export interface RandomOptions {
+  requiresGrad?: boolean;
+  rng?: Rng;
+}
+
+/**
+ * An n-dimensional array of float32 numbers, stored row-major in one Float32Array, that can record
+ * the operations applied to it so that `backward()` can compute gradients.
+ */
+export class Tensor {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+  requiresGrad: boolean;
+  /** d(loss)/d(this), filled by `backward()` on leaves (tensors no op produced); it accumulates. */
+  grad: Tensor | null = null;
+  /** Set by `record` when an op produced this tensor while recording. Leaves have none. */
+  node: TapeNode | null = null;
+  /** Keep `grad` on this non-leaf tensor too (PyTorch's `retain_grad`), for inspection. */
+  retainsGrad = false;
+
+  constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
+    checkShape(shape, 'Tensor');
+    if (data.length !== sizeOf(shape)) {
+      throw new ShapeError(`Tensor: ${data.length} values do not fill shape ${fmtShape(shape)} (${sizeOf(shape)} needed)`);
+    }
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.requiresGrad = requiresGrad;
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  // ---- making tensors ----
+
+  /** From nested arrays (`[[1, 2], [3, 4]]`), a number, or a Float32Array with a shape. */
+  static from(values: Nested | Float32Array | readonly number[], options: FromOptions = {}): Tensor {
+    if (values instanceof Float32Array) {
+      const shape = options.shape ?? [values.length];
+      return new Tensor(values, shape, options.requiresGrad ?? false);
+    }
+    const shape = inferShape(values as Nested);
+    const data = alloc(sizeOf(shape));
+    let i = 0;
+    const fill = (v: Nested, depth: number): void => {
+      if (typeof v === 'number') {
+        data[i++] = v;
+        return;
+      }
+      if (v.length !== shape[depth]) {
+        throw new ShapeError(`Tensor.from: ragged nested array: expected ${shape[depth]} items at depth ${depth}, got ${v.length}`);
+      }
+      for (const item of v) fill(item, depth + 1);
+    };
+    fill(values as Nested, 0);
+    const target = options.shape ?? shape;
+    if (sizeOf(target) !== data.length) {
+      throw new ShapeError(`Tensor.from: ${data.length} values do not fill shape ${fmtShape(target)}`);
+    }
+    return new Tensor(data, target, options.requiresGrad ?? false);
+  }
+
+  static full(shape: readonly number[], value: number, options: FromOptions = {}): Tensor {
+    checkShape(shape, 'Tensor.full');
+    const data = alloc(sizeOf(shape));
+    data.fill(value);
+    return new Tensor(data, shape, options.requiresGrad ?? false);
+  }
+
+  static zeros(shape: readonly number[], options: FromOptions = {}): Tensor {
+    return Tensor.full(shape, 0, options);
+  }
+
+  static ones(shape: readonly number[], options: FromOptions = {}): Tensor {
+    return Tensor.full(shape, 1, options);
+  }
+
+  /** Uniform in [low, high) (default [0, 1)), from a seeded generator. */
+  static rand(shape: readonly number[], options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+    checkShape(shape, 'Tensor.rand');
+    const rng = options.rng ?? new Rng(1);
+    const low = options.low ?? 0;
+    const high = options.high ?? 1;
+    const data = alloc(sizeOf(shape));
+    for (let i = 0; i < data.length; i++) data[i] = rng.uniformIn(low, high);
+    return new Tensor(data, shape, options.requiresGrad ?? false);
+  }
+
+  /** Normal with the given mean and deviation (default standard normal), from a seeded generator. */
+  static randn(shape: readonly number[], options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+    checkShape(shape, 'Tensor.randn');
+    const rng = options.rng ?? new Rng(1);
+    const mean = options.mean ?? 0;
+    const std = options.std ?? 1;
+    const data = alloc(sizeOf(shape));
+    for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
+    return new Tensor(data, shape, options.requiresGrad ?? false);
+  }
+
+  /** Copies any `ndarray` view (strided, transposed, sliced) into a new row-major tensor. */
+  static fromNdarray(array: NdArray, options: { requiresGrad?: boolean } = {}): Tensor {
+    const shape = array.shape.slice();
+    const data = alloc(sizeOf(shape));
+    ops.assign(ndarray(data, shape), array);
+    return new Tensor(data, shape, options.requiresGrad ?? false);
+  }
+
+  /** A row-major `ndarray` view over this tensor's storage (no copy). */
+  toNdarray(): NdArray<Float32Array> {
+    return ndarray(this.data, this.shape.slice());
+  }
+
+  // ---- reading ----
+
+  item(): number {
+    if (this.size !== 1) throw new ShapeError(`item: needs a tensor with one value, got shape ${fmtShape(this.shape)}`);
+    return this.data[0];
+  }
+
+  /** Nested JavaScript arrays (a number for a 0-d tensor). */
+  toArray(): Nested {
+    if (this.shape.length === 0) return this.data[0];
+    let i = 0;
+    const build = (depth: number): Nested => {
+      const out: Nested[] = [];
+      for (let k = 0; k < this.shape[depth]; k++) out.push(depth === this.shape.length - 1 ? this.data[i++] : build(depth + 1));
+      return out;
+    };
+    return build(0);
+  }
+
+  /** The same values, cut from the tape: no gradient flows through the result. Shares storage. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape, false);
+  }
+
+  /** A copy with its own storage, also off the tape. */
+  clone(): Tensor {
+    return new Tensor(this.data.slice(), this.shape, false);
+  }
+
+  toString(): string {
+    return `Tensor(${fmtShape(this.shape)}${this.node ? `, op=${this.node.op}` : ''}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  /** Keep this non-leaf tensor's gradient after `backward()` (leaves always keep theirs). */
+  retainGrad(): this {
+    this.retainsGrad = true;
+    return this;
+  }
+
+  // ---- the tape ----
+
+  /**
+   * Reverse-mode differentiation from this tensor. A scalar seeds its own gradient with 1; any other
+   * tensor needs the gradient of some loss with respect to it, as `gradient`. Gradients of leaves
+   * accumulate into `.grad` (call `zeroGrad` between steps).
+   */
+  backward(gradient?: Tensor | Float32Array): void {
+    if (!this.requiresGrad) {
+      throw new GradError(`backward: this tensor ${fmtShape(this.shape)} does not require a gradient: no input of the computation had requiresGrad`);
+    }
+    let seed: Float32Array;
+    if (gradient === undefined) {
+      if (this.size !== 1) {
+        throw new GradError(`backward: called on a non-scalar tensor of shape ${fmtShape(this.shape)} without a gradient; pass one of the same shape, or reduce to a scalar first (e.g. .sum())`);
+      }
+      seed = new Float32Array([1]);
+    } else {
+      seed = gradient instanceof Tensor ? gradient.data : gradient;
+      if (seed.length !== this.size) {
+        const got = gradient instanceof Tensor ? fmtShape(gradient.shape) : `${seed.length} values`;
+        throw new ShapeError(`backward: gradient of shape ${got} does not match the tensor's shape ${fmtShape(this.shape)}`);
+      }
+    }
+
+    const order = topologicalOrder(this);
+    const grads = new Map<Tensor, Float32Array>([[this, seed]]);
+    // Buffers the tape allocated itself may be summed into in place; others belong to an op.
+    const owned = new Set<Float32Array>();
+
+    for (let n = order.length - 1; n >= 0; n--) {
+      const t = order[n];
+      const g = grads.get(t);
+      if (g === undefined) continue;
+      grads.delete(t);
+      if (t.node === null || t.retainsGrad) accumulateInto(t, g);
+      if (t.node === null) continue;
+
+      const parentGrads = t.node.backward(g);
+      const parents = t.node.parents;
+      for (let i = 0; i < parents.length; i++) {
+        const p = parents[i];
+        const pg = parentGrads[i];
+        if (!p.requiresGrad || pg === null || pg === undefined) continue;
+        if (pg.length !== p.size) {
+          throw new GradError(`backward: op '${t.node.op}' returned a gradient of ${pg.length} values for input ${i} of shape ${fmtShape(p.shape)}`);
+        }
+        const existing = grads.get(p);
+        if (existing === undefined) {
+          grads.set(p, pg);
+        } else {
+          // A tensor used twice gets the sum of both gradients (the multivariate chain rule).
+          let target = existing;
+          if (!owned.has(target)) {
+            target = existing.slice();
+            owned.add(target);
+            grads.set(p, target);
+          }
+          for (let k = 0; k < target.length; k++) target[k] += pg[k];
+        }
+      }
+    }
+  }
+
+  /** Forgets this tensor's gradient. */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  // ---- ops: the primitives live in ops/, one file each; the rest are compositions ----
+
+  add(other: Tensor | number): Tensor {
+    return add(this, this.lift(other));
+  }
+
+  sub(other: Tensor | number): Tensor {
+    return add(this, neg(this.lift(other)));
+  }
+
+  mul(other: Tensor | number): Tensor {
+    return mul(this, this.lift(other));
+  }
+
+  /** a / b = a · b⁻¹ (a composition: no backward of its own). */
+  div(other: Tensor | number): Tensor {
+    if (typeof other === 'number') return mul(this, this.lift(1 / other));
+    return mul(this, pow(other, -1));
+  }
+
+  neg(): Tensor {
+    return neg(this);
+  }
+
+  pow(exponent: number): Tensor {
+    return pow(this, exponent);
+  }
+
+  exp(): Tensor {
+    return exp(this);
+  }
+
+  log(): Tensor {
+    return log(this);
+  }
+
+  sqrt(): Tensor {
+    return sqrt(this);
+  }
+
+  square(): Tensor {
+    return mul(this, this);
+  }
+
+  matmul(other: Tensor): Tensor {
+    return matmul(this, other);
+  }
+
+  /** Permutes the axes (default: reverses them, so a matrix is transposed). */
+  transpose(axes?: readonly number[]): Tensor {
+    return transpose(this, axes);
+  }
+
+  /** The matrix transpose of a 2-D tensor (NumPy's `.T`). */
+  get T(): Tensor {
+    return transpose(this);
+  }
+
+  reshape(shape: readonly number[]): Tensor {
+    return reshape(this, shape);
+  }
+
+  sum(axis?: number, keepDims = false): Tensor {
+    return sum(this, axis, keepDims);
+  }
+
+  /** The mean: a sum divided by the count (a composition). */
+  mean(axis?: number, keepDims = false): Tensor {
+    const count = axis === undefined ? this.size : this.shape[normalizeAxis(axis, this.ndim, 'mean')];
+    return sum(this, axis, keepDims).mul(1 / count);
+  }
+
+  max(axis?: number, keepDims = false): Tensor {
+    return max(this, axis, keepDims);
+  }
+
+  relu(): Tensor {
+    return relu(this);
+  }
+
+  sigmoid(): Tensor {
+    return sigmoid(this);
+  }
+
+  tanh(): Tensor {
+    return tanh(this);
+  }
+
+  softmax(axis = -1): Tensor {
+    return softmax(this, axis);
+  }
+
+  logSoftmax(axis = -1): Tensor {
+    return logSoftmax(this, axis);
+  }
+
+  // ---- losses ----
+
+  /** Mean over the batch of −log softmax(logits)[label], fused and stable (see ops/crossEntropy.ts). */
+  static crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
+    return crossEntropy(logits, labels);
+  }
+
+  /** Mean squared error, mean((pred − target)²), a composition. */
+  static mse(pred: Tensor, target: Tensor): Tensor {
+    if (pred.shape.length !== target.shape.length || pred.shape.some((d, i) => d !== target.shape[i])) {
+      throw new ShapeError(`mse: prediction ${fmtShape(pred.shape)} and target ${fmtShape(target.shape)} must have the same shape`);
+    }
+    return pred.sub(target).square().mean();
+  }
+
+  private lift(value: Tensor | number): Tensor {
+    if (value instanceof Tensor) return value;
+    if (typeof value !== 'number') throw new TypeError(`expected a Tensor or a number, got ${typeof value}`);
+    const data = alloc(1);
+    data[0] = value;
+    return new Tensor(data, []);
+  }
+}
+
+/** Accepts negative axes (−1 is the last) and checks the range. */
+export function normalizeAxis(axis: number, ndim: number, op: string): number {
+  const a = axis < 0 ? axis + ndim : axis;
+  if (!Number.isInteger(axis) || a < 0 || a >= Math.max(ndim, 1)) {
+    throw new ShapeError(`${op}: axis ${axis} is out of range for a tensor with ${ndim} dimensions`);
+  }
+  return a;
+}
+
+function inferShape(values: Nested): number[] {
+  const shape: number[] = [];
+  let v: Nested = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  if (!Array.isArray(v) && typeof v !== 'number') throw new TypeError(`Tensor.from: expected numbers, got ${typeof v}`);
+  return shape;
+}
+
+function accumulateInto(t: Tensor, g: Float32Array): void {
+  if (t.grad === null) {
+    t.grad = new Tensor(g.slice(), t.shape);
+  } else {
+    const d = t.grad.data;
+    for (let k = 0; k < d.length; k++) d[k] += g[k];
+  }
+}
+
+/**
+ * Tensors reachable from `root` through the tape, every input before the tensors made from it.
+ * Iterative depth-first search with an explicit stack: a 10,000-op chain would overflow the call
+ * stack if this recursed.
+ */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: { t: Tensor; expanded: boolean }[] = [{ t: root, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (top.expanded) {
+      order.push(top.t);
+      continue;
+    }
+    if (visited.has(top.t)) continue;
+    visited.add(top.t);
+    stack.push({ t: top.t, expanded: true });
+    for (const p of top.t.node?.parents ?? []) {
+      if (p.requiresGrad && !visited.has(p)) stack.push({ t: p, expanded: false });
+    }
+  }
+  return order;
+}
