@@ -1,0 +1,153 @@
+/**
+ * Training plots as SVG: vega-lite specs (a few lines of JSON each, easy to read and to change),
+ * compiled to vega and rendered headless with `renderer: 'none'` — no browser, no canvas package.
+ * The spec builders are pure; only `renderSvg` loads vega, lazily, because importing it costs about
+ * a second and most commands (and every argument error) never draw anything.
+ */
+import { createRequire } from 'node:module';
+import type { History } from './history.js';
+
+/** A vega-lite specification (kept loose: vega-lite's own types are large and add nothing here). */
+export type VegaLiteSpec = Record<string, unknown>;
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
+
+/** Long-format rows, one per (epoch, metric, split): the shape vega-lite's `color` encoding wants. */
+function curveRows(history: History): Array<{ epoch: number; metric: string; split: string; value: number }> {
+  const rows = [];
+  for (const h of history) {
+    rows.push({ epoch: h.epoch, metric: 'loss', split: 'train', value: h.loss });
+    rows.push({ epoch: h.epoch, metric: 'accuracy', split: 'train', value: h.accuracy });
+    if (h.valLoss !== undefined) rows.push({ epoch: h.epoch, metric: 'loss', split: 'validation', value: h.valLoss });
+    if (h.valAccuracy !== undefined) {
+      rows.push({ epoch: h.epoch, metric: 'accuracy', split: 'validation', value: h.valAccuracy });
+    }
+  }
+  // NaN or Infinity would break the scales; a diverged epoch is simply not drawn.
+  return rows.filter((r) => Number.isFinite(r.value));
+}
+
+/** curves.svg: loss and accuracy side by side, train and validation as two colours, per epoch. */
+export function curvesSpec(history: History, title = 'Training curves'): VegaLiteSpec {
+  const panel = (metric: string) => ({
+    title: metric,
+    width: 320,
+    height: 220,
+    transform: [{ filter: `datum.metric === '${metric}'` }],
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
+      y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } },
+      color: { field: 'split', type: 'nominal', title: null },
+    },
+  });
+  return {
+    $schema: SCHEMA,
+    title,
+    data: { values: curveRows(history) },
+    hconcat: [panel('loss'), panel('accuracy')],
+  };
+}
+
+/**
+ * lr-find.svg: smoothed loss against the learning rate on a log axis (Smith 2015's range test),
+ * with the suggested rate drawn as a vertical rule.
+ */
+export function lrFindSpec(rates: readonly number[], losses: readonly number[], suggestion?: number): VegaLiteSpec {
+  const values = [];
+  for (let i = 0; i < rates.length; i++) {
+    if (Number.isFinite(losses[i]) && rates[i] > 0) values.push({ lr: rates[i], loss: losses[i] });
+  }
+  const layers: unknown[] = [
+    {
+      data: { values },
+      mark: 'line',
+      encoding: {
+        x: { field: 'lr', type: 'quantitative', scale: { type: 'log' }, title: 'learning rate (log scale)' },
+        y: { field: 'loss', type: 'quantitative', title: 'smoothed loss', scale: { zero: false } },
+      },
+    },
+  ];
+  if (suggestion !== undefined && Number.isFinite(suggestion)) {
+    const mark = { data: { values: [{ lr: suggestion, label: `suggested ${suggestion.toExponential(2)}` }] } };
+    layers.push({ ...mark, mark: { type: 'rule', color: 'firebrick', strokeDash: [4, 3] }, encoding: { x: { field: 'lr', type: 'quantitative' } } });
+    layers.push({
+      ...mark,
+      mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: 'firebrick', baseline: 'top' },
+      encoding: { x: { field: 'lr', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+    });
+  }
+  return { $schema: SCHEMA, title: 'Learning-rate range test', width: 480, height: 300, layer: layers };
+}
+
+/** One training run of a sweep: the swept value and the run's per-epoch history. */
+export interface SweepRun {
+  rate: number;
+  history: History;
+}
+
+/**
+ * sweep.svg: the two figures of reference article 001's dropout study — training accuracy and
+ * validation accuracy per epoch, one line per dropout rate.
+ */
+export function sweepSpec(runs: readonly SweepRun[], label = 'dropout'): VegaLiteSpec {
+  const values = [];
+  for (const run of runs) {
+    for (const h of run.history) {
+      const key = run.rate.toFixed(1);
+      if (Number.isFinite(h.accuracy)) values.push({ epoch: h.epoch, [label]: key, split: 'train', accuracy: h.accuracy });
+      if (h.valAccuracy !== undefined && Number.isFinite(h.valAccuracy)) {
+        values.push({ epoch: h.epoch, [label]: key, split: 'validation', accuracy: h.valAccuracy });
+      }
+    }
+  }
+  const panel = (split: string) => ({
+    title: `${split} accuracy`,
+    width: 320,
+    height: 240,
+    transform: [{ filter: `datum.split === '${split}'` }],
+    mark: 'line',
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
+      y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } },
+      color: { field: label, type: 'ordinal', title: `${label} rate`, scale: { scheme: 'viridis' } },
+    },
+  });
+  return {
+    $schema: SCHEMA,
+    title: `Accuracy by ${label} rate`,
+    data: { values },
+    hconcat: [panel('train'), panel('validation')],
+  };
+}
+
+/** Compiles a vega-lite spec and renders it to an SVG string, headless. */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  // vega-lite's TopLevelSpec type is a deep union; our specs are plain JSON checked by the tests.
+  const compiled = vegaLite.compile(spec as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * A small terminal chart of the per-epoch loss (train and validation) for the end of `train`,
+ * drawn with asciichart. Returns '' with fewer than two epochs, where a line says nothing.
+ */
+export function terminalChart(history: History, height = 8): string {
+  if (history.length < 2) return '';
+  // Loaded through require: asciichart is CommonJS and exports a colour named `default`, which
+  // confuses ESM interop about what the default export is.
+  const asciichart = createRequire(import.meta.url)('asciichart') as typeof import('asciichart');
+  const train = history.map((h) => h.loss).filter(Number.isFinite);
+  const val = history.map((h) => h.valLoss).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  const series = val.length === train.length ? [train, val] : [train];
+  const colors = [asciichart.blue, asciichart.green];
+  const chart = asciichart.plot(series, { height, colors: colors.slice(0, series.length), format: (x: number) => x.toFixed(4).padStart(8) });
+  const legend = series.length === 2 ? '  loss per epoch: blue = train, green = validation' : '  loss per epoch (train)';
+  return `${chart}\n${legend}`;
+}
