@@ -1,0 +1,176 @@
+/**
+ * The one shape every data set takes: a flat block of samples (one row of `features` values per sample),
+ * integer labels, and the names of the classes. Images stay as bytes (`Uint8Array`, 1 byte a pixel, so
+ * MNIST's 60,000 training images take 47 MB instead of 188 MB as float32); the loader turns one batch at a
+ * time into float32 by multiplying with `scale`.
+ */
+import { ShapeError, type Rng } from '../engine/index.js';
+
+export interface Dataset {
+  /** 'mnist/train', 'fashion-mnist/test', 'iris', ... (appears in messages). */
+  readonly name: string;
+  /** Row-major samples: sample `i` is `x[i*features .. (i+1)*features)`. */
+  readonly x: Uint8Array | Float32Array;
+  /** The shape of one sample: `[28, 28]` for images, `[4]` for Iris. */
+  readonly featureShape: readonly number[];
+  /** The product of `featureShape`: the length of one row. */
+  readonly features: number;
+  /** One label per sample, in [0, classes). */
+  readonly labels: Int32Array;
+  /** The number of samples. */
+  readonly count: number;
+  readonly classes: number;
+  readonly classNames: readonly string[];
+  /** float value = stored value × scale: 1/255 for bytes, 1 for data already in float32. */
+  readonly scale: number;
+  /** A new data set holding the given samples, in the given order (copied). */
+  subset(indices: ArrayLike<number>, name?: string): Dataset;
+  /** The first `n` samples (a view: no copy). `n` larger than `count` gives the whole set. */
+  take(n: number): Dataset;
+}
+
+export interface DatasetInit {
+  name: string;
+  x: Uint8Array | Float32Array;
+  featureShape: readonly number[];
+  labels: Int32Array;
+  classNames: readonly string[];
+  /** Defaults to 1/255 for bytes and 1 for float32. */
+  scale?: number;
+}
+
+/** Builds a data set and checks that its parts agree (lengths, label range). */
+export function createDataset(init: DatasetInit): Dataset {
+  return new ArrayDataset(init);
+}
+
+class ArrayDataset implements Dataset {
+  readonly name: string;
+  readonly x: Uint8Array | Float32Array;
+  readonly featureShape: readonly number[];
+  readonly features: number;
+  readonly labels: Int32Array;
+  readonly count: number;
+  readonly classes: number;
+  readonly classNames: readonly string[];
+  readonly scale: number;
+
+  constructor(init: DatasetInit) {
+    const features = init.featureShape.reduce((a, b) => a * b, 1);
+    if (!init.featureShape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new ShapeError(`createDataset(${init.name}): featureShape must be positive integers, got [${init.featureShape.join(',')}]`);
+    }
+    const count = init.labels.length;
+    if (init.x.length !== count * features) {
+      throw new ShapeError(
+        `createDataset(${init.name}): ${count} labels × ${features} features needs x of length ${count * features}, got ${init.x.length}`,
+      );
+    }
+    const classes = init.classNames.length;
+    for (let i = 0; i < count; i++) {
+      const label = init.labels[i];
+      if (!(label >= 0 && label < classes)) {
+        throw new RangeError(`createDataset(${init.name}): label ${label} of sample ${i} is outside [0, ${classes})`);
+      }
+    }
+    this.name = init.name;
+    this.x = init.x;
+    this.featureShape = init.featureShape.slice();
+    this.features = features;
+    this.labels = init.labels;
+    this.count = count;
+    this.classes = classes;
+    this.classNames = init.classNames.slice();
+    this.scale = init.scale ?? (init.x instanceof Uint8Array ? 1 / 255 : 1);
+  }
+
+  subset(indices: ArrayLike<number>, name = this.name): Dataset {
+    const F = this.features;
+    const n = indices.length;
+    const x = this.x instanceof Uint8Array ? new Uint8Array(n * F) : new Float32Array(n * F);
+    const labels = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const src = indices[i];
+      if (!(Number.isInteger(src) && src >= 0 && src < this.count)) {
+        throw new RangeError(`${this.name}.subset: index ${src} (position ${i}) is outside [0, ${this.count})`);
+      }
+      x.set(this.x.subarray(src * F, (src + 1) * F), i * F);
+      labels[i] = this.labels[src];
+    }
+    return new ArrayDataset({ name, x, featureShape: this.featureShape, labels, classNames: this.classNames, scale: this.scale });
+  }
+
+  take(n: number): Dataset {
+    if (!(Number.isInteger(n) && n >= 0)) {
+      throw new RangeError(`${this.name}.take: n must be a non-negative integer, got ${n}`);
+    }
+    if (n >= this.count) return this;
+    return new ArrayDataset({
+      name: this.name,
+      x: this.x.subarray(0, n * this.features),
+      featureShape: this.featureShape,
+      labels: this.labels.subarray(0, n),
+      classNames: this.classNames,
+      scale: this.scale,
+    });
+  }
+}
+
+/** How many samples of each class: `counts[c]`. */
+export function classCounts(ds: Pick<Dataset, 'labels' | 'classes'>): Int32Array {
+  const counts = new Int32Array(ds.classes);
+  for (let i = 0; i < ds.labels.length; i++) counts[ds.labels[i]]++;
+  return counts;
+}
+
+/** The sample indices of each class, in their original order. */
+export function indicesByClass(labels: Int32Array, classes: number): Int32Array[] {
+  const counts = new Int32Array(classes);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  const groups = Array.from(counts, (c) => new Int32Array(c));
+  const filled = new Int32Array(classes);
+  for (let i = 0; i < labels.length; i++) {
+    const c = labels[i];
+    groups[c][filled[c]++] = i;
+  }
+  return groups;
+}
+
+/**
+ * Holds out `fraction` of a data set for validation, stratified: each class gives the same share, drawn at
+ * random (`rng`, so the split is deterministic for a seed). The validation set has exactly
+ * `round(fraction × count)` samples: each class gives `floor(fraction × its count)` and the classes with the
+ * largest remainders give one more (ties to the lower class). Both parts keep the original sample order.
+ *
+ * Keras's `validation_split` takes the last samples instead; with data sorted by class (as Fashion-MNIST's
+ * package stores it) that would hold out whole classes, which is why this one is stratified.
+ */
+export function splitValidation(ds: Dataset, fraction: number, rng: Rng): { train: Dataset; validation: Dataset } {
+  if (!(fraction >= 0 && fraction < 1)) {
+    throw new RangeError(`splitValidation(${ds.name}): fraction must be in [0, 1), got ${fraction}`);
+  }
+  const groups = indicesByClass(ds.labels, ds.classes);
+  const total = Math.round(fraction * ds.count);
+  const take = groups.map((g) => Math.floor(fraction * g.length));
+  let missing = total - take.reduce((a, b) => a + b, 0);
+  // Largest remainder first; a stable sort keeps the lower class first among equals.
+  const byRemainder = groups
+    .map((g, c) => ({ c, rem: fraction * g.length - take[c] }))
+    .sort((a, b) => b.rem - a.rem);
+  for (let i = 0; missing > 0 && i < byRemainder.length; i++) {
+    const c = byRemainder[i].c;
+    if (take[c] < groups[c].length) {
+      take[c]++;
+      missing--;
+    }
+  }
+  const isValidation = new Uint8Array(ds.count);
+  for (let c = 0; c < ds.classes; c++) {
+    const shuffled = rng.shuffle(groups[c].slice());
+    for (let i = 0; i < take[c]; i++) isValidation[shuffled[i]] = 1;
+  }
+  const trainIdx: number[] = [];
+  const valIdx: number[] = [];
+  for (let i = 0; i < ds.count; i++) (isValidation[i] ? valIdx : trainIdx).push(i);
+  return { train: ds.subset(trainIdx), validation: ds.subset(valIdx, `${ds.name}/validation`) };
+}

@@ -1,0 +1,269 @@
+/**
+ * The batch loader: cuts a data set into mini-batches, shuffled differently every epoch, and turns each
+ * batch of stored samples (bytes for images) into a float32 tensor `[B, features]`.
+ *
+ * Determinism and exact resume: nothing here keeps a running random stream. The order of epoch `e` is a
+ * pure function of `(seed, e)`, and the shifts of batch `b` of epoch `e` a pure function of `(seed, e, b)`.
+ * So the whole loader state is `{ seed, epoch, batch }` (`getState`/`setState`): a training loop that saves
+ * it in a checkpoint and restores it gets the same batches, in the same order, with the same shifts, as a
+ * run that never stopped — even when it stopped in the middle of an epoch.
+ *
+ * Memory: the float buffer of a batch and its labels are allocated once and refilled for every batch, so an
+ * epoch allocates almost nothing. A batch is therefore valid only until the next one is requested; copy
+ * `x.data` or `y` if you need them longer.
+ */
+import { Rng, ShapeError, Tensor } from '../engine/index.js';
+import type { Dataset } from './dataset.js';
+
+export interface Batch {
+  /** `[size, features]` float32: the stored values × the data set's scale, augmented if asked. Reused. */
+  x: Tensor;
+  /** The `size` labels. Reused. */
+  y: Int32Array;
+  /** Samples in this batch: `batchSize`, or fewer for the last batch of an epoch. */
+  size: number;
+  /** Which samples of the data set these are (a view into the epoch's order). */
+  indices: Int32Array;
+  epoch: number;
+  /** The batch's number within its epoch, from 0. */
+  index: number;
+}
+
+export interface LoaderOptions {
+  batchSize: number;
+  /** Shuffle every epoch (default true); false keeps the data set's order (for evaluation). */
+  shuffle?: boolean;
+  /** Drop the last batch of an epoch when it is smaller than `batchSize` (default false: keep it). */
+  dropLast?: boolean;
+  /** The base seed of every shuffle and shift (default 1). */
+  seed?: number;
+  /** Instead of `seed`: draw the base seed from this generator (one 32-bit number, at construction). */
+  rng?: Rng;
+  /** Random shifts of 28×28 (any H×W) images by up to `maxShift` pixels (default 2) in x and y. */
+  augment?: boolean | { maxShift?: number };
+}
+
+export interface LoaderState {
+  seed: number;
+  /** The epoch being (or about to be) read, from 0. */
+  epoch: number;
+  /** How many batches of that epoch have been handed out. */
+  batch: number;
+}
+
+export class DataLoader implements Iterable<Batch> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  /** Pixels of the largest shift; 0 when augmentation is off. */
+  readonly maxShift: number;
+  seed: number;
+  epoch = 0;
+  batch = 0;
+
+  private readonly xBuffer: Float32Array;
+  private readonly yBuffer: Int32Array;
+  private readonly fullX: Tensor;
+  private partialX: Tensor | null = null;
+  /** stored byte value -> float, so converting a pixel is one load (exactly `v × scale` in float32). */
+  private readonly byteToFloat: Float32Array;
+  private readonly scratch: Float32Array;
+  private orderEpoch = -1;
+  private orderCache: Int32Array = new Int32Array(0);
+
+  constructor(dataset: Dataset, opts: LoaderOptions) {
+    const B = opts.batchSize;
+    if (!(Number.isInteger(B) && B > 0)) {
+      throw new RangeError(`DataLoader(${dataset.name}): batchSize must be a positive integer, got ${B}`);
+    }
+    this.dataset = dataset;
+    this.batchSize = B;
+    this.shuffle = opts.shuffle ?? true;
+    this.dropLast = opts.dropLast ?? false;
+    if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
+      throw new RangeError(`DataLoader(${dataset.name}): seed must be an integer, got ${opts.seed}`);
+    }
+    this.seed = opts.rng ? opts.rng.nextUint32() : (opts.seed ?? 1) >>> 0;
+
+    const aug = opts.augment;
+    this.maxShift = aug === true ? 2 : aug ? (aug.maxShift ?? 2) : 0;
+    if (!(Number.isInteger(this.maxShift) && this.maxShift >= 0)) {
+      throw new RangeError(`DataLoader(${dataset.name}): augment.maxShift must be a non-negative integer, got ${this.maxShift}`);
+    }
+    if (this.maxShift > 0 && dataset.featureShape.length !== 2) {
+      throw new ShapeError(
+        `DataLoader(${dataset.name}): shift augmentation needs images with featureShape [H, W], got [${dataset.featureShape.join(',')}]`,
+      );
+    }
+
+    const rows = Math.max(1, Math.min(B, dataset.count));
+    this.xBuffer = new Float32Array(rows * dataset.features);
+    this.yBuffer = new Int32Array(rows);
+    this.fullX = Tensor.from(this.xBuffer, { shape: [rows, dataset.features] });
+    this.byteToFloat = new Float32Array(256);
+    for (let v = 0; v < 256; v++) this.byteToFloat[v] = v * dataset.scale;
+    this.scratch = new Float32Array(this.maxShift > 0 ? dataset.features : 0);
+  }
+
+  /** Batches in one epoch (the last, partial one included unless `dropLast`). */
+  get batchesPerEpoch(): number {
+    const n = this.dataset.count;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The sample order of `epoch`: a pure function of (seed, epoch). Do not modify the array. */
+  order(epoch: number): Int32Array {
+    if (epoch === this.orderEpoch) return this.orderCache;
+    const n = this.dataset.count;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    if (this.shuffle) new Rng(mixSeed(this.seed, epoch, SHUFFLE_STREAM)).shuffle(order);
+    this.orderEpoch = epoch;
+    this.orderCache = order;
+    return order;
+  }
+
+  /**
+   * The batches of one epoch, from `startBatch` on. Updates `epoch`/`batch` as it goes, so `getState()`
+   * after a batch has been used says where to resume; after the last batch it moves to the next epoch.
+   */
+  *epochBatches(epoch: number = this.epoch, startBatch = 0): Generator<Batch, void, undefined> {
+    if (!(Number.isInteger(epoch) && epoch >= 0 && Number.isInteger(startBatch) && startBatch >= 0)) {
+      throw new RangeError(`DataLoader(${this.dataset.name}): epoch and batch must be non-negative integers, got ${epoch}, ${startBatch}`);
+    }
+    const order = this.order(epoch);
+    const total = this.batchesPerEpoch;
+    this.epoch = epoch;
+    this.batch = startBatch;
+    for (let b = startBatch; b < total; b++) {
+      const start = b * this.batchSize;
+      const size = Math.min(this.batchSize, order.length - start);
+      const indices = order.subarray(start, start + size);
+      this.fill(indices);
+      if (this.maxShift > 0) {
+        const rng = new Rng(mixSeed(this.seed, epoch, b, AUGMENT_STREAM));
+        const [H, W] = this.dataset.featureShape;
+        shiftImages(this.xBuffer, this.scratch, size, H, W, this.maxShift, rng);
+      }
+      this.batch = b + 1;
+      yield { x: this.batchTensor(size), y: this.yBuffer.subarray(0, size), size, indices, epoch, index: b };
+    }
+    this.epoch = epoch + 1;
+    this.batch = 0;
+  }
+
+  /** Continues from the current state: the rest of the current epoch. */
+  [Symbol.iterator](): Iterator<Batch> {
+    return this.epochBatches(this.epoch, this.batch);
+  }
+
+  getState(): LoaderState {
+    return { seed: this.seed, epoch: this.epoch, batch: this.batch };
+  }
+
+  setState(state: LoaderState): void {
+    const ok = [state.seed, state.epoch, state.batch].every((v) => Number.isInteger(v) && v >= 0);
+    if (!ok || state.batch > this.batchesPerEpoch) {
+      throw new RangeError(`DataLoader(${this.dataset.name}).setState: expected {seed, epoch, batch} of non-negative integers, got ${JSON.stringify(state)}`);
+    }
+    this.seed = state.seed >>> 0;
+    this.epoch = state.epoch;
+    this.batch = state.batch;
+    this.orderEpoch = -1;
+  }
+
+  /** Copies the samples `indices` into the batch buffers, converting to float32. */
+  private fill(indices: Int32Array): void {
+    const ds = this.dataset;
+    const F = ds.features;
+    const out = this.xBuffer;
+    const x = ds.x;
+    for (let r = 0; r < indices.length; r++) {
+      const src = indices[r] * F;
+      const dst = r * F;
+      if (x instanceof Uint8Array) {
+        const lut = this.byteToFloat;
+        for (let j = 0; j < F; j++) out[dst + j] = lut[x[src + j]];
+      } else if (ds.scale === 1) {
+        out.set(x.subarray(src, src + F), dst);
+      } else {
+        const s = ds.scale;
+        for (let j = 0; j < F; j++) out[dst + j] = x[src + j] * s;
+      }
+      this.yBuffer[r] = ds.labels[indices[r]];
+    }
+  }
+
+  /** The full-size tensor, or (once) a smaller one over the same buffer for the last batch. */
+  private batchTensor(size: number): Tensor {
+    if (size === this.fullX.shape[0]) return this.fullX;
+    const F = this.dataset.features;
+    if (!this.partialX || this.partialX.shape[0] !== size) {
+      this.partialX = Tensor.from(this.xBuffer.subarray(0, size * F), { shape: [size, F] });
+    }
+    return this.partialX;
+  }
+}
+
+/** Separate streams for the order and the shifts, so turning augmentation on does not change the order. */
+const SHUFFLE_STREAM = 0x5348;
+const AUGMENT_STREAM = 0x4155;
+
+/** Hashes integers into one 32-bit seed (MurmurHash3's finaliser applied per part). */
+export function mixSeed(...parts: number[]): number {
+  let h = 0x9e3779b9;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
+}
+
+/**
+ * Shifts one H×W image by (dx, dy) pixels: positive dx moves the content right, positive dy down; pixels
+ * that come in from outside are 0 (the background of MNIST-like data).
+ *   out[outOff + r*W + c] = inp[inOff + (r-dy)*W + (c-dx)], or 0 outside the image
+ */
+export function shiftImage(
+  out: Float32Array,
+  outOff: number,
+  inp: Float32Array,
+  inOff: number,
+  H: number,
+  W: number,
+  dx: number,
+  dy: number,
+): void {
+  for (let r = 0; r < H; r++) {
+    const srcRow = r - dy;
+    const outRow = outOff + r * W;
+    if (srcRow < 0 || srcRow >= H) {
+      out.fill(0, outRow, outRow + W);
+      continue;
+    }
+    const inRow = inOff + srcRow * W;
+    for (let c = 0; c < W; c++) {
+      const srcCol = c - dx;
+      out[outRow + c] = srcCol >= 0 && srcCol < W ? inp[inRow + srcCol] : 0;
+    }
+  }
+}
+
+/**
+ * Shifts each of the first `B` images of `x` ([B, H*W]) in place by its own random (dx, dy), each uniform
+ * in [-maxShift, maxShift] (dx drawn first). `scratch` holds one image.
+ */
+export function shiftImages(x: Float32Array, scratch: Float32Array, B: number, H: number, W: number, maxShift: number, rng: Rng): void {
+  const HW = H * W;
+  const span = 2 * maxShift + 1;
+  for (let b = 0; b < B; b++) {
+    const dx = rng.int(span) - maxShift;
+    const dy = rng.int(span) - maxShift;
+    if (dx === 0 && dy === 0) continue;
+    shiftImage(scratch, 0, x, b * HW, H, W, dx, dy);
+    x.set(scratch, b * HW);
+  }
+}
