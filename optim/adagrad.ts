@@ -1,0 +1,53 @@
+import type { Tensor } from '../engine/index.js';
+import { Optimizer, checkNonNegative, checkPositive } from './optimizer.js';
+import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
+
+export interface AdagradHyper extends BaseHyper {
+  /** Time-based decay of the rate per step: lr / (1 + (t - 1) * lrDecay). */
+  lrDecay: number;
+  weightDecay: number;
+  /** Starting value of the squared-gradient sum. */
+  initialAccumulatorValue: number;
+  eps: number;
+}
+
+/**
+ * Adagrad as PyTorch defines it (torch.optim.Adagrad; Duchi et al. 2011). Defaults: lr 1e-2,
+ * lrDecay 0, weightDecay 0, initialAccumulatorValue 0, eps 1e-10. With t the step count (from 1):
+ *
+ *     lr_t = lr / (1 + (t - 1) * lrDecay)
+ *     g    = grad + weightDecay * w
+ *     s    = s + g²
+ *     w   -= lr_t * g / (sqrt(s) + eps)
+ */
+export class Adagrad extends Optimizer<AdagradHyper> {
+  readonly type = 'Adagrad';
+
+  constructor(params: Tensor[] | ParamGroupInput<AdagradHyper>[], options: Partial<AdagradHyper> = {}) {
+    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, ...options }, 'Adagrad');
+  }
+
+  protected validate(h: AdagradHyper): void {
+    checkNonNegative('Adagrad', 'lr', h.lr);
+    checkNonNegative('Adagrad', 'lrDecay', h.lrDecay);
+    checkNonNegative('Adagrad', 'weightDecay', h.weightDecay);
+    checkNonNegative('Adagrad', 'initialAccumulatorValue', h.initialAccumulatorValue);
+    checkPositive('Adagrad', 'eps', h.eps);
+  }
+
+  protected update(w: Float32Array, g: Float32Array, state: ParamState, h: AdagradHyper): void {
+    const s = this.buffer(state, 'sum', w.length, h.initialAccumulatorValue);
+    const lrT = h.lr / (1 + (state.step - 1) * h.lrDecay);
+    adagradUpdate(w, s, g, lrT, h.eps, h.weightDecay, w.length);
+  }
+}
+
+/** The Adagrad update, in place. w, s, g are (N). */
+export function adagradUpdate(w: Float32Array, s: Float32Array, g: Float32Array, lrT: number, eps: number, weightDecay: number, N: number): void {
+  for (let i = 0; i < N; i++) {
+    const gi = g[i] + weightDecay * w[i];
+    const si = s[i] + gi * gi;
+    s[i] = si;
+    w[i] -= (lrT * gi) / (Math.sqrt(si) + eps);
+  }
+}

@@ -1,0 +1,82 @@
+import type { Tensor } from '../engine/index.js';
+import { Optimizer, checkBetas, checkNonNegative, checkPositive, invalid } from './optimizer.js';
+import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
+
+export interface AdamHyper extends BaseHyper {
+  /** [beta1, beta2]: decay rates of the first and second moment averages, each in [0, 1). */
+  betas: [number, number];
+  eps: number;
+  /** Adam: coupled L2 added to the gradient. AdamW: decoupled decay of the weights. */
+  weightDecay: number;
+  /** Use the running maximum of the second moment (AMSGrad, Reddi et al. 2018). */
+  amsgrad: boolean;
+}
+
+/**
+ * Adam as PyTorch defines it (torch.optim.Adam). Defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8,
+ * weightDecay 0, amsgrad false. With t the parameter's step count (1 on the first step):
+ *
+ *     g  = grad + weightDecay * w
+ *     m  = beta1 * m + (1 - beta1) * g
+ *     v  = beta2 * v + (1 - beta2) * g²
+ *     (AMSGrad: vmax = max(vmax, v), used in place of v below)
+ *     w -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ *
+ * Note eps is added after the bias correction of sqrt(v), as PyTorch does; Keras adds its eps (1e-7) to
+ * sqrt(v̂) too, but its default differs.
+ */
+export class Adam extends Optimizer<AdamHyper> {
+  readonly type = 'Adam';
+
+  constructor(params: Tensor[] | ParamGroupInput<AdamHyper>[], options: Partial<AdamHyper> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, ...options }, 'Adam');
+  }
+
+  protected validate(h: AdamHyper): void {
+    validateAdam('Adam', h);
+  }
+
+  protected update(w: Float32Array, g: Float32Array, state: ParamState, h: AdamHyper): void {
+    const m = this.buffer(state, 'expAvg', w.length);
+    const v = this.buffer(state, 'expAvgSq', w.length);
+    const vmax = h.amsgrad ? this.buffer(state, 'maxExpAvgSq', w.length) : null;
+    adamUpdate(w, m, v, vmax, g, h.lr, h.betas[0], h.betas[1], h.eps, h.weightDecay, 0, state.step, w.length);
+  }
+}
+
+export function validateAdam(op: string, h: AdamHyper): void {
+  checkNonNegative(op, 'lr', h.lr);
+  checkBetas(op, h.betas);
+  checkPositive(op, 'eps', h.eps);
+  checkNonNegative(op, 'weightDecay', h.weightDecay);
+  if (typeof h.amsgrad !== 'boolean') throw invalid(op, 'amsgrad', h.amsgrad, 'true or false');
+}
+
+/**
+ * The Adam/AdamW update, in place. w, m, v, vmax, g are (N); vmax is null without AMSGrad.
+ * `coupledDecay` is Adam's weight decay (added to the gradient); `decoupledDecay` is AdamW's
+ * (w *= 1 - lr * decay before the Adam step). `t` is the step count, from 1.
+ */
+export function adamUpdate(
+  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array,
+  lr: number, beta1: number, beta2: number, eps: number, coupledDecay: number, decoupledDecay: number, t: number, N: number,
+): void {
+  const stepSize = lr / (1 - Math.pow(beta1, t));
+  const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
+  const shrink = 1 - lr * decoupledDecay;
+  for (let i = 0; i < N; i++) {
+    const wi = w[i] * shrink;
+    const gi = g[i] + coupledDecay * w[i];
+    const mi = beta1 * m[i] + (1 - beta1) * gi;
+    const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    let second = vi;
+    if (vmax !== null) {
+      // Compare in float32, as stored, so vmax never drops below the stored v.
+      if (v[i] > vmax[i]) vmax[i] = v[i];
+      second = vmax[i];
+    }
+    w[i] = wi - stepSize * mi / (Math.sqrt(second) / bc2Sqrt + eps);
+  }
+}

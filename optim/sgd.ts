@@ -1,0 +1,78 @@
+import type { Tensor } from '../engine/index.js';
+import { Optimizer, checkNonNegative, checkUnitInterval, invalid } from './optimizer.js';
+import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
+
+export interface SGDHyper extends BaseHyper {
+  /** In [0, 1); 0 is plain gradient descent. */
+  momentum: number;
+  /** Nesterov's look-ahead form; needs momentum > 0. */
+  nesterov: boolean;
+  /** Keras's time-based decay per step: the rate used is lr / (1 + decay * iterations). */
+  decay: number;
+  /** Coupled L2: adds weightDecay * w to the gradient (PyTorch's and Keras's meaning). */
+  weightDecay: number;
+}
+
+/**
+ * Stochastic gradient descent in Keras's form (keras.optimizers.SGD, Keras 2), the form reference
+ * article 000 uses. Defaults: lr 0.01, momentum 0, nesterov false, decay 0, weightDecay 0 (Keras's).
+ *
+ *     lr_t = lr / (1 + decay * iterations)           iterations = steps taken before this one
+ *     g    = grad + weightDecay * w
+ *     v    = momentum * v - lr_t * g                  (v starts at 0)
+ *     w    = w + v                                    plain momentum
+ *     w    = w + momentum * v - lr_t * g              Nesterov
+ *
+ * PyTorch's torch.optim.SGD keeps the unscaled sum instead: buf = momentum * buf + g; w -= lr * buf
+ * (Nesterov: w -= lr * (g + momentum * buf)). With a constant rate v = -lr * buf at every step, so the
+ * two agree exactly. When the rate changes they do not: Keras's velocity still carries the old rate
+ * (the change takes effect gradually, as the old velocity decays), PyTorch rescales the whole buffer by
+ * the new rate at once. tests/optim/sgd.test.ts shows both.
+ */
+export class SGD extends Optimizer<SGDHyper> {
+  readonly type = 'SGD';
+
+  constructor(params: Tensor[] | ParamGroupInput<SGDHyper>[], options: Partial<SGDHyper> = {}) {
+    super(params, { lr: 0.01, momentum: 0, nesterov: false, decay: 0, weightDecay: 0, ...options }, 'SGD');
+  }
+
+  protected validate(h: SGDHyper): void {
+    checkNonNegative('SGD', 'lr', h.lr);
+    checkUnitInterval('SGD', 'momentum', h.momentum);
+    if (typeof h.nesterov !== 'boolean') throw invalid('SGD', 'nesterov', h.nesterov, 'true or false');
+    if (h.nesterov && h.momentum === 0) throw invalid('SGD', 'nesterov', h.nesterov, 'momentum > 0 with Nesterov (momentum is 0)');
+    checkNonNegative('SGD', 'decay', h.decay);
+    checkNonNegative('SGD', 'weightDecay', h.weightDecay);
+  }
+
+  /** The rate the next step actually applies: `lr` with Keras's `decay` folded in. Equals `lr` when decay is 0. */
+  get currentLr(): number {
+    const h = this.paramGroups[0];
+    return h.lr / (1 + h.decay * this.iterations);
+  }
+
+  protected update(w: Float32Array, g: Float32Array, state: ParamState, h: SGDHyper): void {
+    const lrT = h.lr / (1 + h.decay * this.iterations);
+    const v = h.momentum === 0 ? null : this.buffer(state, 'velocity', w.length);
+    sgdUpdate(w, v, g, lrT, h.momentum, h.nesterov, h.weightDecay, w.length);
+  }
+}
+
+/**
+ * The Keras SGD update, in place. w, v, g are (N); v is null when momentum is 0 (no velocity kept).
+ */
+export function sgdUpdate(
+  w: Float32Array, v: Float32Array | null, g: Float32Array,
+  lrT: number, momentum: number, nesterov: boolean, weightDecay: number, N: number,
+): void {
+  for (let i = 0; i < N; i++) {
+    const gi = g[i] + weightDecay * w[i];
+    if (v === null) {
+      w[i] -= lrT * gi;
+      continue;
+    }
+    const vi = momentum * v[i] - lrT * gi;
+    v[i] = vi;
+    w[i] += nesterov ? momentum * vi - lrT * gi : vi;
+  }
+}
