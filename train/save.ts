@@ -1,0 +1,185 @@
+/**
+ * Checkpoints: one safetensors file holds a whole training run.
+ *
+ *   tensors        the model's state dict under PyTorch's names ('0.weight' [out, in], '0.bias', ...),
+ *                  so `safetensors.torch.load_file` reads the weights directly; and the optimizer's
+ *                  buffers under an `optimizer.` prefix ('optimizer.state.0.velocity').
+ *   __metadata__   strings (the format allows nothing else), each a JSON document:
+ *                    format        'tapegrad-checkpoint/1'
+ *                    architecture  the model's layer configs ({type:'Sequential', layers:[...]}), so
+ *                                  `load` rebuilds the model without being told its shape
+ *                    hyperParams   the options the run was started with (data set, rates, seed...)
+ *                    optimizer     the optimizer's JSON state (type, iterations, groups, step counts)
+ *                    schedule      the schedule's state, if it has any
+ *                    epoch         epochs completed
+ *                    progress      where to resume: epoch, batch, the epoch's running sums, the loader's
+ *                                  seed, every generator's state, the history, the callbacks' state
+ *
+ * `save` writes atomically (safetensors.ts), so a checkpoint on disk is always whole.
+ */
+import { FormatError, Tensor } from '../engine/index.js';
+import { layerFromConfig, type LayerConfig } from '../layers/index.js';
+import type { History } from './history.js';
+import { readSafetensors, writeSafetensors, type StoredTensor } from './safetensors.js';
+import type { Model, OptimizerLike, ScheduleLike, StateDict } from './types.js';
+
+export const CHECKPOINT_FORMAT = 'tapegrad-checkpoint/1';
+const OPTIMIZER_PREFIX = 'optimizer.';
+
+/** Where a run stands, for an exact resume (see fit.ts). */
+export interface Progress {
+  /** The epoch to run next (or to finish, when `batch` > 0), from 0. */
+  epoch: number;
+  /** Batches of that epoch already trained on. */
+  batch: number;
+  /** The running sums of a half-finished epoch; null at an epoch boundary. */
+  partial: { lossSum: number; correct: number; seen: number; seconds: number; lr: number } | null;
+  /** The optimizer's rate at the moment of saving (ReduceOnPlateau changes it outside any formula). */
+  lr: number;
+  loaderSeed: number;
+  /** Extra named generators. */
+  rng: Record<string, number[]>;
+  /** The model's generators (Dropout layers), by layer path. */
+  modelRng: Record<string, number[]>;
+  history: History;
+  /** Callback state by callback name (early stopping's patience counter, the best metric so far). */
+  callbacks: Record<string, unknown>;
+}
+
+/** What a checkpoint says about the run besides its tensors. */
+export interface CheckpointInfo {
+  /** Overrides the architecture read from the model's `config()`. */
+  architecture?: LayerConfig;
+  hyperParams?: Record<string, unknown>;
+}
+
+export interface SaveOptions {
+  model: Model;
+  optimizer?: OptimizerLike;
+  schedule?: ScheduleLike;
+  /** Epochs completed; defaults to `progress.epoch`. */
+  epoch?: number;
+  progress?: Progress;
+  info?: CheckpointInfo;
+}
+
+/** The state dict as entries, whether the model returns a Map or an object. */
+function entriesOf(state: StateDict): Array<[string, Tensor]> {
+  return state instanceof Map ? [...state.entries()] : Object.entries(state);
+}
+
+/** The model's architecture from its `config()` (layers/ gives every layer one), or undefined. */
+export function architectureOf(model: Model): LayerConfig | undefined {
+  const m = model as { config?: () => LayerConfig };
+  return typeof m.config === 'function' ? m.config() : undefined;
+}
+
+/** JSON that survives NaN and ±Infinity (which JSON.stringify would turn into null). */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v,
+  );
+}
+
+function fromJson(text: string): unknown {
+  return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && typeof v.$number === 'string' && Object.keys(v).length === 1 ? Number(v.$number) : v));
+}
+
+/** Writes a checkpoint of the model and, if given, the optimizer, schedule and progress. */
+export function save(path: string, options: SaveOptions): void {
+  const tensors = new Map<string, StoredTensor>();
+  for (const [name, t] of entriesOf(options.model.stateDict())) {
+    if (name.startsWith(OPTIMIZER_PREFIX)) throw new FormatError(`save: model tensor '${name}' clashes with the optimizer prefix`);
+    tensors.set(name, { shape: [...t.shape], data: t.data });
+  }
+  const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT };
+  const architecture = options.info?.architecture ?? architectureOf(options.model);
+  if (architecture) metadata.architecture = toJson(architecture);
+  if (options.info?.hyperParams) metadata.hyperParams = toJson(options.info.hyperParams);
+
+  if (options.optimizer?.stateDict) {
+    const dict = options.optimizer.stateDict() as { meta?: unknown; buffers?: Record<string, Float32Array> };
+    if (dict.meta === undefined || dict.buffers === undefined) {
+      throw new FormatError('save: optimizer.stateDict() must return { meta, buffers } (optim/optimizer.ts)');
+    }
+    for (const [name, buf] of Object.entries(dict.buffers)) {
+      tensors.set(OPTIMIZER_PREFIX + name, { shape: [buf.length], data: buf });
+    }
+    metadata.optimizer = toJson(dict.meta);
+  }
+  if (options.schedule?.stateDict) metadata.schedule = toJson(options.schedule.stateDict());
+  const epoch = options.epoch ?? options.progress?.epoch;
+  if (epoch !== undefined) metadata.epoch = String(epoch);
+  if (options.progress) metadata.progress = toJson(options.progress);
+  writeSafetensors(path, tensors, metadata);
+}
+
+/** `save` as `fit` calls it (one name for the one thing the callbacks do). */
+export function saveCheckpoint(path: string, options: SaveOptions): void {
+  save(path, options);
+}
+
+export interface Checkpoint {
+  path: string;
+  /** The model rebuilt from the architecture with the saved weights (null if the file has no architecture). */
+  model: (Model & { config(): LayerConfig }) | null;
+  architecture: LayerConfig | null;
+  /** The model's tensors (everything not under `optimizer.`). */
+  weights: Map<string, Tensor>;
+  /** `{ meta, buffers }` for `optimizer.loadStateDict`, or null when no optimizer was saved. */
+  optimizerState: { meta: unknown; buffers: Record<string, Float32Array> } | null;
+  scheduleState: unknown;
+  hyperParams: Record<string, unknown>;
+  epoch: number | null;
+  progress: Progress | null;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Reads a checkpoint and rebuilds its model. A file that is not a tapegrad checkpoint, or whose
+ * metadata is damaged, is a FormatError naming the file; a missing file is Node's ENOENT error.
+ */
+export function load(path: string): Checkpoint {
+  const { tensors, metadata } = readSafetensors(path);
+  const parse = (key: string): unknown => {
+    const text = metadata[key];
+    if (text === undefined) return undefined;
+    try {
+      return fromJson(text);
+    } catch (e) {
+      throw new FormatError(`${path}: __metadata__.${key} is not valid JSON (${(e as Error).message})`);
+    }
+  };
+
+  const weights = new Map<string, Tensor>();
+  const buffers: Record<string, Float32Array> = {};
+  for (const [name, t] of tensors) {
+    if (name.startsWith(OPTIMIZER_PREFIX)) buffers[name.slice(OPTIMIZER_PREFIX.length)] = t.data;
+    else weights.set(name, Tensor.from(t.data, { shape: t.shape }));
+  }
+
+  const architecture = (parse('architecture') as LayerConfig | undefined) ?? null;
+  let model: Checkpoint['model'] = null;
+  if (architecture) {
+    try {
+      model = layerFromConfig(architecture) as unknown as Checkpoint['model'];
+      model!.loadStateDict(weights);
+    } catch (e) {
+      throw new FormatError(`${path}: cannot rebuild the model from its architecture: ${(e as Error).message}`);
+    }
+  }
+  const optimizerMeta = parse('optimizer');
+  const epochText = metadata.epoch;
+  return {
+    path,
+    model,
+    architecture,
+    weights,
+    optimizerState: optimizerMeta === undefined ? null : { meta: optimizerMeta, buffers },
+    scheduleState: parse('schedule') ?? null,
+    hyperParams: (parse('hyperParams') as Record<string, unknown> | undefined) ?? {},
+    epoch: epochText === undefined ? null : Number(epochText),
+    progress: (parse('progress') as Progress | undefined) ?? null,
+    metadata,
+  };
+}
