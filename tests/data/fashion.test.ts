@@ -1,0 +1,106 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FormatError } from '../../engine/index.js';
+import {
+  classCounts,
+  FASHION_CLASS_NAMES,
+  fashionSplit,
+  loadFashionMnist,
+  parseClothesJson,
+  readIdx,
+} from '../../data/index.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tapegrad-fashion-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+const image = (v: number): string => `[${new Array(784).fill(v).join(',')}]`;
+
+describe('parseClothesJson (the package JSON scanner)', () => {
+  it('reads images, skips the empty separator arrays', () => {
+    const out = parseClothesJson(bytes(`{"data":[${image(7)},[], ${image(255)}\n,[]]}\n`), 'c.json');
+    expect(out.length).toBe(2 * 784);
+    expect(out[0]).toBe(7);
+    expect(out[784 + 783]).toBe(255);
+  });
+
+  it('rejects a short image, a value above 255, a cut file, and a wrong top level, naming the file', () => {
+    const short = `{"data":[[1,2,3]]}`;
+    expect(() => parseClothesJson(bytes(short), 'short.json')).toThrow(/short\.json: image 0 has 3 values, expected 784/);
+    const big = `{"data":[[${new Array(783).fill(0).join(',')},256]]}`;
+    expect(() => parseClothesJson(bytes(big), 'big.json')).toThrow(/pixel value 256/);
+    const cut = `{"data":[${image(1)},[1,2`;
+    expect(() => parseClothesJson(bytes(cut), 'cut.json')).toThrow(/cut\.json: unexpected end of file/);
+    expect(() => parseClothesJson(bytes('[1,2]'), 'top.json')).toThrow(FormatError);
+    expect(() => parseClothesJson(bytes(`{"data":[[1,x]]}`), 'x.json')).toThrow(/expected a pixel value/);
+  });
+});
+
+describe('Fashion-MNIST from the fashion-mnist package', () => {
+  // Loaded once (from the binary cache after the first run ever).
+  const { train, test } = loadFashionMnist();
+
+  it('is 60,000/10,000 with 6,000/1,000 of each class', () => {
+    expect(train.count).toBe(60000);
+    expect(test.count).toBe(10000);
+    expect(Array.from(classCounts(train))).toEqual(new Array(10).fill(6000));
+    expect(Array.from(classCounts(test))).toEqual(new Array(10).fill(1000));
+    expect(train.featureShape).toEqual([28, 28]);
+    expect(train.x).toBeInstanceOf(Uint8Array);
+  });
+
+  it('has the official class names in the official order', () => {
+    expect(train.classNames).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+    expect(FASHION_CLASS_NAMES.length).toBe(10);
+  });
+
+  it('the split is deterministic, disjoint, covers all 70,000, and interleaves the classes', () => {
+    const labels = new Int32Array(70000);
+    for (let c = 0; c < 10; c++) labels.fill(c, c * 7000, (c + 1) * 7000);
+    const a = fashionSplit(labels, 10);
+    const b = fashionSplit(labels, 10);
+    expect(sameBytes(a.trainIndices, b.trainIndices)).toBe(true);
+    expect(sameBytes(a.testIndices, b.testIndices)).toBe(true);
+    const seen = new Uint8Array(70000);
+    for (const i of a.trainIndices) seen[i]++;
+    for (const i of a.testIndices) seen[i]++;
+    expect(seen.every((v) => v === 1)).toBe(true);
+    // Shuffled across classes: the first 1,000 training samples hold every class in a fair share.
+    const head = classCounts({ labels: train.labels.subarray(0, 1000), classes: 10 });
+    for (const n of head) expect(n).toBeGreaterThan(60);
+  });
+
+  it('the first n samples are the same as the head of the full set', () => {
+    const small = loadFashionMnist({ trainSize: 100, testSize: 10 });
+    expect(small.train.count).toBe(100);
+    expect(small.test.count).toBe(10);
+    expect(Array.from(small.train.labels)).toEqual(Array.from(train.labels.subarray(0, 100)));
+    expect(Array.from(small.test.x.subarray(0, 784))).toEqual(Array.from(test.x.subarray(0, 784)));
+  });
+
+  it('a damaged cache is ignored and rebuilt from the JSON, giving identical data', () => {
+    // The load above wrote the default cache; copy its file names into a private cache folder, damaged.
+    const defaultCache = join(createRequire(import.meta.url).resolve('fashion-mnist/package.json'), '..', '..', '.cache', 'tapegrad');
+    const names = readdirSync(defaultCache).filter((f) => /^fashion-mnist-.*\.idx$/.test(f));
+    expect(names.length).toBe(2);
+    const cacheDir = join(tmp, 'cache');
+    mkdirSync(cacheDir);
+    for (const name of names) writeFileSync(join(cacheDir, name), new Uint8Array(1000));
+
+    const rebuilt = loadFashionMnist({ cacheDir });
+    const imagesPath = join(cacheDir, names.find((f) => f.endsWith('-images.idx'))!);
+    expect(statSync(imagesPath).size).toBe(16 + 70000 * 784);
+    expect(readIdx(imagesPath).shape).toEqual([70000, 28, 28]);
+    expect(readdirSync(cacheDir).some((f) => f.endsWith('.tmp'))).toBe(false);
+    expect(sameBytes(rebuilt.train.labels, train.labels)).toBe(true);
+    expect(sameBytes(rebuilt.train.x, train.x)).toBe(true);
+    expect(sameBytes(rebuilt.test.x, test.x)).toBe(true);
+  });
+});
+
+function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
