@@ -1,0 +1,133 @@
+import { ShapeError, Tensor, fmtShape, linear } from '../engine/index.js';
+import type { Rng } from '../engine/index.js';
+import { type Constraint, constraintFromConfig } from './constraints.js';
+import { INIT_NAMES, type InitName, initializers } from './init.js';
+import { Layer, type LayerConfig, checkSize, defaultRng, fmtShapeB } from './layer.js';
+import { type Regularizer, regularizerFromConfig } from './regularizers.js';
+
+export type ActivationName = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
+const ACTIVATIONS: readonly ActivationName[] = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax'];
+
+export interface DenseOptions {
+  /** Kernel initializer; Keras's default, Glorot-uniform. The bias always starts at zero. */
+  init?: InitName;
+  useBias?: boolean;
+  kernelRegularizer?: Regularizer | null;
+  kernelConstraint?: Constraint | null;
+  /** Keras's `activation=` convenience, applied after x·Wᵀ + b. Default 'linear' (none). */
+  activation?: ActivationName;
+  /** Draws the initial weights; without one, a generator from `defaultRng()` (seeded by construction order). */
+  rng?: Rng;
+}
+
+/**
+ * A fully connected layer, y = x·Wᵀ + b (PyTorch's `nn.Linear` layout: weight [out, in], bias [out];
+ * Keras's `Dense` stores the transpose, [in, out]). The product runs on the engine's `linear` op.
+ */
+export class Dense extends Layer {
+  readonly type = 'Dense';
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly init: InitName;
+  readonly activation: ActivationName;
+  readonly kernelRegularizer: Regularizer | null;
+  readonly kernelConstraint: Constraint | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: DenseOptions = {}) {
+    super();
+    this.inFeatures = checkSize(inFeatures, 'in (input features)', 'Dense');
+    this.outFeatures = checkSize(outFeatures, 'out (units)', 'Dense');
+    this.init = options.init ?? 'glorotUniform';
+    if (!INIT_NAMES.includes(this.init)) {
+      throw new RangeError(`Dense: unknown init ${JSON.stringify(this.init)}, expected one of ${INIT_NAMES.join(', ')}`);
+    }
+    this.activation = options.activation ?? 'linear';
+    if (!ACTIVATIONS.includes(this.activation)) {
+      throw new RangeError(`Dense: unknown activation ${JSON.stringify(this.activation)}, expected one of ${ACTIVATIONS.join(', ')}`);
+    }
+    this.kernelRegularizer = options.kernelRegularizer ?? null;
+    this.kernelConstraint = options.kernelConstraint ?? null;
+    const rng = options.rng ?? defaultRng();
+    this.weight = initializers[this.init]([this.outFeatures, this.inFeatures], rng);
+    this.weight.requiresGrad = true;
+    this.bias = options.useBias === false ? null : Tensor.zeros([this.outFeatures], { requiresGrad: true });
+  }
+
+  /** x·Wᵀ + b, before the activation: the logits when the activation is softmax. */
+  forwardLinear(x: Tensor): Tensor {
+    if (x.ndim !== 2 || x.shape[1] !== this.inFeatures) {
+      throw new ShapeError(`${this.where()}: expected input [B,${this.inFeatures}], got ${fmtShape(x.shape)}${x.ndim > 2 ? ' (add a Flatten layer first)' : ''}`);
+    }
+    return linear(x, this.weight, this.bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = this.forwardLinear(x);
+    switch (this.activation) {
+      case 'linear':
+        return y;
+      case 'relu':
+        return y.relu();
+      case 'tanh':
+        return y.tanh();
+      case 'sigmoid':
+        return y.sigmoid();
+      case 'softmax':
+        return y.softmax(-1);
+    }
+  }
+
+  protected override ownParameters(): [string, Tensor][] {
+    return this.bias === null ? [['weight', this.weight]] : [['weight', this.weight], ['bias', this.bias]];
+  }
+
+  protected override ownPenalty(): Tensor | null {
+    return this.kernelRegularizer === null ? null : this.kernelRegularizer.penalty(this.weight);
+  }
+
+  protected override applyOwnConstraints(): void {
+    this.kernelConstraint?.apply(this.weight);
+  }
+
+  override inputShape(): number[] {
+    return [-1, this.inFeatures];
+  }
+
+  override outputShape(input: readonly number[]): number[] {
+    if (input.length !== 2 || (input[1] >= 0 && input[1] !== this.inFeatures)) {
+      throw new ShapeError(`${this.where()}: expected input [B,${this.inFeatures}], got ${fmtShapeB(input)}`);
+    }
+    return [input[0], this.outFeatures];
+  }
+
+  override describe(): string {
+    const extras = [this.activation !== 'linear' ? this.activation : '', this.bias === null ? 'no bias' : ''].filter((s) => s !== '');
+    return `Dense(${this.inFeatures} → ${this.outFeatures}${extras.length > 0 ? `, ${extras.join(', ')}` : ''})`;
+  }
+
+  config(): LayerConfig {
+    return {
+      type: 'Dense',
+      in: this.inFeatures,
+      out: this.outFeatures,
+      useBias: this.bias !== null,
+      init: this.init,
+      activation: this.activation,
+      kernelRegularizer: this.kernelRegularizer?.config() ?? null,
+      kernelConstraint: this.kernelConstraint?.config() ?? null,
+    };
+  }
+
+  static fromConfig(cfg: LayerConfig, rng?: Rng): Dense {
+    return new Dense(cfg.in as number, cfg.out as number, {
+      init: (cfg.init as InitName | undefined) ?? 'glorotUniform',
+      useBias: cfg.useBias !== false,
+      activation: (cfg.activation as ActivationName | undefined) ?? 'linear',
+      kernelRegularizer: regularizerFromConfig(cfg.kernelRegularizer),
+      kernelConstraint: constraintFromConfig(cfg.kernelConstraint),
+      rng,
+    });
+  }
+}
