@@ -21,6 +21,7 @@ export type { MnistOptions } from './mnist.js';
 export {
   loadFashionMnist,
   fashionSplit,
+  fashionCacheFiles,
   parseClothesJson,
   FASHION_CLASS_NAMES,
   FASHION_SPLIT_SEED,

@@ -85,8 +85,12 @@ export interface Fold {
  * each class's samples are shuffled by `new Rng(seed)` and dealt to the folds in turn, continuing from
  * one class to the next, so every fold holds about `count/k` samples in the class proportions and fold
  * sizes differ by at most one. Every sample is in exactly one test fold. Index lists are sorted.
+ *
+ * With `standardize: true` each fold is standardized with its own training part's statistics, as a
+ * scikit-learn `Pipeline([StandardScaler(), model])` inside `cross_val_score` does (the Keras Iris example
+ * of the reference articles); pass the raw set (`loadIris({ standardize: false })`) in that case.
  */
-export function kFold(ds: Dataset, k: number, opts: { seed?: number } = {}): Fold[] {
+export function kFold(ds: Dataset, k: number, opts: { seed?: number; standardize?: boolean } = {}): Fold[] {
   if (!(Number.isInteger(k) && k >= 2 && k <= ds.count)) {
     throw new RangeError(`kFold(${ds.name}): k must be an integer in [2, ${ds.count}], got ${k}`);
   }
@@ -105,12 +109,19 @@ export function kFold(ds: Dataset, k: number, opts: { seed?: number } = {}): Fol
     const test: number[] = [];
     const train: number[] = [];
     for (let i = 0; i < ds.count; i++) (foldOf[i] === f ? test : train).push(i);
+    let trainSet = ds.subset(train, `${ds.name}/fold${f}/train`);
+    let testSet = ds.subset(test, `${ds.name}/fold${f}/test`);
+    if (opts.standardize) {
+      const s = fitStandardizer(trainSet);
+      trainSet = applyStandardizer(trainSet, s);
+      testSet = applyStandardizer(testSet, s);
+    }
     folds.push({
       index: f,
       trainIndices: Int32Array.from(train),
       testIndices: Int32Array.from(test),
-      train: ds.subset(train, `${ds.name}/fold${f}/train`),
-      test: ds.subset(test, `${ds.name}/fold${f}/test`),
+      train: trainSet,
+      test: testSet,
     });
   }
   return folds;

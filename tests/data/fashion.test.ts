@@ -1,5 +1,4 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { FormatError } from '../../engine/index.js';
 import {
   classCounts,
   FASHION_CLASS_NAMES,
+  fashionCacheFiles,
   fashionSplit,
   loadFashionMnist,
   parseClothesJson,
@@ -82,17 +82,18 @@ describe('Fashion-MNIST from the fashion-mnist package', () => {
   });
 
   it('a damaged cache is ignored and rebuilt from the JSON, giving identical data', () => {
-    // The load above wrote the default cache; copy its file names into a private cache folder, damaged.
-    const defaultCache = join(createRequire(import.meta.url).resolve('fashion-mnist/package.json'), '..', '..', '.cache', 'tapegrad');
-    const names = readdirSync(defaultCache).filter((f) => /^fashion-mnist-.*\.idx$/.test(f));
-    expect(names.length).toBe(2);
+    // A private cache folder whose two files are damaged (a truncated images file, garbage labels).
     const cacheDir = join(tmp, 'cache');
     mkdirSync(cacheDir);
-    for (const name of names) writeFileSync(join(cacheDir, name), new Uint8Array(1000));
+    const files = fashionCacheFiles(cacheDir);
+    expect(files.images).toMatch(/fashion-mnist-1\.1\.0-v\d+-images\.idx$/);
+    writeFileSync(files.images, new Uint8Array(1000));
+    writeFileSync(files.labels, new Uint8Array([1, 2, 3]));
 
     const rebuilt = loadFashionMnist({ cacheDir });
-    const imagesPath = join(cacheDir, names.find((f) => f.endsWith('-images.idx'))!);
+    const imagesPath = files.images;
     expect(statSync(imagesPath).size).toBe(16 + 70000 * 784);
+    expect(readIdx(files.labels).shape).toEqual([70000]);
     expect(readIdx(imagesPath).shape).toEqual([70000, 28, 28]);
     expect(readdirSync(cacheDir).some((f) => f.endsWith('.tmp'))).toBe(false);
     expect(sameBytes(rebuilt.train.labels, train.labels)).toBe(true);

@@ -65,6 +65,25 @@ describe('Iris', () => {
     expect(() => kFold(ds, 1)).toThrow(/k must be an integer in \[2, 150\], got 1/);
   });
 
+  it('k-fold can standardize each fold with its training part only', () => {
+    const raw = loadIris({ standardize: false });
+    const folds = kFold(raw, 5, { seed: 1, standardize: true });
+    const plain = kFold(raw, 5, { seed: 1 });
+    for (let f = 0; f < 5; f++) {
+      const fold = folds[f];
+      expect(Array.from(fold.testIndices)).toEqual(Array.from(plain[f].testIndices));
+      for (let j = 0; j < 4; j++) {
+        let sum = 0;
+        for (let i = 0; i < fold.train.count; i++) sum += fold.train.x[i * 4 + j];
+        expect(Math.abs(sum / fold.train.count)).toBeLessThan(1e-5);
+      }
+      // The test part uses the training statistics, so its mean is not exactly 0.
+      let testSum = 0;
+      for (let i = 0; i < fold.test.count; i++) testSum += fold.test.x[i * 4];
+      expect(Math.abs(testSum / fold.test.count)).toBeGreaterThan(1e-4);
+    }
+  });
+
   it('loadDataset("iris") is a stratified 120/30 split standardized on the training part', () => {
     const { train, test } = loadDataset('iris');
     expect(train.count).toBe(120);
