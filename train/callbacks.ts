@@ -290,20 +290,20 @@ export class ProgressBar implements Callback {
 
 /** Schedules that move every batch rather than every epoch (OneCycle, in PyTorch's definition). */
 export function isPerBatchSchedule(schedule: ScheduleLike): boolean {
-  const s = schedule as { perBatch?: boolean; unit?: string; stepsPerBatch?: boolean; constructor?: { name?: string } };
-  return s.perBatch === true || s.unit === 'batch' || s.constructor?.name === 'OneCycle';
+  return (schedule as { perBatch?: boolean }).perBatch === true;
 }
 
 /** ReduceOnPlateau reads a metric at the end of each epoch instead of computing the rate from the epoch. */
 export function isPlateauSchedule(schedule: ScheduleLike): boolean {
-  const s = schedule as { mode?: unknown; constructor?: { name?: string } };
-  return s.constructor?.name === 'ReduceOnPlateau';
+  const s = schedule as { type?: unknown; constructor?: { name?: string } };
+  return s.type === 'ReduceOnPlateau' || s.constructor?.name === 'ReduceOnPlateau';
 }
 
 /**
  * Keras's `LearningRateScheduler`: sets the optimizer's rate from the schedule. Closed-form schedules
- * are evaluated at the start of each epoch (counted from 0) or, for per-batch ones, before each step
- * (counted from 0 over the whole run); ReduceOnPlateau is fed the validation loss at each epoch's end.
+ * are evaluated at the start of each epoch (counted from 0); per-batch ones (OneCycle) before each
+ * step, at the batch's index over the whole run; ReduceOnPlateau is fed the validation loss (or the
+ * training loss, without a validation set) at each epoch's end.
  */
 export class LearningRateScheduler implements Callback {
   readonly perBatch: boolean;
@@ -314,14 +314,12 @@ export class LearningRateScheduler implements Callback {
     this.plateau = isPlateauSchedule(schedule);
   }
 
-  onEpochBegin(epoch: number, ctx: TrainContext): void {
-    if (this.plateau) return;
-    if (this.perBatch) this.schedule.step(epoch * ctx.stepsPerEpoch);
-    else this.schedule.step(epoch);
+  onEpochBegin(epoch: number): void {
+    if (!this.plateau && !this.perBatch) this.schedule.step(epoch);
   }
 
-  onBatchEnd(logs: BatchLogs, ctx: TrainContext): void {
-    if (this.perBatch) this.schedule.step(ctx.epoch * ctx.stepsPerEpoch + logs.batch + 1);
+  onBatchBegin(epoch: number, batch: number, ctx: TrainContext): void {
+    if (this.perBatch) this.schedule.step(epoch * ctx.stepsPerEpoch + batch);
   }
 
   onEpochEnd(logs: EpochLogs): void {

@@ -238,10 +238,11 @@ export async function fit(model: Model, options: FitOptions): Promise<FitResult>
     if (startBatch === 0) partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0, lr: optimizer.lr };
     model.train();
     for (const cb of callbacks) cb.onEpochBegin?.(epoch, ctx);
-    if (startBatch === 0) partial.lr = optimizer.lr;
 
     const started = performance.now();
     for (const batch of loader.epochBatches(epoch, startBatch)) {
+      for (const cb of callbacks) cb.onBatchBegin?.(epoch, batch.index, ctx);
+      if (batch.index === 0) partial.lr = optimizer.lr;
       const step = trainStep(model, optimizer, batch, epoch, callbacks, ctx);
       if (step === null) {
         diverged = true;

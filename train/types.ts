@@ -76,6 +76,8 @@ export interface Callback {
   readonly name?: string;
   onTrainBegin?(ctx: TrainContext): void;
   onEpochBegin?(epoch: number, ctx: TrainContext): void;
+  /** Before each batch's forward pass (`batch` counts from 0 within the epoch). */
+  onBatchBegin?(epoch: number, batch: number, ctx: TrainContext): void;
   /** Called with each batch's loss before the backward pass; a non-finite loss can stop training here. */
   onLoss?(epoch: number, batch: number, loss: number, ctx: TrainContext): void;
   onBatchEnd?(logs: BatchLogs, ctx: TrainContext): void;
