@@ -17,3 +17,8 @@ export { Adagrad, adagradUpdate } from './adagrad.js';
 export type { AdagradHyper } from './adagrad.js';
 export { Adadelta, adadeltaUpdate } from './adadelta.js';
 export type { AdadeltaHyper } from './adadelta.js';
+export {
+  Schedule, TimeBasedDecay, StepDecay, ExponentialDecay, LinearDecay, CosineAnnealing, OneCycle, ReduceOnPlateau,
+  LambdaSchedule, Warmup,
+} from './schedules/index.js';
+export type { ScheduleState, OneCycleOptions, ReduceOnPlateauOptions, ReduceOnPlateauState } from './schedules/index.js';

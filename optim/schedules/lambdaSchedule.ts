@@ -1,0 +1,26 @@
+import type { Optimizer } from '../optimizer.js';
+import { Schedule, checkIndex } from './schedule.js';
+
+/**
+ * Keras's LearningRateScheduler: the rate comes from a function of the epoch (from 0) and the current
+ * rate, `fn(epoch, lr)`. As in Keras, `lr` is the optimizer's rate at the time of the call, so
+ * `(epoch, lr) => lr * 0.9` compounds epoch after epoch; `lrAt` is pure only when `fn` ignores `lr`.
+ * A result that is not a finite number >= 0 is a RangeError naming the epoch.
+ */
+export class LambdaSchedule extends Schedule {
+  readonly type = 'LambdaSchedule';
+
+  constructor(optimizer: Optimizer<any>, readonly fn: (epoch: number, lr: number) => number) {
+    super(optimizer);
+    if (typeof fn !== 'function') throw new TypeError('LambdaSchedule: expected a function (epoch, lr) => rate');
+  }
+
+  lrAt(t: number): number {
+    checkIndex(this.type, t);
+    const lr = this.fn(t, this.optimizer.lr);
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+      throw new RangeError(`LambdaSchedule: the function returned ${String(lr)} for epoch ${t}, expected a finite rate >= 0`);
+    }
+    return lr;
+  }
+}
