@@ -62,6 +62,11 @@ export interface FashionOptions {
   cache?: boolean;
   /** Where the cache lives; defaults to `node_modules/.cache/tapegrad` next to the package. */
   cacheDir?: string;
+  /**
+   * The folder of the ten `<label>.json` files (default: the package's `src/clothes`). For tests; a custom
+   * source is only cached when `cacheDir` is given too, so it never lands in the shared cache.
+   */
+  sourceDir?: string;
 }
 
 export function loadFashionMnist(opts: FashionOptions = {}): { train: Dataset; test: Dataset } {
@@ -71,7 +76,7 @@ export function loadFashionMnist(opts: FashionOptions = {}): { train: Dataset; t
       throw new RangeError(`loadFashionMnist: ${key} must be a non-negative integer, got ${v}`);
     }
   }
-  const all = loadAllFashion(opts);
+  const all = loadFashionMnistAll(opts);
   const { trainIndices, testIndices } = fashionSplit(all.labels, all.classes);
   const train = all.subset(trainIndices, 'fashion-mnist/train');
   const test = all.subset(testIndices, 'fashion-mnist/test');
@@ -120,10 +125,14 @@ export function fashionCacheFiles(cacheDir?: string): { dir: string; images: str
   return { dir, images: `${stem}-images.idx`, labels: `${stem}-labels.idx` };
 }
 
-/** All 70,000 images in package order, from the cache when it is there and sound. */
-function loadAllFashion(opts: FashionOptions): Dataset {
+/**
+ * All 70,000 images, unsplit, in package order (class 0's, then class 1's, ...), from the cache when it is
+ * there and sound. For splits of your own; `loadFashionMnist` gives the standard one.
+ */
+export function loadFashionMnistAll(opts: Pick<FashionOptions, 'cache' | 'cacheDir' | 'sourceDir'> = {}): Dataset {
   const pkg = fashionPackage();
-  const useCache = opts.cache ?? true;
+  const sourceDir = opts.sourceDir ?? join(pkg.dir, 'src', 'clothes');
+  const useCache = (opts.cache ?? true) && (opts.sourceDir === undefined || opts.cacheDir !== undefined);
   const { dir: cacheDir, images: imagesPath, labels: labelsPath } = fashionCacheFiles(opts.cacheDir);
 
   if (useCache && existsSync(imagesPath) && existsSync(labelsPath)) {
@@ -145,8 +154,14 @@ function loadAllFashion(opts: FashionOptions): Dataset {
 
   const perClass: Uint8Array[] = [];
   for (let c = 0; c < FASHION_CLASS_NAMES.length; c++) {
-    const path = join(pkg.dir, 'src', 'clothes', `${c}.json`);
-    perClass.push(parseClothesJson(readFileSync(path), path));
+    const path = join(sourceDir, `${c}.json`);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw new FormatError(`fashion-mnist file ${path}: cannot read it (${(err as Error).message})`);
+    }
+    perClass.push(parseClothesJson(bytes, path));
   }
   const total = perClass.reduce((n, block) => n + block.length / PIXELS, 0);
   const x = new Uint8Array(total * PIXELS);

@@ -20,6 +20,7 @@ export { loadMnist, mnistDir, MNIST_CLASS_NAMES } from './mnist.js';
 export type { MnistOptions } from './mnist.js';
 export {
   loadFashionMnist,
+  loadFashionMnistAll,
   fashionSplit,
   fashionCacheFiles,
   parseClothesJson,

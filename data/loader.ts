@@ -173,22 +173,24 @@ export class DataLoader implements Iterable<Batch> {
     this.orderEpoch = -1;
   }
 
-  /** Copies the samples `indices` into the batch buffers, converting to float32. */
+  /** Copies the samples `indices` into the batch buffers, converting to float32. out is [size, F]. */
   private fill(indices: Int32Array): void {
     const ds = this.dataset;
     const F = ds.features;
     const out = this.xBuffer;
     const x = ds.x;
+    const lut = this.byteToFloat;
+    const s = ds.scale;
     for (let r = 0; r < indices.length; r++) {
       const src = indices[r] * F;
       const dst = r * F;
       if (x instanceof Uint8Array) {
-        const lut = this.byteToFloat;
+        // Bytes: one table load a pixel.
         for (let j = 0; j < F; j++) out[dst + j] = lut[x[src + j]];
-      } else if (ds.scale === 1) {
+      } else if (s === 1) {
+        // Floats already on their scale (Iris): a straight copy.
         out.set(x.subarray(src, src + F), dst);
       } else {
-        const s = ds.scale;
         for (let j = 0; j < F; j++) out[dst + j] = x[src + j] * s;
       }
       this.yBuffer[r] = ds.labels[indices[r]];

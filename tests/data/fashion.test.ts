@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   FASHION_CLASS_NAMES,
   fashionCacheFiles,
   fashionSplit,
+  loadFashionMnistAll,
   loadFashionMnist,
   parseClothesJson,
   readIdx,
@@ -81,24 +82,55 @@ describe('Fashion-MNIST from the fashion-mnist package', () => {
     expect(Array.from(small.test.x.subarray(0, 784))).toEqual(Array.from(test.x.subarray(0, 784)));
   });
 
-  it('a damaged cache is ignored and rebuilt from the JSON, giving identical data', () => {
-    // A private cache folder whose two files are damaged (a truncated images file, garbage labels).
-    const cacheDir = join(tmp, 'cache');
-    mkdirSync(cacheDir);
-    const files = fashionCacheFiles(cacheDir);
+});
+
+describe('the Fashion-MNIST binary cache', () => {
+  // A tiny stand-in for the package: ten class files of three images each (class 0 with the separators
+  // the real file has), image k of class c filled with the value 10*c + k.
+  const source = join(tmp, 'clothes');
+  mkdirSync(source);
+  for (let c = 0; c < 10; c++) {
+    const images = [0, 1, 2].map((k) => image(10 * c + k));
+    if (c === 0) images.splice(1, 0, '[]');
+    writeFileSync(join(source, `${c}.json`), `{"data":[${images.join(',')}${c === 0 ? ',[]' : ''}]}`);
+  }
+  const cacheDir = join(tmp, 'cache');
+  const files = fashionCacheFiles(cacheDir);
+
+  it('is written (atomically) on the first load and read back identically', () => {
     expect(files.images).toMatch(/fashion-mnist-1\.1\.0-v\d+-images\.idx$/);
+    const first = loadFashionMnistAll({ sourceDir: source, cacheDir });
+    expect(first.count).toBe(30);
+    expect(Array.from(first.labels)).toEqual(Array.from({ length: 30 }, (_, i) => Math.floor(i / 3)));
+    expect(first.x[0]).toBe(0);
+    expect(first.x[784]).toBe(1); // the separator after class 0's first image is skipped
+    expect(first.x[29 * 784 + 783]).toBe(92);
+    expect(readIdx(files.images).shape).toEqual([30, 28, 28]);
+    expect(readdirSync(cacheDir).some((f) => f.endsWith('.tmp'))).toBe(false);
+
+    // Now the JSON is not needed: the second load reads only the cache.
+    const second = loadFashionMnistAll({ sourceDir: join(tmp, 'nowhere'), cacheDir });
+    expect(sameBytes(second.x, first.x)).toBe(true);
+    expect(sameBytes(second.labels, first.labels)).toBe(true);
+  });
+
+  it('a damaged cache is ignored and rebuilt from the JSON', () => {
     writeFileSync(files.images, new Uint8Array(1000));
     writeFileSync(files.labels, new Uint8Array([1, 2, 3]));
+    const rebuilt = loadFashionMnistAll({ sourceDir: source, cacheDir });
+    expect(rebuilt.count).toBe(30);
+    expect(rebuilt.x[29 * 784]).toBe(92);
+    expect(statSync(files.images).size).toBe(16 + 30 * 784);
+    expect(readIdx(files.labels).shape).toEqual([30]);
+  });
 
-    const rebuilt = loadFashionMnist({ cacheDir });
-    const imagesPath = files.images;
-    expect(statSync(imagesPath).size).toBe(16 + 70000 * 784);
-    expect(readIdx(files.labels).shape).toEqual([70000]);
-    expect(readIdx(imagesPath).shape).toEqual([70000, 28, 28]);
-    expect(readdirSync(cacheDir).some((f) => f.endsWith('.tmp'))).toBe(false);
-    expect(sameBytes(rebuilt.train.labels, train.labels)).toBe(true);
-    expect(sameBytes(rebuilt.train.x, train.x)).toBe(true);
-    expect(sameBytes(rebuilt.test.x, test.x)).toBe(true);
+  it('a missing class file is a FormatError naming it; a custom source is never cached by default', () => {
+    expect(() => loadFashionMnistAll({ sourceDir: join(tmp, 'nowhere'), cache: false })).toThrow(/nowhere.0\.json: cannot read it/);
+    const shared = fashionCacheFiles().images;
+    const stamp = (): number => (existsSync(shared) ? statSync(shared).mtimeMs : -1);
+    const before = stamp();
+    expect(loadFashionMnistAll({ sourceDir: source }).count).toBe(30);
+    expect(stamp()).toBe(before);
   });
 });
 
