@@ -1,0 +1,179 @@
+/**
+ * The register-blocked matrix product behind gemmNN/gemmNT/gemmTN (engine/kernels/matmul.ts), in
+ * two steps, as BLIS and GotoBLAS do it:
+ *
+ *   1. pack: copy A into panels of MR=4 rows and B into panels of NR=4 columns, each panel laid out
+ *      k-major (the 4 values a k-step needs sit next to each other). Packing is also where the three
+ *      layouts meet: it reads A and B through strides, so a transposed operand is read in place and
+ *      the tile loop below never knows which layout it came from. Rows or columns past the edge are
+ *      packed as zeros, so odd shapes (1, 3, 17, 301) take the same tile loop.
+ *   2. tiles: each 4×4 block of C is held in 16 local variables while k runs over the whole inner
+ *      dimension: per k-step 8 loads feed 16 multiply-adds, where the plain i-k-j loop does a load
+ *      and a store per multiply-add.
+ *
+ * Why 4×4 (measured on this 2-core AMD EPYC, Node 20, 128×784·784×300 and the backward shapes; see
+ * benchmarks/kernels.ts): packed 4×4 ran 4.9–5.1 GFLOP/s; 4×8 4.6–4.9, 8×4 4.5–4.7, 6×8 4.4–4.9,
+ * 3×4/4×3/2×5 within noise of 4×4 (5.0–5.4), 2×4 4.2. V8 keeps JavaScript numbers in 16 scalar
+ * XMM registers, so tiles past 16 accumulators spill to the stack and gain nothing; below that the
+ * loads dominate. Packing into a Float64Array (saving the float→double conversions) and unrolling
+ * k by two changed nothing measurable. 4×4 is the smallest tile at the top, and the simplest.
+ *
+ * Accumulators are JavaScript numbers (float64) and k runs in order 0..K−1, the same sums in the
+ * same order as the naive twins: the product of two float32 values is exact in float64, so the
+ * blocked result equals the naive one bit for bit, whatever the tiling or the thread split.
+ */
+
+/** Rows of A per panel (rows of a C tile). */
+export const MR = 4;
+/** Columns of B per panel (columns of a C tile). */
+export const NR = 4;
+
+/** Number of MR-row panels (or NR-column panels) covering `n` rows (columns). */
+export function panels(n: number): number {
+  return Math.ceil(n / 4);
+}
+
+/**
+ * Packs row panels [ip0, ip1) of the logical A (M,K), whose element (i,k) is A[i*ai + k*ak].
+ * Panel ip is written at pa[paOff + (ip − ip0)*MR*K ...], element (i,k) at + k*MR + (i − ip*MR).
+ * NN and NT pass (ai, ak) = (K, 1); TN, where A is stored (K,M), passes (1, M).
+ */
+export function packA(
+  pa: Float32Array, paOff: number,
+  A: Float32Array, ai: number, ak: number,
+  M: number, K: number, ip0: number, ip1: number,
+): void {
+  for (let ip = ip0; ip < ip1; ip++) {
+    const dst = paOff + (ip - ip0) * MR * K;
+    const i0 = ip * MR;
+    if (ak === 1) {
+      // Rows stored contiguously: copy each row along k into every MR-th slot.
+      for (let r = 0; r < MR; r++) {
+        const i = i0 + r;
+        if (i < M) {
+          const src = i * ai;
+          for (let k = 0, d = dst + r; k < K; k++, d += 4) pa[d] = A[src + k];
+        } else {
+          for (let k = 0, d = dst + r; k < K; k++, d += 4) pa[d] = 0;
+        }
+      }
+    } else {
+      // Columns stored contiguously (A transposed in memory): the MR values of a k-step are adjacent.
+      const full = i0 + MR <= M;
+      for (let k = 0, d = dst; k < K; k++, d += 4) {
+        const src = i0 * ai + k * ak;
+        if (full) {
+          pa[d] = A[src];
+          pa[d + 1] = A[src + ai];
+          pa[d + 2] = A[src + 2 * ai];
+          pa[d + 3] = A[src + 3 * ai];
+        } else {
+          for (let r = 0; r < MR; r++) pa[d + r] = i0 + r < M ? A[src + r * ai] : 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs column panels [jp0, jp1) of the logical B (K,N), whose element (k,j) is B[k*bk + j*bj].
+ * Panel jp is written at pb[pbOff + (jp − jp0)*NR*K ...], element (k,j) at + k*NR + (j − jp*NR).
+ * NN and TN pass (bk, bj) = (N, 1); NT, where B is stored (N,K), passes (1, K).
+ */
+export function packB(
+  pb: Float32Array, pbOff: number,
+  B: Float32Array, bk: number, bj: number,
+  K: number, N: number, jp0: number, jp1: number,
+): void {
+  for (let jp = jp0; jp < jp1; jp++) {
+    const dst = pbOff + (jp - jp0) * NR * K;
+    const j0 = jp * NR;
+    if (bk === 1) {
+      // B transposed in memory: each column j is a contiguous run along k.
+      for (let t = 0; t < NR; t++) {
+        const j = j0 + t;
+        if (j < N) {
+          const src = j * bj;
+          for (let k = 0, d = dst + t; k < K; k++, d += 4) pb[d] = B[src + k];
+        } else {
+          for (let k = 0, d = dst + t; k < K; k++, d += 4) pb[d] = 0;
+        }
+      }
+    } else {
+      const full = j0 + NR <= N;
+      for (let k = 0, d = dst; k < K; k++, d += 4) {
+        const src = k * bk + j0 * bj;
+        if (full) {
+          pb[d] = B[src];
+          pb[d + 1] = B[src + bj];
+          pb[d + 2] = B[src + 2 * bj];
+          pb[d + 3] = B[src + 3 * bj];
+        } else {
+          for (let t = 0; t < NR; t++) pb[d + t] = j0 + t < N ? B[src + t * bj] : 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C tiles for row panels [ip0, ip1) × column panels [jp0, jp1), from packed panels in the
+ * packA/packB layout: panel ip at pa[paOff + (ip − ip0)*MR*K], panel jp at pb[pbOff + (jp − jp0)*NR*K]. C (M,N) element (i,j) is written at C[cOff + i*ldc + j]; edge tiles write only the part
+ * inside M×N. Each C value is overwritten, not accumulated into.
+ */
+export function gemmTiles(
+  C: Float32Array, cOff: number, ldc: number,
+  pa: Float32Array, paOff: number, pb: Float32Array, pbOff: number,
+  M: number, N: number, K: number,
+  ip0: number, ip1: number, jp0: number, jp1: number,
+): void {
+  for (let jp = jp0; jp < jp1; jp++) {
+    // One B panel (K·NR floats, 12.5 KB at K=784) stays in L1 while every A panel streams past it.
+    const bBase = pbOff + (jp - jp0) * NR * K;
+    const j0 = jp * NR;
+    for (let ip = ip0; ip < ip1; ip++) {
+      const aBase = paOff + (ip - ip0) * MR * K;
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      for (let k = 0, p = bBase, q = aBase; k < K; k++, p += 4, q += 4) {
+        const b0 = pb[p], b1 = pb[p + 1], b2 = pb[p + 2], b3 = pb[p + 3];
+        const a0 = pa[q];
+        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+        const a1 = pa[q + 1];
+        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+        const a2 = pa[q + 2];
+        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+        const a3 = pa[q + 3];
+        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+      }
+      const i0 = ip * MR;
+      const c0 = cOff + i0 * ldc + j0;
+      if (i0 + MR <= M && j0 + NR <= N) {
+        C[c0] = c00; C[c0 + 1] = c01; C[c0 + 2] = c02; C[c0 + 3] = c03;
+        const c1 = c0 + ldc;
+        C[c1] = c10; C[c1 + 1] = c11; C[c1 + 2] = c12; C[c1 + 3] = c13;
+        const c2 = c1 + ldc;
+        C[c2] = c20; C[c2 + 1] = c21; C[c2 + 2] = c22; C[c2 + 3] = c23;
+        const c3 = c2 + ldc;
+        C[c3] = c30; C[c3 + 1] = c31; C[c3 + 2] = c32; C[c3 + 3] = c33;
+      } else {
+        // Edge tile: the padded rows and columns were computed from zeros and are dropped here.
+        const rows = Math.min(MR, M - i0);
+        const cols = Math.min(NR, N - j0);
+        storeEdgeRow(C, c0, cols, c00, c01, c02, c03);
+        if (rows > 1) storeEdgeRow(C, c0 + ldc, cols, c10, c11, c12, c13);
+        if (rows > 2) storeEdgeRow(C, c0 + 2 * ldc, cols, c20, c21, c22, c23);
+        if (rows > 3) storeEdgeRow(C, c0 + 3 * ldc, cols, c30, c31, c32, c33);
+      }
+    }
+  }
+}
+
+function storeEdgeRow(C: Float32Array, at: number, cols: number, v0: number, v1: number, v2: number, v3: number): void {
+  C[at] = v0;
+  if (cols > 1) C[at + 1] = v1;
+  if (cols > 2) C[at + 2] = v2;
+  if (cols > 3) C[at + 3] = v3;
+}

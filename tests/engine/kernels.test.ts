@@ -1,0 +1,133 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MR, NR, gemmTiles, packA, packB, panels } from '../../engine/kernels/gemmPacked.js';
+import {
+  gemmNN, gemmNNBlocked, gemmNNNaive, gemmNT, gemmNTBlocked, gemmNTNaive, gemmTN, gemmTNBlocked, gemmTNNaive,
+} from '../../engine/kernels/matmul.js';
+import { Rng } from '../../engine/rng.js';
+
+type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
+
+const layouts: { name: string; naive: Gemm; blocked: Gemm; dispatch: Gemm }[] = [
+  { name: 'NN', naive: gemmNNNaive, blocked: gemmNNBlocked, dispatch: gemmNN },
+  { name: 'NT', naive: gemmNTNaive, blocked: gemmNTBlocked, dispatch: gemmNT },
+  { name: 'TN', naive: gemmTNNaive, blocked: gemmTNBlocked, dispatch: gemmTN },
+];
+
+function random(n: number, rng: Rng): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniformIn(-1, 1);
+  return a;
+}
+
+/** Index of the first difference, or -1. Blocked and naive sum the same float64 terms in the same order. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+function check(layout: (typeof layouts)[number], M: number, K: number, N: number, seed: number): void {
+  const rng = new Rng(seed);
+  const A = random(M * K, rng);
+  const B = random(K * N, rng);
+  const want = new Float32Array(M * N);
+  layout.naive(want, A, B, M, K, N);
+  for (const kernel of [layout.blocked, layout.dispatch]) {
+    const got = new Float32Array(M * N).fill(NaN); // every value must be written, not accumulated
+    kernel(got, A, B, M, K, N);
+    const at = firstDifference(got, want);
+    expect(at, `${layout.name} ${M}x${K}x${N}: index ${at}: ${got[at]} vs naive ${want[at]}`).toBe(-1);
+  }
+}
+
+// The odd sizes of the issue: edge tiles of every width (1, 3 = MR−1, 17 = 4·4+1, 127, 301).
+const odd = [1, 3, 17];
+const big: [number, number, number][] = [
+  [127, 17, 301], [301, 3, 127], [1, 301, 127], [17, 127, 1], [127, 301, 17], [3, 1, 301], [301, 127, 3],
+];
+
+describe.each(layouts)('gemm$name', (layout) => {
+  it('equals its naive twin on every combination of 1, 3, 17', () => {
+    for (const M of odd) for (const K of odd) for (const N of odd) check(layout, M, K, N, M * 1000 + K * 10 + N);
+  });
+
+  it('equals its naive twin on shapes with 127 and 301', () => {
+    for (const [M, K, N] of big) check(layout, M, K, N, M + K + N);
+  });
+
+  it('equals its naive twin on random shapes (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.nat(), (M, K, N, seed) => {
+        check(layout, M, K, N, seed);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('gives zeros for an empty inner dimension', () => {
+    const C = new Float32Array(6).fill(7);
+    layout.blocked(C, new Float32Array(0), new Float32Array(0), 2, 0, 3);
+    expect(Array.from(C)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('hand-computed products', () => {
+  // A = [[1,2],[3,4]], B = [[5,6],[7,8]]: A·B = [[19,22],[43,50]], A·Bᵀ = [[17,23],[39,53]], Aᵀ·B = [[26,30],[38,44]].
+  const A = new Float32Array([1, 2, 3, 4]);
+  const B = new Float32Array([5, 6, 7, 8]);
+  it.each([
+    ['NN', gemmNN, [19, 22, 43, 50]],
+    ['NT', gemmNT, [17, 23, 39, 53]],
+    ['TN', gemmTN, [26, 30, 38, 44]],
+  ] as const)('%s', (_name, kernel, want) => {
+    const C = new Float32Array(4);
+    kernel(C, A, B, 2, 2, 2);
+    expect(Array.from(C)).toEqual(want);
+  });
+});
+
+describe('packing', () => {
+  it('lays a 5x3 A out in 4-row panels, k-major, zero-padded', () => {
+    const M = 5, K = 3;
+    const A = Float32Array.from({ length: M * K }, (_, x) => x + 1); // row i = [3i+1, 3i+2, 3i+3]
+    const pa = new Float32Array(panels(M) * MR * K).fill(NaN);
+    packA(pa, 0, A, K, 1, M, K, 0, panels(M));
+    // panel 0, k=0: rows 0..3 of column 0; panel 1 holds row 4 then three zero rows.
+    expect(Array.from(pa.subarray(0, 4))).toEqual([1, 4, 7, 10]);
+    expect(Array.from(pa.subarray(12, 16))).toEqual([13, 0, 0, 0]);
+    expect(Array.from(pa.subarray(20, 24))).toEqual([15, 0, 0, 0]);
+  });
+
+  it('reads a transposed operand through strides: packing Bᵀ equals packing a copied transpose', () => {
+    const rng = new Rng(3);
+    const K = 7, N = 6;
+    const Bt = random(N * K, rng); // stored (N,K)
+    const B = new Float32Array(K * N);
+    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) B[k * N + j] = Bt[j * K + k];
+    const p1 = new Float32Array(panels(N) * NR * K);
+    const p2 = new Float32Array(panels(N) * NR * K);
+    packB(p1, 0, B, N, 1, K, N, 0, panels(N));
+    packB(p2, 0, Bt, 1, K, K, N, 0, panels(N));
+    expect(firstDifference(p1, p2)).toBe(-1);
+  });
+
+  it('gemmTiles fills only the requested block of C', () => {
+    const rng = new Rng(4);
+    const M = 9, K = 5, N = 10;
+    const A = random(M * K, rng);
+    const B = random(K * N, rng);
+    const pa = new Float32Array(panels(M) * MR * K);
+    const pb = new Float32Array(panels(N) * NR * K);
+    packA(pa, 0, A, K, 1, M, K, 0, panels(M));
+    packB(pb, 0, B, N, 1, K, N, 0, panels(N));
+    const C = new Float32Array(M * N).fill(-1);
+    gemmTiles(C, 0, N, pa, 0, pb, NR * K, M, N, K, 0, panels(M), 1, 2); // columns 4..7 only
+    const want = new Float32Array(M * N);
+    gemmNNNaive(want, A, B, M, K, N);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        expect(C[i * N + j]).toBe(j >= 4 && j < 8 ? want[i * N + j] : -1);
+      }
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gemmNN, gemmNNNaive, gemmNT, gemmNTNaive, gemmTN, gemmTNNaive } from '../../engine/kernels/matmul.js';
+import { Rng } from '../../engine/rng.js';
+import { PARALLEL_MIN_MACS, closeThreads, getThreads, parallelProductCount, setThreads, threadsReady } from '../../engine/threads.js';
+
+type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
+
+function random(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniformIn(-1, 1);
+  return a;
+}
+
+function run(kernel: Gemm, M: number, K: number, N: number, seed: number): Float32Array {
+  const C = new Float32Array(M * N).fill(NaN);
+  kernel(C, random(M * K, seed), random(K * N, seed + 1), M, K, N);
+  return C;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+}
+
+// Big enough to be split (M·K·N ≥ PARALLEL_MIN_MACS); both split directions, odd edges, and a
+// product with fewer panels than threads would like.
+const shapes: [number, number, number][] = [
+  [64, 784, 300], // Dense forward at batch 64: columns split
+  [301, 65, 127], // rows split (more row panels than column panels), odd edges
+  [37, 301, 19],
+];
+
+describe('thread pool', () => {
+  afterAll(() => {
+    closeThreads();
+    setThreads(2);
+  });
+
+  it('rejects a bad thread count', () => {
+    expect(() => setThreads(0)).toThrow(RangeError);
+    expect(() => setThreads(1.5)).toThrow(/setThreads: n must be an integer/);
+  });
+
+  it('two threads give the same bits as one thread and as the naive twins, run after run', async () => {
+    const kernels: [string, Gemm, Gemm][] = [['NN', gemmNN, gemmNNNaive], ['NT', gemmNT, gemmNTNaive], ['TN', gemmTN, gemmTNNaive]];
+    for (const [M, K, N] of shapes) expect(M * K * N).toBeGreaterThanOrEqual(PARALLEL_MIN_MACS);
+
+    setThreads(1);
+    const one = kernels.map(([, k]) => shapes.map(([M, K, N], s) => run(k, M, K, N, s)));
+
+    setThreads(2);
+    expect(getThreads()).toBe(2);
+    await threadsReady();
+    const before = parallelProductCount();
+    for (let r = 0; r < 2; r++) {
+      kernels.forEach(([name, kernel, naive], l) => {
+        shapes.forEach(([M, K, N], s) => {
+          const two = run(kernel, M, K, N, s);
+          // Each C value is computed whole by one thread, summing k in the same order.
+          expect(sameBits(two, one[l][s]), `${name} ${M}x${K}x${N}, run ${r}`).toBe(true);
+          if (r === 0) expect(sameBits(two, run(naive, M, K, N, s)), `${name} ${M}x${K}x${N} vs naive`).toBe(true);
+        });
+      });
+    }
+    expect(parallelProductCount() - before).toBe(2 * kernels.length * shapes.length);
+  });
+
+  it('survives the arena growing between products', async () => {
+    setThreads(2);
+    await threadsReady();
+    const small = run(gemmNN, 40, 100, 60, 9);
+    const large = run(gemmNN, 256, 300, 400, 10); // needs more than the first arena
+    const again = run(gemmNN, 40, 100, 60, 9);
+    expect(sameBits(small, again)).toBe(true);
+    expect(sameBits(large, run(gemmNNNaive, 256, 300, 400, 10))).toBe(true);
+  });
+
+  it('does not keep a process alive', () => {
+    // A script that uses the pool and simply ends: it must exit by itself (the workers are unref'd).
+    const script = fileURLToPath(new URL('./fixtures/threadsExit.ts', import.meta.url));
+    const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+    const res = spawnSync(process.execPath, [tsx, script], { encoding: 'utf8', timeout: 30_000 });
+    expect(res.error, String(res.error)).toBeUndefined();
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toContain('used 2 threads');
+  });
+});
