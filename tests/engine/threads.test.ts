@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gemmNN, gemmNNNaive, gemmNT, gemmNTNaive, gemmTN, gemmTNNaive } from '../../engine/kernels/matmul.js';
@@ -79,7 +82,18 @@ describe('thread pool', () => {
 
   it('does not keep a process alive', () => {
     // A script that uses the pool and simply ends: it must exit by itself (the workers are unref'd).
-    const script = fileURLToPath(new URL('./fixtures/threadsExit.ts', import.meta.url));
+    const engine = (file: string): string => JSON.stringify(new URL(`../../engine/${file}`, import.meta.url).href);
+    const script = join(mkdtempSync(join(tmpdir(), 'tapegrad-threads-')), 'exit.ts');
+    writeFileSync(script, [
+      `import { gemmNN } from ${engine('kernels/matmul.ts')};`,
+      `import { getThreads, setThreads, threadsReady } from ${engine('threads.ts')};`,
+      'setThreads(2);',
+      'await threadsReady();',
+      'const C = new Float32Array(64 * 100);',
+      'gemmNN(C, new Float32Array(64 * 300).fill(1), new Float32Array(300 * 100).fill(1), 64, 300, 100);',
+      "if (C[0] !== 300) throw new Error('wrong product ' + C[0]);",
+      'console.log(`used ${getThreads()} threads`);',
+    ].join('\n'));
     const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
     const res = spawnSync(process.execPath, [tsx, script], { encoding: 'utf8', timeout: 30_000 });
     expect(res.error, String(res.error)).toBeUndefined();
