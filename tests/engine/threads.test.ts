@@ -83,7 +83,7 @@ describe('thread pool', () => {
   it('does not keep a process alive', () => {
     // A script that uses the pool and simply ends: it must exit by itself (the workers are unref'd).
     const engine = (file: string): string => JSON.stringify(new URL(`../../engine/${file}`, import.meta.url).href);
-    const script = join(mkdtempSync(join(tmpdir(), 'tapegrad-threads-')), 'exit.ts');
+    const script = join(mkdtempSync(join(tmpdir(), 'tapegrad-threads-')), 'exit.mts');
     writeFileSync(script, [
       `import { gemmNN } from ${engine('kernels/matmul.ts')};`,
       `import { getThreads, setThreads, threadsReady } from ${engine('threads.ts')};`,
