@@ -16,20 +16,28 @@ export interface GradcheckOptions {
  * Σ out·r with a fixed random r, which checks every column of the Jacobian at once.
  *
  * Returns the largest relative error max |analytic − numeric| / max(|analytic|, |numeric|, floor)
- * over every element of every input that requires a gradient (all inputs if none does).
+ * over every element of every input. Every input is checked: each is marked `requiresGrad` for the
+ * check and given back its own flag afterwards, so a test cannot leave an input out by accident.
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): number {
   const eps = options.eps ?? 1e-2;
   const floor = options.floor ?? 1e-2;
-  const checked = inputs.some((t) => t.requiresGrad) ? inputs.filter((t) => t.requiresGrad) : inputs;
-  for (const t of checked) {
+  const flags = inputs.map((t) => [t.requiresGrad, t.grad] as const);
+  try {
+    return check(fn, inputs, eps, floor, options.seed ?? 12345);
+  } finally {
+    inputs.forEach((t, i) => ([t.requiresGrad, t.grad] = flags[i]));
+  }
+}
+
+function check(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], eps: number, floor: number, seed: number): number {
+  for (const t of inputs) {
     t.requiresGrad = true;
     t.grad = null;
   }
-
   const out = fn(...inputs);
   if (!out.requiresGrad) throw new GradError('gradcheck: the function output does not depend on any input that requires a gradient');
-  const rng = new Rng(options.seed ?? 12345);
+  const rng = new Rng(seed);
   const r = new Float64Array(out.size);
   for (let i = 0; i < r.length; i++) r[i] = out.size === 1 ? 1 : rng.uniformIn(-1, 1);
   out.backward(Float32Array.from(r));
@@ -43,7 +51,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     });
 
   let worst = 0;
-  for (const t of checked) {
+  for (const t of inputs) {
     const analytic = t.grad?.data ?? new Float32Array(t.size);
     for (let i = 0; i < t.size; i++) {
       const original = t.data[i];
