@@ -1,0 +1,200 @@
+import type { Tensor } from '../engine/index.js';
+import type { Optimizer, OptimizerStateDict } from './optimizer.js';
+import { SGD } from './sgd.js';
+
+/** Anything with parameters: a Sequential, or a hand-written model. `stateDict` (if any) adds buffers to restore. */
+export interface FinderModel {
+  forward(x: Tensor): Tensor;
+  parameters(): Tensor[];
+  stateDict?(): Map<string, Tensor> | Record<string, Tensor>;
+}
+
+export interface FindLearningRateOptions {
+  /** The first rate (default 1e-7). */
+  start?: number;
+  /** The last rate, reached at batch `steps - 1` if the run gets that far (default 10). */
+  end?: number;
+  /** Batches in the sweep (default 100); `batches` is cycled if it is shorter. */
+  steps?: number;
+  /** Smoothing of the loss by an exponential moving average (default 0.98; 0 = raw losses). */
+  beta?: number;
+  /** Stop once the smoothed loss exceeds stopFactor x its minimum (default 4). */
+  stopFactor?: number;
+  /** The optimizer to sweep (default plain SGD over model.parameters()). Its state is restored afterwards. */
+  optimizer?: Optimizer<any>;
+}
+
+export interface LrSuggestions {
+  /** The rate where the smoothed loss falls fastest against log(rate), before its minimum. */
+  steepest: number;
+  /** One tenth of the rate at the smoothed minimum (fastai's "lr_min"). */
+  minOver10: number;
+  /** Half the rate where the loss turns up, i.e. at the smoothed minimum (reference article 002). */
+  halfTurn: number;
+}
+
+export interface LrFinderResult {
+  /** The rate used for each batch. */
+  rates: number[];
+  /** Each batch's loss, before that batch's step. */
+  losses: number[];
+  /** The debiased moving average of `losses`. */
+  smoothed: number[];
+  suggestions: LrSuggestions;
+  /** The one to use: `halfTurn`, the rule of reference article 002. */
+  suggested: number;
+  /** Why the sweep ended: the smoothed loss blew past stopFactor x its minimum, a non-finite loss, or all steps done. */
+  stopReason: 'diverged' | 'non-finite' | 'completed';
+}
+
+/**
+ * The learning-rate range test (Smith 2015, "Cyclical Learning Rates", section 3.3; the form popularised
+ * by fastai and used by reference article 002). Trains for up to `steps` batches while the rate grows
+ * geometrically, batch i using
+ *
+ *     rate_i = start * (end / start)^(i / (steps - 1))
+ *
+ * and records each batch's loss. The loss is smoothed with a debiased exponential moving average (the
+ * Adam-style bias correction, so early values are not pulled toward 0):
+ *
+ *     avg_i = beta * avg_(i-1) + (1 - beta) * loss_i          smoothed_i = avg_i / (1 - beta^(i+1))
+ *
+ * and the sweep stops once smoothed_i > stopFactor * min(smoothed_0..i) (or on a NaN/infinite loss,
+ * which is not recorded). Afterwards every parameter (and every tensor of `model.stateDict()`, such as
+ * batch-norm statistics) gets its values back and the optimizer its state, so the model is untouched.
+ *
+ * Suggestions, all read from the smoothed curve, with m the index of its minimum:
+ *   - steepest:  rate_i minimising (smoothed_(i+k) - smoothed_i) / (ln rate_(i+k) - ln rate_i), i + k <= m,
+ *                k = 1% of the points (at least 1), skipping the first 10 (mostly noise) when m > 20;
+ *   - minOver10: rate_m / 10;
+ *   - halfTurn:  rate_m / 2: article 002's "the best rate is about half the rate where the loss turns up".
+ * A moving average lags: the smoothed minimum sits some batches after the raw one, and on a coarse grid
+ * (the default 100 batches over 8 decades is x1.2 a batch) a few batches are a large factor in rate.
+ * The lag is worst when the loss falls by orders of magnitude before it turns (a noise-free quadratic);
+ * a finer grid (more steps, or a narrower start..end) shrinks it. Article 002 used x1.005 a batch.
+ */
+export function findLearningRate<B>(
+  model: FinderModel,
+  lossOf: (model: FinderModel, batch: B) => Tensor,
+  batches: Iterable<B>,
+  options: FindLearningRateOptions = {},
+): LrFinderResult {
+  const op = 'findLearningRate';
+  const start = options.start ?? 1e-7;
+  const end = options.end ?? 10;
+  const steps = options.steps ?? 100;
+  const beta = options.beta ?? 0.98;
+  const stopFactor = options.stopFactor ?? 4;
+  if (!(start > 0 && Number.isFinite(start))) throw new RangeError(`${op}: invalid start ${start}, expected a finite rate > 0`);
+  if (!(end > start && Number.isFinite(end))) throw new RangeError(`${op}: invalid end ${end}, expected a finite rate > start (${start})`);
+  if (!Number.isInteger(steps) || steps < 2) throw new RangeError(`${op}: invalid steps ${steps}, expected an integer >= 2`);
+  if (!(beta >= 0 && beta < 1)) throw new RangeError(`${op}: invalid beta ${beta}, expected 0 <= beta < 1`);
+  if (!(stopFactor > 1)) throw new RangeError(`${op}: invalid stopFactor ${stopFactor}, expected stopFactor > 1`);
+
+  const optimizer = options.optimizer ?? new SGD(model.parameters(), { lr: start });
+  const savedTensors = snapshot(model);
+  const savedOptimizer: OptimizerStateDict | null = options.optimizer ? options.optimizer.stateDict() : null;
+  const nextBatch = cycle(batches, op);
+
+  const rates: number[] = [];
+  const losses: number[] = [];
+  const smoothed: number[] = [];
+  let stopReason: LrFinderResult['stopReason'] = 'completed';
+  try {
+    let avg = 0;
+    let best = Infinity;
+    for (let i = 0; i < steps; i++) {
+      const rate = start * Math.pow(end / start, i / (steps - 1));
+      optimizer.lr = rate;
+      optimizer.zeroGrad();
+      const loss = lossOf(model, nextBatch());
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        stopReason = 'non-finite';
+        break;
+      }
+      loss.backward();
+      optimizer.step();
+      avg = beta * avg + (1 - beta) * value;
+      const smooth = avg / (1 - Math.pow(beta, i + 1));
+      rates.push(rate);
+      losses.push(value);
+      smoothed.push(smooth);
+      if (smooth < best) best = smooth;
+      if (smooth > stopFactor * best) {
+        stopReason = 'diverged';
+        break;
+      }
+    }
+  } finally {
+    for (const [t, values] of savedTensors) t.data.set(values);
+    if (savedOptimizer !== null) optimizer.loadStateDict(savedOptimizer);
+    optimizer.zeroGrad();
+  }
+  if (rates.length === 0) throw new RangeError(`${op}: the loss was not finite at the first batch (rate ${start}); nothing to suggest`);
+
+  const suggestions = suggest(rates, smoothed);
+  return { rates, losses, smoothed, suggestions, suggested: suggestions.halfTurn, stopReason };
+}
+
+/** The three suggestions from a smoothed loss curve (see findLearningRate). */
+export function suggest(rates: readonly number[], smoothed: readonly number[]): LrSuggestions {
+  let m = 0;
+  for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[m]) m = i;
+  // The first points of a debiased average are nearly raw losses, so their slopes are mostly noise:
+  // skip them as fastai does (its skip_start = 10), unless the minimum comes that early. On a fine grid
+  // neighbouring points are too close for a slope to mean anything, so it spans 1% of the sweep.
+  const span = Math.max(1, Math.round(smoothed.length / 100));
+  const skip = m > 20 ? 10 : 0;
+  let steep = skip;
+  let steepestSlope = Infinity;
+  for (let i = skip; i + span <= m; i++) {
+    const slope = (smoothed[i + span] - smoothed[i]) / (Math.log(rates[i + span]) - Math.log(rates[i]));
+    if (slope < steepestSlope) {
+      steepestSlope = slope;
+      steep = i;
+    }
+  }
+  return { steepest: rates[steep], minOver10: rates[m] / 10, halfTurn: rates[m] / 2 };
+}
+
+/** Copies of every parameter's values and of the model's state tensors (batch-norm statistics...). */
+function snapshot(model: FinderModel): Map<Tensor, Float32Array> {
+  const saved = new Map<Tensor, Float32Array>();
+  for (const p of model.parameters()) saved.set(p, p.data.slice());
+  if (typeof model.stateDict === 'function') {
+    const state = model.stateDict();
+    const tensors = state instanceof Map ? [...state.values()] : Object.values(state);
+    for (const t of tensors) if (!saved.has(t)) saved.set(t, t.data.slice());
+  }
+  return saved;
+}
+
+/** Returns the batches one at a time, starting over when they run out (one-shot iterators are cached). */
+function cycle<B>(batches: Iterable<B>, op: string): () => B {
+  let iterator = batches[Symbol.iterator]();
+  // A generator is its own iterator and cannot be restarted: remember what it gave.
+  const oneShot = (iterator as unknown) === batches;
+  const seen: B[] = [];
+  let replay = -1;
+  return () => {
+    if (replay >= 0) {
+      const b = seen[replay];
+      replay = (replay + 1) % seen.length;
+      return b;
+    }
+    let r = iterator.next();
+    if (r.done) {
+      if (oneShot) {
+        if (seen.length === 0) throw new RangeError(`${op}: no batches`);
+        replay = 1 % seen.length;
+        return seen[0];
+      }
+      iterator = batches[Symbol.iterator]();
+      r = iterator.next();
+      if (r.done) throw new RangeError(`${op}: no batches`);
+    }
+    if (oneShot) seen.push(r.value);
+    return r.value;
+  };
+}
