@@ -48,7 +48,7 @@ function accuracySpec(runs: { name: string; history: History }[]) {
 export async function main(args: string[], log: Log = console.log) {
   const { quick, seed, figures, flags } = parseArgs(args);
   const epochs = Number(flags.get('epochs') ?? (quick ? 2 : 10));
-  const { train, test } = loadDataset('fashion-mnist', quick ? { trainSize: 2000, testSize: 500 } : {});
+  const { train, test } = loadDataset('fashion-mnist', quick ? { trainSize: 1000, testSize: 300 } : {});
   log(`fashion-mnist ${train.count}/${test.count}: 784-256-256-10, SGD lr 0.5, batch 256, ${epochs} epochs`);
 
   const runs: { name: string; history: History }[] = [];

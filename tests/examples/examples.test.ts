@@ -1,0 +1,136 @@
+/**
+ * Runs every example with --quick, in-process (each exports `main(args, log)`), and checks the lines it
+ * promises: their format, and the numbers that can be checked exactly (the decayed rates, mean ± std of
+ * the folds printed above it, the softmax-CE gradient of the tour).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main as irisInput } from '../../examples/iris-input-dropout.js';
+import { main as irisHidden } from '../../examples/iris-hidden-dropout.js';
+import { main as irisTime } from '../../examples/iris-time-decay.js';
+import { main as irisStep, articleStepDecay } from '../../examples/iris-step-decay.js';
+import { main as fashionLr, smooth } from '../../examples/fashion-lr-range-test.js';
+import { main as sweep } from '../../examples/mnist-dropout-sweep.js';
+import { main as d2l } from '../../examples/fashion-d2l-dropout.js';
+import { main as tour } from '../../examples/tour.js';
+
+async function run(main: (args: string[], log: (line: string) => void) => Promise<unknown>, args: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  await main(args, (line) => lines.push(line));
+  return lines;
+}
+
+/** The numbers of the first line matching `re` (its capture groups). */
+function grab(lines: string[], re: RegExp): number[] {
+  const line = lines.find((l) => re.test(l));
+  expect(line, `no line matches ${re}\n${lines.join('\n')}`).toBeDefined();
+  return re.exec(line!)!.slice(1).map(Number);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'tapegrad-examples-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe.each([
+  ['iris-input-dropout', irisInput],
+  ['iris-hidden-dropout', irisHidden],
+])('%s --quick', (_name, main) => {
+  it('prints one line per fold and their mean ± population std', async () => {
+    const lines = await run(main, ['--quick']);
+    const folds = lines.filter((l) => /^fold +\d+\/3: /.test(l)).map((l) => Number(/accuracy (\d\.\d{4})$/.exec(l)![1]));
+    expect(folds).toHaveLength(3);
+    const [mean, std] = grab(lines, /^accuracy: (\d\.\d{4}) ± (\d\.\d{4})$/);
+    const m = folds.reduce((a, b) => a + b, 0) / 3;
+    const s = Math.sqrt(folds.reduce((a, b) => a + (b - m) ** 2, 0) / 3);
+    expect(mean).toBeCloseTo(m, 3);
+    expect(std).toBeCloseTo(s, 3);
+    expect(mean).toBeGreaterThan(0.5); // three classes: chance is 1/3
+  });
+});
+
+describe('iris-time-decay --quick', () => {
+  it("prints Keras's per-batch decayed rate every 20 epochs", async () => {
+    const lines = await run(irisTime, ['--quick']);
+    const rateLines = lines.filter((l) => l.startsWith('epoch'));
+    expect(rateLines.length).toBe(2);
+    for (const line of rateLines) {
+      const [epoch, lr, iterations] = /^epoch +(\d+): lr (\d\.\d+) = 0\.1 \/ \(1 \+ 0\.005 × (\d+)\)$/.exec(line)!.slice(1).map(Number);
+      expect(iterations).toBe(epoch * 24); // 120 flowers in batches of 5
+      expect(lr).toBeCloseTo(0.1 / (1 + 0.005 * iterations), 6);
+    }
+    expect(grab(lines, /^test accuracy: (\d\.\d{4})$/)[0]).toBeGreaterThan(0.5);
+  });
+});
+
+describe('iris-step-decay --quick', () => {
+  it("halves the rate every 10 epochs and shows the article's formula next to it", async () => {
+    const lines = await run(irisStep, ['--quick']);
+    const at = (e: number) => grab(lines, new RegExp(`^epoch +${e}: lr ([\\d.e-]+) +article's formula: ([\\d.e-]+)`));
+    expect(at(0)).toEqual([0.1, 0.093303]);
+    expect(at(9)).toEqual([0.1, 0.05]);
+    expect(at(10)).toEqual([0.05, 0.046652]);
+    expect(at(20)[0]).toBe(0.025);
+    expect(articleStepDecay(0)).toBeCloseTo(0.1 * 0.5 ** 0.1, 12);
+    expect(grab(lines, /^test accuracy: (\d\.\d{4})$/)[0]).toBeGreaterThan(0.5);
+  });
+});
+
+describe('fashion-lr-range-test --quick', () => {
+  it('sweeps the rate, trains at half the turning point, checkpoints and reports test accuracy', async () => {
+    const out = join(tmp, 'fashion-lr');
+    const lines = await run(fashionLr, ['--quick', '--out', out]);
+    const [first, last] = grab(lines, /^range test: \d+ batches, rate ([\d.e+-]+) -> ([\d.e+-]+)/);
+    expect(first).toBe(0.001);
+    expect(last).toBeGreaterThan(1);
+    const [turning, lr] = grab(lines, /at rate ([\d.e+-]+); training at half: lr ([\d.e+-]+)$/);
+    expect(lr).toBeCloseTo(turning / 2, 2);
+    expect(existsSync(join(out, 'best.safetensors'))).toBe(true);
+    expect(grab(lines, /^test accuracy: (\d\.\d{4})/)[0]).toBeGreaterThan(0.5);
+  });
+
+  it('smooths with a bias-corrected moving average', () => {
+    expect(smooth([2, 2, 2])).toEqual([2, 2, 2].map(() => expect.closeTo(2, 12)));
+  });
+});
+
+describe('mnist-dropout-sweep --quick', () => {
+  it('prints the final accuracies per rate and writes the two figures', async () => {
+    const figures = join(tmp, 'figures');
+    const lines = await run(sweep, ['--quick', '--figures', figures]);
+    const acc = (rate: string) => grab(lines, new RegExp(`^rate ${rate}: train accuracy (\\d\\.\\d{4}), validation accuracy (\\d\\.\\d{4})$`));
+    const none = acc('0\\.0');
+    const heavy = acc('0\\.9');
+    acc('0\\.5');
+    // Dropping 90% of the inputs slows learning a lot: the article's figure 1.
+    expect(none[0]).toBeGreaterThan(heavy[0]);
+    for (const name of ['mnist-dropout-train.svg', 'mnist-dropout-validation.svg']) {
+      expect(readFileSync(join(figures, name), 'utf8')).toMatch(/^<svg/);
+    }
+  });
+});
+
+describe('fashion-d2l-dropout --quick', () => {
+  it('trains with and without dropout and prints both', async () => {
+    const lines = await run(d2l, ['--quick']);
+    for (const name of ['dropout 0\\.2/0\\.5', 'no dropout']) {
+      const [train, test] = grab(lines, new RegExp(`^${name}: train accuracy (\\d\\.\\d{4}), test accuracy (\\d\\.\\d{4})$`));
+      expect(train).toBeGreaterThan(0.1);
+      expect(test).toBeGreaterThan(0.1);
+    }
+  });
+});
+
+describe('tour', () => {
+  it('prints every stop of docs/TOUR.md with the numbers the text promises', async () => {
+    const lines = await run(tour, []);
+    for (let stop = 1; stop <= 9; stop++) expect(lines.some((l) => l.startsWith(`${stop}. `))).toBe(true);
+    expect(lines).toContain('   x: Tensor [64, 784], storage Float32Array(50176); y: Int32Array(64) = 8 6 8 7 2 7 3 7 9 3 ...');
+    expect(grab(lines, /max difference ([\d.e+-]+), row sum/)[0]).toBeLessThan(1e-6);
+    expect(grab(lines, /that received a gradient: (\d+)$/)[0]).toBe(0);
+    expect(grab(lines, /max relative error ([\d.e+-]+)$/)[0]).toBeLessThan(1e-2);
+    const [before, after] = grab(lines, /after the step: (\d\.\d+) -> (\d\.\d+)$/);
+    expect(after).toBeLessThan(before);
+    expect(lines).toContain('   crossEntropy -> linear -> relu -> linear -> relu -> linear (then the leaves: 6 parameters)');
+  });
+});
