@@ -35,6 +35,12 @@ export class Adagrad extends Optimizer<AdagradHyper> {
     checkPositive('Adagrad', 'eps', h.eps);
   }
 
+  /** lr / (1 + iterations * lrDecay): the rate of the next step for a parameter updated every step. */
+  override get currentLr(): number {
+    const h = this.paramGroups[0];
+    return h.lr / (1 + this.iterations * h.lrDecay);
+  }
+
   protected update(w: Float32Array, g: Float32Array, state: ParamState, h: AdagradHyper): void {
     const s = this.buffer(state, 'sum', w.length, h.initialAccumulatorValue);
     const lrT = h.lr / (1 + (state.step - 1) * h.lrDecay);

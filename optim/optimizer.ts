@@ -150,6 +150,14 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     for (const group of this.paramGroups) group.lr = value;
   }
 
+  /**
+   * The rate the next step actually applies, with any built-in per-step decay folded in (SGD's Keras
+   * `decay`, Adagrad's `lrDecay`); equal to `lr` for every other optimizer. For logging.
+   */
+  get currentLr(): number {
+    return this.lr;
+  }
+
   /** Every parameter, flattened in group order: the index a state dictionary uses. */
   params(): Tensor[] {
     const out: Tensor[] = [];

@@ -46,7 +46,7 @@ export class SGD extends Optimizer<SGDHyper> {
   }
 
   /** The rate the next step actually applies: `lr` with Keras's `decay` folded in. Equals `lr` when decay is 0. */
-  get currentLr(): number {
+  override get currentLr(): number {
     const h = this.paramGroups[0];
     return h.lr / (1 + h.decay * this.iterations);
   }

@@ -116,6 +116,10 @@ describe('adaptive optimizers against their formulas (3 steps, float64 reference
       return w - ((0.5 / (1 + (t - 1) * 0.1)) * g) / (Math.sqrt(s[i]) + 1e-10);
     });
     expectClose(run((p) => new Adagrad(p, { lr: 0.5, lrDecay: 0.1, initialAccumulatorValue: 0.1 })), expected, 1e-5);
+    const opt = new Adagrad([Tensor.zeros([1])], { lr: 0.5, lrDecay: 0.1 });
+    opt.iterations = 3;
+    expect(opt.currentLr).toBeCloseTo(0.5 / 1.3, 12);
+    expect(new Adam([Tensor.zeros([1])], { lr: 0.5 }).currentLr).toBe(0.5);
   });
 
   it('Adadelta (PyTorch defaults: lr 1, rho 0.9, eps 1e-6)', () => {
