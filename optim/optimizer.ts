@@ -41,7 +41,7 @@ export interface OptimizerMeta {
   /** One entry per group: its hyper-parameters and how many parameters it holds (in order). */
   groups: Array<Record<string, unknown> & { paramCount: number }>;
   /** One entry per parameter that has state, by its index in the flattened group order. */
-  state: Array<{ index: number; step: number; scalars: Record<string, number> }>;
+  state: Array<{ index: number; step: number; scalars: Record<string, number>; buffers: string[] }>;
 }
 
 /**
@@ -197,7 +197,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     this.params().forEach((p, index) => {
       const s = this.state.get(p);
       if (s === undefined) return;
-      state.push({ index, step: s.step, scalars: { ...s.scalars } });
+      state.push({ index, step: s.step, scalars: { ...s.scalars }, buffers: Object.keys(s.buffers) });
       for (const [name, buf] of Object.entries(s.buffers)) buffers[`state.${index}.${name}`] = buf.slice();
     });
     const groups = this.paramGroups.map((group) => {
@@ -238,6 +238,11 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
         throw new ShapeError(`${where}: buffer '${key}' has ${buf.length} values, parameter ${match[1]} has shape ${fmtShape(p.shape)} (${p.data.length} values)`);
       }
       s.buffers[match[2]] = Float32Array.from(buf);
+    }
+    for (const entry of meta.state) {
+      for (const name of entry.buffers ?? []) {
+        if (restored.get(entry.index)?.buffers[name] === undefined) throw new FormatError(`${where}: missing buffer 'state.${entry.index}.${name}'`);
+      }
     }
     const hypers = meta.groups.map((g) => {
       const { paramCount: _count, ...hyper } = g;

@@ -197,5 +197,7 @@ describe('Optimizer state dictionary', () => {
     expect(() => new SGD([param([1, 2, 3])]).loadStateDict(wrongType)).toThrow(FormatError);
     const extra = { ...saved, buffers: { ...saved.buffers, 'state.7.velocity': new Float32Array(3) } };
     expect(() => new SGD([param([1, 2, 3])]).loadStateDict(extra)).toThrow(/unexpected buffer 'state.7.velocity'/);
+    const missing = { ...saved, buffers: {} };
+    expect(() => new SGD([param([1, 2, 3])]).loadStateDict(missing)).toThrow(/missing buffer 'state.0.velocity'/);
   });
 });
