@@ -1,11 +1,69 @@
 /**
  * `tapegrad lr-find`: the learning-rate range test (Smith 2015) from optim's `findLearningRate`, on a
- * fresh model built from the same flags as `train`; writes lr-find.svg (smoothed loss against the rate on
- * a log axis, the suggestion marked) and prints the suggested rate.
+ * fresh model built from the same flags as `train`. The rate grows geometrically from --start to --end
+ * over --steps batches; the sweep stops once the smoothed loss passes 4× its minimum, and the weights are
+ * restored afterwards. Writes lr-find.svg (smoothed loss against the rate on a log axis, the suggestion
+ * marked) and prints the suggestions.
  */
-import type { Io } from './io.js';
-import { UsageError, type RawOptions } from './options.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataLoader } from '../data/index.js';
+import { Tensor } from '../engine/index.js';
+import { findLearningRate, type FinderModel } from '../optim/index.js';
+import type { Batch } from '../data/index.js';
+import { logitsOf, lrFindSpec, renderSvg, type Model } from '../train/index.js';
+import { buildModel, buildOptimizer, loadRunData, seeds } from './build.js';
+import { applyThreads, defaultRunDir, type Io } from './io.js';
+import { parseInteger, parsePositive, parseRunOptions, parseTrainConfig, UsageError, type RawOptions } from './options.js';
 
-export async function lrFindCommand(_raw: RawOptions, _io: Io): Promise<Record<string, unknown>> {
-  throw new UsageError('lr-find: waiting for optim.findLearningRate');
+export interface LrFindOutcome {
+  out: string;
+  suggested: number;
+  steepest: number;
+  minOver10: number;
+  stopReason: string;
+  points: number;
+}
+
+export async function lrFindCommand(raw: RawOptions, io: Io): Promise<LrFindOutcome> {
+  const { start: startRaw, end: endRaw, steps: stepsRaw, ...rest } = raw;
+  const config = parseTrainConfig(rest);
+  const run = parseRunOptions({ threads: raw.threads, out: raw.out, json: raw.json });
+  const start = typeof startRaw === 'string' ? parsePositive('--start', startRaw) : 1e-5;
+  const end = typeof endRaw === 'string' ? parsePositive('--end', endRaw) : 10;
+  const steps = typeof stepsRaw === 'string' ? parseInteger('--steps', stepsRaw, 2, 'an integer >= 2') : 100;
+  if (!(end > start)) throw new UsageError(`--end ${end}: must be larger than --start ${start}`);
+  applyThreads(run.threads);
+
+  const data = loadRunData(config);
+  const model = buildModel(config, data.train.features, data.train.classes);
+  const optimizer = buildOptimizer(config, model.parameters());
+  const loader = new DataLoader(data.train, { batchSize: config.batchSize, seed: seeds.loader(config.seed), augment: config.augment });
+  model.train();
+  const lossOf = (m: FinderModel, batch: Batch): Tensor => {
+    let loss = Tensor.crossEntropy(logitsOf(m as unknown as Model, batch.x), batch.y);
+    const penalty = model.regularizationLoss();
+    if (penalty) loss = loss.add(penalty);
+    return loss;
+  };
+  io.out(`lr-find: ${config.optimizer} on ${config.dataset}, rates ${start} to ${end} over up to ${steps} batches of ${config.batchSize}`);
+  const result = findLearningRate(model, lossOf, loader, { start, end, steps, optimizer });
+
+  const out = run.out ?? defaultRunDir(`lr-find-${config.dataset}`);
+  mkdirSync(out, { recursive: true });
+  const svgPath = join(out, 'lr-find.svg');
+  writeFileSync(svgPath, await renderSvg(lrFindSpec(result.rates, result.smoothed, result.suggested)));
+  const fmt = (r: number) => r.toExponential(2);
+  io.out(`swept ${result.rates.length} batches (${result.stopReason})`);
+  io.out(`steepest descent: ${fmt(result.suggestions.steepest)}; minimum / 10: ${fmt(result.suggestions.minOver10)}`);
+  io.out(`suggested learning rate: ${fmt(result.suggested)} (half the rate where the loss turns up)`);
+  io.out(`saved ${svgPath}`);
+  return {
+    out,
+    suggested: result.suggested,
+    steepest: result.suggestions.steepest,
+    minOver10: result.suggestions.minOver10,
+    stopReason: result.stopReason,
+    points: result.rates.length,
+  };
 }

@@ -140,7 +140,9 @@ export function parseLayers(flag: string, value: string): number[] {
 export function parseRateList(flag: string, value: string): number[] {
   const parts = value.split(',');
   if (parts.length === 0 || parts.some((p) => p.trim() === '')) fail(flag, value, 'comma-separated rates in [0, 1), e.g. 0,0.2,0.5');
-  return parts.map((p) => parseNumber(flag, p.trim(), (n) => n >= 0 && n < 1, 'comma-separated rates in [0, 1), e.g. 0,0.2,0.5'));
+  const rates = parts.map((p) => Number(p.trim()));
+  if (rates.some((r) => !(r >= 0 && r < 1))) fail(flag, value, 'comma-separated rates in [0, 1), e.g. 0,0.2,0.5');
+  return rates;
 }
 
 export function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
@@ -161,7 +163,10 @@ export function parseSchedule(flag: string, value: string): ScheduleSpec {
       if (!allowed.includes(key)) {
         fail(flag, value, allowed.length ? `${name} parameters among ${allowed.join(', ')} (e.g. ${name}:${allowed[0]}=...)` : `no parameters for ${name}`);
       }
-      params[key] = parseNumber(flag, pair.slice(eq + 1), (n) => n >= 0, `${key}=<number >= 0>`);
+      const text = pair.slice(eq + 1);
+      const n = eq < 0 || text.trim() === '' ? NaN : Number(text);
+      if (!(Number.isFinite(n) && n >= 0)) fail(flag, value, `${key}=<a number >= 0>`);
+      params[key] = n;
     }
   }
   return { name, params };

@@ -101,6 +101,11 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     controller.abort();
   });
 
+  const layers = (model.layers as Array<{ describe(): string }>).map((l) => l.describe()).join(' → ');
+  const from = checkpoint ? `resuming at epoch ${checkpoint.progress!.epoch + 1}, batch ${checkpoint.progress!.batch}` : 'from scratch';
+  io.out(`${config.dataset}: ${data.train.count} training, ${data.validation?.count ?? 0} validation, ${data.test.count} test samples`);
+  io.out(`model: ${layers} (${model.parameterCount()} parameters); ${config.optimizer} lr ${config.lr}; ${config.epochs} epochs of ${stepsPerEpoch} batches, ${from} -> ${out}`);
+
   let result: FitResult;
   try {
     result = await fit(model, {
