@@ -1,0 +1,72 @@
+/**
+ * Contestant: tapegrad itself, through its public API (Sequential, Dense, ReLU, SGD, crossEntropy):
+ * the same MLP and optimizer as the peers. `--threads N` sets the matmul pool.
+ * With `--epochs E` it also trains E full passes over the 60,000 training images and records the heap
+ * after each (after a full GC when run with --expose-gc), to show that steady state allocates nothing
+ * that survives a step. Prints one JSON line (PeerResult).
+ */
+import { Tensor, noGrad, setThreads, threadsReady } from '../../engine/index.js';
+import { Dense, ReLU, Sequential } from '../../layers/index.js';
+import { SGD } from '../../optim/index.js';
+import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, peakRssMiB, timeInference, timeTraining, type PeerResult } from '../mnist.js';
+
+const args = parsePeerArgs(process.argv.slice(2));
+setThreads(args.threads);
+await threadsReady();
+
+const B = args.batch;
+const train = loadMnist('train');
+const test = loadMnist('test');
+
+// Dense defaults: Glorot-uniform kernel, zero bias (Keras's defaults, DESIGN.md).
+const model = new Sequential([new Dense(PIXELS, 300), new ReLU(), new Dense(300, 100), new ReLU(), new Dense(100, CLASSES)]);
+const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+const x = new Float32Array(B * PIXELS);
+const y = new Int32Array(B);
+
+function step(b: number): number {
+  fillBatch(x, y, train, b, B);
+  const loss = Tensor.crossEntropy(model.forward(Tensor.from(x, { shape: [B, PIXELS] })), y);
+  opt.zeroGrad();
+  loss.backward();
+  opt.step();
+  return loss.item();
+}
+
+const training = await timeTraining(step, args.warmup, args.steps, B);
+
+const IB = args.inferBatch;
+const xi = new Float32Array(IB * PIXELS);
+const yi = new Int32Array(IB);
+model.eval();
+const inferSamplesPerSec = await timeInference((b) => {
+  fillBatch(xi, yi, test, b, IB);
+  noGrad(() => model.forward(Tensor.from(xi, { shape: [IB, PIXELS] })));
+}, args.inferBatches, IB);
+model.train();
+
+let heapMiB: number[] | undefined;
+if (args.epochs > 0) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  heapMiB = [];
+  const perEpoch = Math.floor(train.count / B);
+  for (let e = 0; e < args.epochs; e++) {
+    for (let b = 0; b < perEpoch; b++) step(e * perEpoch + b);
+    gc?.();
+    heapMiB.push(process.memoryUsage().heapUsed / 2 ** 20);
+  }
+}
+
+const result: PeerResult = {
+  peer: `tapegrad-${args.threads}t`,
+  batch: B,
+  steps: args.steps,
+  trainSamplesPerSec: training.samplesPerSec,
+  inferSamplesPerSec,
+  lossFirst: training.lossFirst,
+  lossLast: training.lossLast,
+  peakRssMiB: peakRssMiB(),
+  threads: args.threads,
+  ...(heapMiB ? { heapMiB } : {}),
+};
+console.log(JSON.stringify(result));

@@ -1,0 +1,65 @@
+/**
+ * Peer: TensorFlow.js 4.22 in Node, `--backend cpu` (the pure-JavaScript backend of the union package
+ * @tensorflow/tfjs) or `--backend wasm` (@tensorflow/tfjs-backend-wasm, XNNPACK; single-threaded under
+ * Node). The same MLP and optimizer as every contestant: 784-300-100-10, ReLU, Glorot-uniform kernels,
+ * zero biases, softmax cross-entropy, SGD lr 0.1 momentum 0.9 (tf.train.momentum: v = m·v + g,
+ * w −= lr·v, which equals Keras's and PyTorch's SGD at a constant rate). A hand-written step with
+ * optimizer.minimize, which is leaner than model.fit (no callbacks, no history).
+ * Prints one JSON line (PeerResult).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, peakRssMiB, timeInference, timeTraining, type PeerResult } from '../mnist.js';
+
+const args = parsePeerArgs(process.argv.slice(2));
+if (args.backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+await tf.setBackend(args.backend);
+await tf.ready();
+
+const B = args.batch;
+const train = loadMnist('train');
+const test = loadMnist('test');
+
+const model = tf.sequential({
+  layers: [
+    tf.layers.dense({ inputShape: [PIXELS], units: 300, activation: 'relu', kernelInitializer: 'glorotUniform' }),
+    tf.layers.dense({ units: 100, activation: 'relu', kernelInitializer: 'glorotUniform' }),
+    tf.layers.dense({ units: CLASSES, kernelInitializer: 'glorotUniform' }),
+  ],
+});
+const optimizer = tf.train.momentum(0.1, 0.9);
+
+const x = new Float32Array(B * PIXELS);
+const y = new Int32Array(B);
+const training = await timeTraining((b) => {
+  fillBatch(x, y, train, b, B);
+  const loss = tf.tidy(() => {
+    const xs = tf.tensor2d(x, [B, PIXELS]);
+    const ys = tf.oneHot(tf.tensor1d(y, 'int32'), CLASSES);
+    return optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, true) as tf.Scalar;
+  });
+  const value = loss.dataSync()[0];
+  loss.dispose();
+  return value;
+}, args.warmup, args.steps, B);
+
+const IB = args.inferBatch;
+const xi = new Float32Array(IB * PIXELS);
+const yi = new Int32Array(IB);
+const inferSamplesPerSec = await timeInference((b) => {
+  fillBatch(xi, yi, test, b, IB);
+  tf.tidy(() => {
+    (model.predict(tf.tensor2d(xi, [IB, PIXELS])) as tf.Tensor).dataSync();
+  });
+}, args.inferBatches, IB);
+
+const result: PeerResult = {
+  peer: `tfjs-${args.backend}`,
+  batch: B,
+  steps: args.steps,
+  trainSamplesPerSec: training.samplesPerSec,
+  inferSamplesPerSec,
+  lossFirst: training.lossFirst,
+  lossLast: training.lossLast,
+  peakRssMiB: peakRssMiB(),
+};
+console.log(JSON.stringify(result));
