@@ -22,5 +22,5 @@ export {
   LambdaSchedule, Warmup,
 } from './schedules/index.js';
 export type { ScheduleState, OneCycleOptions, ReduceOnPlateauOptions, ReduceOnPlateauState } from './schedules/index.js';
-export { findLearningRate, suggest } from './lrFinder.js';
+export { findLearningRate, suggest, centeredAverage } from './lrFinder.js';
 export type { FinderModel, FindLearningRateOptions, LrFinderResult, LrSuggestions } from './lrFinder.js';

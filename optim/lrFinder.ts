@@ -25,11 +25,11 @@ export interface FindLearningRateOptions {
 }
 
 export interface LrSuggestions {
-  /** The rate where the smoothed loss falls fastest against log(rate), before its minimum. */
+  /** The rate where the (centered-average) loss falls fastest against log(rate), before its minimum. */
   steepest: number;
-  /** One tenth of the rate at the smoothed minimum (fastai's "lr_min"). */
+  /** One tenth of the rate at the loss's minimum (fastai's "lr_min"). */
   minOver10: number;
-  /** Half the rate where the loss turns up, i.e. at the smoothed minimum (reference article 002). */
+  /** Half the rate where the loss turns up, i.e. at its minimum (reference article 002). */
   halfTurn: number;
 }
 
@@ -38,7 +38,7 @@ export interface LrFinderResult {
   rates: number[];
   /** Each batch's loss, before that batch's step. */
   losses: number[];
-  /** The debiased moving average of `losses`. */
+  /** The debiased moving average of `losses` (what the stop rule watches, and what to plot). */
   smoothed: number[];
   suggestions: LrSuggestions;
   /** The one to use: `halfTurn`, the rule of reference article 002. */
@@ -61,17 +61,20 @@ export interface LrFinderResult {
  *
  * and the sweep stops once smoothed_i > stopFactor * min(smoothed_0..i) (or on a NaN/infinite loss,
  * which is not recorded). Afterwards every parameter (and every tensor of `model.stateDict()`, such as
- * batch-norm statistics) gets its values back and the optimizer its state, so the model is untouched.
+ * batch-norm statistics) gets its values back and the optimizer its state, so the model is untouched
+ * (random generators, such as dropout's, are not rewound).
  *
- * Suggestions, all read from the smoothed curve, with m the index of its minimum:
- *   - steepest:  rate_i minimising (smoothed_(i+k) - smoothed_i) / (ln rate_(i+k) - ln rate_i), i + k <= m,
+ * The suggestions are not read from that moving average: it lags. Its minimum sits some batches after
+ * the raw loss's, and on the default grid (100 batches over 8 decades, x1.2 a batch) a few batches are a
+ * large factor in rate: on a noise-free quadratic, whose loss falls by orders of magnitude before it
+ * turns, the smoothed minimum lands at 3x the rate where gradient descent diverges. They are read from a
+ * centered average c_i (the mean of the raw losses i-h..i+h, h = 3% of the points, at least 2), which
+ * does not lag. With m the index of its minimum:
+ *   - steepest:  rate_i minimising (c_(i+k) - c_i) / (ln rate_(i+k) - ln rate_i), i + k <= m,
  *                k = 1% of the points (at least 1), skipping the first 10 (mostly noise) when m > 20;
- *   - minOver10: rate_m / 10;
- *   - halfTurn:  rate_m / 2: article 002's "the best rate is about half the rate where the loss turns up".
- * A moving average lags: the smoothed minimum sits some batches after the raw one, and on a coarse grid
- * (the default 100 batches over 8 decades is x1.2 a batch) a few batches are a large factor in rate.
- * The lag is worst when the loss falls by orders of magnitude before it turns (a noise-free quadratic);
- * a finer grid (more steps, or a narrower start..end) shrinks it. Article 002 used x1.005 a batch.
+ *   - minOver10: rate_m / 10 (fastai's rule);
+ *   - halfTurn:  rate_m / 2: article 002's "the best rate is about half the rate where the loss turns
+ *                up". On a/2 w² (divergence at 2/a, best rate 1/a) it comes out at about 1.2/a.
  */
 export function findLearningRate<B>(
   model: FinderModel,
@@ -133,16 +136,32 @@ export function findLearningRate<B>(
   }
   if (rates.length === 0) throw new RangeError(`${op}: the loss was not finite at the first batch (rate ${start}); nothing to suggest`);
 
-  const suggestions = suggest(rates, smoothed);
+  const suggestions = suggest(rates, centeredAverage(losses, Math.max(2, Math.round(losses.length * 0.03))));
   return { rates, losses, smoothed, suggestions, suggested: suggestions.halfTurn, stopReason };
 }
 
-/** The three suggestions from a smoothed loss curve (see findLearningRate). */
+/**
+ * The mean of each loss and its k neighbours on either side (fewer at the ends). Unlike the moving
+ * average, it does not lag: a minimum stays where it is.
+ */
+export function centeredAverage(losses: readonly number[], k: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < losses.length; i++) {
+    const lo = Math.max(0, i - k);
+    const hi = Math.min(losses.length - 1, i + k);
+    let sum = 0;
+    for (let j = lo; j <= hi; j++) sum += losses[j];
+    out.push(sum / (hi - lo + 1));
+  }
+  return out;
+}
+
+/** The three suggestions from a loss curve that does not lag (see findLearningRate). */
 export function suggest(rates: readonly number[], smoothed: readonly number[]): LrSuggestions {
   let m = 0;
   for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[m]) m = i;
-  // The first points of a debiased average are nearly raw losses, so their slopes are mostly noise:
-  // skip them as fastai does (its skip_start = 10), unless the minimum comes that early. On a fine grid
+  // The first points are mostly noise (nothing has been learned yet at those rates): skip them as
+  // fastai does (its skip_start = 10), unless the minimum comes that early. On a fine grid
   // neighbouring points are too close for a slope to mean anything, so it spans 1% of the sweep.
   const span = Math.max(1, Math.round(smoothed.length / 100));
   const skip = m > 20 ? 10 : 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, Tensor } from '../../engine/index.js';
-import { Adam, findLearningRate, suggest } from '../../optim/index.js';
+import { Adam, centeredAverage, findLearningRate, suggest } from '../../optim/index.js';
 import type { FinderModel } from '../../optim/index.js';
 
 /** One weight w; the loss of a batch c is a/2 (w - c)^2, whose gradient descent diverges for lr > 2/a. */
@@ -26,6 +26,10 @@ describe('findLearningRate', () => {
       const last = r.smoothed.length - 1;
       expect(r.smoothed[last]).toBeGreaterThan(4 * Math.min(...r.smoothed));
       expect(Math.min(...r.smoothed.slice(0, last))).toBe(Math.min(...r.smoothed));
+      // Half the turn is a rate that converges, near the best one (1/a: one step to the minimum).
+      expect(r.suggestions.halfTurn).toBeGreaterThan(0.8 / a);
+      expect(r.suggestions.halfTurn).toBeLessThan(1.6 / a);
+      expect(r.suggestions.minOver10).toBeLessThan(r.suggestions.halfTurn);
       // The weight is back where it started, and has no gradient left over.
       expect(w.data[0]).toBe(3);
       expect(w.grad).toBeNull();
@@ -108,7 +112,15 @@ describe('findLearningRate', () => {
     expect(() => findLearningRate(model, loss, [])).toThrow('findLearningRate: no batches');
   });
 
-  it('suggests from the smoothed curve: steepest before the minimum, minimum / 10, half the turn', () => {
+  it('reads suggestions from a centered average, which does not lag', () => {
+    expect(centeredAverage([1, 2, 3, 10, 5], 1)).toEqual([1.5, 2, 5, 6, 7.5]);
+    // A V-shaped loss: the centered average keeps its minimum in place; the moving average does not.
+    const v = Array.from({ length: 41 }, (_, i) => Math.abs(i - 20) + 1);
+    const c = centeredAverage(v, 2);
+    expect(c.indexOf(Math.min(...c))).toBe(20);
+  });
+
+  it('suggests from a curve: steepest before the minimum, minimum / 10, half the turn', () => {
     const rates = Array.from({ length: 30 }, (_, i) => 10 ** (-6 + i * 0.2));
     // Falls slowly, fastest from index 12 to 13, bottoms out at 20, then climbs.
     const drops = [0.5, 0.6, 1.5, 0.7, 0.5];
