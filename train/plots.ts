@@ -94,7 +94,7 @@ export function sweepSpec(runs: readonly SweepRun[], label = 'dropout'): VegaLit
   const values = [];
   for (const run of runs) {
     for (const h of run.history) {
-      const key = run.rate.toFixed(1);
+      const key = String(run.rate);
       if (Number.isFinite(h.accuracy)) values.push({ epoch: h.epoch, [label]: key, split: 'train', accuracy: h.accuracy });
       if (h.valAccuracy !== undefined && Number.isFinite(h.valAccuracy)) {
         values.push({ epoch: h.epoch, [label]: key, split: 'validation', accuracy: h.valAccuracy });
