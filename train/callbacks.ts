@@ -258,6 +258,8 @@ export class ProgressBar implements Callback {
       format: `epoch ${epoch + 1}/${ctx.epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | {sps} samples/s | ETA {eta_formatted}`,
       barsize: 24,
       hideCursor: true,
+      // The bar gives way to the epoch's summary line, so a finished run reads one line per epoch.
+      clearOnComplete: true,
       stream: process.stdout,
       etaBuffer: 50,
     });

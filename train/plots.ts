@@ -138,16 +138,26 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
  * A small terminal chart of the per-epoch loss (train and validation) for the end of `train`,
  * drawn with asciichart. Returns '' with fewer than two epochs, where a line says nothing.
  */
-export function terminalChart(history: History, height = 8): string {
+export function terminalChart(history: History, height = 8, width = 60): string {
   if (history.length < 2) return '';
   // Loaded through require: asciichart is CommonJS and exports a colour named `default`, which
   // confuses ESM interop about what the default export is.
   const asciichart = createRequire(import.meta.url)('asciichart') as typeof import('asciichart');
   const train = history.map((h) => h.loss).filter(Number.isFinite);
   const val = history.map((h) => h.valLoss).filter((v): v is number => v !== undefined && Number.isFinite(v));
-  const series = val.length === train.length ? [train, val] : [train];
+  // asciichart draws one column per value; stretch the curves to `width` columns so ten epochs read as
+  // a curve rather than ten dots (linear interpolation between epochs).
+  const stretch = (ys: number[]): number[] => {
+    const n = Math.max(ys.length, Math.min(width, 6 * ys.length));
+    return Array.from({ length: n }, (_, i) => {
+      const t = (i * (ys.length - 1)) / (n - 1);
+      const k = Math.min(Math.floor(t), ys.length - 2);
+      return ys[k] + (ys[k + 1] - ys[k]) * (t - k);
+    });
+  };
+  const series = (val.length === train.length ? [train, val] : [train]).map(stretch);
   const colors = [asciichart.blue, asciichart.green];
   const chart = asciichart.plot(series, { height, colors: colors.slice(0, series.length), format: (x: number) => x.toFixed(4).padStart(8) });
-  const legend = series.length === 2 ? '  loss per epoch: blue = train, green = validation' : '  loss per epoch (train)';
+  const legend = `  loss over ${history.length} epochs: ${series.length === 2 ? 'blue = train, green = validation' : 'train'}`;
   return `${chart}\n${legend}`;
 }
