@@ -1,12 +1,13 @@
 /**
  * A matmul worker (see engine/threads.ts for the protocol). It never returns to its event loop:
- * it sleeps in Atomics.wait until the job number changes, computes its fixed block of C tiles
- * from the packed operands in the shared arena into the staging area, counts itself done and
- * sleeps again. A new arena arrives as a message, read synchronously with receiveMessageOnPort.
+ * it sleeps in Atomics.wait until the job number changes, then claims chunks of the product one
+ * at a time, computes each from the packed operands in the shared arena into the staging area
+ * (once the main thread has packed it), and sleeps again when no chunk is left. A new arena
+ * arrives as a message, read synchronously with receiveMessageOnPort.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { MR, NR, gemmTiles, panels } from './kernels/gemmPacked.js';
-import { CTRL } from './threads.js';
+import { CTRL, claimChunk } from './threads.js';
 
 const ctrl: Int32Array = workerData.ctrl;
 const port: MessagePort = workerData.port;
@@ -29,17 +30,16 @@ function loop(): void {
     }
     seq = Atomics.load(ctrl, CTRL.SEQ);
     try {
-      run();
+      run(seq);
     } catch (err) {
       Atomics.store(ctrl, CTRL.FAILED, 1);
+      Atomics.notify(ctrl, CTRL.FINISHED);
       console.error(`tapegrad matmul worker ${index}:`, err);
     }
-    Atomics.add(ctrl, CTRL.DONE, 1);
-    Atomics.notify(ctrl, CTRL.DONE);
   }
 }
 
-function run(): void {
+function updateArena(): void {
   const want = Atomics.load(ctrl, CTRL.GEN);
   while (gen !== want) {
     const msg = receiveMessageOnPort(port);
@@ -47,17 +47,34 @@ function run(): void {
     gen = msg.message.gen;
     arena = new Float32Array(msg.message.arena as SharedArrayBuffer);
   }
+}
+
+function run(seq: number): void {
+  updateArena();
+  // These reads are of job `seq` unless it has already finished without us, in which case every
+  // claim below fails: a job cannot finish while one of its chunks is claimed and not done.
   const M = ctrl[CTRL.M];
   const K = ctrl[CTRL.K];
   const N = ctrl[CTRL.N];
-  const p0 = ctrl[CTRL.RANGES + 2 * index];
-  const p1 = ctrl[CTRL.RANGES + 2 * index + 1];
-  if (p0 >= p1) return;
+  const axis = ctrl[CTRL.AXIS];
   const paOff = ctrl[CTRL.PA];
   const pbOff = ctrl[CTRL.PB];
   const csOff = ctrl[CTRL.CS];
-  if (ctrl[CTRL.AXIS] === 0) gemmTiles(arena, csOff, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, panels(M), p0, p1);
-  else gemmTiles(arena, csOff, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, panels(N));
+  const chunks = ctrl[CTRL.CHUNKS];
+  const perChunk = ctrl[CTRL.PANELS_PER_CHUNK];
+  const Mp = panels(M);
+  const Np = panels(N);
+  const P = axis === 0 ? Np : Mp;
+  for (let c = claimChunk(ctrl, seq, chunks); c >= 0; c = claimChunk(ctrl, seq, chunks)) {
+    while (Atomics.load(ctrl, CTRL.PACKED) <= c); // the main thread is still packing this chunk
+    const p0 = c * perChunk;
+    const p1 = Math.min(P, p0 + perChunk);
+    if (axis === 0) gemmTiles(arena, csOff, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, Mp, p0, p1);
+    else gemmTiles(arena, csOff, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, Np);
+    ctrl[CTRL.OWNER + c] = index + 1;
+    Atomics.add(ctrl, CTRL.FINISHED, 1);
+    Atomics.notify(ctrl, CTRL.FINISHED);
+  }
 }
 
 loop();

@@ -1,20 +1,27 @@
 /**
  * Both cores on one product: a small pool of worker_threads that share memory with the main thread.
  *
- * How a product is split. The main thread packs the operands (engine/kernels/gemmPacked.ts) into
- * one SharedArrayBuffer, the arena, that every worker received once when it started (or when the
- * arena grew). It writes the job — sizes, offsets, and each worker's fixed block of column panels
- * (or row panels, whichever dimension is longer) — into a shared Int32Array, bumps a sequence
- * number and wakes the workers with Atomics.notify. Each worker computes its block into a staging
- * area of the arena while the main thread packs and computes its own block straight into C; the
- * main thread then waits (Atomics.wait) for the done counter and copies the workers' blocks into C.
- * No message is posted per product.
+ * How a product is split. The main thread writes the job (sizes, offsets) into a shared Int32Array,
+ * bumps a sequence number and wakes the workers with Atomics.notify; then it packs the operands
+ * (engine/kernels/gemmPacked.ts) into one SharedArrayBuffer, the arena, that every worker received
+ * once when it started (or when the arena grew). The longer side of C is cut into a fixed set of
+ * chunks of panels (6 per thread); each thread, the main one included, claims the next chunk with
+ * an atomic compare-and-swap, computes it (a worker into a staging area of the arena, the main
+ * thread straight into C) and claims again until none is left. The main thread then waits
+ * (Atomics.wait) until every chunk is finished and copies the workers' chunks into C. No message
+ * is posted per product.
+ *
+ * Why claimed chunks rather than one fixed block per thread: this machine is shared (tests,
+ * other processes), and a fixed split makes every product wait for the slowest thread; a worker
+ * the OS has paused would stall the main thread for a whole time slice. With claiming, a paused or
+ * sleeping worker just takes fewer chunks, so two threads are never much slower than one. Which
+ * thread computes a chunk never changes its values.
  *
  * Why operands are staged rather than shared in place: a worker can only see a SharedArrayBuffer
  * it was handed through postMessage, and a tensor's buffer dies with the tensor, which the garbage
  * collector decides, not us; registering every buffer with every worker would leak or need a
  * message per product. Packing copies the operands anyway (the blocked kernel needs it), so
- * packing them into the arena costs nothing extra; only the workers' block of C is copied back,
+ * packing them into the arena costs nothing extra; only the workers' chunks of C are copied back,
  * O(M·N) against O(M·K·N) work.
  *
  * Determinism: every value of C is computed by one thread, by the same tile code, summing k in the
@@ -30,19 +37,49 @@ import { MR, NR, gemmTiles, packA, packB, panels } from './kernels/gemmPacked.js
 /** Slots of the shared control block (Int32Array). */
 export const CTRL = {
   SEQ: 0, // job number; the main thread bumps it and notifies
-  DONE: 1, // workers finished with the current job
+  NEXT: 1, // next unclaimed chunk, tagged with the job: (seq & SEQ_MASK) << 8 | chunk
   READY: 2, // workers started and waiting
   GEN: 3, // arena generation: a worker that sees a new one reads the new arena from its port
   M: 4, K: 5, N: 6,
-  AXIS: 7, // 0: split column panels of C, 1: split row panels
+  AXIS: 7, // 0: chunks are column panels of C, 1: row panels
   PA: 8, PB: 9, CS: 10, // arena offsets (in floats) of packed A, packed B, staged C
   FAILED: 11, // a worker caught an exception
-  RANGES: 16, // worker w's panel range is [RANGES + 2w, RANGES + 2w + 1]
+  CHUNKS: 12, // chunks in this job
+  PANELS_PER_CHUNK: 13,
+  PACKED: 14, // chunks of the split operand packed so far
+  FINISHED: 15, // chunks computed so far
+  OWNER: 16, // OWNER + c: 0 if the main thread computed chunk c (into C), w + 1 if worker w did (into staging)
   SIZE: 64,
 } as const;
 
-/** Most workers the control block has room for. */
-const MAX_WORKERS = (CTRL.SIZE - CTRL.RANGES) / 2;
+export const SEQ_MASK = 0x7fffff;
+/** Most chunks a product is cut into (one control slot each). */
+const MAX_CHUNKS = CTRL.SIZE - CTRL.OWNER;
+/** Chunks per thread: enough that a thread the OS has paused holds up at most a small piece. */
+const CHUNKS_PER_THREAD = 6;
+/** Most threads (main included) the chunking serves well. */
+const MAX_THREADS = Math.floor(MAX_CHUNKS / CHUNKS_PER_THREAD);
+
+/**
+ * Claims the next chunk of job `seq` for the calling thread: its index, or −1 when the job has no
+ * chunk left or is no longer the current job. The tag makes a late worker's claim fail instead of
+ * taking a chunk of a job it has not read.
+ */
+export function claimChunk(ctrl: Int32Array, seq: number, chunks: number): number {
+  const tag = (seq & SEQ_MASK) << 8;
+  for (;;) {
+    const v = Atomics.load(ctrl, CTRL.NEXT);
+    if ((v & ~0xff) !== tag) return -1;
+    const c = v & 0xff;
+    if (c >= chunks) return -1;
+    if (Atomics.compareExchange(ctrl, CTRL.NEXT, v, v + 1) === v) return c;
+  }
+}
+
+/** Panel range [p0, p1) of chunk c. */
+export function chunkPanels(c: number, perChunk: number, P: number): [number, number] {
+  return [c * perChunk, Math.min(P, (c + 1) * perChunk)];
+}
 
 /**
  * Products with fewer multiply-adds than this stay on the calling thread: waking a worker and
@@ -66,8 +103,8 @@ export function parallelProductCount(): number {
 
 function defaultThreads(): number {
   const fromEnv = Number(process.env.TAPEGRAD_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv >= 1) return fromEnv;
-  return Math.max(1, availableParallelism());
+  if (Number.isInteger(fromEnv) && fromEnv >= 1) return Math.min(fromEnv, MAX_THREADS);
+  return Math.min(MAX_THREADS, Math.max(1, availableParallelism()));
 }
 
 /**
@@ -76,8 +113,8 @@ function defaultThreads(): number {
  * depend on it, only speed does.
  */
 export function setThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS + 1) {
-    throw new RangeError(`setThreads: n must be an integer in [1, ${MAX_WORKERS + 1}], got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new RangeError(`setThreads: n must be an integer in [1, ${MAX_THREADS}], got ${n}`);
   }
   if (n === threads) return;
   threads = n;
@@ -169,10 +206,11 @@ class Pool {
     let n = this.arena.length;
     while (n < floats) n *= 2;
     this.arena = new Float32Array(new SharedArrayBuffer(4 * n));
-    // Posted before the job that needs it; the worker reads it with receiveMessageOnPort when it
-    // sees the generation change, so it never has to return to its event loop.
-    const gen = Atomics.add(this.ctrl, CTRL.GEN, 1) + 1;
+    // Posted before the generation is bumped: a worker that sees the new generation finds the
+    // message already queued and reads it with receiveMessageOnPort, without its event loop.
+    const gen = Atomics.load(this.ctrl, CTRL.GEN) + 1;
     for (const p of this.ports) p.postMessage({ gen, arena: this.arena.buffer });
+    Atomics.store(this.ctrl, CTRL.GEN, gen);
   }
 
   gemm(
@@ -190,22 +228,13 @@ class Pool {
     this.ensureArena(csOff + M * N);
     const arena = this.arena;
 
-    // Split the longer side of C into contiguous blocks of panels, one per thread; the main thread
-    // keeps block 0. The other operand is packed whole (every thread reads all of it).
+    // Chunks cut the longer side of C; the other operand is packed whole (every chunk reads all of it).
     const axis = Np >= Mp ? 0 : 1;
     const P = axis === 0 ? Np : Mp;
-    const T = Math.min(this.size + 1, P);
-    if (axis === 0) packA(arena, paOff, A, ai, ak, M, K, 0, Mp);
-    else packB(arena, pbOff, B, bk, bj, K, N, 0, Np);
-    const own = Math.floor(P / T);
-    for (let t = 1; t < this.size + 1; t++) {
-      const p0 = t < T ? Math.floor((P * t) / T) : P;
-      const p1 = t < T ? Math.floor((P * (t + 1)) / T) : P;
-      ctrl[CTRL.RANGES + 2 * (t - 1)] = p0;
-      ctrl[CTRL.RANGES + 2 * (t - 1) + 1] = p1;
-      if (axis === 0) packB(arena, pbOff + p0 * NR * K, B, bk, bj, K, N, p0, p1);
-      else packA(arena, paOff + p0 * MR * K, A, ai, ak, M, K, p0, p1);
-    }
+    const perChunk = Math.ceil(P / Math.min(P, CHUNKS_PER_THREAD * (this.size + 1)));
+    const chunks = Math.ceil(P / perChunk);
+
+    const seq = (ctrl[CTRL.SEQ] + 1) & SEQ_MASK;
     ctrl[CTRL.M] = M;
     ctrl[CTRL.K] = K;
     ctrl[CTRL.N] = N;
@@ -213,39 +242,60 @@ class Pool {
     ctrl[CTRL.PA] = paOff;
     ctrl[CTRL.PB] = pbOff;
     ctrl[CTRL.CS] = csOff;
-    Atomics.store(ctrl, CTRL.DONE, 0);
-    Atomics.add(ctrl, CTRL.SEQ, 1);
+    ctrl[CTRL.CHUNKS] = chunks;
+    ctrl[CTRL.PANELS_PER_CHUNK] = perChunk;
+    Atomics.store(ctrl, CTRL.PACKED, 0);
+    Atomics.store(ctrl, CTRL.FINISHED, 0);
+    Atomics.store(ctrl, CTRL.NEXT, seq << 8);
+    // Wake the workers first: they get going while the operands are packed, and take each chunk as
+    // soon as it is ready.
+    Atomics.store(ctrl, CTRL.SEQ, seq);
     Atomics.notify(ctrl, CTRL.SEQ);
 
-    // The main thread's block, straight into C.
-    if (axis === 0) {
-      packB(arena, pbOff, B, bk, bj, K, N, 0, own);
-      gemmTiles(C, 0, N, arena, paOff, arena, pbOff, M, N, K, 0, Mp, 0, own);
-    } else {
-      packA(arena, paOff, A, ai, ak, M, K, 0, own);
-      gemmTiles(C, 0, N, arena, paOff, arena, pbOff, M, N, K, 0, own, 0, Np);
+    if (axis === 0) packA(arena, paOff, A, ai, ak, M, K, 0, Mp);
+    else packB(arena, pbOff, B, bk, bj, K, N, 0, Np);
+    for (let c = 0; c < chunks; c++) {
+      const p0 = c * perChunk;
+      const p1 = Math.min(P, p0 + perChunk);
+      if (axis === 0) packB(arena, pbOff + p0 * NR * K, B, bk, bj, K, N, p0, p1);
+      else packA(arena, paOff + p0 * MR * K, A, ai, ak, M, K, p0, p1);
+      Atomics.store(ctrl, CTRL.PACKED, c + 1);
     }
 
-    // Every worker reports, even one with an empty block, so DONE counts all of them.
+    // The main thread takes chunks too, writing straight into C. If a worker is asleep or the OS
+    // has paused it, the main thread simply does more of them: nobody waits for a thread that has
+    // not started.
+    for (let c = claimChunk(ctrl, seq, chunks); c >= 0; c = claimChunk(ctrl, seq, chunks)) {
+      const p0 = c * perChunk;
+      const p1 = Math.min(P, p0 + perChunk);
+      if (axis === 0) gemmTiles(C, 0, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, Mp, p0, p1);
+      else gemmTiles(C, 0, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, Np);
+      ctrl[CTRL.OWNER + c] = 0;
+      Atomics.add(ctrl, CTRL.FINISHED, 1);
+    }
+
+    // Wait for the chunks the workers claimed.
     let spins = 0;
     for (;;) {
-      const done = Atomics.load(ctrl, CTRL.DONE);
-      if (done === this.size) break;
+      const finished = Atomics.load(ctrl, CTRL.FINISHED);
+      if (finished === chunks) break;
+      if (Atomics.load(ctrl, CTRL.FAILED) !== 0) break;
       if (++spins < SPIN) continue;
-      if (Atomics.wait(ctrl, CTRL.DONE, done, 10_000) === 'timed-out' && Atomics.load(ctrl, CTRL.DONE) === done) {
+      if (Atomics.wait(ctrl, CTRL.FINISHED, finished, 10_000) === 'timed-out' && Atomics.load(ctrl, CTRL.FINISHED) === finished) {
         this.broken = true;
         throw new Error(`threads: matmul workers did not finish a ${M}x${K}x${N} product within 10 s`);
       }
     }
     if (Atomics.load(ctrl, CTRL.FAILED) !== 0) {
       this.broken = true;
-      throw new Error('threads: a matmul worker failed (see the warning above); later products use one thread');
+      throw new Error('threads: a matmul worker failed (see the error above); later products use one thread');
     }
 
-    // Copy the workers' blocks from the staging area into C.
-    for (let t = 1; t < T; t++) {
-      const p0 = ctrl[CTRL.RANGES + 2 * (t - 1)];
-      const p1 = ctrl[CTRL.RANGES + 2 * (t - 1) + 1];
+    // Copy the workers' chunks from the staging area into C.
+    for (let c = 0; c < chunks; c++) {
+      if (ctrl[CTRL.OWNER + c] === 0) continue;
+      const p0 = c * perChunk;
+      const p1 = Math.min(P, p0 + perChunk);
       if (axis === 0) {
         const j0 = p0 * NR;
         const j1 = Math.min(N, p1 * NR);
@@ -254,9 +304,8 @@ class Pool {
           for (let j = j0; j < j1; j++) C[row + j] = arena[csOff + row + j];
         }
       } else {
-        const from = p0 * MR * N;
         const to = Math.min(M, p1 * MR) * N;
-        for (let x = from; x < to; x++) C[x] = arena[csOff + x];
+        for (let x = p0 * MR * N; x < to; x++) C[x] = arena[csOff + x];
       }
     }
   }
