@@ -337,6 +337,6 @@ export class TerminateOnNaN implements Callback {
   onLoss(epoch: number, batch: number, loss: number, ctx: TrainContext): void {
     if (Number.isFinite(loss)) return;
     ctx.stopTraining = true;
-    ctx.stopReason = `loss is ${loss} at epoch ${epoch + 1}, batch ${batch + 1}: training stopped (try a lower --lr)`;
+    ctx.stopReason = `loss is ${loss} at epoch ${epoch + 1}, batch ${batch + 1}: training stopped (try a lower learning rate)`;
   }
 }
