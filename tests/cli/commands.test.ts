@@ -1,0 +1,41 @@
+/** sweep and lr-find end to end on Iris (fast), in-process: their files and their --json lines. */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { memoryIo } from '../../cli/io.js';
+import { runCli } from '../../cli/program.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tapegrad-cmd-'));
+const iris = ['--dataset', 'iris', '--layers', '8', '--batch-size', '16'];
+
+describe('sweep and lr-find', () => {
+  it('sweep trains once per dropout rate and draws both accuracy panels', async () => {
+    const io = memoryIo();
+    const out = join(dir, 'sweep');
+    expect(await runCli(['sweep', ...iris, '--dropout', '0,0.5', '--epochs', '2', '--quiet', '--out', out, '--json'], io)).toBe(0);
+    const summary = JSON.parse(io.lines[io.lines.length - 1]);
+    expect(summary.runs.map((r: { dropout: number }) => r.dropout)).toEqual([0, 0.5]);
+    const svg = readFileSync(join(out, 'sweep.svg'), 'utf8');
+    expect(svg).toContain('train accuracy');
+    expect(svg).toContain('validation accuracy');
+    expect(existsSync(join(out, 'dropout-0.5', 'last.safetensors'))).toBe(true);
+  });
+
+  it('lr-find sweeps the rate, suggests one and plots it', async () => {
+    const io = memoryIo();
+    const out = join(dir, 'lrf');
+    expect(await runCli(['lr-find', ...iris, '--steps', '40', '--start', '1e-4', '--end', '10', '--out', out, '--json'], io)).toBe(0);
+    const summary = JSON.parse(io.lines[io.lines.length - 1]);
+    expect(summary.suggested).toBeGreaterThan(1e-4);
+    expect(summary.suggested).toBeLessThan(10);
+    expect(readFileSync(join(out, 'lr-find.svg'), 'utf8')).toContain('suggested');
+  });
+
+  it('lr-find checks its own flags', async () => {
+    const io = memoryIo();
+    expect(await runCli(['lr-find', '--start', '1', '--end', '0.1'], io)).toBe(2);
+    expect(io.errors).toHaveLength(1);
+    expect(io.errors[0]).toContain('--end');
+  });
+});
