@@ -92,3 +92,35 @@ describe('linearRelu op', () => {
     expect(() => linearRelu(make([2, 5]), make([4, 5]), make([3]))).toThrow(/linearRelu: bias \[3\]/);
   });
 });
+
+describe('dropout kernel with the inline generator', () => {
+  it('gives the same masks and leaves the Rng in the same state as one rng.uniform() per unit', async () => {
+    const { dropoutForward, dropoutForwardNaive } = await import('../../engine/kernels/dropout.js');
+    for (const [rate, n] of [[0.2, 1000], [0.5, 37], [0.9, 513], [1e-9, 64]] as const) {
+      const inp = random(n, new Rng(1));
+      const r1 = new Rng(77);
+      const r2 = new Rng(77);
+      r1.normal(); // leaves a spare normal waiting: it must survive
+      r2.normal();
+      const out1 = new Float32Array(n), mask1 = new Float32Array(n);
+      const out2 = new Float32Array(n), mask2 = new Float32Array(n);
+      dropoutForward(out1, mask1, inp, rate, r1, n);
+      dropoutForwardNaive(out2, mask2, inp, rate, r2, n);
+      expect(Array.from(mask1)).toEqual(Array.from(mask2));
+      expect(Array.from(out1)).toEqual(Array.from(out2));
+      expect(r1.getState()).toEqual(r2.getState());
+      expect(r1.normal()).toBe(r2.normal());
+    }
+  });
+
+  it('drops about `rate` of the units and scales the rest by 1/(1 − rate)', async () => {
+    const { dropoutForward } = await import('../../engine/kernels/dropout.js');
+    const n = 20000;
+    const out = new Float32Array(n), mask = new Float32Array(n);
+    dropoutForward(out, mask, new Float32Array(n).fill(1), 0.3, new Rng(3), n);
+    const dropped = mask.filter((m) => m === 0).length / n;
+    expect(dropped).toBeGreaterThan(0.28);
+    expect(dropped).toBeLessThan(0.32);
+    expect(new Set(out.filter((v) => v !== 0))).toEqual(new Set([Math.fround(1 / 0.7)]));
+  });
+});
