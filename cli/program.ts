@@ -7,6 +7,7 @@
  *   0    success            2    a bad flag or value (one line on stderr naming it)
  *   1    a failure at run time (an unreadable file, a diverged run)      130  interrupted (Ctrl-C)
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
@@ -15,6 +16,10 @@ import { lrFindCommand } from './lrfind.js';
 import { UsageError, type RawOptions } from './options.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand, trainSummary } from './train.js';
+
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
 
 /** The options `train`, `sweep` and `lr-find` share: what to train and how. */
 function addModelOptions(cmd: Command, { dropout = true } = {}): Command {
@@ -71,6 +76,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
 
   const program = new Command('tapegrad')
     .description('A from-scratch autograd engine in TypeScript: train and evaluate MLPs on MNIST, Fashion-MNIST and Iris.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({
@@ -156,7 +162,9 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version "fail" with exit code 0; real parse errors are usage errors.
-      if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return 0;
+      if (e.exitCode === 0) return 0;
+      // `tapegrad` with no command: commander has printed the help to stderr; that is a usage error.
+      if (e.code === 'commander.help') return 2;
       const name = commandName || (program.commands.some((c) => c.name() === argv[0]) ? argv[0] : '');
       io.err(`tapegrad${name ? ` ${name}` : ''}: ${e.message.replace(/^error: /, '')}`);
       return 2;
