@@ -45,6 +45,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   });
 }
 
+let dpreScratch = new Float32Array(0);
+
 /**
  * relu(x·Wᵀ + b) as one op: the bias and the ReLU are applied in one pass over the product, and the
  * backward masks the gradient and sums the bias gradient in one pass (kernels/linear.ts), then runs
@@ -64,7 +66,9 @@ export function linearRelu(x: Tensor, weight: Tensor, bias: Tensor | null): Tens
   biasReluForward(out, bias === null ? null : bias.data, B, OUT);
   const parents = bias === null ? [x, weight] : [x, weight, bias];
   return record(new Tensor(out, [B, OUT]), 'linearRelu', parents, (dout) => {
-    const dpre = alloc(B * OUT);
+    // dpre only feeds the two products below and is never handed out, so one buffer serves every step.
+    if (dpreScratch.length < B * OUT) dpreScratch = new Float32Array(B * OUT);
+    const dpre = dpreScratch.length === B * OUT ? dpreScratch : dpreScratch.subarray(0, B * OUT);
     const dbias = bias !== null && bias.requiresGrad ? alloc(OUT) : null;
     biasReluBackward(dpre, dbias, dout, out, B, OUT);
     let dx: Float32Array | null = null;
