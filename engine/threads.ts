@@ -93,6 +93,13 @@ export const PARALLEL_MIN_MACS = 200_000;
 const SPIN = 20_000;
 
 let threads = defaultThreads();
+let parallelMinMacs = PARALLEL_MIN_MACS;
+
+/** Changes the cut-over (benchmarks/cutover.ts lifts it to time small products on the pool). */
+export function setParallelMinMacs(macs: number): void {
+  if (!(macs >= 0)) throw new RangeError(`setParallelMinMacs: expected a number >= 0, got ${macs}`);
+  parallelMinMacs = macs;
+}
 let pool: Pool | null = null;
 /** Products computed by the pool since the process started (tests and the benchmark check it moves). */
 let parallelProducts = 0;
@@ -158,7 +165,7 @@ export function parallelGemm(
   B: Float32Array, bk: number, bj: number,
   M: number, K: number, N: number,
 ): boolean {
-  if (threads <= 1 || M * K * N < PARALLEL_MIN_MACS) return false;
+  if (threads <= 1 || M * K * N < parallelMinMacs) return false;
   if (pool === null) pool = new Pool(threads - 1);
   if (!pool.ready() || pool.broken) return false;
   pool.gemm(C, A, ai, ak, B, bk, bj, M, K, N);

@@ -1,0 +1,50 @@
+/**
+ * Where two threads start to pay: times the dispatching gemmNN with 1 and 2 threads on products of
+ * growing size (batch 64, the Dense shapes of small layers up to the 784→300 one) and prints the
+ * ratio. engine/threads.ts's PARALLEL_MIN_MACS is set from this (products below it stay on the
+ * calling thread). `npx tsx benchmarks/cutover.ts`
+ */
+import { gemmNN } from '../engine/kernels/matmul.js';
+import { Rng } from '../engine/rng.js';
+import { PARALLEL_MIN_MACS, setParallelMinMacs, setThreads, threadsReady } from '../engine/threads.js';
+
+const shapes: [number, number, number][] = [
+  [64, 10, 100], [64, 30, 100], [64, 50, 100], [64, 100, 100], [64, 100, 300], [64, 300, 300], [64, 300, 784],
+];
+
+function random(n: number, rng: Rng): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniformIn(-1, 1);
+  return a;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+console.log(`current cut-over: ${PARALLEL_MIN_MACS.toLocaleString('en-US')} multiply-adds (products below it are forced onto one thread; here the threshold is lifted)`);
+setParallelMinMacs(0);
+console.log('M×K×N          MACs        1 thread µs   2 threads µs   speed-up');
+const rng = new Rng(1);
+for (const [M, K, N] of shapes) {
+  const A = random(M * K, rng);
+  const B = random(K * N, rng);
+  const C = new Float32Array(M * N);
+  const reps = Math.max(5, Math.round(2e8 / (M * K * N)));
+  const samples: [number[], number[]] = [[], []];
+  for (let r = 0; r < 9; r++) {
+    for (const t of [1, 2]) {
+      setThreads(t);
+      await threadsReady();
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) gemmNN(C, A, B, M, K, N);
+      samples[t - 1].push(((performance.now() - t0) / reps) * 1000);
+    }
+  }
+  const one = median(samples[0]);
+  const two = median(samples[1]);
+  const macs = M * K * N;
+  console.log(`${`${M}×${K}×${N}`.padEnd(14)} ${macs.toLocaleString('en-US').padStart(10)}  ${one.toFixed(1).padStart(12)}  ${two.toFixed(1).padStart(13)}   ${(one / two).toFixed(2)}×${macs < PARALLEL_MIN_MACS ? '  (below the cut-over)' : ''}`);
+}
+process.exit(0);
