@@ -6,14 +6,15 @@
  * arrives as a message, read synchronously with receiveMessageOnPort.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { MR, NR, gemmTiles, panels } from './kernels/gemmPacked.js';
+import { MR, NR, gemmTiles, indexSize, panels } from './kernels/gemmPacked.js';
 import { CTRL, claimChunk } from './threads.js';
 
 const ctrl: Int32Array = workerData.ctrl;
 const port: MessagePort = workerData.port;
-const index: number = workerData.index;
+const worker: number = workerData.worker;
 const spin: number = workerData.spin;
 let arena = new Float32Array(workerData.arena as SharedArrayBuffer);
+let index = new Int32Array(workerData.index as SharedArrayBuffer);
 let gen = 0;
 
 function loop(): void {
@@ -34,7 +35,7 @@ function loop(): void {
     } catch (err) {
       Atomics.store(ctrl, CTRL.FAILED, 1);
       Atomics.notify(ctrl, CTRL.FINISHED);
-      console.error(`tapegrad matmul worker ${index}:`, err);
+      console.error(`tapegrad matmul worker ${worker}:`, err);
     }
   }
 }
@@ -46,6 +47,7 @@ function updateArena(): void {
     if (msg === undefined) throw new Error(`arena generation ${want} announced but not received`);
     gen = msg.message.gen;
     arena = new Float32Array(msg.message.arena as SharedArrayBuffer);
+    index = new Int32Array(msg.message.index as SharedArrayBuffer);
   }
 }
 
@@ -65,13 +67,20 @@ function run(seq: number): void {
   const Mp = panels(M);
   const Np = panels(N);
   const P = axis === 0 ? Np : Mp;
+  // Index layout as in Pool.gemm: A's panels first, then B's.
+  const stride = indexSize(K);
+  const aIdxOff = 0;
+  const bIdxOff = Mp * stride;
   for (let c = claimChunk(ctrl, seq, chunks); c >= 0; c = claimChunk(ctrl, seq, chunks)) {
     while (Atomics.load(ctrl, CTRL.PACKED) <= c); // the main thread is still packing this chunk
     const p0 = c * perChunk;
     const p1 = Math.min(P, p0 + perChunk);
-    if (axis === 0) gemmTiles(arena, csOff, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, Mp, p0, p1);
-    else gemmTiles(arena, csOff, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, Np);
-    ctrl[CTRL.OWNER + c] = index + 1;
+    if (axis === 0) {
+      gemmTiles(arena, csOff, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, Mp, p0, p1, index, aIdxOff, index, bIdxOff + p0 * stride);
+    } else {
+      gemmTiles(arena, csOff, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, Np, index, aIdxOff + p0 * stride, index, bIdxOff);
+    }
+    ctrl[CTRL.OWNER + c] = worker + 1;
     Atomics.add(ctrl, CTRL.FINISHED, 1);
     Atomics.notify(ctrl, CTRL.FINISHED);
   }

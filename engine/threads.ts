@@ -32,7 +32,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { MR, NR, gemmTiles, packA, packB, panels } from './kernels/gemmPacked.js';
+import { MR, NR, gemmTiles, indexPanel, indexSize, packA, packB, panels } from './kernels/gemmPacked.js';
 
 /** Slots of the shared control block (Int32Array). */
 export const CTRL = {
@@ -176,6 +176,8 @@ export function parallelGemm(
 class Pool {
   readonly ctrl = new Int32Array(new SharedArrayBuffer(CTRL.SIZE * 4));
   private arena = new Float32Array(new SharedArrayBuffer(4 * 65536));
+  /** The panels' zero-skipping indexes (gemmPacked.ts indexPanel): A's panels first, then B's. */
+  private index = new Int32Array(new SharedArrayBuffer(4 * 16384));
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   broken = false;
@@ -185,7 +187,7 @@ class Pool {
     for (let w = 0; w < size; w++) {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(url, {
-        workerData: { ctrl: this.ctrl, arena: this.arena.buffer, port: port2, index: w, spin: SPIN },
+        workerData: { ctrl: this.ctrl, arena: this.arena.buffer, index: this.index.buffer, port: port2, worker: w, spin: SPIN },
         transferList: [port2],
       });
       worker.on('error', (err) => {
@@ -208,15 +210,19 @@ class Pool {
     for (const p of this.ports) p.close();
   }
 
-  private ensureArena(floats: number): void {
-    if (this.arena.length >= floats) return;
-    let n = this.arena.length;
-    while (n < floats) n *= 2;
-    this.arena = new Float32Array(new SharedArrayBuffer(4 * n));
+  private ensureArena(floats: number, ints: number): void {
+    if (this.arena.length >= floats && this.index.length >= ints) return;
+    const grow = (have: number, need: number): number => {
+      let n = have;
+      while (n < need) n *= 2;
+      return n;
+    };
+    if (this.arena.length < floats) this.arena = new Float32Array(new SharedArrayBuffer(4 * grow(this.arena.length, floats)));
+    if (this.index.length < ints) this.index = new Int32Array(new SharedArrayBuffer(4 * grow(this.index.length, ints)));
     // Posted before the generation is bumped: a worker that sees the new generation finds the
     // message already queued and reads it with receiveMessageOnPort, without its event loop.
     const gen = Atomics.load(this.ctrl, CTRL.GEN) + 1;
-    for (const p of this.ports) p.postMessage({ gen, arena: this.arena.buffer });
+    for (const p of this.ports) p.postMessage({ gen, arena: this.arena.buffer, index: this.index.buffer });
     Atomics.store(this.ctrl, CTRL.GEN, gen);
   }
 
@@ -232,8 +238,12 @@ class Pool {
     const paOff = 0;
     const pbOff = Mp * MR * K;
     const csOff = pbOff + Np * NR * K;
-    this.ensureArena(csOff + M * N);
+    const stride = indexSize(K);
+    const aIdxOff = 0;
+    const bIdxOff = Mp * stride;
+    this.ensureArena(csOff + M * N, (Mp + Np) * stride);
     const arena = this.arena;
+    const index = this.index;
 
     // Chunks cut the longer side of C; the other operand is packed whole (every chunk reads all of it).
     const axis = Np >= Mp ? 0 : 1;
@@ -259,13 +269,23 @@ class Pool {
     Atomics.store(ctrl, CTRL.SEQ, seq);
     Atomics.notify(ctrl, CTRL.SEQ);
 
-    if (axis === 0) packA(arena, paOff, A, ai, ak, M, K, 0, Mp);
-    else packB(arena, pbOff, B, bk, bj, K, N, 0, Np);
+    if (axis === 0) {
+      packA(arena, paOff, A, ai, ak, M, K, 0, Mp);
+      for (let ip = 0; ip < Mp; ip++) indexPanel(index, aIdxOff + ip * stride, arena, paOff + ip * MR * K, K);
+    } else {
+      packB(arena, pbOff, B, bk, bj, K, N, 0, Np);
+      for (let jp = 0; jp < Np; jp++) indexPanel(index, bIdxOff + jp * stride, arena, pbOff + jp * NR * K, K);
+    }
     for (let c = 0; c < chunks; c++) {
       const p0 = c * perChunk;
       const p1 = Math.min(P, p0 + perChunk);
-      if (axis === 0) packB(arena, pbOff + p0 * NR * K, B, bk, bj, K, N, p0, p1);
-      else packA(arena, paOff + p0 * MR * K, A, ai, ak, M, K, p0, p1);
+      if (axis === 0) {
+        packB(arena, pbOff + p0 * NR * K, B, bk, bj, K, N, p0, p1);
+        for (let jp = p0; jp < p1; jp++) indexPanel(index, bIdxOff + jp * stride, arena, pbOff + jp * NR * K, K);
+      } else {
+        packA(arena, paOff + p0 * MR * K, A, ai, ak, M, K, p0, p1);
+        for (let ip = p0; ip < p1; ip++) indexPanel(index, aIdxOff + ip * stride, arena, paOff + ip * MR * K, K);
+      }
       Atomics.store(ctrl, CTRL.PACKED, c + 1);
     }
 
@@ -275,8 +295,11 @@ class Pool {
     for (let c = claimChunk(ctrl, seq, chunks); c >= 0; c = claimChunk(ctrl, seq, chunks)) {
       const p0 = c * perChunk;
       const p1 = Math.min(P, p0 + perChunk);
-      if (axis === 0) gemmTiles(C, 0, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, Mp, p0, p1);
-      else gemmTiles(C, 0, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, Np);
+      if (axis === 0) {
+        gemmTiles(C, 0, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, Mp, p0, p1, index, aIdxOff, index, bIdxOff + p0 * stride);
+      } else {
+        gemmTiles(C, 0, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, Np, index, aIdxOff + p0 * stride, index, bIdxOff);
+      }
       ctrl[CTRL.OWNER + c] = 0;
       Atomics.add(ctrl, CTRL.FINISHED, 1);
     }

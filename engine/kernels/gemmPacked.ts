@@ -18,15 +18,50 @@
  * loads dominate. Packing into a Float64Array (saving the float→double conversions) and unrolling
  * k by two changed nothing measurable. 4×4 is the smallest tile at the top, and the simplest.
  *
+ * Zero skipping. After packing, each panel is indexed (indexPanel): the k-steps whose four values
+ * are not all zero. A tile whose A or B panel has few of them (below SPARSE_FRACTION·K) runs over
+ * that list only. MNIST pixels are about 80% zeros, so the first Dense layer's forward product
+ * (X·Wᵀ, X panels of 4 images) and its weight gradient (dYᵀ·X, X panels of 4 pixels over the batch,
+ * many of them blank on every image) skip most of their work; dense panels take the plain loop.
+ * Skipped terms are exact zeros, so sums are unchanged — except that 0·∞ and 0·NaN are NaN: a
+ * panel holding a NaN or an infinity is marked and its tiles never skip, which keeps the results
+ * equal to the naive twins bit for bit, NaN for NaN.
+ *
  * Accumulators are JavaScript numbers (float64) and k runs in order 0..K−1, the same sums in the
  * same order as the naive twins: the product of two float32 values is exact in float64, so the
- * blocked result equals the naive one bit for bit, whatever the tiling or the thread split.
+ * blocked result equals the naive one bit for bit, whatever the tiling or the thread split. (The
+ * accumulators start at +0 and a sum of non-zero terms that cancels is +0, so leaving out a ±0
+ * term never changes a bit.)
  */
 
 /** Rows of A per panel (rows of a C tile). */
 export const MR = 4;
 /** Columns of B per panel (columns of a C tile). */
 export const NR = 4;
+
+/** A tile runs over its sparser panel's k-list when that list is shorter than this fraction of K. */
+export const SPARSE_FRACTION = 0.8;
+
+/** Ints one panel's index takes: a count and up to K k-steps. */
+export function indexSize(K: number): number {
+  return K + 1;
+}
+
+/**
+ * Indexes one packed panel (4 values per k-step at p[pOff + 4k ..]): idx[idxOff] receives the number
+ * of k-steps whose four values are not all zero, or −1 when the panel holds a NaN or an infinity
+ * (its tiles must not skip: 0·NaN is NaN); idx[idxOff + 1 ..] receives those k, ascending.
+ */
+export function indexPanel(idx: Int32Array, idxOff: number, p: Float32Array, pOff: number, K: number): void {
+  let n = 0;
+  let finite = 0; // stays 0 unless some v − v is NaN, which happens exactly for ±∞ and NaN
+  for (let k = 0, q = pOff; k < K; k++, q += 4) {
+    const v0 = p[q], v1 = p[q + 1], v2 = p[q + 2], v3 = p[q + 3];
+    finite += (v0 - v0) + (v1 - v1) + (v2 - v2) + (v3 - v3);
+    if (v0 !== 0 || v1 !== 0 || v2 !== 0 || v3 !== 0) idx[idxOff + 1 + n++] = k;
+  }
+  idx[idxOff] = finite === 0 ? n : -1;
+}
 
 /** Number of MR-row panels (or NR-column panels) covering `n` rows (columns). */
 export function panels(n: number): number {
@@ -118,35 +153,77 @@ export function packB(
 
 /**
  * C tiles for row panels [ip0, ip1) × column panels [jp0, jp1), from packed panels in the
- * packA/packB layout: panel ip at pa[paOff + (ip − ip0)*MR*K], panel jp at pb[pbOff + (jp − jp0)*NR*K]. C (M,N) element (i,j) is written at C[cOff + i*ldc + j]; edge tiles write only the part
- * inside M×N. Each C value is overwritten, not accumulated into.
+ * packA/packB layout: panel ip at pa[paOff + (ip − ip0)*MR*K], panel jp at pb[pbOff + (jp − jp0)*NR*K].
+ * C (M,N) element (i,j) is written at C[cOff + i*ldc + j]; edge tiles write only the part inside
+ * M×N. Each C value is overwritten, not accumulated into. aIdx/bIdx are the panels' indexes
+ * (indexPanel; panel ip's at aIdxOff + (ip − ip0)*(K+1)), or null to never skip.
  */
 export function gemmTiles(
   C: Float32Array, cOff: number, ldc: number,
   pa: Float32Array, paOff: number, pb: Float32Array, pbOff: number,
   M: number, N: number, K: number,
   ip0: number, ip1: number, jp0: number, jp1: number,
+  aIdx: Int32Array | null, aIdxOff: number, bIdx: Int32Array | null, bIdxOff: number,
 ): void {
+  const sparseBelow = SPARSE_FRACTION * K;
+  const stride = K + 1;
   for (let jp = jp0; jp < jp1; jp++) {
     // One B panel (K·NR floats, 12.5 KB at K=784) stays in L1 while every A panel streams past it.
     const bBase = pbOff + (jp - jp0) * NR * K;
     const j0 = jp * NR;
+    const bAt = bIdxOff + (jp - jp0) * stride;
+    const nb = bIdx === null ? -1 : bIdx[bAt];
     for (let ip = ip0; ip < ip1; ip++) {
       const aBase = paOff + (ip - ip0) * MR * K;
+      const aAt = aIdxOff + (ip - ip0) * stride;
+      const na = aIdx === null ? -1 : aIdx[aAt];
+      // Which k-list to run over, if any: the shorter one, when both panels are finite and it is short.
+      let list: Int32Array | null = null;
+      let listAt = 0;
+      let n = K;
+      if (na >= 0 && nb >= 0) {
+        if (na <= nb && na < sparseBelow) {
+          list = aIdx;
+          listAt = aAt + 1;
+          n = na;
+        } else if (nb < na && nb < sparseBelow) {
+          list = bIdx;
+          listAt = bAt + 1;
+          n = nb;
+        }
+      }
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
       let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
       let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-      for (let k = 0, p = bBase, q = aBase; k < K; k++, p += 4, q += 4) {
-        const b0 = pb[p], b1 = pb[p + 1], b2 = pb[p + 2], b3 = pb[p + 3];
-        const a0 = pa[q];
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        const a1 = pa[q + 1];
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        const a2 = pa[q + 2];
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-        const a3 = pa[q + 3];
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+      if (list === null) {
+        for (let k = 0, p = bBase, q = aBase; k < K; k++, p += 4, q += 4) {
+          const b0 = pb[p], b1 = pb[p + 1], b2 = pb[p + 2], b3 = pb[p + 3];
+          const a0 = pa[q];
+          c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+          const a1 = pa[q + 1];
+          c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+          const a2 = pa[q + 2];
+          c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+          const a3 = pa[q + 3];
+          c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        }
+      } else {
+        // The same body over the listed k-steps only (ascending, so the sums keep their order).
+        for (let t = 0; t < n; t++) {
+          const k4 = list[listAt + t] * 4;
+          const p = bBase + k4;
+          const q = aBase + k4;
+          const b0 = pb[p], b1 = pb[p + 1], b2 = pb[p + 2], b3 = pb[p + 3];
+          const a0 = pa[q];
+          c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+          const a1 = pa[q + 1];
+          c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+          const a2 = pa[q + 2];
+          c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+          const a3 = pa[q + 3];
+          c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        }
       }
       const i0 = ip * MR;
       const c0 = cOff + i0 * ldc + j0;

@@ -15,7 +15,7 @@
  * big enough. Both sum k in the same order in float64, so they agree with the twins bit for bit.
  */
 import { parallelGemm } from '../threads.js';
-import { MR, NR, gemmTiles, packA, packB, panels } from './gemmPacked.js';
+import { MR, NR, gemmTiles, indexPanel, indexSize, packA, packB, panels } from './gemmPacked.js';
 
 export function gemmNNNaive(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
   for (let i = 0; i < M; i++) {
@@ -50,6 +50,8 @@ export function gemmTNNaive(C: Float32Array, A: Float32Array, B: Float32Array, M
 /** Packing space of the single-thread kernel, grown on demand and reused: no allocation per product. */
 let packedA = new Float32Array(0);
 let packedBPanel = new Float32Array(0);
+let indexA = new Int32Array(0);
+let indexB = new Int32Array(0);
 
 /**
  * C (M,N) = A·B on the calling thread, register-blocked. A's element (i,k) is A[i*ai + k*ak] and
@@ -66,10 +68,14 @@ function gemmBlocked(
   const Np = panels(N);
   if (packedA.length < Mp * MR * K) packedA = new Float32Array(Mp * MR * K);
   if (packedBPanel.length < NR * K) packedBPanel = new Float32Array(NR * K);
+  if (indexA.length < Mp * indexSize(K)) indexA = new Int32Array(Mp * indexSize(K));
+  if (indexB.length < indexSize(K)) indexB = new Int32Array(indexSize(K));
   packA(packedA, 0, A, ai, ak, M, K, 0, Mp);
+  for (let ip = 0; ip < Mp; ip++) indexPanel(indexA, ip * indexSize(K), packedA, ip * MR * K, K);
   for (let jp = 0; jp < Np; jp++) {
     packB(packedBPanel, 0, B, bk, bj, K, N, jp, jp + 1);
-    gemmTiles(C, 0, N, packedA, 0, packedBPanel, 0, M, N, K, 0, Mp, jp, jp + 1);
+    indexPanel(indexB, 0, packedBPanel, 0, K);
+    gemmTiles(C, 0, N, packedA, 0, packedBPanel, 0, M, N, K, 0, Mp, jp, jp + 1, indexA, 0, indexB, 0);
   }
 }
 

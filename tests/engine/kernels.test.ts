@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MR, NR, gemmTiles, packA, packB, panels } from '../../engine/kernels/gemmPacked.js';
+import { MR, NR, gemmTiles, indexPanel, packA, packB, panels } from '../../engine/kernels/gemmPacked.js';
 import {
   gemmNN, gemmNNBlocked, gemmNNNaive, gemmNT, gemmNTBlocked, gemmNTNaive, gemmTN, gemmTNBlocked, gemmTNNaive,
 } from '../../engine/kernels/matmul.js';
@@ -26,10 +26,24 @@ function firstDifference(a: Float32Array, b: Float32Array): number {
   return -1;
 }
 
-function check(layout: (typeof layouts)[number], M: number, K: number, N: number, seed: number): void {
-  const rng = new Rng(seed);
+/**
+ * Random operands; with `zeros` > 0 that fraction of A's and B's entries is 0 and some whole rows
+ * and columns are blank (like MNIST's border pixels), so the zero-skipping paths run.
+ */
+function operands(M: number, K: number, N: number, rng: Rng, zeros = 0): [Float32Array, Float32Array] {
   const A = random(M * K, rng);
   const B = random(K * N, rng);
+  if (zeros > 0) {
+    for (const X of [A, B]) for (let i = 0; i < X.length; i++) if (rng.uniform() < zeros) X[i] = 0;
+    for (let k = 0; k < K; k += 3) for (let i = 0; i < M; i++) A[i * K + k] = 0; // blank k-columns of A (NN/NT layout)
+    for (let j = 0; j < N; j += 2) for (let k = 0; k < K; k++) B[k * N + j] = 0; // blank columns of B (NN/TN layout)
+  }
+  return [A, B];
+}
+
+function check(layout: (typeof layouts)[number], M: number, K: number, N: number, seed: number, zeros = 0): void {
+  const rng = new Rng(seed);
+  const [A, B] = operands(M, K, N, rng, zeros);
   const want = new Float32Array(M * N);
   layout.naive(want, A, B, M, K, N);
   for (const kernel of [layout.blocked, layout.dispatch]) {
@@ -64,6 +78,28 @@ describe.each(layouts)('gemm$name', (layout) => {
     );
   });
 
+  it('equals its naive twin on mostly-zero operands (the zero-skipping paths)', () => {
+    for (const [M, K, N] of [[17, 127, 19], [127, 17, 301], [8, 301, 8], [64, 64, 64]]) {
+      for (const zeros of [0.5, 0.9, 1]) check(layout, M, K, N, M + K + N, zeros);
+    }
+  });
+
+  it('keeps NaN and infinity where a skipped zero would have met them (0·NaN = NaN, 0·∞ = NaN)', () => {
+    const M = 9, K = 40, N = 11;
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const rng = new Rng(7);
+      const [A, B] = operands(M, K, N, rng, 0.95);
+      B[5 * N + 3] = bad; // at a k where A is (almost surely) zero in every row
+      A[2 * K + 7] = bad;
+      const want = new Float32Array(M * N);
+      layout.naive(want, A, B, M, K, N);
+      const got = new Float32Array(M * N);
+      layout.blocked(got, A, B, M, K, N);
+      expect(want.some((v) => Number.isNaN(v))).toBe(true);
+      expect(firstDifference(got, want)).toBe(-1);
+    }
+  });
+
   it('gives zeros for an empty inner dimension', () => {
     const C = new Float32Array(6).fill(7);
     layout.blocked(C, new Float32Array(0), new Float32Array(0), 2, 0, 3);
@@ -87,6 +123,22 @@ describe('hand-computed products', () => {
 });
 
 describe('packing', () => {
+  it('indexes the k-steps of a panel that are not all zero, and marks a panel holding NaN or infinity', () => {
+    const K = 5;
+    const panel = new Float32Array(4 * K); // k = 1 and k = 3 hold a value
+    panel[4 * 1 + 2] = 0.5;
+    panel[4 * 3 + 0] = -2;
+    const idx = new Int32Array(K + 1).fill(-7);
+    indexPanel(idx, 0, panel, 0, K);
+    expect(Array.from(idx.subarray(0, 3))).toEqual([2, 1, 3]);
+    panel[4 * 4 + 1] = Infinity;
+    indexPanel(idx, 0, panel, 0, K);
+    expect(idx[0]).toBe(-1);
+    panel[4 * 4 + 1] = NaN;
+    indexPanel(idx, 0, panel, 0, K);
+    expect(idx[0]).toBe(-1);
+  });
+
   it('lays a 5x3 A out in 4-row panels, k-major, zero-padded', () => {
     const M = 5, K = 3;
     const A = Float32Array.from({ length: M * K }, (_, x) => x + 1); // row i = [3i+1, 3i+2, 3i+3]
@@ -121,7 +173,7 @@ describe('packing', () => {
     packA(pa, 0, A, K, 1, M, K, 0, panels(M));
     packB(pb, 0, B, N, 1, K, N, 0, panels(N));
     const C = new Float32Array(M * N).fill(-1);
-    gemmTiles(C, 0, N, pa, 0, pb, NR * K, M, N, K, 0, panels(M), 1, 2); // columns 4..7 only
+    gemmTiles(C, 0, N, pa, 0, pb, NR * K, M, N, K, 0, panels(M), 1, 2, null, 0, null, 0); // columns 4..7 only
     const want = new Float32Array(M * N);
     gemmNNNaive(want, A, B, M, K, N);
     for (let i = 0; i < M; i++) {

@@ -70,6 +70,27 @@ describe('thread pool', () => {
     expect(parallelProductCount() - before).toBe(2 * kernels.length * shapes.length);
   });
 
+  it('two threads agree with the naive twins on mostly-zero operands (zero skipping across threads)', async () => {
+    setThreads(2);
+    await threadsReady();
+    const M = 64, K = 784, N = 300; // MNIST-like: most inputs are 0
+    const A = random(M * K, 21).map((v) => (v > 0.6 ? v : 0));
+    const B = random(K * N, 22);
+    for (const [kernel, naive, a, b] of [
+      [gemmNT, gemmNTNaive, A, B], // X·Wᵀ: A sparse
+      [gemmTN, gemmTNNaive, B.subarray(0, 64 * 300), A.subarray(0, 64 * 784)], // dYᵀ·X with X sparse: B sparse
+    ] as const) {
+      const [m, k, n] = kernel === gemmNT ? [M, K, N] : [300, 64, 784];
+      const got = new Float32Array(m * n);
+      const want = new Float32Array(m * n);
+      const before = parallelProductCount();
+      kernel(got, a, b, m, k, n);
+      expect(parallelProductCount()).toBe(before + 1);
+      naive(want, a, b, m, k, n);
+      expect(sameBits(got, want)).toBe(true);
+    }
+  });
+
   it('survives the arena growing between products', async () => {
     setThreads(2);
     await threadsReady();
