@@ -12,7 +12,6 @@ import { CTRL, claimChunk } from './threads.js';
 const ctrl: Int32Array = workerData.ctrl;
 const port: MessagePort = workerData.port;
 const worker: number = workerData.worker;
-const spin: number = workerData.spin;
 let arena = new Float32Array(workerData.arena as SharedArrayBuffer);
 let index = new Int32Array(workerData.index as SharedArrayBuffer);
 let gen = 0;
@@ -21,14 +20,8 @@ function loop(): void {
   let seq = Atomics.load(ctrl, CTRL.SEQ);
   Atomics.add(ctrl, CTRL.READY, 1);
   for (;;) {
-    // Spin briefly (the next product of a training step usually follows within microseconds), then sleep.
-    let spins = 0;
-    while (Atomics.load(ctrl, CTRL.SEQ) === seq) {
-      if (++spins >= spin) {
-        Atomics.wait(ctrl, CTRL.SEQ, seq);
-        spins = 0;
-      }
-    }
+    // Sleep until the next product (no polling: see engine/threads.ts).
+    while (Atomics.load(ctrl, CTRL.SEQ) === seq) Atomics.wait(ctrl, CTRL.SEQ, seq);
     seq = Atomics.load(ctrl, CTRL.SEQ);
     try {
       run(seq);
@@ -72,7 +65,11 @@ function run(seq: number): void {
   const aIdxOff = 0;
   const bIdxOff = Mp * stride;
   for (let c = claimChunk(ctrl, seq, chunks); c >= 0; c = claimChunk(ctrl, seq, chunks)) {
-    while (Atomics.load(ctrl, CTRL.PACKED) <= c); // the main thread is still packing this chunk
+    // The main thread is still packing this chunk: sleep until it says so (no busy loop, which would
+    // slow the packing thread down if the two threads share a physical core).
+    for (let packed = Atomics.load(ctrl, CTRL.PACKED); packed <= c; packed = Atomics.load(ctrl, CTRL.PACKED)) {
+      Atomics.wait(ctrl, CTRL.PACKED, packed);
+    }
     const p0 = c * perChunk;
     const p1 = Math.min(P, p0 + perChunk);
     if (axis === 0) {

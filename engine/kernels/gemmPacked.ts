@@ -69,6 +69,50 @@ export function panels(n: number): number {
 }
 
 /**
+ * Packs panels [p0, p1) of 4 "rows" of a strided operand: row r's element k is X[r*rs + k*ks], rows
+ * past `rows` are zeros. Panel p is written at dst[dstOff + (p − p0)*4*K ...], element (r,k) at
+ * + 4k + (r − 4p): the four values of a k-step side by side. Writing k-step by k-step keeps the
+ * stores sequential whatever the layout (four read streams for rows stored along k, one
+ * contiguous run for rows stored across). When `idx` is given, each panel is indexed on the way
+ * (as indexPanel does: idx[idxOff + (p − p0)*(K+1)] is the count, then the k-steps).
+ */
+export function packPanels(
+  dst: Float32Array, dstOff: number,
+  X: Float32Array, rs: number, ks: number,
+  rows: number, K: number, p0: number, p1: number,
+  idx: Int32Array | null, idxOff: number,
+): void {
+  for (let p = p0; p < p1; p++) {
+    const d0 = dstOff + (p - p0) * 4 * K;
+    const r0 = p * 4;
+    const at = idxOff + (p - p0) * (K + 1);
+    if (r0 + 4 > rows) {
+      // Edge panel: copy the rows that exist, zeros for the rest, then index it on its own.
+      for (let k = 0, d = d0; k < K; k++, d += 4) {
+        for (let r = 0; r < 4; r++) dst[d + r] = r0 + r < rows ? X[(r0 + r) * rs + k * ks] : 0;
+      }
+      if (idx !== null) indexPanel(idx, at, dst, d0, K);
+      continue;
+    }
+    const s1 = rs, s2 = 2 * rs, s3 = 3 * rs;
+    let n = 0;
+    let finite = 0; // stays 0 unless some v − v is NaN: exactly for ±∞ and NaN
+    for (let k = 0, d = d0, s = r0 * rs; k < K; k++, d += 4, s += ks) {
+      const v0 = X[s], v1 = X[s + s1], v2 = X[s + s2], v3 = X[s + s3];
+      dst[d] = v0;
+      dst[d + 1] = v1;
+      dst[d + 2] = v2;
+      dst[d + 3] = v3;
+      if (idx !== null) {
+        finite += (v0 - v0) + (v1 - v1) + (v2 - v2) + (v3 - v3);
+        if (v0 !== 0 || v1 !== 0 || v2 !== 0 || v3 !== 0) idx[at + 1 + n++] = k;
+      }
+    }
+    if (idx !== null) idx[at] = finite === 0 ? n : -1;
+  }
+}
+
+/**
  * Packs row panels [ip0, ip1) of the logical A (M,K), whose element (i,k) is A[i*ai + k*ak].
  * Panel ip is written at pa[paOff + (ip − ip0)*MR*K ...], element (i,k) at + k*MR + (i − ip*MR).
  * NN and NT pass (ai, ak) = (K, 1); TN, where A is stored (K,M), passes (1, M).
@@ -77,37 +121,9 @@ export function packA(
   pa: Float32Array, paOff: number,
   A: Float32Array, ai: number, ak: number,
   M: number, K: number, ip0: number, ip1: number,
+  idx: Int32Array | null = null, idxOff = 0,
 ): void {
-  for (let ip = ip0; ip < ip1; ip++) {
-    const dst = paOff + (ip - ip0) * MR * K;
-    const i0 = ip * MR;
-    if (ak === 1) {
-      // Rows stored contiguously: copy each row along k into every MR-th slot.
-      for (let r = 0; r < MR; r++) {
-        const i = i0 + r;
-        if (i < M) {
-          const src = i * ai;
-          for (let k = 0, d = dst + r; k < K; k++, d += 4) pa[d] = A[src + k];
-        } else {
-          for (let k = 0, d = dst + r; k < K; k++, d += 4) pa[d] = 0;
-        }
-      }
-    } else {
-      // Columns stored contiguously (A transposed in memory): the MR values of a k-step are adjacent.
-      const full = i0 + MR <= M;
-      for (let k = 0, d = dst; k < K; k++, d += 4) {
-        const src = i0 * ai + k * ak;
-        if (full) {
-          pa[d] = A[src];
-          pa[d + 1] = A[src + ai];
-          pa[d + 2] = A[src + 2 * ai];
-          pa[d + 3] = A[src + 3 * ai];
-        } else {
-          for (let r = 0; r < MR; r++) pa[d + r] = i0 + r < M ? A[src + r * ai] : 0;
-        }
-      }
-    }
-  }
+  packPanels(pa, paOff, A, ai, ak, M, K, ip0, ip1, idx, idxOff);
 }
 
 /**
@@ -119,36 +135,9 @@ export function packB(
   pb: Float32Array, pbOff: number,
   B: Float32Array, bk: number, bj: number,
   K: number, N: number, jp0: number, jp1: number,
+  idx: Int32Array | null = null, idxOff = 0,
 ): void {
-  for (let jp = jp0; jp < jp1; jp++) {
-    const dst = pbOff + (jp - jp0) * NR * K;
-    const j0 = jp * NR;
-    if (bk === 1) {
-      // B transposed in memory: each column j is a contiguous run along k.
-      for (let t = 0; t < NR; t++) {
-        const j = j0 + t;
-        if (j < N) {
-          const src = j * bj;
-          for (let k = 0, d = dst + t; k < K; k++, d += 4) pb[d] = B[src + k];
-        } else {
-          for (let k = 0, d = dst + t; k < K; k++, d += 4) pb[d] = 0;
-        }
-      }
-    } else {
-      const full = j0 + NR <= N;
-      for (let k = 0, d = dst; k < K; k++, d += 4) {
-        const src = k * bk + j0 * bj;
-        if (full) {
-          pb[d] = B[src];
-          pb[d + 1] = B[src + bj];
-          pb[d + 2] = B[src + 2 * bj];
-          pb[d + 3] = B[src + 3 * bj];
-        } else {
-          for (let t = 0; t < NR; t++) pb[d + t] = j0 + t < N ? B[src + t * bj] : 0;
-        }
-      }
-    }
-  }
+  packPanels(pb, pbOff, B, bj, bk, N, K, jp0, jp1, idx, idxOff);
 }
 
 /**
