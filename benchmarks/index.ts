@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, loadavg } from 'node:os';
+import { cpus, getPriority, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { KernelRow } from './kernels.js';
@@ -43,7 +43,7 @@ export interface BenchmarkResult {
   date: string;
   quick: boolean;
   command: string;
-  machine: { cpu: string; cores: number; node: string; loadAverageStart: number[]; loadAverageEnd: number[] };
+  machine: { cpu: string; cores: number; node: string; niceness: number; loadAverageStart: number[]; loadAverageEnd: number[] };
   kernels: KernelRow[];
   training: ContestantSummary[];
   runs: PeerResult[];
@@ -61,14 +61,16 @@ interface Contestant {
   args: string[];
   /** Timed steps (full, quick): sized so each takes a few seconds at its expected speed. */
   steps: [number, number];
+  /** Timed inference batches of 1000 (full, quick). */
+  infer: [number, number];
 }
 
 const CONTESTANTS: Contestant[] = [
-  { peer: 'tapegrad-1t', script: 'peers/tapegrad.ts', args: ['--threads', '1'], steps: [400, 100] },
-  { peer: 'tapegrad-2t', script: 'peers/tapegrad.ts', args: ['--threads', '2'], steps: [600, 150] },
-  { peer: 'tfjs-cpu', script: 'peers/tfjs.ts', args: ['--backend', 'cpu'], steps: [60, 10] },
-  { peer: 'tfjs-wasm', script: 'peers/tfjs.ts', args: ['--backend', 'wasm'], steps: [250, 60] },
-  { peer: 'js-pytorch', script: 'peers/jspytorch.ts', args: [], steps: [20, 3] },
+  { peer: 'tapegrad-1t', script: 'peers/tapegrad.ts', args: ['--threads', '1'], steps: [400, 100], infer: [10, 2] },
+  { peer: 'tapegrad-2t', script: 'peers/tapegrad.ts', args: ['--threads', '2'], steps: [600, 150], infer: [10, 2] },
+  { peer: 'tfjs-cpu', script: 'peers/tfjs.ts', args: ['--backend', 'cpu'], steps: [60, 10], infer: [3, 1] },
+  { peer: 'tfjs-wasm', script: 'peers/tfjs.ts', args: ['--backend', 'wasm'], steps: [250, 60], infer: [10, 2] },
+  { peer: 'js-pytorch', script: 'peers/jspytorch.ts', args: [], steps: [20, 3], infer: [2, 1] },
 ];
 
 function tsxLoader(): string {
@@ -126,7 +128,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     for (const c of order) {
       const steps = quick ? c.steps[1] : c.steps[0];
       const warmup = quick ? Math.max(2, Math.round(steps / 10)) : Math.max(5, Math.round(steps / 10));
-      const inferBatches = quick ? 1 : 10;
+      const inferBatches = quick ? c.infer[1] : c.infer[0];
       const res = await runScript<PeerResult>(c.script, [...c.args, '--steps', String(steps), '--warmup', String(warmup), '--infer-batches', String(inferBatches)]);
       res.peer = c.peer;
       runs.push(res);
@@ -175,7 +177,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     date,
     quick,
     command: quick ? 'npx tsx benchmarks/run.ts --quick' : 'npx tsx benchmarks/run.ts',
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, loadAverageStart, loadAverageEnd: loadavg() },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, niceness: getPriority(), loadAverageStart, loadAverageEnd: loadavg() },
     kernels,
     training,
     runs,
@@ -197,7 +199,7 @@ export function markdown(r: BenchmarkResult, seconds?: number): string {
   lines.push(`# tapegrad benchmark, ${r.date}${r.quick ? ' (quick)' : ''}`);
   lines.push('');
   lines.push(`\`${r.command}\` on ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}` +
-    `${seconds === undefined ? '' : `, ${n(seconds)} s`}; load average ${r.machine.loadAverageStart.map((x) => x.toFixed(1)).join('/')} at the start ` +
+    `${seconds === undefined ? '' : `, ${n(seconds)} s`}${r.machine.niceness !== 0 ? `, niceness ${r.machine.niceness} (every contestant alike)` : ''}; load average ${r.machine.loadAverageStart.map((x) => x.toFixed(1)).join('/')} at the start ` +
     `(other work shares the machine: medians, peers interleaved).`);
   lines.push('');
   lines.push('## Training: MLP 784-300-100-10, SGD lr 0.1 momentum 0.9, batch 64, MNIST');
