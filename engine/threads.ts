@@ -83,10 +83,11 @@ export function chunkPanels(c: number, perChunk: number, P: number): [number, nu
 
 /**
  * Products with fewer multiply-adds than this stay on the calling thread: waking a worker and
- * copying its block back costs ~20–40 µs here, which a product this small does not earn back.
- * Measured with benchmarks/cutover.ts (2 threads vs 1 on square-ish Dense shapes).
+ * copying its chunks back costs more than such a product saves. Measured with
+ * benchmarks/cutover.ts (batch 64, 1 vs 2 threads): 2 threads were 0.7–0.8× as fast below about
+ * 0.3 M multiply-adds (64×10×100 to 64×50×100) and break even from 64×100×100 (0.64 M) up.
  */
-export const PARALLEL_MIN_MACS = 200_000;
+export const PARALLEL_MIN_MACS = 500_000;
 
 /*
  * Nobody spins: a thread with nothing to do sleeps in Atomics.wait at once. Measured end to end
