@@ -15,11 +15,11 @@
  * benchmarks/kernels.ts): packed 4×4 ran 4.9–5.1 GFLOP/s; 4×8 4.6–4.9, 8×4 4.5–4.7, 6×8 4.4–4.9,
  * 3×4/4×3/2×5 within noise of 4×4 (5.0–5.4), 2×4 4.2. V8 keeps JavaScript numbers in 16 scalar
  * XMM registers, so tiles past 16 accumulators spill to the stack and gain nothing; below that the
- * loads dominate. Packing into a Float64Array (saving the float→double conversions) and unrolling
- * k by two changed nothing measurable. 4×4 is the smallest tile at the top, and the simplest.
+ * loads dominate. Packing into a Float64Array (saving the float→double conversions) changed nothing
+ * measurable, and unrolling k by two was slower. 4×4 is the smallest tile at the top, and the simplest.
  *
- * Zero skipping. After packing, each panel is indexed (indexPanel): the k-steps whose four values
- * are not all zero. A tile whose A or B panel has few of them (below SPARSE_FRACTION·K) runs over
+ * Zero skipping. While packing, each panel is indexed (packPanels, indexPanel): the k-steps whose
+ * four values are not all zero. A tile whose A or B panel has few of them (below SPARSE_FRACTION·K) runs over
  * that list only. MNIST pixels are about 80% zeros, so the first Dense layer's forward product
  * (X·Wᵀ, X panels of 4 images) and its weight gradient (dYᵀ·X, X panels of 4 pixels over the batch,
  * many of them blank on every image) skip most of their work; dense panels take the plain loop.
