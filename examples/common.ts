@@ -13,7 +13,7 @@ export type Log = (line: string) => void;
 export interface ExampleArgs {
   /** Small data, few epochs/folds: a few seconds. */
   quick: boolean;
-  /** Where figures go: `--figures DIR`; by default docs/figures for a full run, nowhere for `--quick`. */
+  /** Where figures go: `--figures DIR` (or `none`); by default docs/figures for a full run, nowhere for `--quick`. */
   figures: string | null;
   /** `--seed N` (default 1). */
   seed: number;
@@ -40,7 +40,7 @@ export function parseArgs(args: readonly string[]): ExampleArgs {
   const seed = Number(flags.get('seed') ?? 1);
   if (!Number.isInteger(seed)) throw new RangeError(`--seed must be an integer, got ${flags.get('seed')}`);
   const fig = flags.get('figures');
-  const figures = fig !== undefined ? resolve(fig) : quick ? null : resolve(ROOT, 'docs/figures');
+  const figures = fig === 'none' ? null : fig !== undefined ? resolve(fig) : quick ? null : resolve(ROOT, 'docs/figures');
   return { quick, figures, seed, flags };
 }
 
