@@ -43,7 +43,11 @@ export interface BenchmarkResult {
   date: string;
   quick: boolean;
   command: string;
-  machine: { cpu: string; cores: number; node: string; niceness: number; loadAverageStart: number[]; loadAverageEnd: number[] };
+  machine: {
+    cpu: string; cores: number; node: string; niceness: number; loadAverageStart: number[]; loadAverageEnd: number[];
+    /** Two concurrent single-thread kernels' total rate over one alone (benchmarks/capacity.ts), before and after. */
+    parallelCapacity: number[];
+  };
   kernels: KernelRow[];
   training: ContestantSummary[];
   runs: PeerResult[];
@@ -111,11 +115,21 @@ function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
+/** Sum of two concurrent kernel rates over one alone: how many free cores there are right now. */
+async function parallelCapacity(): Promise<number> {
+  type Rate = { gflops: number };
+  const solo = await runScript<Rate>('capacity.ts', []);
+  const pair = await Promise.all([runScript<Rate>('capacity.ts', []), runScript<Rate>('capacity.ts', [])]);
+  return (pair[0].gflops + pair[1].gflops) / solo.gflops;
+}
+
 export async function runBenchmark(options: BenchmarkOptions = {}): Promise<BenchmarkResult> {
   const quick = options.quick === true;
   const log = options.log ?? ((line: string) => console.log(line));
   const loadAverageStart = loadavg();
   const started = performance.now();
+  const capacity = [await parallelCapacity()];
+  log(`parallel capacity: two concurrent kernels run ${capacity[0].toFixed(2)}× one alone (2.00 = two free cores)`);
 
   log(`kernels: ${quick ? 'quick' : 'full'} table (naive vs blocked vs threaded)`);
   const kernels = await runScript<KernelRow[]>('kernels.ts', quick ? ['--json', '--quick'] : ['--json']);
@@ -159,6 +173,11 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     log(`memory: heap ${heap.map((h) => h.toFixed(1)).join(', ')} MiB; peak RSS ${res.peakRssMiB.toFixed(0)} MiB`);
   }
 
+  if (!quick) {
+    capacity.push(await parallelCapacity());
+    log(`parallel capacity at the end: ${capacity[1].toFixed(2)}×`);
+  }
+
   const speed = (peer: string): number => training.find((t) => t.peer === peer)?.trainSamplesPerSec ?? NaN;
   const ratios: Record<string, number> = {
     'tapegrad-2t / tfjs-cpu': speed('tapegrad-2t') / speed('tfjs-cpu'),
@@ -177,7 +196,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     date,
     quick,
     command: quick ? 'npx tsx benchmarks/run.ts --quick' : 'npx tsx benchmarks/run.ts',
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, niceness: getPriority(), loadAverageStart, loadAverageEnd: loadavg() },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, niceness: getPriority(), loadAverageStart, loadAverageEnd: loadavg(), parallelCapacity: capacity },
     kernels,
     training,
     runs,
@@ -200,7 +219,9 @@ export function markdown(r: BenchmarkResult, seconds?: number): string {
   lines.push('');
   lines.push(`\`${r.command}\` on ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}` +
     `${seconds === undefined ? '' : `, ${n(seconds)} s`}${r.machine.niceness !== 0 ? `, niceness ${r.machine.niceness} (every contestant alike)` : ''}; load average ${r.machine.loadAverageStart.map((x) => x.toFixed(1)).join('/')} at the start ` +
-    `(other work shares the machine: medians, peers interleaved).`);
+    `(other work shares the machine: medians, peers interleaved). Parallel capacity ` +
+    `${r.machine.parallelCapacity.map((c) => `${c.toFixed(2)}×`).join(' at the start, ')}${r.machine.parallelCapacity.length > 1 ? ' at the end' : ''}: ` +
+    `two single-thread kernels at once ran that much faster than one (2.00× = two free cores), which bounds what two threads can gain.`);
   lines.push('');
   lines.push('## Training: MLP 784-300-100-10, SGD lr 0.1 momentum 0.9, batch 64, MNIST');
   lines.push('');
