@@ -51,7 +51,9 @@ export function curvesSpec(history: History, title = 'Training curves'): VegaLit
 
 /**
  * lr-find.svg: smoothed loss against the learning rate on a log axis (Smith 2015's range test),
- * with the suggested rate drawn as a vertical rule.
+ * with the suggested rate drawn as a vertical rule. The loss axis stops at the larger of the first
+ * loss and 4× the minimum (the range test's own stop rule): the last steps of a diverging run reach
+ * 1e29 and would otherwise flatten the whole interesting part of the curve into the floor.
  */
 export function lrFindSpec(rates: readonly number[], losses: readonly number[], suggestion?: number): VegaLiteSpec {
   const values = [];
@@ -64,7 +66,7 @@ export function lrFindSpec(rates: readonly number[], losses: readonly number[], 
       mark: 'line',
       encoding: {
         x: { field: 'lr', type: 'quantitative', scale: { type: 'log' }, title: 'learning rate (log scale)' },
-        y: { field: 'loss', type: 'quantitative', title: 'smoothed loss', scale: { zero: false } },
+        y: { field: 'loss', type: 'quantitative', title: 'smoothed loss', scale: { zero: false, domain: lossDomain(values), clamp: true } },
       },
     },
   ];
@@ -78,6 +80,13 @@ export function lrFindSpec(rates: readonly number[], losses: readonly number[], 
     });
   }
   return { $schema: SCHEMA, title: 'Learning-rate range test', width: 480, height: 300, layer: layers };
+}
+
+function lossDomain(values: readonly { loss: number }[]): [number, number] | undefined {
+  if (values.length === 0) return undefined;
+  const low = Math.min(...values.map((v) => v.loss));
+  const high = Math.min(Math.max(...values.map((v) => v.loss)), Math.max(values[0].loss, 4 * low));
+  return high > low ? [low, high] : undefined;
 }
 
 /** One training run of a sweep: the swept value and the run's per-epoch history. */
