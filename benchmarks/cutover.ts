@@ -6,7 +6,7 @@
  */
 import { gemmNN } from '../engine/kernels/matmul.js';
 import { Rng } from '../engine/rng.js';
-import { PARALLEL_MIN_MACS, setParallelMinMacs, setThreads, threadsReady } from '../engine/threads.js';
+import { PARALLEL_MIN_MACS, setAutoThreads, setParallelMinMacs, setThreads, threadsReady } from '../engine/threads.js';
 
 const shapes: [number, number, number][] = [
   [64, 10, 100], [64, 30, 100], [64, 50, 100], [64, 100, 100], [64, 100, 300], [64, 300, 300], [64, 300, 784],
@@ -25,6 +25,7 @@ function median(xs: number[]): number {
 
 console.log(`current cut-over: ${PARALLEL_MIN_MACS.toLocaleString('en-US')} multiply-adds (products below it are forced onto one thread; here the threshold is lifted)`);
 setParallelMinMacs(0);
+setAutoThreads(false);
 console.log('M×K×N          MACs        1 thread µs   2 threads µs   speed-up');
 const rng = new Rng(1);
 for (const [M, K, N] of shapes) {

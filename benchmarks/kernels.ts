@@ -11,7 +11,7 @@ import {
   gemmNN, gemmNNBlocked, gemmNNNaive, gemmNT, gemmNTBlocked, gemmNTNaive, gemmTN, gemmTNBlocked, gemmTNNaive,
 } from '../engine/kernels/matmul.js';
 import { Rng } from '../engine/rng.js';
-import { parallelProductCount, setThreads, threadsReady } from '../engine/threads.js';
+import { parallelProductCount, setAutoThreads, setThreads, threadsReady } from '../engine/threads.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
@@ -92,6 +92,7 @@ export async function kernelTable(options: { quick?: boolean; threads?: number }
   const quick = options.quick === true;
   const threads = options.threads ?? 2;
   setThreads(threads);
+  setAutoThreads(false); // the threaded column always runs on the pool
   await threadsReady();
   const rows: KernelRow[] = [];
   const rng = new Rng(42);

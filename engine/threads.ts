@@ -158,23 +158,97 @@ export function closeThreads(): void {
   }
 }
 
-/**
- * Computes C (M,N) = A·B on the pool if it is worth it and the workers are ready; returns false
- * (having done nothing) otherwise, and the caller runs the single-thread kernel. A and B are read
- * through strides as in packA/packB.
- */
-export function parallelGemm(
+/** The single-thread kernel the caller falls back to (kernels/matmul.ts gemmBlocked), same arguments. */
+export type SingleGemm = (
   C: Float32Array,
   A: Float32Array, ai: number, ak: number,
   B: Float32Array, bk: number, bj: number,
   M: number, K: number, N: number,
-): boolean {
-  if (threads <= 1 || M * K * N < parallelMinMacs) return false;
+) => void;
+
+/**
+ * Per product shape, whether the pool has been paying off. Two threads only help if the machine
+ * gives this process two cores; on a busy one they can be slower than one (the same two vCPUs are
+ * shared with other work, see benchmarks/capacity.ts). Training repeats the same few shapes every
+ * step, so each shape is simply timed both ways — the first PROBE calls of each kind, then two
+ * calls every REPROBE — and runs the faster way in between, like FFTW's planner. Either way gives
+ * the same bits, so the choice only ever changes speed.
+ */
+interface Plan {
+  calls: number;
+  poolMs: number; // moving averages of the timed calls
+  singleMs: number;
+  usePool: boolean;
+}
+
+const plans = new Map<string, Plan>();
+const PROBE = 6;
+const REPROBE = 500;
+let autoThreads = true;
+
+/**
+ * With `false`, every product above the cut-over runs on the pool, whatever the timings say (the
+ * kernel benchmark and the tests use it to exercise the pool); the default `true` lets each shape
+ * choose by measurement.
+ */
+export function setAutoThreads(on: boolean): void {
+  autoThreads = on;
+  plans.clear();
+}
+
+/**
+ * C (M,N) = A·B, on the pool or on the calling thread (`single`): one thread when threads are off,
+ * the product is below the cut-over, or the workers are not ready; otherwise as the shape's plan
+ * says. A and B are read through strides as in packA/packB.
+ */
+export function dispatchGemm(
+  C: Float32Array,
+  A: Float32Array, ai: number, ak: number,
+  B: Float32Array, bk: number, bj: number,
+  M: number, K: number, N: number,
+  single: SingleGemm,
+): void {
+  if (threads <= 1 || M * K * N < parallelMinMacs) return single(C, A, ai, ak, B, bk, bj, M, K, N);
   if (pool === null) pool = new Pool(threads - 1);
-  if (!pool.ready() || pool.broken) return false;
-  pool.gemm(C, A, ai, ak, B, bk, bj, M, K, N);
-  parallelProducts++;
-  return true;
+  if (!pool.ready() || pool.broken) return single(C, A, ai, ak, B, bk, bj, M, K, N);
+  if (!autoThreads) {
+    pool.gemm(C, A, ai, ak, B, bk, bj, M, K, N);
+    parallelProducts++;
+    return;
+  }
+  const key = `${M},${K},${N},${ai},${ak},${bk},${bj}`;
+  let plan = plans.get(key);
+  if (plan === undefined) {
+    plan = { calls: 0, poolMs: 0, singleMs: 0, usePool: true };
+    plans.set(key, plan);
+  }
+  const call = plan.calls++;
+  // Call 0 warms both paths up untimed; then PROBE timed calls of each kind, alternating; then two
+  // timed calls (one of each) every REPROBE calls.
+  let usePool = plan.usePool;
+  let timed = false;
+  if (call === 0) {
+    usePool = true;
+  } else if (call <= 2 * PROBE) {
+    usePool = call % 2 === 1;
+    timed = true;
+  } else if (call % REPROBE < 2) {
+    usePool = call % REPROBE === 0;
+    timed = true;
+  }
+  const t0 = timed ? performance.now() : 0;
+  if (usePool) {
+    pool.gemm(C, A, ai, ak, B, bk, bj, M, K, N);
+    parallelProducts++;
+  } else {
+    single(C, A, ai, ak, B, bk, bj, M, K, N);
+  }
+  if (timed) {
+    const ms = performance.now() - t0;
+    if (usePool) plan.poolMs = plan.poolMs === 0 ? ms : 0.7 * plan.poolMs + 0.3 * ms;
+    else plan.singleMs = plan.singleMs === 0 ? ms : 0.7 * plan.singleMs + 0.3 * ms;
+    if (plan.poolMs > 0 && plan.singleMs > 0) plan.usePool = plan.poolMs < plan.singleMs;
+  }
 }
 
 class Pool {

@@ -14,7 +14,7 @@
  * (kernels/gemmPacked.ts), on every thread of the pool (engine/threads.ts) when the product is
  * big enough. Both sum k in the same order in float64, so they agree with the twins bit for bit.
  */
-import { parallelGemm } from '../threads.js';
+import { dispatchGemm } from '../threads.js';
 import { MR, NR, gemmTiles, indexSize, packA, packB, panels } from './gemmPacked.js';
 
 export function gemmNNNaive(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
@@ -92,19 +92,20 @@ export function gemmTNBlocked(C: Float32Array, A: Float32Array, B: Float32Array,
   gemmBlocked(C, A, 1, M, B, N, 1, M, K, N);
 }
 
-// The names the ops call: the thread pool when the product is big enough, else one thread.
+// The names the ops call: the thread pool when the product is big enough and the pool pays off
+// for its shape (engine/threads.ts dispatchGemm), else one thread.
 
 /** C (M,N) = A (M,K) · B (K,N). */
 export function gemmNN(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
-  if (!parallelGemm(C, A, K, 1, B, N, 1, M, K, N)) gemmBlocked(C, A, K, 1, B, N, 1, M, K, N);
+  dispatchGemm(C, A, K, 1, B, N, 1, M, K, N, gemmBlocked);
 }
 
 /** C (M,N) = A (M,K) · Bᵀ, B stored (N,K). */
 export function gemmNT(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
-  if (!parallelGemm(C, A, K, 1, B, 1, K, M, K, N)) gemmBlocked(C, A, K, 1, B, 1, K, M, K, N);
+  dispatchGemm(C, A, K, 1, B, 1, K, M, K, N, gemmBlocked);
 }
 
 /** C (M,N) = Aᵀ · B, A stored (K,M), B (K,N). */
 export function gemmTN(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
-  if (!parallelGemm(C, A, 1, M, B, N, 1, M, K, N)) gemmBlocked(C, A, 1, M, B, N, 1, M, K, N);
+  dispatchGemm(C, A, 1, M, B, N, 1, M, K, N, gemmBlocked);
 }

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gemmNN, gemmNNNaive, gemmNT, gemmNTNaive, gemmTN, gemmTNNaive } from '../../engine/kernels/matmul.js';
 import { Rng } from '../../engine/rng.js';
-import { PARALLEL_MIN_MACS, closeThreads, getThreads, parallelProductCount, setThreads, threadsReady } from '../../engine/threads.js';
+import {
+  PARALLEL_MIN_MACS, closeThreads, getThreads, parallelProductCount, setAutoThreads, setThreads, threadsReady,
+} from '../../engine/threads.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
@@ -36,9 +38,12 @@ const shapes: [number, number, number][] = [
 ];
 
 describe('thread pool', () => {
+  // Most tests force every product above the cut-over onto the pool; the planner has its own test.
+  setAutoThreads(false);
   afterAll(() => {
     closeThreads();
     setThreads(2);
+    setAutoThreads(true);
   });
 
   it('rejects a bad thread count', () => {
@@ -89,6 +94,21 @@ describe('thread pool', () => {
       naive(want, a, b, m, k, n);
       expect(sameBits(got, want)).toBe(true);
     }
+  });
+
+  it('the planner times both ways per shape and gives the same bits whichever it picks', async () => {
+    setThreads(2);
+    await threadsReady();
+    setAutoThreads(true);
+    const M = 64, K = 300, N = 100;
+    const want = run(gemmNNNaive, M, K, N, 31);
+    const before = parallelProductCount();
+    for (let call = 0; call < 20; call++) expect(sameBits(run(gemmNN, M, K, N, 31), want), `call ${call}`).toBe(true);
+    const pooled = parallelProductCount() - before;
+    // Call 0 and the six timed pool calls at least; at most all twenty.
+    expect(pooled).toBeGreaterThanOrEqual(7);
+    expect(pooled).toBeLessThanOrEqual(20);
+    setAutoThreads(false);
   });
 
   it('survives the arena growing between products', async () => {
