@@ -14,8 +14,11 @@
  * Why claimed chunks rather than one fixed block per thread: this machine is shared (tests,
  * other processes), and a fixed split makes every product wait for the slowest thread; a worker
  * the OS has paused would stall the main thread for a whole time slice. With claiming, a paused or
- * sleeping worker just takes fewer chunks, so two threads are never much slower than one. Which
- * thread computes a chunk never changes its values.
+ * sleeping worker just takes fewer chunks. Which thread computes a chunk never changes its values.
+ *
+ * When to use the pool at all: products under PARALLEL_MIN_MACS stay on the calling thread, and
+ * above it each product shape is timed both ways and runs the faster way (dispatchGemm's planner),
+ * since on a machine whose other core is busy two threads lose to one.
  *
  * Why operands are staged rather than shared in place: a worker can only see a SharedArrayBuffer
  * it was handed through postMessage, and a tensor's buffer dies with the tensor, which the garbage
