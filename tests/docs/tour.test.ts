@@ -23,6 +23,19 @@ describe('docs/TOUR.md', () => {
   });
 });
 
+describe('docs/EXPERIMENTS.md', () => {
+  it('links only to files that exist: every example script and every figure it shows', () => {
+    const text = readFileSync(resolve(docsDir, 'EXPERIMENTS.md'), 'utf8');
+    expect(checkLinks(text, docsDir)).toEqual([]);
+    const figures = parseLinks(text).filter((l) => l.path.endsWith('.svg'));
+    expect(figures.length).toBeGreaterThanOrEqual(7);
+    // Every experiment's command names a script that exists.
+    for (const m of text.matchAll(/npx tsx (examples\/[\w-]+\.ts)/g)) {
+      expect(checkLinks(`[x](../${m[1]})`, docsDir), m[1]).toEqual([]);
+    }
+  });
+});
+
 describe('the link checker itself', () => {
   const src = ['a', 'function f() {', '  const x = 1;', '  return x;', '}', ''].join('\n');
   const fileLines = src.split('\n');
