@@ -21,7 +21,7 @@ export function articleStepDecay(epoch: number, lr0 = 0.1, drop = 0.5, epochsDro
   return lr0 * Math.pow(drop, Math.floor(1 + epoch) / epochsDrop);
 }
 
-const fmtLr = (lr: number): string => (lr >= 1e-3 ? lr.toFixed(6) : lr.toExponential(3)).padEnd(9);
+const fmtLr = (lr: number): string => (lr >= 1e-3 ? lr.toFixed(6) : lr.toExponential(3));
 
 export async function main(args: string[], log: Log = console.log) {
   const { quick, seed } = parseArgs(args);
@@ -41,7 +41,7 @@ export async function main(args: string[], log: Log = console.log) {
     // fit applies the schedule before the other callbacks' onEpochBegin, so this is the epoch's rate.
     onEpochBegin(epoch) {
       if (epoch % 10 !== 0 && epoch !== 9 && epoch !== 1) return;
-      log(`epoch ${String(epoch).padStart(3)}: lr ${fmtLr(optimizer.lr)}   article's formula: ${fmtLr(articleStepDecay(epoch))}`);
+      log(`epoch ${String(epoch).padStart(3)}: lr ${fmtLr(optimizer.lr).padEnd(9)}   article's formula: ${fmtLr(articleStepDecay(epoch))}`);
     },
   };
   const { history } = await fit(model, { train, epochs, batchSize: 5, optimizer, schedule, seed, callbacks: [printRate] });
