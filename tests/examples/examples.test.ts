@@ -134,3 +134,18 @@ describe('tour', () => {
     expect(lines).toContain('   crossEntropy -> linear -> relu -> linear -> relu -> linear (then the leaves: 6 parameters)');
   });
 });
+
+describe('examples/common', () => {
+  it('mean ± population std, and flags', async () => {
+    const { meanStd, parseArgs } = await import('../../examples/common.js');
+    const { mean, std } = meanStd([1, 2, 3, 4]);
+    expect(mean).toBe(2.5);
+    expect(std).toBeCloseTo(Math.sqrt(1.25), 12); // NumPy's std(), not the sample one (1.29)
+    expect(parseArgs(['--quick']).figures).toBeNull();
+    expect(parseArgs(['--figures', 'none']).figures).toBeNull();
+    expect(parseArgs([]).figures).toMatch(/docs[\\/]figures$/);
+    expect(parseArgs(['--rates', '0,0.5', '--quick']).flags.get('rates')).toBe('0,0.5');
+    expect(() => parseArgs(['quick'])).toThrow(/unexpected argument "quick"/);
+    expect(() => parseArgs(['--seed', '1.5'])).toThrow(/--seed must be an integer/);
+  });
+});
