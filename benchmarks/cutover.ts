@@ -1,10 +1,11 @@
 /**
- * Where two threads start to pay: times the dispatching gemmNN with 1 and 2 threads on products of
+ * Where two threads start to pay: times gemmNNBlocked (one thread) against gemmNN forced onto the
+ * pool (2 threads, the same warm workers throughout) on products of
  * growing size (batch 64, the Dense shapes of small layers up to the 784→300 one) and prints the
  * ratio. engine/threads.ts's PARALLEL_MIN_MACS is set from this (products below it stay on the
  * calling thread). `npx tsx benchmarks/cutover.ts`
  */
-import { gemmNN } from '../engine/kernels/matmul.js';
+import { gemmNN, gemmNNBlocked } from '../engine/kernels/matmul.js';
 import { Rng } from '../engine/rng.js';
 import { PARALLEL_MIN_MACS, setAutoThreads, setParallelMinMacs, setThreads, threadsReady } from '../engine/threads.js';
 
@@ -26,6 +27,8 @@ function median(xs: number[]): number {
 console.log(`current cut-over: ${PARALLEL_MIN_MACS.toLocaleString('en-US')} multiply-adds (products below it are forced onto one thread; here the threshold is lifted)`);
 setParallelMinMacs(0);
 setAutoThreads(false);
+setThreads(2);
+await threadsReady();
 console.log('M×K×N          MACs        1 thread µs   2 threads µs   speed-up');
 const rng = new Rng(1);
 for (const [M, K, N] of shapes) {
@@ -36,10 +39,9 @@ for (const [M, K, N] of shapes) {
   const samples: [number[], number[]] = [[], []];
   for (let r = 0; r < 9; r++) {
     for (const t of [1, 2]) {
-      setThreads(t);
-      await threadsReady();
+      const kernel = t === 1 ? gemmNNBlocked : gemmNN;
       const t0 = performance.now();
-      for (let i = 0; i < reps; i++) gemmNN(C, A, B, M, K, N);
+      for (let i = 0; i < reps; i++) kernel(C, A, B, M, K, N);
       samples[t - 1].push(((performance.now() - t0) / reps) * 1000);
     }
   }

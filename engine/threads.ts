@@ -79,16 +79,12 @@ export function claimChunk(ctrl: Int32Array, seq: number, chunks: number): numbe
   }
 }
 
-/** Panel range [p0, p1) of chunk c. */
-export function chunkPanels(c: number, perChunk: number, P: number): [number, number] {
-  return [c * perChunk, Math.min(P, (c + 1) * perChunk)];
-}
-
 /**
  * Products with fewer multiply-adds than this stay on the calling thread: waking a worker and
  * copying its chunks back costs more than such a product saves. Measured with
- * benchmarks/cutover.ts (batch 64, 1 vs 2 threads): 2 threads were 0.7–0.8× as fast below about
- * 0.3 M multiply-adds (64×10×100 to 64×50×100) and break even from 64×100×100 (0.64 M) up.
+ * benchmarks/cutover.ts on a quiet machine (batch 64, one thread vs the pool of two): 0.51× at
+ * 64×10×100 (64 k multiply-adds), 0.80× at 0.19 M, 0.91× at 0.32 M, then 1.57× at 0.64 M,
+ * 1.89× at 1.9 M and 2.16× at 15 M (64×300×784).
  */
 export const PARALLEL_MIN_MACS = 500_000;
 
@@ -101,15 +97,15 @@ export const PARALLEL_MIN_MACS = 500_000;
 
 let threads = defaultThreads();
 let parallelMinMacs = PARALLEL_MIN_MACS;
+let pool: Pool | null = null;
+/** Products computed by the pool since the process started (tests and the benchmark check it moves). */
+let parallelProducts = 0;
 
 /** Changes the cut-over (benchmarks/cutover.ts lifts it to time small products on the pool). */
 export function setParallelMinMacs(macs: number): void {
   if (!(macs >= 0)) throw new RangeError(`setParallelMinMacs: expected a number >= 0, got ${macs}`);
   parallelMinMacs = macs;
 }
-let pool: Pool | null = null;
-/** Products computed by the pool since the process started (tests and the benchmark check it moves). */
-let parallelProducts = 0;
 
 export function parallelProductCount(): number {
   return parallelProducts;
