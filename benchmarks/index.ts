@@ -72,6 +72,7 @@ interface Contestant {
 const CONTESTANTS: Contestant[] = [
   { peer: 'tapegrad-1t', script: 'peers/tapegrad.ts', args: ['--threads', '1'], steps: [400, 100], infer: [10, 2] },
   { peer: 'tapegrad-2t', script: 'peers/tapegrad.ts', args: ['--threads', '2'], steps: [600, 150], infer: [10, 2] },
+  { peer: 'tapegrad-2t-dense', script: 'peers/tapegrad.ts', args: ['--threads', '2', '--zero-skip', '0'], steps: [400, 100], infer: [5, 1] },
   { peer: 'tfjs-cpu', script: 'peers/tfjs.ts', args: ['--backend', 'cpu'], steps: [60, 10], infer: [3, 1] },
   { peer: 'tfjs-wasm', script: 'peers/tfjs.ts', args: ['--backend', 'wasm'], steps: [250, 60], infer: [10, 2] },
   { peer: 'js-pytorch', script: 'peers/jspytorch.ts', args: [], steps: [20, 3], infer: [2, 1] },
@@ -186,6 +187,8 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     'tapegrad-1t / tfjs-cpu': speed('tapegrad-1t') / speed('tfjs-cpu'),
     'tapegrad-1t / tfjs-wasm': speed('tapegrad-1t') / speed('tfjs-wasm'),
     'tapegrad-2t / tapegrad-1t': speed('tapegrad-2t') / speed('tapegrad-1t'),
+    'tapegrad-2t-dense / tfjs-cpu': speed('tapegrad-2t-dense') / speed('tfjs-cpu'),
+    'tapegrad-2t-dense / tfjs-wasm': speed('tapegrad-2t-dense') / speed('tfjs-wasm'),
   };
 
   const outDir = options.outDir ?? join(here, 'results');
@@ -216,7 +219,8 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
 export const ZERO_SKIP_NOTE =
   'tapegrad\'s products skip k-steps whose packed values are all zero (engine/kernels/gemmPacked.ts), and MNIST ' +
   'pixels are about 80% zeros, so its first layer does less arithmetic than the peers\' (same results, bit for bit); ' +
-  'the kernel table uses dense random operands, where nothing is skipped.';
+  'the kernel table uses dense random operands, where nothing is skipped, and tapegrad-2t-dense trains with skipping ' +
+  'turned off.';
 
 export function markdown(r: BenchmarkResult, seconds?: number): string {
   const n = (v: number, d = 0): string => (Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');

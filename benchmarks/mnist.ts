@@ -77,10 +77,12 @@ export interface PeerArgs {
   threads: number;
   epochs: number;
   backend: string;
+  /** tapegrad only: 0 turns the kernel's zero skipping off. */
+  zeroSkip: number;
 }
 
 export function parsePeerArgs(argv: string[]): PeerArgs {
-  const args: PeerArgs = { batch: 64, warmup: 20, steps: 200, inferBatch: 1000, inferBatches: 10, threads: 1, epochs: 0, backend: 'cpu' };
+  const args: PeerArgs = { batch: 64, warmup: 20, steps: 200, inferBatch: 1000, inferBatches: 10, threads: 1, epochs: 0, backend: 'cpu', zeroSkip: 1 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof PeerArgs;
     if (!(key in args)) throw new Error(`peer: unknown option ${argv[i]}`);

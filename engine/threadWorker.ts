@@ -57,6 +57,7 @@ function run(seq: number): void {
   const csOff = ctrl[CTRL.CS];
   const chunks = ctrl[CTRL.CHUNKS];
   const perChunk = ctrl[CTRL.PANELS_PER_CHUNK];
+  const idx = ctrl[CTRL.ZERO_SKIP] === 1 ? index : null;
   const Mp = panels(M);
   const Np = panels(N);
   const P = axis === 0 ? Np : Mp;
@@ -73,9 +74,9 @@ function run(seq: number): void {
     const p0 = c * perChunk;
     const p1 = Math.min(P, p0 + perChunk);
     if (axis === 0) {
-      gemmTiles(arena, csOff, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, Mp, p0, p1, index, aIdxOff, index, bIdxOff + p0 * stride);
+      gemmTiles(arena, csOff, N, arena, paOff, arena, pbOff + p0 * NR * K, M, N, K, 0, Mp, p0, p1, idx, aIdxOff, idx, bIdxOff + p0 * stride);
     } else {
-      gemmTiles(arena, csOff, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, Np, index, aIdxOff + p0 * stride, index, bIdxOff);
+      gemmTiles(arena, csOff, N, arena, paOff + p0 * MR * K, arena, pbOff, M, N, K, p0, p1, 0, Np, idx, aIdxOff + p0 * stride, idx, bIdxOff);
     }
     ctrl[CTRL.OWNER + c] = worker + 1;
     Atomics.add(ctrl, CTRL.FINISHED, 1);

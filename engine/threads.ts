@@ -35,7 +35,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { MR, NR, gemmTiles, indexSize, packA, packB, panels } from './kernels/gemmPacked.js';
+import { MR, NR, gemmTiles, indexSize, packA, packB, panels, zeroSkippingEnabled } from './kernels/gemmPacked.js';
 
 /** Slots of the shared control block (Int32Array). */
 export const CTRL = {
@@ -51,8 +51,9 @@ export const CTRL = {
   PANELS_PER_CHUNK: 13,
   PACKED: 14, // chunks of the split operand packed so far
   FINISHED: 15, // chunks computed so far
-  OWNER: 16, // OWNER + c: 0 if the main thread computed chunk c (into C), w + 1 if worker w did (into staging)
-  SIZE: 64,
+  ZERO_SKIP: 16, // 1 when the panels were indexed for zero skipping (gemmPacked.ts)
+  OWNER: 17, // OWNER + c: 0 if the main thread computed chunk c (into C), w + 1 if worker w did (into staging)
+  SIZE: 65,
 } as const;
 
 export const SEQ_MASK = 0x7fffff;
@@ -320,7 +321,7 @@ class Pool {
     const bIdxOff = Mp * stride;
     this.ensureArena(csOff + M * N, (Mp + Np) * stride);
     const arena = this.arena;
-    const index = this.index;
+    const index = zeroSkippingEnabled() ? this.index : null;
 
     // Chunks cut the longer side of C; the other operand is packed whole (every chunk reads all of it).
     const axis = Np >= Mp ? 0 : 1;
@@ -338,6 +339,7 @@ class Pool {
     ctrl[CTRL.CS] = csOff;
     ctrl[CTRL.CHUNKS] = chunks;
     ctrl[CTRL.PANELS_PER_CHUNK] = perChunk;
+    ctrl[CTRL.ZERO_SKIP] = index === null ? 0 : 1;
     Atomics.store(ctrl, CTRL.PACKED, 0);
     Atomics.store(ctrl, CTRL.FINISHED, 0);
     Atomics.store(ctrl, CTRL.NEXT, seq << 8);

@@ -1,17 +1,20 @@
 /**
  * Contestant: tapegrad itself, through its public API (Sequential, Dense, ReLU, SGD, crossEntropy):
- * the same MLP and optimizer as the peers. `--threads N` sets the matmul pool.
+ * the same MLP and optimizer as the peers. `--threads N` sets the matmul pool; `--zero-skip 0` turns
+ * the kernel's zero skipping off (dense arithmetic, like the peers').
  * With `--epochs E` it also trains E full passes over the 60,000 training images and records the heap
  * after each (after a full GC when run with --expose-gc), to show that steady state allocates nothing
  * that survives a step. Prints one JSON line (PeerResult).
  */
 import { Tensor, noGrad, setThreads, threadsReady } from '../../engine/index.js';
+import { setZeroSkipping } from '../../engine/kernels/gemmPacked.js';
 import { Dense, ReLU, Sequential } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
 import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, peakRssMiB, timeInference, timeTraining, type PeerResult } from '../mnist.js';
 
 const args = parsePeerArgs(process.argv.slice(2));
 setThreads(args.threads);
+setZeroSkipping(args.zeroSkip !== 0);
 await threadsReady();
 
 const B = args.batch;
@@ -58,7 +61,7 @@ if (args.epochs > 0) {
 }
 
 const result: PeerResult = {
-  peer: `tapegrad-${args.threads}t`,
+  peer: `tapegrad-${args.threads}t${args.zeroSkip === 0 ? '-dense' : ''}`,
   batch: B,
   steps: args.steps,
   trainSamplesPerSec: training.samplesPerSec,

@@ -39,6 +39,20 @@ export const MR = 4;
 /** Columns of B per panel (columns of a C tile). */
 export const NR = 4;
 
+let zeroSkipping = true;
+
+/**
+ * Turns zero skipping off (or on again): the packing builds no index and every tile runs the dense
+ * loop. Results are the same bits either way; the benchmark uses it to show what skipping gains.
+ */
+export function setZeroSkipping(on: boolean): void {
+  zeroSkipping = on;
+}
+
+export function zeroSkippingEnabled(): boolean {
+  return zeroSkipping;
+}
+
 /** A tile runs over its sparser panel's k-list when that list is shorter than this fraction of K. */
 export const SPARSE_FRACTION = 0.8;
 

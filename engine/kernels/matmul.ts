@@ -15,7 +15,7 @@
  * big enough. Both sum k in the same order in float64, so they agree with the twins bit for bit.
  */
 import { dispatchGemm } from '../threads.js';
-import { MR, NR, gemmTiles, indexSize, packA, packB, panels } from './gemmPacked.js';
+import { MR, NR, gemmTiles, indexSize, packA, packB, panels, zeroSkippingEnabled } from './gemmPacked.js';
 
 export function gemmNNNaive(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
   for (let i = 0; i < M; i++) {
@@ -70,10 +70,12 @@ function gemmBlocked(
   if (packedBPanel.length < NR * K) packedBPanel = new Float32Array(NR * K);
   if (indexA.length < Mp * indexSize(K)) indexA = new Int32Array(Mp * indexSize(K));
   if (indexB.length < indexSize(K)) indexB = new Int32Array(indexSize(K));
-  packA(packedA, 0, A, ai, ak, M, K, 0, Mp, indexA, 0);
+  const idxA = zeroSkippingEnabled() ? indexA : null;
+  const idxB = zeroSkippingEnabled() ? indexB : null;
+  packA(packedA, 0, A, ai, ak, M, K, 0, Mp, idxA, 0);
   for (let jp = 0; jp < Np; jp++) {
-    packB(packedBPanel, 0, B, bk, bj, K, N, jp, jp + 1, indexB, 0);
-    gemmTiles(C, 0, N, packedA, 0, packedBPanel, 0, M, N, K, 0, Mp, jp, jp + 1, indexA, 0, indexB, 0);
+    packB(packedBPanel, 0, B, bk, bj, K, N, jp, jp + 1, idxB, 0);
+    gemmTiles(C, 0, N, packedA, 0, packedBPanel, 0, M, N, K, 0, Mp, jp, jp + 1, idxA, 0, idxB, 0);
   }
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MR, NR, gemmTiles, indexPanel, packA, packB, panels } from '../../engine/kernels/gemmPacked.js';
+import { MR, NR, gemmTiles, indexPanel, packA, packB, panels, setZeroSkipping } from '../../engine/kernels/gemmPacked.js';
 import {
   gemmNN, gemmNNBlocked, gemmNNNaive, gemmNT, gemmNTBlocked, gemmNTNaive, gemmTN, gemmTNBlocked, gemmTNNaive,
 } from '../../engine/kernels/matmul.js';
@@ -81,6 +81,22 @@ describe.each(layouts)('gemm$name', (layout) => {
   it('equals its naive twin on mostly-zero operands (the zero-skipping paths)', () => {
     for (const [M, K, N] of [[17, 127, 19], [127, 17, 301], [8, 301, 8], [64, 64, 64]]) {
       for (const zeros of [0.5, 0.9, 1]) check(layout, M, K, N, M + K + N, zeros);
+    }
+  });
+
+  it('gives the same bits with zero skipping turned off', () => {
+    const rng = new Rng(5);
+    const [M, K, N] = [33, 70, 21];
+    const [A, B] = operands(M, K, N, rng, 0.9);
+    const skipping = new Float32Array(M * N);
+    layout.blocked(skipping, A, B, M, K, N);
+    setZeroSkipping(false);
+    try {
+      const dense = new Float32Array(M * N);
+      layout.blocked(dense, A, B, M, K, N);
+      expect(firstDifference(dense, skipping)).toBe(-1);
+    } finally {
+      setZeroSkipping(true);
     }
   });
 
