@@ -9,7 +9,7 @@ export { Rng } from './rng.js';
 export { ShapeError, GradError, FormatError, fmtShape } from './errors.js';
 export { alloc } from './memory.js';
 export { broadcastShapes } from './broadcast.js';
-export { linear } from './ops/linear.js';
+export { linear, linearRelu } from './ops/linear.js';
 export { dropout } from './ops/dropout.js';
 export { add } from './ops/add.js';
 export { mul } from './ops/mul.js';

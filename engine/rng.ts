@@ -4,6 +4,11 @@
  * the same stream on every machine and every Node version. Everything random in tapegrad — weight
  * initialisation, dropout masks, shuffling — takes one of these.
  */
+/** Rotate a 32-bit word left by k bits. */
+function rotl(v: number, k: number): number {
+  return (v << k) | (v >>> (32 - k));
+}
+
 export class Rng {
   private s0 = 0;
   private s1 = 0;
@@ -36,7 +41,6 @@ export class Rng {
   /** The next 32 random bits, as an unsigned integer. */
   nextUint32(): number {
     const s1 = this.s1;
-    const rotl = (v: number, k: number): number => (v << k) | (v >>> (32 - k));
     const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
     const t = s1 << 9;
     this.s2 ^= this.s0;

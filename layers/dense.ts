@@ -1,4 +1,4 @@
-import { ShapeError, Tensor, fmtShape, linear } from '../engine/index.js';
+import { ShapeError, Tensor, fmtShape, linear, linearRelu } from '../engine/index.js';
 import type { Rng } from '../engine/index.js';
 import { type Constraint, constraintFromConfig } from './constraints.js';
 import { INIT_NAMES, type InitName, initializers } from './init.js';
@@ -57,19 +57,28 @@ export class Dense extends Layer {
 
   /** x·Wᵀ + b, before the activation: the logits when the activation is softmax. */
   forwardLinear(x: Tensor): Tensor {
-    if (x.ndim !== 2 || x.shape[1] !== this.inFeatures) {
-      throw new ShapeError(`${this.where()}: expected input [B,${this.inFeatures}], got ${fmtShape(x.shape)}${x.ndim > 2 ? ' (add a Flatten layer first)' : ''}`);
-    }
+    this.forwardLinearCheck(x);
     return linear(x, this.weight, this.bias);
   }
 
+  private forwardLinearCheck(x: Tensor): void {
+    if (x.ndim !== 2 || x.shape[1] !== this.inFeatures) {
+      throw new ShapeError(`${this.where()}: expected input [B,${this.inFeatures}], got ${fmtShape(x.shape)}${x.ndim > 2 ? ' (add a Flatten layer first)' : ''}`);
+    }
+  }
+
+  /** relu(x·Wᵀ + b) through the fused op: the bias, the ReLU and their backward in one pass each. */
+  forwardLinearRelu(x: Tensor): Tensor {
+    this.forwardLinearCheck(x);
+    return linearRelu(x, this.weight, this.bias);
+  }
+
   forward(x: Tensor): Tensor {
+    if (this.activation === 'relu') return this.forwardLinearRelu(x);
     const y = this.forwardLinear(x);
     switch (this.activation) {
       case 'linear':
         return y;
-      case 'relu':
-        return y.relu();
       case 'tanh':
         return y.tanh();
       case 'sigmoid':

@@ -3,6 +3,7 @@ import { layerFromConfig } from './config.js';
 import { Dense } from './dense.js';
 import { Layer, type LayerConfig, fmtShapeB } from './layer.js';
 import { Softmax } from './softmax.js';
+import { ReLU } from './relu.js';
 
 /**
  * Layers applied in order (Keras `Sequential`, PyTorch `nn.Sequential`). Sublayers are named by their
@@ -43,8 +44,25 @@ export class Sequential extends Layer {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardRange(x, this.layers.length);
+  }
+
+  /**
+   * Layers [0, end) in order. A Dense followed by a ReLU runs as one fused op (bias, ReLU and their
+   * backward in one pass each: engine/ops/linear.ts `linearRelu`); the result is the same.
+   */
+  private forwardRange(x: Tensor, end: number): Tensor {
     let y = x;
-    for (const layer of this.layers) y = layer.forward(y);
+    for (let i = 0; i < end; i++) {
+      const layer = this.layers[i];
+      const next = this.layers[i + 1];
+      if (i + 1 < end && layer instanceof Dense && layer.activation === 'linear' && next instanceof ReLU) {
+        y = layer.forwardLinearRelu(y);
+        i++;
+      } else {
+        y = layer.forward(y);
+      }
+    }
     return y;
   }
 
@@ -62,9 +80,8 @@ export class Sequential extends Layer {
    */
   forwardLogits(x: Tensor): Tensor {
     if (!this.endsInSoftmax) return this.forward(x);
-    let y = x;
     const n = this.layers.length;
-    for (let i = 0; i < n - 1; i++) y = this.layers[i].forward(y);
+    const y = this.forwardRange(x, n - 1);
     const last = this.layers[n - 1];
     if (last instanceof Sequential) return last.forwardLogits(y);
     if (last instanceof Dense) return last.forwardLinear(y);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FormatError, Rng, ShapeError, Tensor } from '../../engine/index.js';
+import { FormatError, Rng, ShapeError, Tensor, linear } from '../../engine/index.js';
 import {
   BatchNorm, Dense, Dropout, Flatten, LayerNorm, ReLU, Sequential, Sigmoid, Softmax, Tanh, l2, layerFromConfig, maxNorm,
 } from '../../layers/index.js';
@@ -147,5 +147,24 @@ describe('Sequential', () => {
     model.loadRngState(state);
     // BatchNorm sees the same batch, so only the dropout mask could differ: it must not.
     expect(Array.from(model.forward(x).data)).toEqual(first);
+  });
+});
+
+describe('Sequential runs Dense + ReLU as one fused op', () => {
+  it('gives the same outputs and gradients, bit for bit, as linear then relu', () => {
+    const rng = new Rng(21);
+    const model = new Sequential([new Dense(17, 5, { rng }), new ReLU(), new Dense(5, 3, { rng })]);
+    const x = Tensor.randn([7, 17], { rng });
+    const labels = Int32Array.from([0, 1, 2, 0, 1, 2, 0]);
+    const [w0, b0, w1, b1] = model.parameters();
+    Tensor.crossEntropy(model.forward(x), labels).backward();
+    expect(model.forward(x).node!.parents[0].node!.op).toBe('linearRelu');
+    const fused = [w0, b0, w1, b1].map((p) => p.grad!.data.slice());
+
+    const copies = [w0, b0, w1, b1].map((p) => Tensor.from(p.data.slice(), { shape: p.shape, requiresGrad: true }));
+    const h = linear(x, copies[0], copies[1]).relu();
+    Tensor.crossEntropy(linear(h, copies[2], copies[3]), labels).backward();
+    copies.forEach((c, i) => expect(c.grad!.data).toEqual(fused[i]));
+    expect(model.forward(x).data).toEqual(linear(h, copies[2], copies[3]).data);
   });
 });
