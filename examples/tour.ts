@@ -79,6 +79,18 @@ export async function main(args: string[], log: Log = console.log): Promise<void
   for (let i = 0; i < z1.size; i++) if (z1.data[i] <= 0 && z1.grad!.data[i] !== 0) leaked++;
   log(`   ReLU: units with z1 <= 0 that received a gradient: ${leaked}`);
   for (const [name, p] of model.namedParameters()) log(`   ${name.padEnd(9)} ${shape(p).padEnd(11)} grad ${shape(p.grad!)}`);
+  // The same step through model.forward, which fuses each Dense + ReLU pair into one op.
+  const layerGrads = model.parameters().map((p) => p.grad!.data.slice());
+  model.parameters().forEach((p) => (p.grad = null));
+  const fusedLoss = Tensor.crossEntropy(model.forward(x), y);
+  const fusedOrder: string[] = [];
+  for (let t: Tensor | undefined = fusedLoss; t?.node; t = t.node.parents[0]) fusedOrder.push(t.node.op);
+  fusedLoss.backward();
+  let gradDiff = 0;
+  model.parameters().forEach((p, i) => {
+    for (let k = 0; k < p.size; k++) gradDiff = Math.max(gradDiff, Math.abs(p.grad!.data[k] - layerGrads[i][k]));
+  });
+  log(`   through model.forward: ${fusedOrder.join(' -> ')}; largest gradient difference ${gradDiff}`);
   const ones = Tensor.ones([10000]);
   const dropped = dropout(ones, 0.5, new Rng(seed));
   const kept = dropped.data.filter((v) => v !== 0);

@@ -132,6 +132,8 @@ describe('tour', () => {
     const [before, after] = grab(lines, /after the step: (\d\.\d+) -> (\d\.\d+)$/);
     expect(after).toBeLessThan(before);
     expect(lines).toContain('   crossEntropy -> linear -> relu -> linear -> relu -> linear (then the leaves: 6 parameters)');
+    // Sequential fuses Dense + ReLU; the gradients must not change.
+    expect(lines).toContain('   through model.forward: crossEntropy -> linear -> linearRelu -> linearRelu; largest gradient difference 0');
   });
 });
 
