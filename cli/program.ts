@@ -38,7 +38,7 @@ function addModelOptions(cmd: Command, { dropout = true } = {}): Command {
     .option('--weight-decay <wd>', 'weight decay (coupled L2; decoupled for adamw) (default: 0)')
     .option('--l2 <lambda>', 'L2 penalty lambda * sum(w^2) on Dense kernels, Keras-style (default: 0)')
     .option('--max-norm <c>', 'max-norm constraint on hidden Dense kernels, 0 = off (default: 0)')
-    .option('--schedule <spec>', 'none | step:drop=0.5,every=10 | exp:gamma=0.95 | cosine | onecycle | plateau (default: none)')
+    .option('--schedule <spec>', 'none | step:drop=0.5,every=10 | exp:gamma=0.95 | cosine | onecycle | plateau (default: cosine, annealing to 0 over --epochs)')
     .option('--batch-size <n>', 'samples per batch (default: 64)')
     .option('--val-split <fraction>', 'share of the training set held out for validation, in [0, 1) (default: 0.1)')
     .option('--seed <n>', 'seed of every random choice: weights, dropout, split, shuffle (default: 1)')
