@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, ShapeError, Tensor, gradcheck } from '../../engine/index.js';
 import { Dense, glorotUniform, heNormal, layerFromConfig, zeros } from '../../layers/index.js';
-import { expectClose } from './close.js';
+import { expectClose } from '../support/expectClose.js';
 
 describe('Dense', () => {
   it('computes x·Wᵀ + b like a hand loop, with weight [out,in]', () => {

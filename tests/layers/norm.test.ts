@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, ShapeError, Tensor, gradcheck } from '../../engine/index.js';
 import { BatchNorm, LayerNorm, Sequential, batchNormComposed, layerNormComposed } from '../../layers/index.js';
-import { expectClose } from './close.js';
+import { expectClose } from '../support/expectClose.js';
 
 /** gamma·(x − mean)/sqrt(var + eps) + beta per column of a [B,F] array, in float64. */
 function handBatchNorm(x: number[][], gamma: number[], beta: number[], mean: number[], variance: number[], eps = 1e-5): number[] {

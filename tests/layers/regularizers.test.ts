@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, Tensor } from '../../engine/index.js';
 import { Dense, ReLU, Sequential, l1, l2, maxNorm } from '../../layers/index.js';
-import { expectClose } from './close.js';
+import { expectClose } from '../support/expectClose.js';
 
 describe('l1 / l2 regularizers (Keras)', () => {
   it('l2 adds λ·Σw² with gradient 2λw', () => {

@@ -3,7 +3,7 @@ import { FormatError, Rng, ShapeError, Tensor, linear } from '../../engine/index
 import {
   BatchNorm, Dense, Dropout, Flatten, LayerNorm, ReLU, Sequential, Sigmoid, Softmax, Tanh, l2, layerFromConfig, maxNorm,
 } from '../../layers/index.js';
-import { expectClose } from './close.js';
+import { expectClose } from '../support/expectClose.js';
 
 function mlp(seed: number): Sequential {
   const rng = new Rng(seed);
