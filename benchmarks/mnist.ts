@@ -112,10 +112,40 @@ export async function timeTraining(
   return { samplesPerSec: (steps * B) / seconds, lossFirst: mean(losses.slice(0, n)), lossLast: mean(losses.slice(-n)) };
 }
 
-/** Forward passes over `batches` test batches; the first batch is a warm-up. */
-export async function timeInference(forward: (b: number) => void | Promise<void>, batches: number, B: number): Promise<number> {
-  await forward(0);
+/**
+ * Forward passes over `batches` test batches of size B, filled into one reused buffer; the first
+ * batch is a warm-up. `forward(x)` gets the (B, PIXELS) pixels of the batch.
+ */
+export async function timeInference(
+  test: MnistBytes, B: number, batches: number, forward: (x: Float32Array) => void | Promise<void>,
+): Promise<number> {
+  const x = new Float32Array(B * PIXELS);
+  const y = new Int32Array(B);
+  const run = (b: number): void | Promise<void> => {
+    fillBatch(x, y, test, b, B);
+    return forward(x);
+  };
+  await run(0);
   const t0 = performance.now();
-  for (let b = 1; b <= batches; b++) await forward(b);
+  for (let b = 1; b <= batches; b++) await run(b);
   return (batches * B) / ((performance.now() - t0) / 1000);
+}
+
+/** Prints a peer's result as its last line (JSON): what every peer measures, plus its extras. */
+export function printResult(
+  peer: string, args: PeerArgs, training: Awaited<ReturnType<typeof timeTraining>>, inferSamplesPerSec: number,
+  extra: Pick<PeerResult, 'heapMiB' | 'threads' | 'note'> = {},
+): void {
+  const result: PeerResult = {
+    peer,
+    batch: args.batch,
+    steps: args.steps,
+    trainSamplesPerSec: training.samplesPerSec,
+    inferSamplesPerSec,
+    lossFirst: training.lossFirst,
+    lossLast: training.lossLast,
+    peakRssMiB: peakRssMiB(),
+    ...extra,
+  };
+  console.log(JSON.stringify(result));
 }

@@ -6,7 +6,7 @@
  * zero). Prints one JSON line (PeerResult).
  */
 import { torch } from 'js-pytorch';
-import { CLASSES, PIXELS, fillBatch, glorotLimit, loadMnist, parsePeerArgs, peakRssMiB, timeInference, timeTraining, type PeerResult } from '../mnist.js';
+import { CLASSES, PIXELS, fillBatch, glorotLimit, loadMnist, parsePeerArgs, printResult, timeInference, timeTraining } from '../mnist.js';
 
 type Nested = number[] | Nested[];
 // The parts of js-pytorch's Tensor this script touches (its published types are loose).
@@ -96,23 +96,10 @@ const training = await timeTraining((b) => {
   return (loss.data as number[])[0];
 }, args.warmup, args.steps, B);
 
-const IB = args.inferBatch;
-const xi = new Float32Array(IB * PIXELS);
-const yi = new Int32Array(IB);
-const inferSamplesPerSec = await timeInference((b) => {
-  fillBatch(xi, yi, test, b, IB);
-  model.forward(torch.tensor(rows(xi, IB)));
-}, args.inferBatches, IB);
+const inferSamplesPerSec = await timeInference(test, args.inferBatch, args.inferBatches, (x) => {
+  model.forward(torch.tensor(rows(x, args.inferBatch)));
+});
 
-const result: PeerResult = {
-  peer: 'js-pytorch',
-  batch: B,
-  steps: args.steps,
-  trainSamplesPerSec: training.samplesPerSec,
-  inferSamplesPerSec,
-  lossFirst: training.lossFirst,
-  lossLast: training.lossLast,
-  peakRssMiB: peakRssMiB(),
+printResult('js-pytorch', args, training, inferSamplesPerSec, {
   note: 'SGD+momentum written by hand (the library ships Adam only); its ReLU is leaky (slope 1e-3)',
-};
-console.log(JSON.stringify(result));
+});

@@ -10,7 +10,7 @@ import { Tensor, noGrad, setThreads, threadsReady } from '../../engine/index.js'
 import { setZeroSkipping } from '../../engine/kernels/gemmPacked.js';
 import { Dense, ReLU, Sequential } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
-import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, peakRssMiB, timeInference, timeTraining, type PeerResult } from '../mnist.js';
+import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, printResult, timeInference, timeTraining } from '../mnist.js';
 
 const args = parsePeerArgs(process.argv.slice(2));
 setThreads(args.threads);
@@ -38,14 +38,10 @@ function step(b: number): number {
 
 const training = await timeTraining(step, args.warmup, args.steps, B);
 
-const IB = args.inferBatch;
-const xi = new Float32Array(IB * PIXELS);
-const yi = new Int32Array(IB);
 model.eval();
-const inferSamplesPerSec = await timeInference((b) => {
-  fillBatch(xi, yi, test, b, IB);
-  noGrad(() => model.forward(Tensor.from(xi, { shape: [IB, PIXELS] })));
-}, args.inferBatches, IB);
+const inferSamplesPerSec = await timeInference(test, args.inferBatch, args.inferBatches, (x) => {
+  noGrad(() => model.forward(Tensor.from(x, { shape: [args.inferBatch, PIXELS] })));
+});
 model.train();
 
 let heapMiB: number[] | undefined;
@@ -60,16 +56,7 @@ if (args.epochs > 0) {
   }
 }
 
-const result: PeerResult = {
-  peer: `tapegrad-${args.threads}t${args.zeroSkip === 0 ? '-dense' : ''}`,
-  batch: B,
-  steps: args.steps,
-  trainSamplesPerSec: training.samplesPerSec,
-  inferSamplesPerSec,
-  lossFirst: training.lossFirst,
-  lossLast: training.lossLast,
-  peakRssMiB: peakRssMiB(),
+printResult(`tapegrad-${args.threads}t${args.zeroSkip === 0 ? '-dense' : ''}`, args, training, inferSamplesPerSec, {
   threads: args.threads,
   ...(heapMiB ? { heapMiB } : {}),
-};
-console.log(JSON.stringify(result));
+});

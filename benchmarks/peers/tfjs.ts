@@ -8,7 +8,7 @@
  * Prints one JSON line (PeerResult).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, peakRssMiB, timeInference, timeTraining, type PeerResult } from '../mnist.js';
+import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, printResult, timeInference, timeTraining } from '../mnist.js';
 
 const args = parsePeerArgs(process.argv.slice(2));
 if (args.backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
@@ -42,24 +42,10 @@ const training = await timeTraining((b) => {
   return value;
 }, args.warmup, args.steps, B);
 
-const IB = args.inferBatch;
-const xi = new Float32Array(IB * PIXELS);
-const yi = new Int32Array(IB);
-const inferSamplesPerSec = await timeInference((b) => {
-  fillBatch(xi, yi, test, b, IB);
+const inferSamplesPerSec = await timeInference(test, args.inferBatch, args.inferBatches, (x) => {
   tf.tidy(() => {
-    (model.predict(tf.tensor2d(xi, [IB, PIXELS])) as tf.Tensor).dataSync();
+    (model.predict(tf.tensor2d(x, [args.inferBatch, PIXELS])) as tf.Tensor).dataSync();
   });
-}, args.inferBatches, IB);
+});
 
-const result: PeerResult = {
-  peer: `tfjs-${args.backend}`,
-  batch: B,
-  steps: args.steps,
-  trainSamplesPerSec: training.samplesPerSec,
-  inferSamplesPerSec,
-  lossFirst: training.lossFirst,
-  lossLast: training.lossLast,
-  peakRssMiB: peakRssMiB(),
-};
-console.log(JSON.stringify(result));
+printResult(`tfjs-${args.backend}`, args, training, inferSamplesPerSec);
