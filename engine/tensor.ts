@@ -1,5 +1,3 @@
-import ndarray, { type NdArray } from 'ndarray';
-import ops from 'ndarray-ops';
 import { GradError, ShapeError, fmtShape } from './errors.js';
 import { alloc } from './memory.js';
 import { Rng } from './rng.js';
@@ -184,19 +182,6 @@ export class Tensor {
     const data = alloc(sizeOf(shape));
     for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
     return new Tensor(data, shape, options.requiresGrad ?? false);
-  }
-
-  /** Copies any `ndarray` view (strided, transposed, sliced) into a new row-major tensor. */
-  static fromNdarray(array: NdArray, options: { requiresGrad?: boolean } = {}): Tensor {
-    const shape = array.shape.slice();
-    const data = alloc(sizeOf(shape));
-    ops.assign(ndarray(data, shape), array);
-    return new Tensor(data, shape, options.requiresGrad ?? false);
-  }
-
-  /** A row-major `ndarray` view over this tensor's storage (no copy). */
-  toNdarray(): NdArray<Float32Array> {
-    return ndarray(this.data, this.shape.slice());
   }
 
   // ---- reading ----

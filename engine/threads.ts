@@ -32,9 +32,11 @@
  *
  * Workers are unref'd, so they never keep the process alive, and they start lazily: until every
  * worker reports ready (~0.1–0.3 s, tsx compiles the worker), products run on the main thread.
+ * The pool exists only in Node (worker_threads, reached through engine/node.ts so that the engine
+ * loads in a browser); elsewhere every product runs on the calling thread.
  */
-import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { nodeBuiltin, nodeProcess, envVar } from './node.js';
 import { MR, NR, gemmTiles, indexSize, packA, packB, panels, zeroSkippingEnabled } from './kernels/gemmPacked.js';
 
 /** Slots of the shared control block (Int32Array). */
@@ -96,7 +98,8 @@ export const PARALLEL_MIN_MACS = 500_000;
  * one shared core under load: a polling thread takes cycles from the thread it waits for.
  */
 
-let threads = defaultThreads();
+/** Null until first asked for: the default reads the environment, which is not done at module load. */
+let threads: number | null = null;
 let parallelMinMacs = PARALLEL_MIN_MACS;
 let pool: Pool | null = null;
 /** Products computed by the pool since the process started (tests and the benchmark check it moves). */
@@ -113,19 +116,29 @@ export function parallelProductCount(): number {
 }
 
 function defaultThreads(): number {
-  const fromEnv = Number(process.env.TAPEGRAD_THREADS);
+  const os = nodeBuiltin('node:os');
+  if (os === null || nodeBuiltin('node:worker_threads') === null) return 1;
+  const fromEnv = Number(envVar('TAPEGRAD_THREADS'));
   if (Number.isInteger(fromEnv) && fromEnv >= 1) return Math.min(fromEnv, MAX_THREADS);
-  return Math.min(MAX_THREADS, Math.max(1, availableParallelism()));
+  return Math.min(MAX_THREADS, Math.max(1, os.availableParallelism()));
+}
+
+function threadCount(): number {
+  if (threads === null) threads = defaultThreads();
+  return threads;
 }
 
 /**
  * Number of threads products may use (the main thread counts as one). The default is every core
- * (`os.availableParallelism()`), or the TAPEGRAD_THREADS environment variable. Results do not
- * depend on it, only speed does.
+ * (`os.availableParallelism()`), or the TAPEGRAD_THREADS environment variable; outside Node it is 1.
+ * Results do not depend on it, only speed does.
  */
 export function setThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
     throw new RangeError(`setThreads: n must be an integer in [1, ${MAX_THREADS}], got ${n}`);
+  }
+  if (n > 1 && nodeBuiltin('node:worker_threads') === null) {
+    throw new RangeError(`setThreads: ${n} threads need Node's worker_threads, which this runtime does not have; use 1`);
   }
   if (n === threads) return;
   threads = n;
@@ -136,7 +149,7 @@ export function setThreads(n: number): void {
 }
 
 export function getThreads(): number {
-  return threads;
+  return threadCount();
 }
 
 /**
@@ -144,8 +157,9 @@ export function getThreads(): number {
  * benchmark does not time the start-up. Training does not need to await it.
  */
 export async function threadsReady(): Promise<void> {
-  if (threads <= 1) return;
-  const p = pool ?? (pool = new Pool(threads - 1));
+  const n = threadCount();
+  if (n <= 1) return;
+  const p = pool ?? (pool = new Pool(n - 1));
   while (!p.ready() && !p.broken) await new Promise((r) => setTimeout(r, 5));
   if (p.broken) throw new Error('threads: a worker failed to start (see the error above)');
 }
@@ -208,8 +222,9 @@ export function dispatchGemm(
   M: number, K: number, N: number,
   single: SingleGemm,
 ): void {
-  if (threads <= 1 || M * K * N < parallelMinMacs) return single(C, A, ai, ak, B, bk, bj, M, K, N);
-  if (pool === null) pool = new Pool(threads - 1);
+  const n = threadCount();
+  if (n <= 1 || M * K * N < parallelMinMacs) return single(C, A, ai, ak, B, bk, bj, M, K, N);
+  if (pool === null) pool = new Pool(n - 1);
   if (!pool.ready() || pool.broken) return single(C, A, ai, ak, B, bk, bj, M, K, N);
   if (!autoThreads) {
     pool.gemm(C, A, ai, ak, B, bk, bj, M, K, N);
@@ -261,7 +276,11 @@ class Pool {
   broken = false;
 
   constructor(readonly size: number) {
-    const url = new URL('./threadWorker.mjs', import.meta.url);
+    const { MessageChannel, Worker } = nodeBuiltin('node:worker_threads')!;
+    // From the sources (tsx, vitest) a worker needs the TypeScript loader, which threadWorker.mjs
+    // registers; the compiled package starts the compiled worker directly.
+    const fromSources = import.meta.url.endsWith('.ts');
+    const url = new URL(fromSources ? './threadWorker.mjs' : './threadWorker.js', import.meta.url);
     for (let w = 0; w < size; w++) {
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(url, {
@@ -270,7 +289,7 @@ class Pool {
       });
       worker.on('error', (err) => {
         this.broken = true;
-        process.emitWarning(`tapegrad: matmul worker ${w} failed, products fall back to one thread: ${err}`);
+        nodeProcess()?.emitWarning?.(`tapegrad: matmul worker ${w} failed, products fall back to one thread: ${err}`);
       });
       worker.unref();
       port1.unref();

@@ -1,4 +1,4 @@
-import { ShapeError, Tensor, fmtShape, linear, linearRelu } from '../engine/index.js';
+import { ShapeError, Tensor, fmtShape, linear } from '../engine/index.js';
 import type { Rng } from '../engine/index.js';
 import { type Constraint, constraintFromConfig } from './constraints.js';
 import { INIT_NAMES, type InitName, initializers } from './init.js';
@@ -70,7 +70,7 @@ export class Dense extends Layer {
   /** relu(x·Wᵀ + b) through the fused op: the bias, the ReLU and their backward in one pass each. */
   forwardLinearRelu(x: Tensor): Tensor {
     this.forwardLinearCheck(x);
-    return linearRelu(x, this.weight, this.bias);
+    return linear(x, this.weight, this.bias, { relu: true });
   }
 
   forward(x: Tensor): Tensor {

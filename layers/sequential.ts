@@ -49,7 +49,7 @@ export class Sequential extends Layer {
 
   /**
    * Layers [0, end) in order. A Dense followed by a ReLU runs as one fused op (bias, ReLU and their
-   * backward in one pass each: engine/ops/linear.ts `linearRelu`); the result is the same.
+   * backward in one pass each: engine/ops/linear.ts `linear` with `{ relu: true }`); the result is the same.
    */
   private forwardRange(x: Tensor, end: number): Tensor {
     let y = x;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng, Tensor, gradcheck } from '../../engine/index.js';
 import { reluBackward, reluForward } from '../../engine/kernels/activation.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward } from '../../engine/kernels/linear.js';
-import { linear, linearRelu } from '../../engine/ops/linear.js';
+import { linear } from '../../engine/ops/linear.js';
 
 function random(n: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);
@@ -53,7 +53,7 @@ describe('fused bias + ReLU kernels equal their unfused composition', () => {
   });
 });
 
-describe('linearRelu op', () => {
+describe('linear op with { relu: true }', () => {
   const rng = new Rng(11);
   const make = (shape: number[]): Tensor => Tensor.from(random(shape.reduce((a, b) => a * b, 1), rng), { shape, requiresGrad: true });
 
@@ -61,14 +61,14 @@ describe('linearRelu op', () => {
     const x = Tensor.from([[1, 2]]);
     const w = Tensor.from([[1, 2], [2, -3]]);
     const b = Tensor.from([0.5, 1]);
-    expect(linearRelu(x, w, b).toArray()).toEqual([[5.5, 0]]);
+    expect(linear(x, w, b, { relu: true }).toArray()).toEqual([[5.5, 0]]);
   });
 
   it('gives the same values and gradients as linear(...).relu()', () => {
     const x = make([5, 6]);
     const w = make([4, 6]);
     const b = make([4]);
-    const fused = linearRelu(x, w, b);
+    const fused = linear(x, w, b, { relu: true });
     const plain = linear(x, w, b).relu();
     expect(Array.from(fused.data)).toEqual(Array.from(plain.data));
     const seed = random(20, rng);
@@ -83,13 +83,13 @@ describe('linearRelu op', () => {
     const x = make([3, 5]);
     const w = make([4, 5]);
     const b = make([4]);
-    expect(gradcheck((xx, ww, bb) => linearRelu(xx, ww, bb).sum(), [x, w, b])).toBeLessThan(2e-2);
-    expect(gradcheck((xx, ww) => linearRelu(xx, ww, null).sum(), [x, w])).toBeLessThan(2e-2);
+    expect(gradcheck((xx, ww, bb) => linear(xx, ww, bb, { relu: true }).sum(), [x, w, b])).toBeLessThan(2e-2);
+    expect(gradcheck((xx, ww) => linear(xx, ww, null, { relu: true }).sum(), [x, w])).toBeLessThan(2e-2);
   });
 
   it('rejects shapes that do not fit, naming the op', () => {
-    expect(() => linearRelu(make([2, 3]), make([4, 5]), null)).toThrow(/linearRelu: input \[2,3\] and weight \[4,5\]/);
-    expect(() => linearRelu(make([2, 5]), make([4, 5]), make([3]))).toThrow(/linearRelu: bias \[3\]/);
+    expect(() => linear(make([2, 3]), make([4, 5]), null, { relu: true })).toThrow(/linear\+relu: input \[2,3\] and weight \[4,5\]/);
+    expect(() => linear(make([2, 5]), make([4, 5]), make([3]), { relu: true })).toThrow(/linear\+relu: bias \[3\]/);
   });
 });
 

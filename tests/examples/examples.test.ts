@@ -133,7 +133,7 @@ describe('tour', () => {
     expect(after).toBeLessThan(before);
     expect(lines).toContain('   crossEntropy -> linear -> relu -> linear -> relu -> linear (then the leaves: 6 parameters)');
     // Sequential fuses Dense + ReLU; the gradients must not change.
-    expect(lines).toContain('   through model.forward: crossEntropy -> linear -> linearRelu -> linearRelu; largest gradient difference 0');
+    expect(lines).toContain('   through model.forward: crossEntropy -> linear -> linear+relu -> linear+relu; largest gradient difference 0');
   });
 });
 

@@ -158,7 +158,7 @@ describe('Sequential runs Dense + ReLU as one fused op', () => {
     const labels = Int32Array.from([0, 1, 2, 0, 1, 2, 0]);
     const [w0, b0, w1, b1] = model.parameters();
     Tensor.crossEntropy(model.forward(x), labels).backward();
-    expect(model.forward(x).node!.parents[0].node!.op).toBe('linearRelu');
+    expect(model.forward(x).node!.parents[0].node!.op).toBe('linear+relu');
     const fused = [w0, b0, w1, b1].map((p) => p.grad!.data.slice());
 
     const copies = [w0, b0, w1, b1].map((p) => Tensor.from(p.data.slice(), { shape: p.shape, requiresGrad: true }));
