@@ -4,8 +4,14 @@ import { Tensor, record } from '../tensor.js';
 import { axisView } from './reduce.js';
 
 /**
- * Maximum over one axis, or over everything. The gradient flows only to the winning element (the
- * first one on a tie, as with NumPy's argmax): nudging any other element does not change the max.
+ * Maximum over one axis, or over everything, as PyTorch defines it:
+ *
+ * - NaN wins: a slice holding a NaN has the maximum NaN, whatever the order of its values (a plain
+ *   `v > best` scan would keep a NaN only if it came first). The gradient goes to the first NaN.
+ * - Over one axis the gradient flows to the first winning element on a tie (torch.max(x, dim) returns
+ *   that index): nudging any other element does not change the max.
+ * - Over everything (`axis` undefined) a tie shares the gradient equally between all the winners, as
+ *   torch.max(x) does (its backward is evenly_distribute_backward).
  */
 export function max(x: Tensor, axis?: number, keepDims = false): Tensor {
   const { outer, n, inner, shape } = axisView(x.shape, axis, keepDims, 'max');
@@ -16,9 +22,11 @@ export function max(x: Tensor, axis?: number, keepDims = false): Tensor {
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let best = o * n * inner + i;
-      for (let k = 1; k < n; k++) {
+      for (let k = 1; k < n && X[best] === X[best]; k++) {
+        // X[best] === X[best] is false once best holds a NaN: the first NaN is final.
         const at = (o * n + k) * inner + i;
-        if (X[at] > X[best]) best = at;
+        const v = X[at];
+        if (v > X[best] || v !== v) best = at;
       }
       out[o * inner + i] = X[best];
       argmax[o * inner + i] = best;
@@ -26,7 +34,16 @@ export function max(x: Tensor, axis?: number, keepDims = false): Tensor {
   }
   return record(new Tensor(out, shape), 'max', [x], (dout) => {
     const dinp = alloc(x.size);
-    for (let j = 0; j < argmax.length; j++) dinp[argmax[j]] += dout[j];
+    if (axis === undefined) {
+      const m = out[0];
+      const isWinner = (v: number): boolean => v === m || (m !== m && v !== v);
+      let winners = 0;
+      for (let j = 0; j < X.length; j++) if (isWinner(X[j])) winners++;
+      const share = dout[0] / winners;
+      for (let j = 0; j < X.length; j++) if (isWinner(X[j])) dinp[j] = share;
+    } else {
+      for (let j = 0; j < argmax.length; j++) dinp[argmax[j]] += dout[j];
+    }
     return [dinp];
   });
 }

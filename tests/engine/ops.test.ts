@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Rng, Tensor, gradcheck } from '../../engine/index.js';
+import { Rng, Tensor, gradcheck, linear } from '../../engine/index.js';
 import { expectClose, flat } from '../support/expectClose.js';
 
 const TOL = 2e-2; // gradcheck's relative error with float32 storage and a 1e-2 step
@@ -240,5 +240,62 @@ describe('softmax, logSoftmax, crossEntropy, mse', () => {
     loss.backward();
     expectClose(p.grad!.data, [0, 4 / 3, 2], 1e-6); // 2(p − t)/n
     expect(gradcheck((q) => Tensor.mse(q, t), [param([3], 3)])).toBeLessThan(TOL);
+  });
+});
+
+// Expected values below were read off PyTorch 1.13 (torch.relu, torch.max, Tensor.pow) on the same inputs.
+describe('NaN and infinity propagate as in PyTorch', () => {
+  it('relu(NaN) is NaN and its gradient passes through; relu(inf) is inf', () => {
+    const x = Tensor.from([NaN, -1, 0, 2, Infinity, -Infinity], { requiresGrad: true });
+    const y = x.relu();
+    expect(Array.from(y.data)).toEqual([NaN, 0, 0, 2, Infinity, 0]);
+    y.sum().backward();
+    expect(x.grad!.toArray()).toEqual([1, 0, 0, 1, 1, 0]);
+  });
+
+  it('a NaN anywhere in a slice makes its max NaN, whatever its position; the gradient goes to the first NaN', () => {
+    const x = Tensor.from([[1, NaN, 3], [NaN, 5, NaN], [7, 8, NaN]], { requiresGrad: true });
+    const m = x.max(1);
+    expect(Array.from(m.data)).toEqual([NaN, NaN, NaN]);
+    m.sum().backward();
+    expect(x.grad!.toArray()).toEqual([[0, 1, 0], [1, 0, 0], [0, 0, 1]]);
+    const cols = Tensor.from([[1, 2], [NaN, 0], [3, 1]]).max(0);
+    expect(Array.from(cols.data)).toEqual([NaN, 2]);
+  });
+
+  it('max over everything: NaN wins, and a tie shares the gradient equally (torch.max(x))', () => {
+    const x = Tensor.from([[1, NaN, 3], [NaN, 5, NaN]], { requiresGrad: true });
+    const m = x.max();
+    expect(m.item()).toBeNaN();
+    m.backward();
+    expect(Array.from(x.grad!.data)).toEqual([0, 1 / 3, 0, 1 / 3, 0, 1 / 3].map(Math.fround));
+    const t = Tensor.from([3, 1, 3], { requiresGrad: true });
+    t.max().backward();
+    expect(t.grad!.toArray()).toEqual([0.5, 0, 0.5]);
+    const d = Tensor.from([[3, 1, 3]], { requiresGrad: true });
+    d.max(1).sum().backward();
+    expect(d.grad!.toArray()).toEqual([[1, 0, 0]]); // over an axis: the first winner, as torch.max(x, dim)
+  });
+
+  it('x^0 is 1 with gradient 0 everywhere, also at 0 (not 0·∞ = NaN)', () => {
+    const x = Tensor.from([0, 2, -1], { requiresGrad: true });
+    const y = x.pow(0);
+    expect(y.toArray()).toEqual([1, 1, 1]);
+    y.sum().backward();
+    expect(x.grad!.toArray()).toEqual([0, 0, 0]);
+  });
+
+  it('the fused Dense+ReLU path propagates NaN like relu(linear(..))', () => {
+    const x = Tensor.from([[1, 2], [3, 4]], { requiresGrad: true });
+    const w = Tensor.from([[NaN, 0], [1, -1], [-1, -1]], { requiresGrad: true });
+    const b = Tensor.from([0, 0, 0], { requiresGrad: true });
+    const fused = linear(x, w, b, { relu: true });
+    expect(Array.from(fused.data)).toEqual([NaN, 0, 0, NaN, 0, 0]);
+    fused.sum().backward();
+    const fusedGrads = [x.grad!.data, w.grad!.data, b.grad!.data].map((d) => Array.from(d));
+    for (const t of [x, w, b]) t.zeroGrad();
+    linear(x, w, b).relu().sum().backward();
+    expect([x.grad!.data, w.grad!.data, b.grad!.data].map((d) => Array.from(d))).toEqual(fusedGrads);
+    expect(fusedGrads[2]).toEqual([2, 0, 0]); // the NaN units pass their gradient to the bias
   });
 });
