@@ -1,6 +1,7 @@
 import { GradError } from './errors.js';
 import { Rng } from './rng.js';
-import { Tensor, noGrad } from './tensor.js';
+import { noGrad } from './tape.js';
+import { Tensor } from './tensor.js';
 
 export interface GradcheckOptions {
   /** The step of the central difference (default 1e-2: float32 storage makes smaller steps noisy). */

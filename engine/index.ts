@@ -1,13 +1,16 @@
 /**
  * The engine: tensors, the tape, the differentiable ops, gradient checking and the seeded generator.
  */
-export { Tensor, noGrad, isGradEnabled, record, sizeOf, normalizeAxis } from './tensor.js';
-export type { TapeNode, FromOptions, RandomOptions } from './tensor.js';
+export { Tensor, sizeOf, normalizeAxis } from './tensor.js';
+export type { FromOptions, RandomOptions } from './tensor.js';
+export { noGrad, isGradEnabled, record } from './tape.js';
+export type { TapeNode, BackwardOptions } from './tape.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions } from './gradcheck.js';
 export { Rng } from './rng.js';
 export { ShapeError, GradError, FormatError, fmtShape } from './errors.js';
-export { alloc } from './memory.js';
+export { alloc, allocPersistent, release, scoped, memoryStats, setPoisonOnRelease } from './memory.js';
+export type { MemoryStats } from './memory.js';
 export { broadcastShapes } from './broadcast.js';
 export { linear } from './ops/linear.js';
 export type { LinearOptions } from './ops/linear.js';

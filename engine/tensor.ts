@@ -1,5 +1,6 @@
 import { GradError, ShapeError, fmtShape } from './errors.js';
-import { alloc } from './memory.js';
+import { alloc, allocPersistent } from './memory.js';
+import { backward, type BackwardOptions, type TapeNode } from './tape.js';
 import { Rng } from './rng.js';
 import { add } from './ops/add.js';
 import { mul } from './ops/mul.js';
@@ -20,48 +21,7 @@ import { softmax } from './ops/softmax.js';
 import { logSoftmax } from './ops/logSoftmax.js';
 import { crossEntropy } from './ops/crossEntropy.js';
 
-/**
- * What the tape remembers about a tensor that an op produced: the op's name, its inputs, and a
- * function that turns the gradient of the output (`dout`) into the gradients of the inputs, in the
- * inputs' order (null where an input needs none). A backward may return `dout` itself when the
- * gradient passes through unchanged; the tape never writes into a buffer it did not make.
- */
-export interface TapeNode {
-  op: string;
-  parents: Tensor[];
-  backward: (dout: Float32Array) => (Float32Array | null)[];
-}
-
 type Nested = number | Nested[];
-
-let gradEnabled = true;
-
-/** Runs `fn` without recording anything on the tape (inference, optimizer updates, metrics). */
-export function noGrad<T>(fn: () => T): T {
-  const before = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = before;
-  }
-}
-
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/**
- * Records `out` on the tape if any input needs a gradient (and recording is on). Every op ends with
- * this call; it is the whole of the forward half of autograd.
- */
-export function record(out: Tensor, op: string, parents: Tensor[], backward: TapeNode['backward']): Tensor {
-  if (gradEnabled && parents.some((p) => p.requiresGrad)) {
-    out.requiresGrad = true;
-    out.node = { op, parents, backward };
-  }
-  return out;
-}
 
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
@@ -208,9 +168,11 @@ export class Tensor {
     return new Tensor(this.data, this.shape, false);
   }
 
-  /** A copy with its own storage, also off the tape. */
+  /** A copy with its own storage, also off the tape, that no scope recycles (engine/memory.ts). */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape, false);
+    const data = allocPersistent(this.size);
+    data.set(this.data);
+    return new Tensor(data, this.shape, false);
   }
 
   toString(): string {
@@ -226,65 +188,18 @@ export class Tensor {
   // ---- the tape ----
 
   /**
-   * Reverse-mode differentiation from this tensor. A scalar seeds its own gradient with 1; any other
-   * tensor needs the gradient of some loss with respect to it, as `gradient`. Gradients of leaves
-   * accumulate into `.grad` (call `zeroGrad` between steps).
+   * Reverse-mode differentiation from this tensor (engine/tape.ts). A scalar seeds its own gradient
+   * with 1; any other tensor needs the gradient of some loss with respect to it, as `gradient`, of its
+   * shape. Gradients of leaves accumulate into `.grad` (call `zeroGrad` between steps). The graph is
+   * released afterwards unless `{ retainGraph: true }` is passed (`backward({ retainGraph: true })` or
+   * `backward(gradient, { retainGraph: true })`).
    */
-  backward(gradient?: Tensor | Float32Array): void {
-    if (!this.requiresGrad) {
-      throw new GradError(`backward: this tensor ${fmtShape(this.shape)} does not require a gradient: no input of the computation had requiresGrad`);
+  backward(gradient?: Tensor | Float32Array | BackwardOptions, options: BackwardOptions = {}): void {
+    if (gradient !== undefined && !(gradient instanceof Tensor) && !(gradient instanceof Float32Array)) {
+      backward(this, undefined, gradient);
+      return;
     }
-    let seed: Float32Array;
-    if (gradient === undefined) {
-      if (this.size !== 1) {
-        throw new GradError(`backward: called on a non-scalar tensor of shape ${fmtShape(this.shape)} without a gradient; pass one of the same shape, or reduce to a scalar first (e.g. .sum())`);
-      }
-      seed = new Float32Array([1]);
-    } else {
-      seed = gradient instanceof Tensor ? gradient.data : gradient;
-      if (seed.length !== this.size) {
-        const got = gradient instanceof Tensor ? fmtShape(gradient.shape) : `${seed.length} values`;
-        throw new ShapeError(`backward: gradient of shape ${got} does not match the tensor's shape ${fmtShape(this.shape)}`);
-      }
-    }
-
-    const order = topologicalOrder(this);
-    const grads = new Map<Tensor, Float32Array>([[this, seed]]);
-    // Buffers the tape allocated itself may be summed into in place; others belong to an op.
-    const owned = new Set<Float32Array>();
-
-    for (let n = order.length - 1; n >= 0; n--) {
-      const t = order[n];
-      const g = grads.get(t);
-      if (g === undefined) continue;
-      grads.delete(t);
-      if (t.node === null || t.retainsGrad) accumulateInto(t, g);
-      if (t.node === null) continue;
-
-      const parentGrads = t.node.backward(g);
-      const parents = t.node.parents;
-      for (let i = 0; i < parents.length; i++) {
-        const p = parents[i];
-        const pg = parentGrads[i];
-        if (!p.requiresGrad || pg === null || pg === undefined) continue;
-        if (pg.length !== p.size) {
-          throw new GradError(`backward: op '${t.node.op}' returned a gradient of ${pg.length} values for input ${i} of shape ${fmtShape(p.shape)}`);
-        }
-        const existing = grads.get(p);
-        if (existing === undefined) {
-          grads.set(p, pg);
-        } else {
-          // A tensor used twice gets the sum of both gradients (the multivariate chain rule).
-          let target = existing;
-          if (!owned.has(target)) {
-            target = existing.slice();
-            owned.add(target);
-            grads.set(p, target);
-          }
-          for (let k = 0; k < target.length; k++) target[k] += pg[k];
-        }
-      }
-    }
+    backward(this, gradient, options);
   }
 
   /** Forgets this tensor's gradient. */
@@ -431,38 +346,4 @@ function inferShape(values: Nested): number[] {
   }
   if (!Array.isArray(v) && typeof v !== 'number') throw new TypeError(`Tensor.from: expected numbers, got ${typeof v}`);
   return shape;
-}
-
-function accumulateInto(t: Tensor, g: Float32Array): void {
-  if (t.grad === null) {
-    t.grad = new Tensor(g.slice(), t.shape);
-  } else {
-    const d = t.grad.data;
-    for (let k = 0; k < d.length; k++) d[k] += g[k];
-  }
-}
-
-/**
- * Tensors reachable from `root` through the tape, every input before the tensors made from it.
- * Iterative depth-first search with an explicit stack: a 10,000-op chain would overflow the call
- * stack if this recursed.
- */
-function topologicalOrder(root: Tensor): Tensor[] {
-  const order: Tensor[] = [];
-  const visited = new Set<Tensor>();
-  const stack: { t: Tensor; expanded: boolean }[] = [{ t: root, expanded: false }];
-  while (stack.length > 0) {
-    const top = stack.pop()!;
-    if (top.expanded) {
-      order.push(top.t);
-      continue;
-    }
-    if (visited.has(top.t)) continue;
-    visited.add(top.t);
-    stack.push({ t: top.t, expanded: true });
-    for (const p of top.t.node?.parents ?? []) {
-      if (p.requiresGrad && !visited.has(p)) stack.push({ t: p, expanded: false });
-    }
-  }
-  return order;
 }

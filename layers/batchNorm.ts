@@ -155,7 +155,7 @@ export class BatchNorm extends Layer {
       for (let f = 0; f < F; f++) invstd[f] = 1 / Math.sqrt(rv[f] + this.eps);
       normalizeAffine(out, xhat, x.data, rm, invstd, gamma.data, beta.data, B, F);
       // The statistics are constants here, so x's gradient is a per-feature scale: dout·gamma·invstd.
-      return record(new Tensor(out, [B, F]), 'batchNorm(eval)', [x, gamma, beta], (dout) => {
+      return record(new Tensor(out, [B, F]), 'batchNorm(eval)', [x, gamma, beta], ({ data: dout }) => {
         const dgamma = alloc(F);
         const dbeta = alloc(F);
         affineBackward(dgamma, dbeta, dout, xhat, B, F);
@@ -164,7 +164,7 @@ export class BatchNorm extends Layer {
           const row = b * F;
           for (let f = 0; f < F; f++) dinp[row + f] = dout[row + f] * gamma.data[f] * invstd[f];
         }
-        return [dinp, dgamma, dbeta];
+        return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, beta.shape)];
       });
     }
 
@@ -185,12 +185,12 @@ export class BatchNorm extends Layer {
     }
     this.numBatchesTracked.data[0] += 1;
 
-    return record(new Tensor(out, [B, F]), 'batchNorm', [x, gamma, beta], (dout) => {
+    return record(new Tensor(out, [B, F]), 'batchNorm', [x, gamma, beta], ({ data: dout }) => {
       const dinp = alloc(B * F);
       const dgamma = alloc(F);
       const dbeta = alloc(F);
       batchNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma.data, invstd, B, F);
-      return [dinp, dgamma, dbeta];
+      return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, beta.shape)];
     });
   }
 

@@ -96,12 +96,12 @@ export class LayerNorm extends Layer {
     const xhat = alloc(x.size);
     const invstd = new Float64Array(R);
     layerNormForward(out, xhat, invstd, x.data, gamma.data, this.bias.data, this.eps, R, F);
-    return record(new Tensor(out, x.shape), 'layerNorm', [x, gamma, this.bias], (dout) => {
+    return record(new Tensor(out, x.shape), 'layerNorm', [x, gamma, this.bias], ({ data: dout }) => {
       const dinp = alloc(x.size);
       const dgamma = alloc(F);
       const dbeta = alloc(F);
       layerNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma.data, invstd, R, F);
-      return [dinp, dgamma, dbeta];
+      return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, this.bias.shape)];
     });
   }
 

@@ -1,6 +1,7 @@
 import { broadcastShapes, indexMap, sumToInput } from '../broadcast.js';
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /** out = a + b, broadcasting. ∂out/∂a = ∂out/∂b = 1, so each input gets dout summed to its shape. */
 export function add(a: Tensor, b: Tensor): Tensor {
@@ -15,8 +16,8 @@ export function add(a: Tensor, b: Tensor): Tensor {
   } else {
     for (let i = 0; i < out.length; i++) out[i] = A[ia === null ? i : ia[i]] + B[ib === null ? i : ib[i]];
   }
-  return record(new Tensor(out, shape), 'add', [a, b], (dout) => [
-    a.requiresGrad ? sumToInput(dout, ia, a.size) : null,
-    b.requiresGrad ? sumToInput(dout, ib, b.size) : null,
+  return record(new Tensor(out, shape), 'add', [a, b], ({ data: dout }) => [
+    a.requiresGrad ? new Tensor(sumToInput(dout, ia, a.size), a.shape) : null,
+    b.requiresGrad ? new Tensor(sumToInput(dout, ib, b.size), b.shape) : null,
   ]);
 }

@@ -1,7 +1,8 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { crossEntropyBackward, crossEntropyForward } from '../kernels/softmax.js';
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /**
  * Cross-entropy of logits (B,C) against integer labels (B), averaged over the batch:
@@ -24,9 +25,9 @@ export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
   const total = crossEntropyForward(probs, logits.data, labels, B, C);
   const out = alloc(1);
   out[0] = B > 0 ? total / B : 0;
-  return record(new Tensor(out, []), 'crossEntropy', [logits], (dout) => {
+  return record(new Tensor(out, []), 'crossEntropy', [logits], ({ data: dout }) => {
     const dlogits = alloc(B * C);
     crossEntropyBackward(dlogits, probs, labels, B, C, dout[0] / B);
-    return [dlogits];
+    return [new Tensor(dlogits, logits.shape)];
   });
 }

@@ -1,7 +1,8 @@
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
 import { alloc } from '../memory.js';
 import type { Rng } from '../rng.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /**
  * Inverted dropout (training only; the Dropout layer skips it in eval): zero each unit with
@@ -16,9 +17,9 @@ export function dropout(x: Tensor, rate: number, rng: Rng): Tensor {
   const out = alloc(x.size);
   const mask = alloc(x.size);
   dropoutForward(out, mask, x.data, rate, rng, x.size);
-  return record(new Tensor(out, x.shape), `dropout(${rate})`, [x], (dout) => {
+  return record(new Tensor(out, x.shape), `dropout(${rate})`, [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     dropoutBackward(dinp, dout, mask, dout.length);
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

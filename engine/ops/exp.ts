@@ -1,14 +1,15 @@
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /** out = eˣ; the derivative of eˣ is itself, so dx = out·dout (forward saves out, not x). */
 export function exp(x: Tensor): Tensor {
   const X = x.data;
   const out = alloc(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.exp(X[i]);
-  return record(new Tensor(out, x.shape), 'exp', [x], (dout) => {
+  return record(new Tensor(out, x.shape), 'exp', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     for (let i = 0; i < dout.length; i++) dinp[i] = out[i] * dout[i];
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

@@ -2,7 +2,8 @@ import { ShapeError, fmtShape } from '../errors.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward } from '../kernels/linear.js';
 import { gemmNN, gemmNT, gemmTN } from '../kernels/matmul.js';
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 export interface LinearOptions {
   /**
@@ -38,7 +39,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
   if (relu) biasReluForward(out, bias === null ? null : bias.data, B, OUT);
   else if (bias !== null) biasForward(out, bias.data, B, OUT);
   const parents = bias === null ? [x, weight] : [x, weight, bias];
-  return record(new Tensor(out, [B, OUT]), op, parents, (dout) => {
+  return record(new Tensor(out, [B, OUT]), op, parents, ({ data: dout }) => {
     const dbias = bias !== null && bias.requiresGrad ? alloc(OUT) : null;
     let dpre = dout;
     if (relu) {
@@ -59,6 +60,10 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
       dweight = alloc(OUT * IN);
       gemmTN(dweight, dpre, x.data, OUT, B, IN);
     }
-    return [dx, dweight, dbias];
+    return [
+      dx === null ? null : new Tensor(dx, x.shape),
+      dweight === null ? null : new Tensor(dweight, weight.shape),
+      dbias === null ? null : new Tensor(dbias, [OUT]),
+    ];
   });
 }

@@ -1,6 +1,7 @@
 import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/softmax.js';
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 import { axisView } from './reduce.js';
 
 /** log softmax along `axis`: x − logsumexp(x), stable for any logits. See kernels/softmax.ts. */
@@ -8,9 +9,9 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = axisView(x.shape, axis, true, 'logSoftmax');
   const out = alloc(x.size);
   logSoftmaxForward(out, x.data, outer, n, inner);
-  return record(new Tensor(out, x.shape), 'logSoftmax', [x], (dout) => {
+  return record(new Tensor(out, x.shape), 'logSoftmax', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     logSoftmaxBackward(dinp, dout, out, outer, n, inner);
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

@@ -1,7 +1,8 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { gemmNN, gemmNT, gemmTN } from '../kernels/matmul.js';
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /**
  * C = A·B for 2-D tensors: A is (M,K), B is (K,N), C is (M,N).
@@ -19,16 +20,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const out = alloc(M * N);
   gemmNN(out, a.data, b.data, M, K, N);
-  return record(new Tensor(out, [M, N]), 'matmul', [a, b], (dout) => {
-    let da: Float32Array | null = null;
-    let db: Float32Array | null = null;
+  return record(new Tensor(out, [M, N]), 'matmul', [a, b], ({ data: dout }) => {
+    let da: Tensor | null = null;
+    let db: Tensor | null = null;
     if (a.requiresGrad) {
-      da = alloc(M * K);
-      gemmNT(da, dout, b.data, M, N, K); // (M,N)·(K,N)ᵀ
+      da = new Tensor(alloc(M * K), a.shape);
+      gemmNT(da.data, dout, b.data, M, N, K); // (M,N)·(K,N)ᵀ
     }
     if (b.requiresGrad) {
-      db = alloc(K * N);
-      gemmTN(db, a.data, dout, K, M, N); // (M,K)ᵀ·(M,N)
+      db = new Tensor(alloc(K * N), b.shape);
+      gemmTN(db.data, a.data, dout, K, M, N); // (M,K)ᵀ·(M,N)
     }
     return [da, db];
   });

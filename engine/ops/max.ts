@@ -1,6 +1,7 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 import { axisView } from './reduce.js';
 
 /**
@@ -32,7 +33,7 @@ export function max(x: Tensor, axis?: number, keepDims = false): Tensor {
       argmax[o * inner + i] = best;
     }
   }
-  return record(new Tensor(out, shape), 'max', [x], (dout) => {
+  return record(new Tensor(out, shape), 'max', [x], ({ data: dout }) => {
     const dinp = alloc(x.size);
     if (axis === undefined) {
       const m = out[0];
@@ -44,6 +45,6 @@ export function max(x: Tensor, axis?: number, keepDims = false): Tensor {
     } else {
       for (let j = 0; j < argmax.length; j++) dinp[argmax[j]] += dout[j];
     }
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

@@ -1,6 +1,7 @@
 import { broadcastShapes, indexMap, sumToInput } from '../broadcast.js';
-import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { alloc, release } from '../memory.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /** out = a · b elementwise, broadcasting. ∂out/∂a = b and ∂out/∂b = a (the product rule). */
 export function mul(a: Tensor, b: Tensor): Tensor {
@@ -11,19 +12,26 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   const A = a.data;
   const B = b.data;
   for (let i = 0; i < out.length; i++) out[i] = A[ia === null ? i : ia[i]] * B[ib === null ? i : ib[i]];
-  return record(new Tensor(out, shape), 'mul', [a, b], (dout) => {
-    let da: Float32Array | null = null;
-    let db: Float32Array | null = null;
+  return record(new Tensor(out, shape), 'mul', [a, b], ({ data: dout }) => {
+    let da: Tensor | null = null;
+    let db: Tensor | null = null;
     if (a.requiresGrad) {
       const g = alloc(dout.length);
       for (let i = 0; i < g.length; i++) g[i] = dout[i] * B[ib === null ? i : ib[i]];
-      da = sumToInput(g, ia, a.size);
+      da = new Tensor(sumToInputReleasing(g, ia, a.size), a.shape);
     }
     if (b.requiresGrad) {
       const g = alloc(dout.length);
       for (let i = 0; i < g.length; i++) g[i] = dout[i] * A[ia === null ? i : ia[i]];
-      db = sumToInput(g, ib, b.size);
+      db = new Tensor(sumToInputReleasing(g, ib, b.size), b.shape);
     }
     return [da, db];
   });
+}
+
+/** sumToInput, handing the product buffer back when the sum went into a new one (broadcasting). */
+function sumToInputReleasing(g: Float32Array, map: Int32Array | null, inSize: number): Float32Array {
+  const summed = sumToInput(g, map, inSize);
+  if (summed !== g) release(g);
+  return summed;
 }

@@ -1,14 +1,15 @@
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /** out = −x; dx = −dout. */
 export function neg(x: Tensor): Tensor {
   const X = x.data;
   const out = alloc(X.length);
   for (let i = 0; i < X.length; i++) out[i] = -X[i];
-  return record(new Tensor(out, x.shape), 'neg', [x], (dout) => {
+  return record(new Tensor(out, x.shape), 'neg', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     for (let i = 0; i < dout.length; i++) dinp[i] = -dout[i];
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

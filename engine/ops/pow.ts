@@ -1,5 +1,6 @@
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /**
  * out = xᵖ for a scalar exponent p; dx = p·xᵖ⁻¹·dout (the power rule). For p = 0 the result is the
@@ -10,9 +11,9 @@ export function pow(x: Tensor, p: number): Tensor {
   const X = x.data;
   const out = alloc(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.pow(X[i], p);
-  return record(new Tensor(out, x.shape), `pow(${p})`, [x], (dout) => {
+  return record(new Tensor(out, x.shape), `pow(${p})`, [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     if (p !== 0) for (let i = 0; i < dout.length; i++) dinp[i] = p * Math.pow(X[i], p - 1) * dout[i];
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

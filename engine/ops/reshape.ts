@@ -1,5 +1,6 @@
 import { ShapeError, fmtShape } from '../errors.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /**
  * The same values under a new shape (one size may be −1: "whatever is left"). Row-major order does
@@ -19,5 +20,5 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (target.some((d) => !Number.isInteger(d) || d < 0) || target.reduce((p, d) => p * d, 1) !== x.size) {
     throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} values) to ${fmtShape(shape)}`);
   }
-  return record(new Tensor(x.data, target), 'reshape', [x], (dout) => [dout]);
+  return record(new Tensor(x.data, target), 'reshape', [x], (dout) => [new Tensor(dout.data, x.shape)]);
 }

@@ -1,5 +1,6 @@
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /** out = 1 / (1 + e⁻ˣ); σ' = σ(1 − σ), so backward needs only the output. */
 export function sigmoid(x: Tensor): Tensor {
@@ -14,9 +15,9 @@ export function sigmoid(x: Tensor): Tensor {
       out[i] = e / (1 + e);
     }
   }
-  return record(new Tensor(out, x.shape), 'sigmoid', [x], (dout) => {
+  return record(new Tensor(out, x.shape), 'sigmoid', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] * out[i] * (1 - out[i]);
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

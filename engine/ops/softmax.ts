@@ -1,6 +1,7 @@
 import { softmaxBackward, softmaxForward } from '../kernels/softmax.js';
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 import { axisView } from './reduce.js';
 
 /** softmax along `axis` (default the last): e^(x − max) / Σ e^(x − max). See kernels/softmax.ts. */
@@ -8,9 +9,9 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = axisView(x.shape, axis, true, 'softmax');
   const out = alloc(x.size);
   softmaxForward(out, x.data, outer, n, inner);
-  return record(new Tensor(out, x.shape), 'softmax', [x], (dout) => {
+  return record(new Tensor(out, x.shape), 'softmax', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     softmaxBackward(dinp, dout, out, outer, n, inner);
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

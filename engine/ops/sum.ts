@@ -1,5 +1,6 @@
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 import { axisView } from './reduce.js';
 
 /** Sum over one axis, or over everything. Each input contributed once, so dx is dout copied back along the axis. */
@@ -13,7 +14,7 @@ export function sum(x: Tensor, axis?: number, keepDims = false): Tensor {
       for (let i = 0; i < inner; i++) out[o * inner + i] += X[row + i];
     }
   }
-  return record(new Tensor(out, shape), 'sum', [x], (dout) => {
+  return record(new Tensor(out, shape), 'sum', [x], ({ data: dout }) => {
     const dinp = alloc(x.size);
     for (let o = 0; o < outer; o++) {
       for (let k = 0; k < n; k++) {
@@ -21,6 +22,6 @@ export function sum(x: Tensor, axis?: number, keepDims = false): Tensor {
         for (let i = 0; i < inner; i++) dinp[row + i] = dout[o * inner + i];
       }
     }
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

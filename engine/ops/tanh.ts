@@ -1,14 +1,15 @@
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /** out = tanh x; tanh' = 1 − tanh², so backward needs only the output. */
 export function tanh(x: Tensor): Tensor {
   const X = x.data;
   const out = alloc(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.tanh(X[i]);
-  return record(new Tensor(out, x.shape), 'tanh', [x], (dout) => {
+  return record(new Tensor(out, x.shape), 'tanh', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] * (1 - out[i] * out[i]);
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }

@@ -1,6 +1,7 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { alloc } from '../memory.js';
-import { Tensor, record } from '../tensor.js';
+import { record } from '../tape.js';
+import { Tensor } from '../tensor.js';
 
 /**
  * Permutes the axes: out axis i is input axis axes[i] (default: all axes reversed, so a matrix is
@@ -19,10 +20,10 @@ export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
   permute(out, x.data, x.shape, perm);
   const inverse = new Array<number>(n);
   perm.forEach((a, i) => (inverse[a] = i));
-  return record(new Tensor(out, shape), 'transpose', [x], (dout) => {
+  return record(new Tensor(out, shape), 'transpose', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
     permute(dinp, dout, shape, inverse);
-    return [dinp];
+    return [new Tensor(dinp, x.shape)];
   });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GradError, Rng, ShapeError, Tensor, gradcheck, linear, dropout, noGrad } from '../../engine/index.js';
+import { GradError, Rng, ShapeError, Tensor, gradcheck, linear, dropout, noGrad, record } from '../../engine/index.js';
 import { expectClose } from '../support/expectClose.js';
 
 describe('the tape', () => {
@@ -146,5 +146,60 @@ describe('bad input is a typed error naming the shapes or values', () => {
     expect(() => Tensor.from([[1, 2], [3]])).toThrow(/ragged/);
     expect(() => Tensor.zeros([2]).item()).toThrow(/one value.*\[2\]/);
     expect(() => Tensor.from(new Float32Array(5), { shape: [2, 3] })).toThrow(/5 values.*\[2,3\]/);
+  });
+});
+
+describe('the tape checks shapes and releases what it walked', () => {
+  it("rejects a backward that returns a gradient of the right length but the wrong shape", () => {
+    const x = Tensor.from([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
+    // A buggy op: its backward hands back a [3, 2] gradient for a [2, 3] input (same six values).
+    const y = record(new Tensor(x.data.slice(), x.shape), 'buggy', [x], (dout) => [new Tensor(dout.data.slice(), [3, 2])]);
+    expect(() => y.sum().backward()).toThrow(GradError);
+    const z = record(new Tensor(x.data.slice(), x.shape), 'buggy', [x], (dout) => [new Tensor(dout.data.slice(), [3, 2])]);
+    expect(() => z.sum().backward()).toThrow(/op 'buggy' returned a gradient of shape \[3,2\] for input 0 of shape \[2,3\]/);
+  });
+
+  it('a walked graph is released: its nodes drop their parents, and a second backward is an error', () => {
+    const w = Tensor.from([1, 2], { requiresGrad: true });
+    const h = w.mul(3);
+    const loss = h.sum();
+    loss.backward();
+    expect(w.grad!.toArray()).toEqual([3, 3]);
+    // The loss no longer reaches the activations: keeping it does not keep the batch alive.
+    expect(loss.node!.parents).toEqual([]);
+    expect(h.node!.parents).toEqual([]);
+    expect(() => loss.backward()).toThrow(/was released by an earlier backward\(\).*retainGraph/);
+    // With retainGraph the graph can be walked again (and gradients accumulate).
+    const again = w.mul(3).sum();
+    again.backward({ retainGraph: true });
+    again.backward();
+    expect(w.grad!.toArray()).toEqual([9, 9]);
+  });
+
+  it('each leaf keeps one gradient buffer across steps', () => {
+    const w = Tensor.from([1, 2, 3], { requiresGrad: true });
+    w.mul(2).sum().backward();
+    const first = w.grad!.data;
+    w.zeroGrad();
+    w.mul(5).sum().backward();
+    expect(w.grad!.data).toBe(first); // the same storage, refilled
+    expect(w.grad!.toArray()).toEqual([5, 5, 5]);
+  });
+
+  it('gradients that pass through unchanged to two parents are summed correctly when recycled', () => {
+    // add hands the same buffer to both parents; the tape must not recycle it while one still waits.
+    const a = Tensor.from([1, 2], { requiresGrad: true });
+    const b = Tensor.from([3, 4], { requiresGrad: true });
+    const s = a.add(b);
+    const t = s.mul(s).add(s.mul(2)); // d/ds = 2s + 2
+    t.sum().backward();
+    expect(a.grad!.toArray()).toEqual([10, 14]);
+    expect(b.grad!.toArray()).toEqual([10, 14]);
+    // The caller's seed is never recycled or written.
+    const x = Tensor.from([1, 2], { requiresGrad: true });
+    const seed = Tensor.from([0.5, 0.25]);
+    x.reshape([2]).backward(seed);
+    expect(seed.toArray()).toEqual([0.5, 0.25]);
+    expect(x.grad!.toArray()).toEqual([0.5, 0.25]);
   });
 });
