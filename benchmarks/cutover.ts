@@ -5,16 +5,18 @@
  * ratio. engine/threads.ts's PARALLEL_MIN_MACS is set from this (products below it stay on the
  * calling thread). `npx tsx benchmarks/cutover.ts`
  */
-import { gemmNN, gemmNNBlocked } from '../engine/kernels/matmul.js';
+import { allocPersistent } from '../engine/memory.js';
+import { gemmNN } from '../engine/compute.js';
+import { gemmNNBlocked } from '../engine/kernels/matmul.js';
 import { Rng } from '../engine/rng.js';
-import { PARALLEL_MIN_MACS, setAutoThreads, setParallelMinMacs, setThreads, threadsReady } from '../engine/threads.js';
+import { PARALLEL_MIN_MACS, setAutoThreads, setParallelMinMacs, setThreads, threadsReady } from '../engine/threads/index.js';
 
 const shapes: [number, number, number][] = [
   [64, 10, 100], [64, 30, 100], [64, 50, 100], [64, 100, 100], [64, 100, 300], [64, 300, 300], [64, 300, 784],
 ];
 
 function random(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
+  const a = allocPersistent(n);
   for (let i = 0; i < n; i++) a[i] = rng.uniformIn(-1, 1);
   return a;
 }
@@ -34,7 +36,7 @@ const rng = new Rng(1);
 for (const [M, K, N] of shapes) {
   const A = random(M * K, rng);
   const B = random(K * N, rng);
-  const C = new Float32Array(M * N);
+  const C = allocPersistent(M * N);
   const reps = Math.max(5, Math.round(2e8 / (M * K * N)));
   const samples: [number[], number[]] = [[], []];
   for (let r = 0; r < 9; r++) {

@@ -6,12 +6,14 @@
  * Run standalone (`npx tsx benchmarks/kernels.ts [--quick]`) it prints the table; benchmarks/index.ts
  * runs it in its own process and reads the JSON on the last line.
  */
+import { allocPersistent } from '../engine/memory.js';
 import { pathToFileURL } from 'node:url';
 import {
-  gemmNN, gemmNNBlocked, gemmNNNaive, gemmNT, gemmNTBlocked, gemmNTNaive, gemmTN, gemmTNBlocked, gemmTNNaive,
+  gemmNNBlocked, gemmNNNaive, gemmNTBlocked, gemmNTNaive, gemmTNBlocked, gemmTNNaive,
 } from '../engine/kernels/matmul.js';
+import { gemmNN, gemmNT, gemmTN } from '../engine/compute.js';
 import { Rng } from '../engine/rng.js';
-import { parallelProductCount, setAutoThreads, setThreads, threadsReady } from '../engine/threads.js';
+import { parallelProductCount, setAutoThreads, setThreads, threadsReady } from '../engine/threads/index.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
@@ -49,7 +51,7 @@ export const PRODUCTS: Product[] = [
 ];
 
 function random(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
+  const a = allocPersistent(n);
   for (let i = 0; i < n; i++) a[i] = rng.uniformIn(-1, 1);
   return a;
 }
@@ -107,13 +109,13 @@ export async function kernelTable(options: { quick?: boolean; threads?: number }
       const candidates: [string, Gemm][] = [['blocked', p.blocked], ['threaded', p.threaded]];
       const ok = new Map<string, boolean>();
       for (const [name, kernel] of candidates) {
-        const got = new Float32Array(M * N).fill(NaN);
+        const got = allocPersistent(M * N).fill(NaN);
         kernel(got, A, B, M, K, N);
         const err = maxError(got, want);
         ok.set(name, err <= TOLERANCE);
         if (err > TOLERANCE) refused.push(`${name}: max relative error ${err.toExponential(2)} vs naive`);
       }
-      const C = new Float32Array(M * N);
+      const C = allocPersistent(M * N);
       const names = ['naive', ...candidates.filter(([n]) => ok.get(n)).map(([n]) => n)];
       const kernels = new Map<string, Gemm>([['naive', p.naive], ...candidates]);
       const before = parallelProductCount();

@@ -22,4 +22,4 @@ export { crossEntropy } from './ops/crossEntropy.js';
 export { softmax } from './ops/softmax.js';
 export { logSoftmax } from './ops/logSoftmax.js';
 export { relu } from './ops/relu.js';
-export { setThreads, getThreads, threadsReady, closeThreads } from './threads.js';
+export { setThreads, getThreads, threadsReady, closeThreads } from './threads/index.js';

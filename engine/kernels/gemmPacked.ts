@@ -83,7 +83,7 @@ export function panels(n: number): number {
 }
 
 /**
- * Packs panels [p0, p1) of 4 "rows" of a strided operand: row r's element k is X[r*rs + k*ks], rows
+ * Packs panels [p0, p1) of 4 "rows" of a strided operand: row r's element k is X[x0 + r*rs + k*ks], rows
  * past `rows` are zeros. Panel p is written at dst[dstOff + (p − p0)*4*K ...], element (r,k) at
  * + 4k + (r − 4p): the four values of a k-step side by side. Writing k-step by k-step keeps the
  * stores sequential whatever the layout (four read streams for rows stored along k, one
@@ -92,7 +92,7 @@ export function panels(n: number): number {
  */
 export function packPanels(
   dst: Float32Array, dstOff: number,
-  X: Float32Array, rs: number, ks: number,
+  X: Float32Array, x0: number, rs: number, ks: number,
   rows: number, K: number, p0: number, p1: number,
   idx: Int32Array | null, idxOff: number,
 ): void {
@@ -103,7 +103,7 @@ export function packPanels(
     if (r0 + 4 > rows) {
       // Edge panel: copy the rows that exist, zeros for the rest, then index it on its own.
       for (let k = 0, d = d0; k < K; k++, d += 4) {
-        for (let r = 0; r < 4; r++) dst[d + r] = r0 + r < rows ? X[(r0 + r) * rs + k * ks] : 0;
+        for (let r = 0; r < 4; r++) dst[d + r] = r0 + r < rows ? X[x0 + (r0 + r) * rs + k * ks] : 0;
       }
       if (idx !== null) indexPanel(idx, at, dst, d0, K);
       continue;
@@ -111,7 +111,7 @@ export function packPanels(
     const s1 = rs, s2 = 2 * rs, s3 = 3 * rs;
     let n = 0;
     let finite = 0; // stays 0 unless some v − v is NaN: exactly for ±∞ and NaN
-    for (let k = 0, d = d0, s = r0 * rs; k < K; k++, d += 4, s += ks) {
+    for (let k = 0, d = d0, s = x0 + r0 * rs; k < K; k++, d += 4, s += ks) {
       const v0 = X[s], v1 = X[s + s1], v2 = X[s + s2], v3 = X[s + s3];
       dst[d] = v0;
       dst[d + 1] = v1;
@@ -127,31 +127,31 @@ export function packPanels(
 }
 
 /**
- * Packs row panels [ip0, ip1) of the logical A (M,K), whose element (i,k) is A[i*ai + k*ak].
+ * Packs row panels [ip0, ip1) of the logical A (M,K), whose element (i,k) is A[a0 + i*ai + k*ak].
  * Panel ip is written at pa[paOff + (ip − ip0)*MR*K ...], element (i,k) at + k*MR + (i − ip*MR).
  * NN and NT pass (ai, ak) = (K, 1); TN, where A is stored (K,M), passes (1, M).
  */
 export function packA(
   pa: Float32Array, paOff: number,
-  A: Float32Array, ai: number, ak: number,
+  A: Float32Array, a0: number, ai: number, ak: number,
   M: number, K: number, ip0: number, ip1: number,
   idx: Int32Array | null = null, idxOff = 0,
 ): void {
-  packPanels(pa, paOff, A, ai, ak, M, K, ip0, ip1, idx, idxOff);
+  packPanels(pa, paOff, A, a0, ai, ak, M, K, ip0, ip1, idx, idxOff);
 }
 
 /**
- * Packs column panels [jp0, jp1) of the logical B (K,N), whose element (k,j) is B[k*bk + j*bj].
+ * Packs column panels [jp0, jp1) of the logical B (K,N), whose element (k,j) is B[b0 + k*bk + j*bj].
  * Panel jp is written at pb[pbOff + (jp − jp0)*NR*K ...], element (k,j) at + k*NR + (j − jp*NR).
  * NN and TN pass (bk, bj) = (N, 1); NT, where B is stored (N,K), passes (1, K).
  */
 export function packB(
   pb: Float32Array, pbOff: number,
-  B: Float32Array, bk: number, bj: number,
+  B: Float32Array, b0: number, bk: number, bj: number,
   K: number, N: number, jp0: number, jp1: number,
   idx: Int32Array | null = null, idxOff = 0,
 ): void {
-  packPanels(pb, pbOff, B, bj, bk, N, K, jp0, jp1, idx, idxOff);
+  packPanels(pb, pbOff, B, b0, bj, bk, N, K, jp0, jp1, idx, idxOff);
 }
 
 /**
@@ -256,4 +256,90 @@ function storeEdgeRow(C: Float32Array, at: number, cols: number, v0: number, v1:
   if (cols > 1) C[at + 1] = v1;
   if (cols > 2) C[at + 2] = v2;
   if (cols > 3) C[at + 3] = v3;
+}
+
+/**
+ * One product C (M,N) = A·B through strides, as every thread sees it (engine/threads/protocol.ts):
+ * A's element (i,k) is A[a0 + i*ai + k*ak], B's (k,j) is B[b0 + k*bk + j*bj], C's (i,j) is
+ * C[c0 + i*N + j]. `axis` says which side of C is cut into panels that are packed one at a time:
+ * 0 splits N (A is packed whole), 1 splits M (B is packed whole).
+ */
+export interface GemmJob {
+  A: Float32Array; a0: number; ai: number; ak: number;
+  B: Float32Array; b0: number; bk: number; bj: number;
+  C: Float32Array; c0: number;
+  M: number; K: number; N: number;
+  axis: 0 | 1;
+  zeroSkip: boolean;
+}
+
+/**
+ * A backend's product kernels, packaged for one thread: `packWhole` packs the operand the job does
+ * not split into the kit's own scratch; `chunk` packs the split operand's panels [p0, p1), one at a
+ * time, and computes their tiles of C. The whole product is `packWhole` then `chunk` over every
+ * panel; the thread pool hands chunks to several kits instead.
+ */
+export interface GemmKit {
+  /** Rows of A per panel and columns of B per panel (the register tile). */
+  readonly mr: number;
+  readonly nr: number;
+  packWhole(job: GemmJob): void;
+  chunk(job: GemmJob, p0: number, p1: number): void;
+}
+
+/** Split along N unless A is the larger operand: the smaller one is packed whole. */
+export function chooseAxis(M: number, N: number): 0 | 1 {
+  return M <= N ? 0 : 1;
+}
+
+/** Panels of the dimension a job splits. */
+export function splitPanels(job: Pick<GemmJob, 'axis' | 'M' | 'N'>, kit: Pick<GemmKit, 'mr' | 'nr'>): number {
+  return job.axis === 0 ? Math.ceil(job.N / kit.nr) : Math.ceil(job.M / kit.mr);
+}
+
+/** The whole product on the calling thread, through the same two calls the pool makes. */
+export function runAlone(job: GemmJob, kit: GemmKit): void {
+  kit.packWhole(job);
+  kit.chunk(job, 0, splitPanels(job, kit));
+}
+
+/**
+ * The JavaScript kit (4×4 tiles). The whole operand is packed once into `whole`; the split operand is
+ * packed one panel at a time into `panel` and used at once, while it is still in L1 (12.5 KB at
+ * K = 784). Scratch grows on demand and is reused: no allocation per product.
+ */
+export function jsGemmKit(): GemmKit {
+  let whole = new Float32Array(0);
+  let wholeIdx = new Int32Array(0);
+  let panel = new Float32Array(0);
+  let panelIdx = new Int32Array(0);
+  return {
+    mr: MR,
+    nr: NR,
+    packWhole(job: GemmJob): void {
+      const { M, K, N } = job;
+      const count = job.axis === 0 ? panels(M) : panels(N);
+      if (whole.length < count * 4 * K) whole = new Float32Array(count * 4 * K);
+      if (wholeIdx.length < count * indexSize(K)) wholeIdx = new Int32Array(count * indexSize(K));
+      if (panel.length < 4 * K) panel = new Float32Array(4 * K);
+      if (panelIdx.length < indexSize(K)) panelIdx = new Int32Array(indexSize(K));
+      const idx = job.zeroSkip ? wholeIdx : null;
+      if (job.axis === 0) packA(whole, 0, job.A, job.a0, job.ai, job.ak, M, K, 0, count, idx, 0);
+      else packB(whole, 0, job.B, job.b0, job.bk, job.bj, K, N, 0, count, idx, 0);
+    },
+    chunk(job: GemmJob, p0: number, p1: number): void {
+      const { M, K, N } = job;
+      const wIdx = job.zeroSkip ? wholeIdx : null;
+      const pIdx = job.zeroSkip ? panelIdx : null;
+      for (let p = p0; p < p1; p++) {
+        if (job.axis === 0) {
+          packB(panel, 0, job.B, job.b0, job.bk, job.bj, K, N, p, p + 1, pIdx, 0);
+          gemmTiles(job.C, job.c0, N, whole, 0, panel, 0, M, N, K, 0, panels(M), p, p + 1, wIdx, 0, pIdx, 0);
+        } else {
+          packA(panel, 0, job.A, job.a0, job.ai, job.ak, M, K, p, p + 1, pIdx, 0);
+          gemmTiles(job.C, job.c0, N, panel, 0, whole, 0, M, N, K, p, p + 1, 0, panels(N), pIdx, 0, wIdx, 0);
+        }
+      }
+    },
+  };
 }

@@ -1,6 +1,5 @@
 import { ShapeError, fmtShape } from '../errors.js';
-import { biasBackward, biasForward, biasReluBackward, biasReluForward } from '../kernels/linear.js';
-import { gemmNN, gemmNT, gemmTN } from '../kernels/matmul.js';
+import { biasBackward, biasForward, biasReluBackward, biasReluForward, gemmNN, gemmNT, gemmTN } from '../compute.js';
 import { alloc } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';

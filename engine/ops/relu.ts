@@ -1,4 +1,4 @@
-import { reluBackward, reluForward } from '../kernels/activation.js';
+import { reluBackward, reluForward } from '../compute.js';
 import { alloc } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';

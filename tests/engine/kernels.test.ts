@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MR, NR, gemmTiles, indexPanel, packA, packB, panels, setZeroSkipping } from '../../engine/kernels/gemmPacked.js';
+import { gemmNN, gemmNT, gemmTN } from '../../engine/compute.js';
 import {
-  gemmNN, gemmNNBlocked, gemmNNNaive, gemmNT, gemmNTBlocked, gemmNTNaive, gemmTN, gemmTNBlocked, gemmTNNaive,
+  gemmNNBlocked, gemmNNNaive, gemmNTBlocked, gemmNTNaive, gemmTNBlocked, gemmTNNaive,
 } from '../../engine/kernels/matmul.js';
 import { Rng } from '../../engine/rng.js';
 
@@ -159,7 +160,7 @@ describe('packing', () => {
     const M = 5, K = 3;
     const A = Float32Array.from({ length: M * K }, (_, x) => x + 1); // row i = [3i+1, 3i+2, 3i+3]
     const pa = new Float32Array(panels(M) * MR * K).fill(NaN);
-    packA(pa, 0, A, K, 1, M, K, 0, panels(M));
+    packA(pa, 0, A, 0, K, 1, M, K, 0, panels(M));
     // panel 0, k=0: rows 0..3 of column 0; panel 1 holds row 4 then three zero rows.
     expect(Array.from(pa.subarray(0, 4))).toEqual([1, 4, 7, 10]);
     expect(Array.from(pa.subarray(12, 16))).toEqual([13, 0, 0, 0]);
@@ -174,8 +175,8 @@ describe('packing', () => {
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) B[k * N + j] = Bt[j * K + k];
     const p1 = new Float32Array(panels(N) * NR * K);
     const p2 = new Float32Array(panels(N) * NR * K);
-    packB(p1, 0, B, N, 1, K, N, 0, panels(N));
-    packB(p2, 0, Bt, 1, K, K, N, 0, panels(N));
+    packB(p1, 0, B, 0, N, 1, K, N, 0, panels(N));
+    packB(p2, 0, Bt, 0, 1, K, K, N, 0, panels(N));
     expect(firstDifference(p1, p2)).toBe(-1);
   });
 
@@ -186,8 +187,8 @@ describe('packing', () => {
     const B = random(K * N, rng);
     const pa = new Float32Array(panels(M) * MR * K);
     const pb = new Float32Array(panels(N) * NR * K);
-    packA(pa, 0, A, K, 1, M, K, 0, panels(M));
-    packB(pb, 0, B, N, 1, K, N, 0, panels(N));
+    packA(pa, 0, A, 0, K, 1, M, K, 0, panels(M));
+    packB(pb, 0, B, 0, N, 1, K, N, 0, panels(N));
     const C = new Float32Array(M * N).fill(-1);
     gemmTiles(C, 0, N, pa, 0, pb, NR * K, M, N, K, 0, panels(M), 1, 2, null, 0, null, 0); // columns 4..7 only
     const want = new Float32Array(M * N);

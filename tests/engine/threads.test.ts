@@ -4,23 +4,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gemmNN, gemmNNNaive, gemmNT, gemmNTNaive, gemmTN, gemmTNNaive } from '../../engine/kernels/matmul.js';
+import { gemmNN, gemmNT, gemmTN } from '../../engine/compute.js';
+import { gemmNNNaive, gemmNTNaive, gemmTNNaive } from '../../engine/kernels/matmul.js';
+import { allocPersistent } from '../../engine/memory.js';
 import { Rng } from '../../engine/rng.js';
 import {
   PARALLEL_MIN_MACS, closeThreads, getThreads, parallelProductCount, setAutoThreads, setThreads, threadsReady,
-} from '../../engine/threads.js';
+} from '../../engine/threads/index.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
+/** Operands and results in the shared memory, where the pool's workers can reach them (as tensors are). */
+function shared(values: Float32Array): Float32Array {
+  const a = allocPersistent(values.length);
+  a.set(values);
+  return a;
+}
+
 function random(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
-  const a = new Float32Array(n);
+  const a = allocPersistent(n);
   for (let i = 0; i < n; i++) a[i] = rng.uniformIn(-1, 1);
   return a;
 }
 
 function run(kernel: Gemm, M: number, K: number, N: number, seed: number): Float32Array {
-  const C = new Float32Array(M * N).fill(NaN);
+  const C = allocPersistent(M * N).fill(NaN);
   kernel(C, random(M * K, seed), random(K * N, seed + 1), M, K, N);
   return C;
 }
@@ -79,14 +88,14 @@ describe('thread pool', () => {
     setThreads(2);
     await threadsReady();
     const M = 64, K = 784, N = 300; // MNIST-like: most inputs are 0
-    const A = random(M * K, 21).map((v) => (v > 0.6 ? v : 0));
+    const A = shared(random(M * K, 21).map((v) => (v > 0.6 ? v : 0)));
     const B = random(K * N, 22);
     for (const [kernel, naive, a, b] of [
       [gemmNT, gemmNTNaive, A, B], // X·Wᵀ: A sparse
       [gemmTN, gemmTNNaive, B.subarray(0, 64 * 300), A.subarray(0, 64 * 784)], // dYᵀ·X with X sparse: B sparse
     ] as const) {
       const [m, k, n] = kernel === gemmNT ? [M, K, N] : [300, 64, 784];
-      const got = new Float32Array(m * n);
+      const got = allocPersistent(m * n);
       const want = new Float32Array(m * n);
       const before = parallelProductCount();
       kernel(got, a, b, m, k, n);
@@ -111,11 +120,28 @@ describe('thread pool', () => {
     setAutoThreads(false);
   });
 
-  it('survives the arena growing between products', async () => {
+  it('a product whose operands are not in shared memory runs on the calling thread, with the same bits', async () => {
+    setThreads(2);
+    await threadsReady();
+    const [M, K, N] = shapes[0];
+    const A = random(M * K, 41).slice(); // .slice() copies into a plain Float32Array
+    const B = random(K * N, 42).slice();
+    const plain = new Float32Array(M * N);
+    const before = parallelProductCount();
+    gemmNT(plain, A, B, M, K, N);
+    expect(parallelProductCount()).toBe(before);
+    const pooled = allocPersistent(M * N);
+    gemmNT(pooled, shared(A), shared(B), M, K, N);
+    expect(parallelProductCount()).toBe(before + 1);
+    expect(sameBits(plain, pooled)).toBe(true);
+  });
+
+  it('survives the shared memory growing between products', async () => {
     setThreads(2);
     await threadsReady();
     const small = run(gemmNN, 64, 100, 100, 9);
-    const large = run(gemmNN, 256, 300, 400, 10); // needs more than the first arena
+    allocPersistent(40 * 2 ** 20); // 160 MB: the memory grows past its first size
+    const large = run(gemmNN, 256, 300, 400, 10);
     const again = run(gemmNN, 64, 100, 100, 9);
     expect(sameBits(small, again)).toBe(true);
     expect(sameBits(large, run(gemmNNNaive, 256, 300, 400, 10))).toBe(true);
@@ -126,19 +152,21 @@ describe('thread pool', () => {
     const engine = (file: string): string => JSON.stringify(new URL(`../../engine/${file}`, import.meta.url).href);
     const script = join(mkdtempSync(join(tmpdir(), 'tapegrad-threads-')), 'exit.mts');
     writeFileSync(script, [
-      `import { gemmNN } from ${engine('kernels/matmul.ts')};`,
-      `import { getThreads, setThreads, threadsReady } from ${engine('threads.ts')};`,
+      `import { gemmNN } from ${engine('compute.ts')};`,
+      `import { allocPersistent } from ${engine('memory.ts')};`,
+      `import { getThreads, parallelProductCount, setAutoThreads, setThreads, threadsReady } from ${engine('threads/index.ts')};`,
       'setThreads(2);',
+      'setAutoThreads(false);',
       'await threadsReady();',
-      'const C = new Float32Array(64 * 100);',
-      'gemmNN(C, new Float32Array(64 * 300).fill(1), new Float32Array(300 * 100).fill(1), 64, 300, 100);',
+      'const C = allocPersistent(64 * 100);',
+      'gemmNN(C, allocPersistent(64 * 300).fill(1), allocPersistent(300 * 100).fill(1), 64, 300, 100);',
       "if (C[0] !== 300) throw new Error('wrong product ' + C[0]);",
-      'console.log(`used ${getThreads()} threads`);',
+      'console.log(`used ${getThreads()} threads, ${parallelProductCount()} on the pool`);',
     ].join('\n'));
     const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
     const res = spawnSync(process.execPath, [tsx, script], { encoding: 'utf8', timeout: 30_000 });
     expect(res.error, String(res.error)).toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
-    expect(res.stdout).toContain('used 2 threads');
+    expect(res.stdout).toContain('used 2 threads, 1 on the pool');
   });
 });

@@ -1,0 +1,71 @@
+/**
+ * What the ops call for their arithmetic: each function here runs the current backend's kernel
+ * (engine/backend.ts) and, for big products, the thread pool (engine/threads/). The kernels
+ * themselves (engine/kernels/ in TypeScript, engine/wasm/ in WebAssembly) know nothing of backends,
+ * threads or tensors; this file is the one place that chooses.
+ *
+ * Shapes as in the kernels: C (M,N) = A·B with K summed; a Dense layer's out and dout are (B,OUT),
+ * its bias (OUT).
+ */
+import { biasBackward as jsBiasBackward, biasForward as jsBiasForward, biasReluBackward as jsBiasReluBackward, biasReluForward as jsBiasReluForward } from './kernels/linear.js';
+import { reluBackward as jsReluBackward, reluForward as jsReluForward } from './kernels/activation.js';
+import { chooseAxis, jsGemmKit, zeroSkippingEnabled, type GemmJob } from './kernels/gemmPacked.js';
+import { runGemm, type PoolKernels } from './threads/index.js';
+import { KIND_JS } from './threads/protocol.js';
+
+const js: PoolKernels = { kind: KIND_JS, kit: jsGemmKit() };
+
+function gemm(
+  C: Float32Array,
+  A: Float32Array, ai: number, ak: number,
+  B: Float32Array, bk: number, bj: number,
+  M: number, K: number, N: number,
+): void {
+  const job: GemmJob = { A, a0: 0, ai, ak, B, b0: 0, bk, bj, C, c0: 0, M, K, N, axis: chooseAxis(M, N), zeroSkip: zeroSkippingEnabled() };
+  runGemm(job, js);
+}
+
+/** C (M,N) = A (M,K) · B (K,N). */
+export function gemmNN(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
+  gemm(C, A, K, 1, B, N, 1, M, K, N);
+}
+
+/** C (M,N) = A (M,K) · Bᵀ, B stored (N,K): Bᵀ read in place. */
+export function gemmNT(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
+  gemm(C, A, K, 1, B, 1, K, M, K, N);
+}
+
+/** C (M,N) = Aᵀ · B, A stored (K,M), B (K,N): Aᵀ read in place. */
+export function gemmTN(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
+  gemm(C, A, 1, M, B, N, 1, M, K, N);
+}
+
+/** out[b, o] += bias[o]. */
+export function biasForward(out: Float32Array, bias: Float32Array, B: number, OUT: number): void {
+  jsBiasForward(out, bias, B, OUT);
+}
+
+/** dbias[o] = Σ_b dout[b, o]. */
+export function biasBackward(dbias: Float32Array, dout: Float32Array, B: number, OUT: number): void {
+  jsBiasBackward(dbias, dout, B, OUT);
+}
+
+/** out = relu(out + bias), in place; bias may be null. */
+export function biasReluForward(out: Float32Array, bias: Float32Array | null, B: number, OUT: number): void {
+  jsBiasReluForward(out, bias, B, OUT);
+}
+
+/** dpre = dout masked by out > 0 (NaN passes); dbias = Σ_b dpre unless null. */
+export function biasReluBackward(dpre: Float32Array, dbias: Float32Array | null, dout: Float32Array, out: Float32Array, B: number, OUT: number): void {
+  jsBiasReluBackward(dpre, dbias, dout, out, B, OUT);
+}
+
+/** out = relu(inp). */
+export function reluForward(out: Float32Array, inp: Float32Array, n: number): void {
+  jsReluForward(out, inp, n);
+}
+
+/** dinp = dout masked by out > 0 (NaN passes). */
+export function reluBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void {
+  jsReluBackward(dinp, dout, out, n);
+}
