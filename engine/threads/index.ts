@@ -10,7 +10,7 @@
  * alive, and they start lazily: until every worker reports ready (~0.1–0.3 s; tsx compiles the
  * worker when running from sources), products run on the calling thread.
  */
-import { inSharedMemory, sharedMemory } from '../memory.js';
+import { alloc, inSharedMemory, release, sharedMemory } from '../memory.js';
 import { envVar, nodeBuiltin } from '../node.js';
 import type { WasmModule } from '../webassembly.js';
 import { Planner } from './planner.js';
@@ -147,9 +147,15 @@ export interface PoolKernels {
  */
 export function runGemm(job: GemmJob, kernels: PoolKernels): void {
   const { M, K, N } = job;
-  const p = M * K * N < parallelMinMacs || !(inSharedMemory(job.A) && inSharedMemory(job.B) && inSharedMemory(job.C)) ? null : thePool();
+  const p = M * K * N < parallelMinMacs ? null : thePool();
   if (p === null || !p.ready() || p.broken || (kernels.kind !== 0 && p.module === null)) {
     runAlone(job, kernels.kit);
+    return;
+  }
+  if (!(inSharedMemory(job.A) && inSharedMemory(job.B) && inSharedMemory(job.C))) {
+    // An operand the workers cannot see (a Float32Array of the caller's own): copy it into the shared
+    // memory for this product. O(M·K + K·N + M·N) against O(M·K·N) work.
+    stagedGemm(job, (staged) => runGemm(staged, kernels));
     return;
   }
   const onPool = (): void => {
@@ -162,4 +168,26 @@ export function runGemm(job: GemmJob, kernels: PoolKernels): void {
   if (!autoThreads) return onPool();
   const key = `${kernels.kind},${M},${K},${N},${job.ai},${job.ak},${job.bk},${job.bj}`;
   planner.run(key, (usePool) => (usePool ? onPool() : runAlone(job, kernels.kit)));
+}
+
+/**
+ * Runs `run` on a copy of `job` whose operands and result all lie in the shared memory, then copies
+ * the result back and hands the copies back to the arena.
+ */
+export function stagedGemm(job: GemmJob, run: (staged: GemmJob) => void): void {
+  const temps: Float32Array[] = [];
+  const stage = (a: Float32Array, copy: boolean): Float32Array => {
+    if (inSharedMemory(a)) return a;
+    const t = alloc(a.length);
+    if (copy) t.set(a);
+    temps.push(t);
+    return t;
+  };
+  const staged: GemmJob = { ...job, A: stage(job.A, true), B: stage(job.B, true), C: stage(job.C, false) };
+  try {
+    run(staged);
+    if (staged.C !== job.C) job.C.set(staged.C);
+  } finally {
+    for (const t of temps) release(t);
+  }
 }
