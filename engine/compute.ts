@@ -9,6 +9,7 @@
  */
 import { biasBackward as jsBiasBackward, biasForward as jsBiasForward, biasReluBackward as jsBiasReluBackward, biasReluForward as jsBiasReluForward } from './kernels/linear.js';
 import { reluBackward as jsReluBackward, reluForward as jsReluForward } from './kernels/activation.js';
+import { adamUpdate as jsAdamUpdate, sgdUpdate as jsSgdUpdate } from './kernels/updates.js';
 import { chooseAxis, jsGemmKit, zeroSkippingEnabled, type GemmJob } from './kernels/gemmPacked.js';
 import { runGemm, type PoolKernels } from './threads/index.js';
 import { KIND_JS } from './threads/protocol.js';
@@ -68,4 +69,20 @@ export function reluForward(out: Float32Array, inp: Float32Array, n: number): vo
 /** dinp = dout masked by out > 0 (NaN passes). */
 export function reluBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void {
   jsReluBackward(dinp, dout, out, n);
+}
+
+/** The Keras SGD update in place (kernels/updates.ts); v is null without momentum. */
+export function sgdUpdate(
+  w: Float32Array, v: Float32Array | null, g: Float32Array,
+  lrT: number, momentum: number, nesterov: boolean, weightDecay: number, N: number,
+): void {
+  jsSgdUpdate(w, v, g, lrT, momentum, nesterov, weightDecay, N);
+}
+
+/** The Adam/AdamW update in place (kernels/updates.ts); vmax is null without AMSGrad. */
+export function adamUpdate(
+  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array,
+  lr: number, beta1: number, beta2: number, eps: number, coupledDecay: number, decoupledDecay: number, t: number, N: number,
+): void {
+  jsAdamUpdate(w, m, v, vmax, g, lr, beta1, beta2, eps, coupledDecay, decoupledDecay, t, N);
 }

@@ -23,3 +23,5 @@ export { softmax } from './ops/softmax.js';
 export { logSoftmax } from './ops/logSoftmax.js';
 export { relu } from './ops/relu.js';
 export { setThreads, getThreads, threadsReady, closeThreads } from './threads/index.js';
+// The optimizers' update loops, on the current backend (optim/ calls them; engine/kernels/updates.ts).
+export { sgdUpdate, adamUpdate } from './compute.js';

@@ -1,4 +1,4 @@
-import type { Tensor } from '../engine/index.js';
+import { adamUpdate, type Tensor } from '../engine/index.js';
 import { Optimizer, checkBetas, checkNonNegative, checkPositive, invalid } from './optimizer.js';
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
@@ -52,31 +52,4 @@ export function validateAdam(op: string, h: AdamHyper): void {
   if (typeof h.amsgrad !== 'boolean') throw invalid(op, 'amsgrad', h.amsgrad, 'true or false');
 }
 
-/**
- * The Adam/AdamW update, in place. w, m, v, vmax, g are (N); vmax is null without AMSGrad.
- * `coupledDecay` is Adam's weight decay (added to the gradient); `decoupledDecay` is AdamW's
- * (w *= 1 - lr * decay before the Adam step). `t` is the step count, from 1.
- */
-export function adamUpdate(
-  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array,
-  lr: number, beta1: number, beta2: number, eps: number, coupledDecay: number, decoupledDecay: number, t: number, N: number,
-): void {
-  const stepSize = lr / (1 - Math.pow(beta1, t));
-  const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
-  const shrink = 1 - lr * decoupledDecay;
-  for (let i = 0; i < N; i++) {
-    const wi = w[i] * shrink;
-    const gi = g[i] + coupledDecay * w[i];
-    const mi = beta1 * m[i] + (1 - beta1) * gi;
-    const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    let second = vi;
-    if (vmax !== null) {
-      // Compare in float32, as stored, so vmax never drops below the stored v.
-      if (v[i] > vmax[i]) vmax[i] = v[i];
-      second = vmax[i];
-    }
-    w[i] = wi - stepSize * mi / (Math.sqrt(second) / bc2Sqrt + eps);
-  }
-}
+export { adamUpdate };

@@ -1,4 +1,4 @@
-import { FormatError, ShapeError, fmtShape } from '../engine/index.js';
+import { FormatError, ShapeError, allocPersistent, fmtShape } from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 
 /**
@@ -133,7 +133,8 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   protected buffer(state: ParamState, name: string, size: number, fill = 0): Float32Array {
     let buf = state.buffers[name];
     if (buf === undefined) {
-      buf = new Float32Array(size);
+      // In the engine's memory, beside the weights, so the WebAssembly update reads it in place.
+      buf = allocPersistent(size);
       if (fill !== 0) buf.fill(fill);
       state.buffers[name] = buf;
     }
@@ -237,7 +238,9 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
       if (buf.length !== p.data.length) {
         throw new ShapeError(`${where}: buffer '${key}' has ${buf.length} values, parameter ${match[1]} has shape ${fmtShape(p.shape)} (${p.data.length} values)`);
       }
-      s.buffers[match[2]] = Float32Array.from(buf);
+      const copy = allocPersistent(buf.length);
+      copy.set(buf);
+      s.buffers[match[2]] = copy;
     }
     for (const entry of meta.state) {
       for (const name of entry.buffers ?? []) {

@@ -1,4 +1,4 @@
-import type { Tensor } from '../engine/index.js';
+import { sgdUpdate, type Tensor } from '../engine/index.js';
 import { Optimizer, checkNonNegative, checkUnitInterval, invalid } from './optimizer.js';
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
@@ -58,21 +58,4 @@ export class SGD extends Optimizer<SGDHyper> {
   }
 }
 
-/**
- * The Keras SGD update, in place. w, v, g are (N); v is null when momentum is 0 (no velocity kept).
- */
-export function sgdUpdate(
-  w: Float32Array, v: Float32Array | null, g: Float32Array,
-  lrT: number, momentum: number, nesterov: boolean, weightDecay: number, N: number,
-): void {
-  for (let i = 0; i < N; i++) {
-    const gi = g[i] + weightDecay * w[i];
-    if (v === null) {
-      w[i] -= lrT * gi;
-      continue;
-    }
-    const vi = momentum * v[i] - lrT * gi;
-    v[i] = vi;
-    w[i] += nesterov ? momentum * vi - lrT * gi : vi;
-  }
-}
+export { sgdUpdate };

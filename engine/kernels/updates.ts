@@ -1,0 +1,66 @@
+/**
+ * The optimizers' update loops, in place over a parameter's storage (optim/ calls them through
+ * engine/compute.ts, which runs the WebAssembly twin under the 'wasm' backend). Each parameter is a
+ * flat array of N floats; w is the weight, g its gradient, the others the optimizer's buffers.
+ * The formulas, and where they come from, are in optim/sgd.ts and optim/adam.ts.
+ */
+
+/**
+ * The Keras SGD update, in place. w, v, g are (N); v is null when momentum is 0 (no velocity kept).
+ *
+ *     g' = g + weightDecay·w
+ *     v  = momentum·v − lrT·g'
+ *     w += v                       (Nesterov: w += momentum·v − lrT·g')
+ *
+ * Three loops rather than one with a branch per element: the choice is the same for every element.
+ */
+export function sgdUpdate(
+  w: Float32Array, v: Float32Array | null, g: Float32Array,
+  lrT: number, momentum: number, nesterov: boolean, weightDecay: number, N: number,
+): void {
+  if (v === null) {
+    for (let i = 0; i < N; i++) w[i] -= lrT * (g[i] + weightDecay * w[i]);
+  } else if (!nesterov) {
+    for (let i = 0; i < N; i++) {
+      const vi = momentum * v[i] - lrT * (g[i] + weightDecay * w[i]);
+      v[i] = vi;
+      w[i] += vi;
+    }
+  } else {
+    for (let i = 0; i < N; i++) {
+      const gi = g[i] + weightDecay * w[i];
+      const vi = momentum * v[i] - lrT * gi;
+      v[i] = vi;
+      w[i] += momentum * vi - lrT * gi;
+    }
+  }
+}
+
+/**
+ * The Adam/AdamW update, in place. w, m, v, vmax, g are (N); vmax is null without AMSGrad.
+ * `coupledDecay` is Adam's weight decay (added to the gradient); `decoupledDecay` is AdamW's
+ * (w *= 1 - lr * decay before the Adam step). `t` is the step count, from 1.
+ */
+export function adamUpdate(
+  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array,
+  lr: number, beta1: number, beta2: number, eps: number, coupledDecay: number, decoupledDecay: number, t: number, N: number,
+): void {
+  const stepSize = lr / (1 - Math.pow(beta1, t));
+  const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
+  const shrink = 1 - lr * decoupledDecay;
+  for (let i = 0; i < N; i++) {
+    const wi = w[i] * shrink;
+    const gi = g[i] + coupledDecay * w[i];
+    const mi = beta1 * m[i] + (1 - beta1) * gi;
+    const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    let second = vi;
+    if (vmax !== null) {
+      // Compare in float32, as stored, so vmax never drops below the stored v.
+      if (v[i] > vmax[i]) vmax[i] = v[i];
+      second = vmax[i];
+    }
+    w[i] = wi - stepSize * mi / (Math.sqrt(second) / bc2Sqrt + eps);
+  }
+}
