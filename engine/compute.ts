@@ -2,19 +2,14 @@
  * What the ops call for their arithmetic: each function here runs the current backend's kernel
  * (engine/backend.ts) and, for big products, the thread pool (engine/threads/). The kernels
  * themselves (engine/kernels/ in TypeScript, engine/wasm/ in WebAssembly) know nothing of backends,
- * threads or tensors; this file is the one place that chooses.
+ * threads or tensors; this file and backend.ts are the one place that chooses.
  *
  * Shapes as in the kernels: C (M,N) = A·B with K summed; a Dense layer's out and dout are (B,OUT),
  * its bias (OUT).
  */
-import { biasBackward as jsBiasBackward, biasForward as jsBiasForward, biasReluBackward as jsBiasReluBackward, biasReluForward as jsBiasReluForward } from './kernels/linear.js';
-import { reluBackward as jsReluBackward, reluForward as jsReluForward } from './kernels/activation.js';
-import { adamUpdate as jsAdamUpdate, sgdUpdate as jsSgdUpdate } from './kernels/updates.js';
-import { chooseAxis, jsGemmKit, zeroSkippingEnabled, type GemmJob } from './kernels/gemmPacked.js';
-import { runGemm, type PoolKernels } from './threads/index.js';
-import { KIND_JS } from './threads/protocol.js';
-
-const js: PoolKernels = { kind: KIND_JS, kit: jsGemmKit() };
+import { activeBackend } from './backend.js';
+import { chooseAxis, zeroSkippingEnabled, type GemmJob } from './kernels/gemmPacked.js';
+import { runGemm } from './threads/index.js';
 
 function gemm(
   C: Float32Array,
@@ -23,7 +18,7 @@ function gemm(
   M: number, K: number, N: number,
 ): void {
   const job: GemmJob = { A, a0: 0, ai, ak, B, b0: 0, bk, bj, C, c0: 0, M, K, N, axis: chooseAxis(M, N), zeroSkip: zeroSkippingEnabled() };
-  runGemm(job, js);
+  activeBackend().gemm(job, runGemm);
 }
 
 /** C (M,N) = A (M,K) · B (K,N). */
@@ -43,32 +38,32 @@ export function gemmTN(C: Float32Array, A: Float32Array, B: Float32Array, M: num
 
 /** out[b, o] += bias[o]. */
 export function biasForward(out: Float32Array, bias: Float32Array, B: number, OUT: number): void {
-  jsBiasForward(out, bias, B, OUT);
+  activeBackend().biasForward(out, bias, B, OUT);
 }
 
 /** dbias[o] = Σ_b dout[b, o]. */
 export function biasBackward(dbias: Float32Array, dout: Float32Array, B: number, OUT: number): void {
-  jsBiasBackward(dbias, dout, B, OUT);
+  activeBackend().biasBackward(dbias, dout, B, OUT);
 }
 
-/** out = relu(out + bias), in place; bias may be null. */
+/** out = relu(out + bias), in place; bias may be null. NaN stays NaN. */
 export function biasReluForward(out: Float32Array, bias: Float32Array | null, B: number, OUT: number): void {
-  jsBiasReluForward(out, bias, B, OUT);
+  activeBackend().biasReluForward(out, bias, B, OUT);
 }
 
-/** dpre = dout masked by out > 0 (NaN passes); dbias = Σ_b dpre unless null. */
+/** dpre = dout where out > 0 or out is NaN, else 0; dbias = Σ_b dpre unless null. */
 export function biasReluBackward(dpre: Float32Array, dbias: Float32Array | null, dout: Float32Array, out: Float32Array, B: number, OUT: number): void {
-  jsBiasReluBackward(dpre, dbias, dout, out, B, OUT);
+  activeBackend().biasReluBackward(dpre, dbias, dout, out, B, OUT);
 }
 
-/** out = relu(inp). */
+/** out = relu(inp). NaN stays NaN. */
 export function reluForward(out: Float32Array, inp: Float32Array, n: number): void {
-  jsReluForward(out, inp, n);
+  activeBackend().reluForward(out, inp, n);
 }
 
-/** dinp = dout masked by out > 0 (NaN passes). */
+/** dinp = dout where out > 0 or out is NaN, else 0. */
 export function reluBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void {
-  jsReluBackward(dinp, dout, out, n);
+  activeBackend().reluBackward(dinp, dout, out, n);
 }
 
 /** The Keras SGD update in place (kernels/updates.ts); v is null without momentum. */
@@ -76,7 +71,7 @@ export function sgdUpdate(
   w: Float32Array, v: Float32Array | null, g: Float32Array,
   lrT: number, momentum: number, nesterov: boolean, weightDecay: number, N: number,
 ): void {
-  jsSgdUpdate(w, v, g, lrT, momentum, nesterov, weightDecay, N);
+  activeBackend().sgdUpdate(w, v, g, lrT, momentum, nesterov, weightDecay, N);
 }
 
 /** The Adam/AdamW update in place (kernels/updates.ts); vmax is null without AMSGrad. */
@@ -84,5 +79,5 @@ export function adamUpdate(
   w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array,
   lr: number, beta1: number, beta2: number, eps: number, coupledDecay: number, decoupledDecay: number, t: number, N: number,
 ): void {
-  jsAdamUpdate(w, m, v, vmax, g, lr, beta1, beta2, eps, coupledDecay, decoupledDecay, t, N);
+  activeBackend().adamUpdate(w, m, v, vmax, g, lr, beta1, beta2, eps, coupledDecay, decoupledDecay, t, N);
 }

@@ -23,3 +23,8 @@ export class FormatError extends Error {
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
+
+/** A backend that does not exist or cannot run here: `setBackend: unknown backend 'gpu', expected 'wasm' or 'js'`. */
+export class BackendError extends Error {
+  override name = 'BackendError';
+}

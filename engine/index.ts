@@ -8,7 +8,7 @@ export type { TapeNode, BackwardOptions } from './tape.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions } from './gradcheck.js';
 export { Rng } from './rng.js';
-export { ShapeError, GradError, FormatError, fmtShape } from './errors.js';
+export { ShapeError, GradError, FormatError, BackendError, fmtShape } from './errors.js';
 export { alloc, allocPersistent, release, scoped, memoryStats, setPoisonOnRelease } from './memory.js';
 export type { MemoryStats } from './memory.js';
 export { broadcastShapes } from './broadcast.js';
@@ -23,5 +23,7 @@ export { softmax } from './ops/softmax.js';
 export { logSoftmax } from './ops/logSoftmax.js';
 export { relu } from './ops/relu.js';
 export { setThreads, getThreads, threadsReady, closeThreads } from './threads/index.js';
+export { setBackend, getBackend, usesFma } from './backend.js';
+export type { BackendName } from './backend.js';
 // The optimizers' update loops, on the current backend (optim/ calls them; engine/kernels/updates.ts).
 export { sgdUpdate, adamUpdate } from './compute.js';

@@ -52,6 +52,7 @@ export interface MemoryStats {
 interface Block {
   bytes: number; // the size class
   token: object; // the FinalizationRegistry's unregister token
+  serial: number; // which allocation this is: a scope releases a block only if it is still the one it made
 }
 
 class Arena {
@@ -65,8 +66,12 @@ class Arena {
   private inUse = 0;
   private freeTotal = 0;
   private readonly registry = new FinalizationRegistry<number>((offset) => this.releaseOffset(offset));
-  /** Offsets allocated in each open scope, innermost last. */
+  /**
+   * What each open scope allocated, innermost last, as pairs (offset, serial): a block released early
+   * (by the tape) and handed out again belongs to its new owner, whose serial differs.
+   */
   readonly scopes: number[][] = [];
+  private serial = 0;
   /** Tests set it: released blocks are filled with NaN and rest a while before reuse, so a use after release shows. */
   poison = false;
   private readonly quarantine: number[] = [];
@@ -107,10 +112,11 @@ class Arena {
     const view = new Float32Array(this.currentBuffer(), offset, size);
     if (reused) view.fill(0);
     const token = {};
-    this.live.set(offset, { bytes, token });
+    const serial = ++this.serial;
+    this.live.set(offset, { bytes, token, serial });
     this.registry.register(view, offset, token);
     this.inUse += bytes;
-    if (scoped && this.scopes.length > 0) this.scopes[this.scopes.length - 1].push(offset);
+    if (scoped && this.scopes.length > 0) this.scopes[this.scopes.length - 1].push(offset, serial);
     return view;
   }
 
@@ -152,15 +158,16 @@ class Arena {
 
   /** Ends the innermost scope: its blocks go back, except those of `keep` (they move to the enclosing scope). */
   closeScope(keep: Set<number>): void {
-    const offsets = this.scopes.pop()!;
+    const made = this.scopes.pop()!;
     const outer = this.scopes.length > 0 ? this.scopes[this.scopes.length - 1] : null;
-    for (const offset of offsets) {
+    for (let i = 0; i < made.length; i += 2) {
+      const offset = made[i];
+      const block = this.live.get(offset);
+      if (block === undefined || block.serial !== made[i + 1]) continue; // released already (and maybe reused)
       if (keep.has(offset)) {
-        outer?.push(offset);
+        outer?.push(offset, block.serial);
         continue;
       }
-      const block = this.live.get(offset);
-      if (block === undefined) continue;
       this.registry.unregister(block.token);
       this.releaseOffset(offset);
     }

@@ -1,0 +1,112 @@
+/**
+ * Two backends run the same ops:
+ *
+ * - `wasm`: WebAssembly SIMD kernels whose bytes engine/wasm/ emits at start-up (f32x4 register
+ *   tiles; relaxed-SIMD FMA where the runtime accepts it, mul+add elsewhere). The default wherever
+ *   SIMD validates and tensors live in shared memory (Node; a cross-origin-isolated page).
+ * - `js`: the plain-TypeScript kernels of engine/kernels/, the readable path and the fallback.
+ *
+ * Where there is no SharedArrayBuffer (a page without cross-origin isolation), tensors are plain
+ * Float32Arrays that a WebAssembly module cannot address in place, so the engine runs the `js`
+ * backend there, on one thread; `setBackend('wasm')` says why it cannot.
+ *
+ * The two give results that agree to float32 rounding, not bit for bit: the JavaScript products sum
+ * in float64, the WebAssembly ones in float32 lanes (and FMA rounds once where mul+add rounds twice).
+ * The same seed, backend and FMA setting give the same bits, whatever the thread count.
+ */
+import { BackendError } from './errors.js';
+import { reluBackward, reluForward } from './kernels/activation.js';
+import { jsGemmKit, type GemmJob } from './kernels/gemmPacked.js';
+import { biasBackward, biasForward, biasReluBackward, biasReluForward } from './kernels/linear.js';
+import { adamUpdate, sgdUpdate } from './kernels/updates.js';
+import type { PoolKernels } from './threads/index.js';
+import { KIND_JS } from './threads/protocol.js';
+
+export type BackendName = 'wasm' | 'js';
+
+/** What a backend provides: the kernels compute.ts calls, with the kernels' signatures. */
+export interface Backend {
+  readonly name: BackendName;
+  /** True when the products use fused multiply-add (relaxed SIMD). */
+  readonly fma: boolean;
+  /** Runs a product; `runGemm` is the thread pool's entry (threads/index.ts), given to avoid a cycle. */
+  gemm(job: GemmJob, runGemm: (job: GemmJob, kernels: PoolKernels) => void): void;
+  biasForward: typeof biasForward;
+  biasBackward: typeof biasBackward;
+  biasReluForward: typeof biasReluForward;
+  biasReluBackward: typeof biasReluBackward;
+  reluForward: typeof reluForward;
+  reluBackward: typeof reluBackward;
+  sgdUpdate: typeof sgdUpdate;
+  adamUpdate: typeof adamUpdate;
+}
+
+const jsPool: PoolKernels = { kind: KIND_JS, kit: jsGemmKit() };
+
+const jsBackend: Backend = {
+  name: 'js',
+  fma: false,
+  gemm: (job, runGemm) => runGemm(job, jsPool),
+  biasForward,
+  biasBackward,
+  biasReluForward,
+  biasReluBackward,
+  reluForward,
+  reluBackward,
+  sgdUpdate,
+  adamUpdate,
+};
+
+/**
+ * How the WebAssembly backend is made, registered by engine/wasmBackend.ts so that this file does
+ * not load the encoder unless it is used: `sync` returns the backend or the reason it cannot run here;
+ * `async` compiles without blocking (a page's main thread refuses a synchronous compile of a large module).
+ */
+export interface WasmBackendFactory {
+  sync(): Backend | string;
+  async(): Promise<Backend | string>;
+}
+
+let wasmFactory: WasmBackendFactory | null = null;
+let active: Backend | null = null;
+
+export function registerWasmBackend(factory: WasmBackendFactory): void {
+  wasmFactory = factory;
+}
+
+/** The backend in use, chosen on first use: `wasm` where it can run, else `js`. */
+export function activeBackend(): Backend {
+  if (active !== null) return active;
+  const wasm = wasmFactory?.sync();
+  active = wasm !== undefined && typeof wasm !== 'string' ? wasm : jsBackend;
+  return active;
+}
+
+/** Which backend runs the ops: 'wasm' or 'js'. */
+export function getBackend(): BackendName {
+  return activeBackend().name;
+}
+
+/** True when the products use fused multiply-add (the `wasm` backend where relaxed SIMD validates). */
+export function usesFma(): boolean {
+  return activeBackend().fma;
+}
+
+/**
+ * Selects the backend ('wasm' | 'js'). Returns a promise that resolves once it is ready (compiling
+ * the WebAssembly module can take a moment); await it before training. An unknown name, or a
+ * backend this runtime cannot run, rejects with a BackendError and leaves the backend unchanged.
+ */
+export async function setBackend(name: BackendName): Promise<void> {
+  if (name === 'js') {
+    active = jsBackend;
+    return;
+  }
+  if (name !== 'wasm') {
+    throw new BackendError(`setBackend: unknown backend ${JSON.stringify(name)}, expected 'wasm' or 'js'`);
+  }
+  if (active?.name === 'wasm') return;
+  const made = wasmFactory === null ? 'the WebAssembly backend is not part of this build' : await wasmFactory.async();
+  if (typeof made === 'string') throw new BackendError(`setBackend('wasm'): ${made}; the backend stays '${getBackend()}'`);
+  active = made;
+}
