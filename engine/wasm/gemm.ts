@@ -1,0 +1,442 @@
+/**
+ * The WebAssembly SIMD matrix product: C (M,N) = A (M,K) · B (K,N), the three layouts of a Dense
+ * layer through strides, exactly as engine/kernels/gemmPacked.ts does it (A's element (i,k) at
+ * A[i·ai + k·ak], B's element (k,j) at B[k·bk + j·bj]). Two steps, as BLIS does it:
+ *
+ *   1. pack: A into row panels of MR=4, B into column panels of NR=8, each panel k-major (the
+ *      values one k-step needs side by side), rows past the edge as zeros; optionally index each
+ *      panel for zero skipping (the k-steps whose packed values are not all zero; −1 when the panel
+ *      holds a NaN or ±∞, so it never skips: 0·NaN is NaN).
+ *   2. tiles: each 4×8 block of C lives in eight f32x4 accumulators while k runs; per k-step two
+ *      v128.loads of B's 8 values and four load32_splats of A's 4 values feed 8 multiply-adds.
+ *
+ * Every C value is one lane's sum over k = 0..K−1 in order, in float32 (f32x4 lanes), so a value
+ * does not depend on the tiling, on the panel ranges a thread pool hands out, or on zero skipping
+ * (a skipped term is an exact ±0, and an accumulator that starts at +0 never becomes −0). It differs
+ * from the float64 naive twins by float32 rounding: |c − c_ref| ≤ γ_K·Σ_k |a_ik·b_kj| (tests/engine).
+ *
+ * Byte pointers into the module's memory throughout; strides and sizes count float32 elements.
+ * A pointer of 0 means "absent" (no index). No pointer needs more than 4-byte alignment; packed
+ * panels are read with v128.load, fastest when the scratch area is 16-byte aligned.
+ *
+ * Measured (benchmarks/wasm.ts, this 2-core AMD EPYC, Node 20.20 / V8 11.3, one thread, packing
+ * included, the six products of the 784→300 layer; see the numbers at the end of this comment).
+ * MEASUREMENTS
+ */
+import type { Expr, FunctionBuilder, ModuleBuilder } from './encoder.js';
+
+/** Rows of A per panel (rows of a C tile). */
+export const MR = 4;
+/** Columns of B per panel (columns of a C tile): two f32x4 vectors. */
+export const NR = 8;
+
+/**
+ * A tile runs over its sparser panel's k-list when that list is shorter than this fraction of K
+ * (the same rule as gemmPacked.ts's SPARSE_FRACTION). Emitted as 5·n < 4·K, exact in integers.
+ */
+export const SPARSE_FRACTION = 0.8;
+
+/** Panels of `width` rows (MR) or columns (NR) covering n. */
+export function panelCount(n: number, width: number): number {
+  return Math.ceil(n / width);
+}
+
+/** Bytes of `panels` packed panels of `width` over K k-steps. */
+export function packedBytes(width: number, panels: number, K: number): number {
+  return panels * width * K * 4;
+}
+
+/** Bytes of the zero-skipping index of `panels` panels: per panel a count and up to K k-steps (i32). */
+export function indexBytes(panels: number, K: number): number {
+  return panels * (K + 1) * 4;
+}
+
+/**
+ * Scratch bytes the single-thread `gemm` needs for (M,K,N): A packed whole and its index, one B
+ * panel and its index. Give it a 16-byte-aligned area (correct anyway, faster aligned).
+ */
+export function gemmScratchBytes(M: number, K: number, N: number): number {
+  void N; // B is packed one panel at a time, whatever N is
+  const Mp = panelCount(M, MR);
+  return packedBytes(MR, Mp, K) + indexBytes(Mp, K) + packedBytes(NR, 1, K) + indexBytes(1, K);
+}
+
+export interface GemmOptions {
+  /** f32x4.relaxed_madd (relaxed SIMD) in the tile loop; plain f32x4.mul + f32x4.add otherwise. */
+  fma: boolean;
+}
+
+/** The exported functions emitGemm adds to a module (their wasm names). */
+export const GEMM_EXPORTS = ['packA', 'packB', 'tiles', 'gemm'] as const;
+
+/** Adds packA, packB, tiles and gemm (and their internal helpers) to the module. */
+export function emitGemm(mod: ModuleBuilder, opts: GemmOptions): void {
+  const index4 = emitIndexPanel(mod, MR);
+  const index8 = emitIndexPanel(mod, NR);
+  const packA = emitPackPanels(mod, 'packA', MR, index4, {
+    dst: 'pa', X: 'A', rs: 'ai', ks: 'ak', rows: 'M', K: 'K', p0: 'ip0', p1: 'ip1', idx: 'aIdx',
+  }, ['pa', 'A', 'ai', 'ak', 'M', 'K', 'ip0', 'ip1', 'aIdx']);
+  const packB = emitPackPanels(mod, 'packB', NR, index8, {
+    dst: 'pb', X: 'B', rs: 'bj', ks: 'bk', rows: 'N', K: 'K', p0: 'jp0', p1: 'jp1', idx: 'bIdx',
+  }, ['pb', 'B', 'bk', 'bj', 'K', 'N', 'jp0', 'jp1', 'bIdx']);
+  const tiles = emitTiles(mod, opts);
+  emitGemmEntry(mod, packA, packB, tiles);
+}
+
+// ---------------------------------------------------------------------------------------------
+// indexPanel (internal): the zero-skipping index of one packed panel.
+//
+//   n = 0; fin = 0 (f32x4)
+//   for k in [0, K):                        q = panel + k·W·4
+//     v_h = v128.load(q + 16h), h < W/4     the panel's W values at k-step k
+//     fin += v_h − v_h                      stays 0 unless some value is ±∞ or NaN (then NaN)
+//     idx[1 + n] = k                        written always; kept only when the step counts:
+//     n += any_true(v_0 ≠ 0 | v_1 ≠ 0)      a NaN is ≠ 0, so it counts (and the panel is −1 anyway)
+//   idx[0] = all lanes of fin == fin ? n : −1
+//
+// Branch-free: MNIST's zero pattern is data, so a branch per k-step would mispredict.
+// ---------------------------------------------------------------------------------------------
+function emitIndexPanel(mod: ModuleBuilder, W: number): FunctionBuilder {
+  const f = mod.func(`indexPanel${W}`, { panel: 'i32', K: 'i32', idx: 'i32' }, [], null);
+  for (const n of ['q', 'qEnd', 't', 'k']) f.local(n, 'i32');
+  for (const n of ['fin', 'zero', 'v0', 'v1']) f.local(n, 'v128');
+  const vectors = W / 4;
+
+  f.set('zero', f.f32x4Const(0, 0, 0, 0));
+  f.set('fin', f.get('zero'));
+  f.set('q', f.get('panel'));
+  f.set('qEnd', f.i32Add(f.get('panel'), f.i32Mul(f.get('K'), f.i32(W * 4))));
+  f.set('t', f.i32Add(f.get('idx'), f.i32(4))); // where idx[1 + n] goes
+  f.while('k', () => f.i32LtU(f.get('q'), f.get('qEnd')), () => {
+    for (let h = 0; h < vectors; h++) {
+      f.set(`v${h}`, f.v128Load(f.get('q'), 16 * h));
+      f.set('fin', f.f32x4Add(f.get('fin'), f.f32x4Sub(f.get(`v${h}`), f.get(`v${h}`))));
+    }
+    f.i32Store(f.get('t'), f.get('k'));
+    const nonZero = (h: number) => f.f32x4Ne(f.get(`v${h}`), f.get('zero'));
+    const anyNonZero = () => f.v128AnyTrue(vectors === 1 ? nonZero(0) : f.v128Or(nonZero(0), nonZero(1)));
+    f.set('t', f.i32Add(f.get('t'), f.i32Shl(anyNonZero(), f.i32(2))));
+    f.set('k', f.i32Add(f.get('k'), f.i32(1)));
+    f.set('q', f.i32Add(f.get('q'), f.i32(W * 4)));
+  });
+  const n = () => f.i32ShrU(f.i32Sub(f.get('t'), f.i32Add(f.get('idx'), f.i32(4))), f.i32(2));
+  f.i32Store(f.get('idx'), f.select(n(), f.i32(-1), f.i32x4AllTrue(f.f32x4Eq(f.get('fin'), f.get('fin')))));
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// packPanels, as packA (W = MR = 4) and packB (W = NR = 8): panels [p0, p1) of W "rows" of a
+// strided operand, row r's element k at X[r·rs + k·ks]; packB's rows are B's columns (rs = bj,
+// ks = bk, rows = N). Panel p goes to dst + (p − p0)·W·K·4, element (r, k) at + (k·W + r − p·W)·4.
+//
+//   for p in [p0, p1):
+//     d0 = dst + (p − p0)·W·K·4;  r0 = p·W
+//     if r0 + W > rows or (rs ≠ 1 and ks ≠ 1):       edge panel or odd strides: one by one
+//       for k in [0, K): for r in [0, W):
+//         dst[d0 + (k·W + r)·4] = r0 + r < rows ? X[(r0 + r)·rs + k·ks] : 0
+//     else if rs == 1:                               a k-step's W values are adjacent in X
+//       for k in [0, K): s = X + (r0 + k·ks)·4
+//         d0[k·W + 4h ..] = v128.load(s + 16h), h < W/4
+//     else (ks == 1):                                each row runs along k: transpose
+//       for each group h of 4 rows (h < W/4):
+//         s = X + (r0 + 4h)·rs·4                     row 4h at k = 0
+//         for k in [0, K − K%4) step 4:              a 4×4 block: 4 rows × 4 k-steps
+//           x_r = v128.load(s + r·rs·4), r < 4       x_r = row r at k..k+3
+//           t0 = (x0₀ x1₀ x0₁ x1₁)  t1 = (x0₂ x1₂ x0₃ x1₃)  t2, t3 the same of x2, x3
+//           c0 = (t0₀ t0₁ t2₀ t2₁) = (x0₀ x1₀ x2₀ x3₀) ... c3 = (t1₂ t1₃ t3₂ t3₃)
+//           d0[(k + q)·W + 4h ..] = c_q, q < 4;  s += 16
+//         for k in [K − K%4, K): d0[k·W + 4h + r] = X[(r0 + 4h + r)·rs + k], r < 4
+//     if idx ≠ 0: indexPanel(d0, K, idx + (p − p0)·(K + 1)·4)
+//
+// The NN and NT products pack A through the transpose (A stored (M,K), rows along k), and NT packs
+// B (W stored (N,K)) the same way; TN's A and every B of NN and TN are the adjacent case.
+// ---------------------------------------------------------------------------------------------
+interface PackNames {
+  dst: string; X: string; rs: string; ks: string; rows: string; K: string; p0: string; p1: string; idx: string;
+}
+
+function emitPackPanels(
+  mod: ModuleBuilder, name: string, W: number, indexPanel: FunctionBuilder,
+  n: PackNames, order: string[],
+): FunctionBuilder {
+  const params: Record<string, 'i32'> = {};
+  for (const p of order) params[p] = 'i32';
+  const f = mod.func(name, params);
+  for (const l of ['p', 'd0', 'r0', 'k', 'r', 'd', 's', 'rs4', 'K4']) f.local(l, 'i32');
+  f.local('v', 'f32');
+  for (const l of ['x0', 'x1', 'x2', 'x3', 't0', 't1', 't2', 't3']) f.local(l, 'v128');
+  const g = (l: string) => f.get(l);
+  const add = (a: Expr, b: Expr) => f.i32Add(a, b);
+  const mul = (a: Expr, b: Expr) => f.i32Mul(a, b);
+  const c = (x: number) => f.i32(x);
+
+  f.set('rs4', mul(g(n.rs), c(4)));
+  f.set('K4', f.i32And(g(n.K), c(~3)));
+  f.set('p', g(n.p0));
+  f.while('panel', () => f.i32LtS(g('p'), g(n.p1)), () => {
+    f.set('d0', add(g(n.dst), mul(f.i32Sub(g('p'), g(n.p0)), mul(g(n.K), c(W * 4)))));
+    f.set('r0', mul(g('p'), c(W)));
+    const edge = () => f.i32GtS(add(g('r0'), c(W)), g(n.rows));
+    const oddStrides = () => f.i32And(f.i32Ne(g(n.rs), c(1)), f.i32Ne(g(n.ks), c(1)));
+    f.if(f.i32Or(edge(), oddStrides()), () => {
+      // One by one, zeros for the rows past the edge.
+      f.set('d', g('d0'));
+      f.set('k', c(0));
+      f.while('k', () => f.i32LtS(g('k'), g(n.K)), () => {
+        f.set('r', c(0));
+        f.loop('r', () => {
+          f.set('v', f.f32(0));
+          f.if(f.i32LtS(add(g('r0'), g('r')), g(n.rows)), () => {
+            const at = () => add(mul(add(g('r0'), g('r')), g(n.rs)), mul(g('k'), g(n.ks)));
+            f.set('v', f.f32Load(add(g(n.X), f.i32Shl(at(), c(2)))));
+          });
+          f.f32Store(g('d'), g('v'));
+          f.set('d', add(g('d'), c(4)));
+          f.set('r', add(g('r'), c(1)));
+          f.brIf('r', f.i32LtS(g('r'), c(W)));
+        });
+        f.set('k', add(g('k'), c(1)));
+      });
+    }, () => {
+      f.if(f.i32Eq(g(n.rs), c(1)), () => {
+        // Adjacent: W/4 vector copies per k-step.
+        f.set('s', add(g(n.X), f.i32Shl(g('r0'), c(2))));
+        f.set('d', g('d0'));
+        f.set('k', c(0));
+        f.while('k', () => f.i32LtS(g('k'), g(n.K)), () => {
+          for (let h = 0; h < W / 4; h++) f.v128Store(g('d'), f.v128Load(g('s'), 16 * h), 16 * h);
+          f.set('s', add(g('s'), f.i32Shl(g(n.ks), c(2))));
+          f.set('d', add(g('d'), c(W * 4)));
+          f.set('k', add(g('k'), c(1)));
+        });
+      }, () => {
+        // Rows along k: 4×4 transposes, then the k%4 tail one by one.
+        for (let h = 0; h < W / 4; h++) {
+          f.set('s', add(g(n.X), f.i32Shl(mul(add(g('r0'), c(4 * h)), g(n.rs)), c(2))));
+          f.set('d', add(g('d0'), c(16 * h)));
+          f.set('k', c(0));
+          f.while('k4', () => f.i32LtS(g('k'), g('K4')), () => {
+            f.set('x0', f.v128Load(g('s')));
+            f.set('x1', f.v128Load(add(g('s'), g('rs4'))));
+            f.set('x2', f.v128Load(add(g('s'), mul(g('rs4'), c(2)))));
+            f.set('x3', f.v128Load(add(g('s'), mul(g('rs4'), c(3)))));
+            f.set('t0', f.f32x4Shuffle(g('x0'), g('x1'), [0, 4, 1, 5]));
+            f.set('t1', f.f32x4Shuffle(g('x0'), g('x1'), [2, 6, 3, 7]));
+            f.set('t2', f.f32x4Shuffle(g('x2'), g('x3'), [0, 4, 1, 5]));
+            f.set('t3', f.f32x4Shuffle(g('x2'), g('x3'), [2, 6, 3, 7]));
+            f.v128Store(g('d'), f.f32x4Shuffle(g('t0'), g('t2'), [0, 1, 4, 5]), 0 * W * 4);
+            f.v128Store(g('d'), f.f32x4Shuffle(g('t0'), g('t2'), [2, 3, 6, 7]), 1 * W * 4);
+            f.v128Store(g('d'), f.f32x4Shuffle(g('t1'), g('t3'), [0, 1, 4, 5]), 2 * W * 4);
+            f.v128Store(g('d'), f.f32x4Shuffle(g('t1'), g('t3'), [2, 3, 6, 7]), 3 * W * 4);
+            f.set('s', add(g('s'), c(16)));
+            f.set('d', add(g('d'), c(4 * W * 4)));
+            f.set('k', add(g('k'), c(4)));
+          });
+          f.while('kTail', () => f.i32LtS(g('k'), g(n.K)), () => {
+            for (let r = 0; r < 4; r++) {
+              f.f32Store(g('d'), f.f32Load(add(g('s'), mul(g('rs4'), c(r)))), 4 * r);
+            }
+            f.set('s', add(g('s'), c(4)));
+            f.set('d', add(g('d'), c(W * 4)));
+            f.set('k', add(g('k'), c(1)));
+          });
+        }
+      });
+    });
+    f.if(f.i32Ne(g(n.idx), c(0)), () => {
+      const at = () => add(g(n.idx), mul(f.i32Sub(g('p'), g(n.p0)), mul(add(g(n.K), c(1)), c(4))));
+      f.call(indexPanel, g('d0'), g(n.K), at());
+    });
+    f.set('p', add(g('p'), c(1)));
+  });
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// tiles: C tiles for row panels [ip0, ip1) × column panels [jp0, jp1), from packed panels: A's
+// panel ip at pa + (ip − ip0)·MR·K·4, B's panel jp at pb + (jp − jp0)·NR·K·4, their indexes at
+// aIdx + (ip − ip0)·(K+1)·4 and bIdx + (jp − jp0)·(K+1)·4 (or 0: never skip). C's element (i,j)
+// is written (not accumulated) at C + (i·ldc + j)·4, and edge tiles write only inside M×N.
+//
+//   for jp in [jp0, jp1):                              B's panel stays in L1 while A's stream past
+//     bBase = pb + (jp − jp0)·NR·K·4;  bAt = bIdx + (jp − jp0)·(K+1)·4;  nb = bIdx ? bAt[0] : −1
+//     for ip in [ip0, ip1):
+//       aBase = pa + (ip − ip0)·MR·K·4;  aAt = aIdx + (ip − ip0)·(K+1)·4;  na = aIdx ? aAt[0] : −1
+//       list = 0                                       the k-list to run over, if any:
+//       if na ≥ 0 and nb ≥ 0:                          both panels finite, and the shorter list short
+//         if na ≤ nb and 5·na < 4·K: list = aAt + 4, n = na
+//         elif nb < na and 5·nb < 4·K: list = bAt + 4, n = nb
+//       c_r0 = c_r1 = 0 (f32x4), r < 4                 row r of the tile: columns j0..j0+3, j0+4..j0+7
+//       for k in [0, K) or k in list[0..n):            p = bBase + k·32, q = aBase + k·16
+//         b0 = v128.load(p); b1 = v128.load(p + 16)    B's 8 values at k
+//         for r in [0, 4):
+//           a = v128.load32_splat(q + 4r)              A's value (row r, k) in all four lanes
+//           c_r0 += a·b0;  c_r1 += a·b1                (f32x4.relaxed_madd when fma)
+//       C[(i0 + r)·ldc + j0 ..] = c_r0, c_r1 (edge tiles: lane by lane, inside M×N)
+//
+// k is not unrolled: unrolled, V8 schedules all the loads first and spills (issue 9, and
+// measured again here: see MEASUREMENTS above). 8 accumulators + b0, b1, a = 11 of x64's 16 XMM
+// registers.
+// ---------------------------------------------------------------------------------------------
+function emitTiles(mod: ModuleBuilder, opts: GemmOptions): FunctionBuilder {
+  const f = mod.func('tiles', {
+    C: 'i32', ldc: 'i32', pa: 'i32', pb: 'i32', M: 'i32', N: 'i32', K: 'i32',
+    ip0: 'i32', ip1: 'i32', jp0: 'i32', jp1: 'i32', aIdx: 'i32', bIdx: 'i32',
+  });
+  for (const l of ['jp', 'ip', 'bBase', 'aBase', 'bAt', 'aAt', 'nb', 'na', 'list', 'n', 'p', 'q', 'qEnd', 't', 'tEnd',
+    'i0', 'j0', 'cRow', 'ldc4', 'rows', 'cols', 'fourK']) f.local(l, 'i32');
+  const acc: string[][] = [];
+  for (let r = 0; r < MR; r++) {
+    acc.push([]);
+    for (let h = 0; h < NR / 4; h++) {
+      f.local(`c${r}${h}`, 'v128');
+      acc[r].push(`c${r}${h}`);
+    }
+  }
+  for (const l of ['b0', 'b1', 'a', 'zero']) f.local(l, 'v128');
+  const g = (l: string) => f.get(l);
+  const add = (a: Expr, b: Expr) => f.i32Add(a, b);
+  const sub = (a: Expr, b: Expr) => f.i32Sub(a, b);
+  const mul = (a: Expr, b: Expr) => f.i32Mul(a, b);
+  const c = (x: number) => f.i32(x);
+
+  /** One k-step at p (B) and q (A). */
+  const kStep = () => {
+    f.set('b0', f.v128Load(g('p')));
+    f.set('b1', f.v128Load(g('p'), 16));
+    for (let r = 0; r < MR; r++) {
+      f.set('a', f.v128Load32Splat(g('q'), 4 * r));
+      for (let h = 0; h < 2; h++) {
+        const name = acc[r][h];
+        const b = `b${h}`;
+        if (opts.fma) f.set(name, f.f32x4RelaxedMadd(g('a'), g(b), g(name)));
+        else f.set(name, f.f32x4Add(g(name), f.f32x4Mul(g('a'), g(b))));
+      }
+    }
+  };
+
+  f.set('zero', f.f32x4Const(0, 0, 0, 0));
+  f.set('ldc4', f.i32Shl(g('ldc'), c(2)));
+  f.set('fourK', f.i32Shl(g('K'), c(2)));
+  f.set('jp', g('jp0'));
+  f.while('jp', () => f.i32LtS(g('jp'), g('jp1')), () => {
+    f.set('bBase', add(g('pb'), mul(sub(g('jp'), g('jp0')), mul(g('K'), c(NR * 4)))));
+    f.set('j0', mul(g('jp'), c(NR)));
+    f.set('bAt', add(g('bIdx'), mul(sub(g('jp'), g('jp0')), mul(add(g('K'), c(1)), c(4)))));
+    f.set('nb', c(-1));
+    f.if(f.i32Ne(g('bIdx'), c(0)), () => f.set('nb', f.i32Load(g('bAt'))));
+    f.set('ip', g('ip0'));
+    f.while('ip', () => f.i32LtS(g('ip'), g('ip1')), () => {
+      f.set('aBase', add(g('pa'), mul(sub(g('ip'), g('ip0')), mul(g('K'), c(MR * 4)))));
+      f.set('aAt', add(g('aIdx'), mul(sub(g('ip'), g('ip0')), mul(add(g('K'), c(1)), c(4)))));
+      f.set('na', c(-1));
+      f.if(f.i32Ne(g('aIdx'), c(0)), () => f.set('na', f.i32Load(g('aAt'))));
+      // Which k-list, if any (5·n < 4·K is n < SPARSE_FRACTION·K).
+      f.set('list', c(0));
+      f.if(f.i32And(f.i32GeS(g('na'), c(0)), f.i32GeS(g('nb'), c(0))), () => {
+        f.if(f.i32And(f.i32LeS(g('na'), g('nb')), f.i32LtS(mul(g('na'), c(5)), g('fourK'))), () => {
+          f.set('list', add(g('aAt'), c(4)));
+          f.set('n', g('na'));
+        }, () => {
+          f.if(f.i32And(f.i32LtS(g('nb'), g('na')), f.i32LtS(mul(g('nb'), c(5)), g('fourK'))), () => {
+            f.set('list', add(g('bAt'), c(4)));
+            f.set('n', g('nb'));
+          });
+        });
+      });
+      for (const row of acc) for (const name of row) f.set(name, g('zero'));
+      f.if(f.i32Eqz(g('list')), () => {
+        // Every k-step.
+        f.set('p', g('bBase'));
+        f.set('q', g('aBase'));
+        f.set('qEnd', add(g('aBase'), mul(g('K'), c(MR * 4))));
+        f.while('k', () => f.i32LtU(g('q'), g('qEnd')), () => {
+          kStep();
+          f.set('p', add(g('p'), c(NR * 4)));
+          f.set('q', add(g('q'), c(MR * 4)));
+        });
+      }, () => {
+        // The listed k-steps only (ascending, so every sum keeps its order).
+        f.set('t', g('list'));
+        f.set('tEnd', add(g('list'), f.i32Shl(g('n'), c(2))));
+        f.while('kList', () => f.i32LtU(g('t'), g('tEnd')), () => {
+          const k = () => f.i32Load(g('t'));
+          f.set('p', add(g('bBase'), mul(k(), c(NR * 4))));
+          f.set('q', add(g('aBase'), mul(k(), c(MR * 4))));
+          kStep();
+          f.set('t', add(g('t'), c(4)));
+        });
+      });
+      // Store the tile.
+      f.set('i0', mul(g('ip'), c(MR)));
+      f.set('cRow', add(g('C'), f.i32Shl(add(mul(g('i0'), g('ldc')), g('j0')), c(2))));
+      f.if(f.i32And(f.i32LeS(add(g('i0'), c(MR)), g('M')), f.i32LeS(add(g('j0'), c(NR)), g('N'))), () => {
+        for (let r = 0; r < MR; r++) {
+          for (let h = 0; h < 2; h++) f.v128Store(g('cRow'), g(acc[r][h]), 16 * h);
+          if (r < MR - 1) f.set('cRow', add(g('cRow'), g('ldc4')));
+        }
+      }, () => {
+        // Edge tile: the padded rows and columns were computed from zeros and are dropped here.
+        f.set('rows', sub(g('M'), g('i0')));
+        f.set('cols', sub(g('N'), g('j0')));
+        for (let r = 0; r < MR; r++) {
+          const storeRow = () => {
+            for (let j = 0; j < NR; j++) {
+              const store = () => f.f32Store(g('cRow'), f.f32x4ExtractLane(g(acc[r][j >> 2]), j & 3), 4 * j);
+              if (j === 0) store(); // cols ≥ 1: j0 < N
+              else f.if(f.i32LtS(c(j), g('cols')), store);
+            }
+            if (r < MR - 1) f.set('cRow', add(g('cRow'), g('ldc4')));
+          };
+          if (r === 0) storeRow(); // rows ≥ 1: i0 < M
+          else f.if(f.i32LtS(c(r), g('rows')), storeRow);
+        }
+      });
+      f.set('ip', add(g('ip'), c(1)));
+    });
+    f.set('jp', add(g('jp'), c(1)));
+  });
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// gemm: the single-thread product, over a scratch area of gemmScratchBytes(M, K, N) bytes.
+//
+//   Mp = ⌈M/4⌉, Np = ⌈N/8⌉
+//   pa = scratch; aIdx = pa + Mp·MR·K·4; pb = aIdx + Mp·(K+1)·4; bIdx = pb + NR·K·4
+//   (aIdx = bIdx = 0 without zero skipping)
+//   packA(pa, A, ai, ak, M, K, 0, Mp, aIdx)            A whole (200 KB at 64×784: L2)
+//   for jp in [0, Np):
+//     packB(pb, B, bk, bj, K, N, jp, jp + 1, bIdx)     one B panel, used at once while in L1
+//     tiles(C, N, pa, pb, M, N, K, 0, Mp, jp, jp + 1, aIdx, bIdx)
+// ---------------------------------------------------------------------------------------------
+function emitGemmEntry(mod: ModuleBuilder, packA: FunctionBuilder, packB: FunctionBuilder, tiles: FunctionBuilder): void {
+  const f = mod.func('gemm', {
+    C: 'i32', A: 'i32', ai: 'i32', ak: 'i32', B: 'i32', bk: 'i32', bj: 'i32',
+    M: 'i32', K: 'i32', N: 'i32', scratch: 'i32', skip: 'i32',
+  });
+  for (const l of ['Mp', 'Np', 'pa', 'aIdx', 'pb', 'bIdx', 'jp']) f.local(l, 'i32');
+  const g = (l: string) => f.get(l);
+  const add = (a: Expr, b: Expr) => f.i32Add(a, b);
+  const mul = (a: Expr, b: Expr) => f.i32Mul(a, b);
+  const c = (x: number) => f.i32(x);
+
+  f.set('Mp', f.i32ShrU(add(g('M'), c(MR - 1)), c(2)));
+  f.set('Np', f.i32ShrU(add(g('N'), c(NR - 1)), c(3)));
+  f.set('pa', g('scratch'));
+  f.set('aIdx', add(g('pa'), mul(mul(g('Mp'), g('K')), c(MR * 4))));
+  f.set('pb', add(g('aIdx'), mul(mul(g('Mp'), add(g('K'), c(1))), c(4))));
+  f.set('bIdx', add(g('pb'), mul(g('K'), c(NR * 4))));
+  f.if(f.i32Eqz(g('skip')), () => {
+    f.set('aIdx', c(0));
+    f.set('bIdx', c(0));
+  });
+  f.call(packA, g('pa'), g('A'), g('ai'), g('ak'), g('M'), g('K'), c(0), g('Mp'), g('aIdx'));
+  f.set('jp', c(0));
+  f.while('jp', () => f.i32LtS(g('jp'), g('Np')), () => {
+    f.call(packB, g('pb'), g('B'), g('bk'), g('bj'), g('K'), g('N'), g('jp'), add(g('jp'), c(1)), g('bIdx'));
+    f.call(tiles, g('C'), g('N'), g('pa'), g('pb'), g('M'), g('N'), g('K'), c(0), g('Mp'), g('jp'), add(g('jp'), c(1)),
+      g('aIdx'), g('bIdx'));
+    f.set('jp', add(g('jp'), c(1)));
+  });
+}

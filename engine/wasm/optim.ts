@@ -1,0 +1,223 @@
+/**
+ * The SGD and Adam updates in WebAssembly SIMD, mirroring optim/sgd.ts `sgdUpdate` and
+ * optim/adam.ts `adamUpdate` (AdamW is adamUpdate with decoupled decay), in place, byte pointers,
+ * 0 for an absent velocity (no momentum) or vmax (no AMSGrad).
+ *
+ * They compute in float64, two lanes at a time (f64x2): each float32 is widened exactly
+ * (f64x2.promote_low_f32x4), the same float64 operations as the JavaScript loop run in the same
+ * order (IEEE add, mul, div, sqrt are correctly rounded in both, and neither fuses), and the
+ * results are narrowed once (f32x4.demote_f64x2_zero, round to nearest even, as a Float32Array
+ * store rounds). So the results are the JavaScript kernels' bits, and training with either backend
+ * takes the same optimizer steps from the same gradients. The updates stream three to five arrays
+ * through memory once; the float64 arithmetic is not what they wait for (benchmarks/wasm.ts).
+ *
+ * Two floats a step (v128.load64_zero, v128.store64_lane), then one (scalar f64) when N is odd;
+ * pointers need 4-byte alignment only.
+ */
+import type { Expr, FunctionBuilder, ModuleBuilder } from './encoder.js';
+
+export const OPTIM_EXPORTS = ['sgdUpdate', 'adamUpdate'] as const;
+
+/**
+ * The loop body's arithmetic in one place for both widths: `vector` works on two float64 lanes
+ * (v128 locals suffixed 2), the scalar tail on one (f64 locals suffixed 1). Hyper-parameters are
+ * f64 parameters of the function, splatted once into `<name>2` locals for the vector loop.
+ */
+class F64Lanes {
+  constructor(private readonly f: FunctionBuilder, readonly vector: boolean) {}
+
+  get bytes(): number {
+    return this.vector ? 8 : 4;
+  }
+
+  /** The local for temporary `name` at this width. */
+  t(name: string): string {
+    return `${name}${this.vector ? 2 : 1}`;
+  }
+
+  /** float32 values at addr, widened (exactly) to float64. */
+  load(addr: Expr): Expr {
+    const f = this.f;
+    return this.vector ? f.f64x2PromoteLowF32x4(f.v128Load64Zero(addr)) : f.f64PromoteF32(f.f32Load(addr));
+  }
+
+  /** float64 values narrowed to float32 (round to nearest even), stored at addr. */
+  store(addr: Expr, x: Expr): void {
+    const f = this.f;
+    if (this.vector) f.v128Store64Lane(addr, f.f32x4DemoteF64x2Zero(x), 0);
+    else f.f32Store(addr, f.f32DemoteF64(x));
+  }
+
+  narrow(x: Expr): Expr {
+    return this.vector ? this.f.f32x4DemoteF64x2Zero(x) : this.f.f32DemoteF64(x);
+  }
+
+  widen(v: Expr): Expr {
+    return this.vector ? this.f.f64x2PromoteLowF32x4(v) : this.f.f64PromoteF32(v);
+  }
+
+  loadF32(addr: Expr): Expr {
+    return this.vector ? this.f.v128Load64Zero(addr) : this.f.f32Load(addr);
+  }
+
+  storeF32(addr: Expr, v: Expr): void {
+    if (this.vector) this.f.v128Store64Lane(addr, v, 0);
+    else this.f.f32Store(addr, v);
+  }
+
+  /** `a > b ? a : b` on float32 values: b when either is NaN (AMSGrad's `if (v > vmax) vmax = v`). */
+  keepGreater(a: () => Expr, b: () => Expr): Expr {
+    const f = this.f;
+    return this.vector ? f.v128Bitselect(a(), b(), f.f32x4Gt(a(), b())) : f.select(a(), b(), f.f32Gt(a(), b()));
+  }
+
+  add(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Add(a, b) : this.f.f64Add(a, b); }
+  sub(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Sub(a, b) : this.f.f64Sub(a, b); }
+  mul(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Mul(a, b) : this.f.f64Mul(a, b); }
+  div(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Div(a, b) : this.f.f64Div(a, b); }
+  sqrt(a: Expr): Expr { return this.vector ? this.f.f64x2Sqrt(a) : this.f.f64Sqrt(a); }
+
+  /** Hyper-parameter `name` at this width. */
+  param(name: string): Expr {
+    return this.f.get(this.vector ? `${name}2` : name);
+  }
+
+  get(name: string): Expr {
+    return this.f.get(this.t(name));
+  }
+
+  set(name: string, x: Expr): void {
+    this.f.set(this.t(name), x);
+  }
+}
+
+/** Runs `body` over [0, N) with byte offset `o`: two floats a step, then the odd one. */
+function pairs(f: FunctionBuilder, label: string, body: (L: F64Lanes, at: (p: string) => Expr) => void): void {
+  const at = (p: string) => f.i32Add(f.get(p), f.get('o'));
+  const vec = new F64Lanes(f, true);
+  const one = new F64Lanes(f, false);
+  f.set('o', f.i32(0));
+  f.set('oVec', f.i32Shl(f.i32And(f.get('N'), f.i32(~1)), f.i32(2)));
+  f.set('oEnd', f.i32Shl(f.get('N'), f.i32(2)));
+  f.while(`${label}Vec`, () => f.i32LtU(f.get('o'), f.get('oVec')), () => {
+    body(vec, at);
+    f.set('o', f.i32Add(f.get('o'), f.i32(vec.bytes)));
+  });
+  f.if(f.i32LtU(f.get('o'), f.get('oEnd')), () => body(one, at));
+}
+
+/** Declares the loop's locals, the temporaries at both widths, and splats the hyper-parameters. */
+function declare(f: FunctionBuilder, hypers: string[], temps: string[]): void {
+  for (const l of ['o', 'oVec', 'oEnd']) f.local(l, 'i32');
+  for (const h of hypers) {
+    f.local(`${h}2`, 'v128');
+    f.set(`${h}2`, f.f64x2Splat(f.get(h)));
+  }
+  for (const t of temps) {
+    f.local(`${t}2`, 'v128');
+    f.local(`${t}1`, 'f64');
+  }
+}
+
+export function emitOptim(mod: ModuleBuilder): void {
+  emitSgd(mod);
+  emitAdam(mod);
+}
+
+// sgdUpdate(w, v, g, lrT, momentum, nesterov, weightDecay, N) — Keras SGD (DESIGN, optim/sgd.ts):
+//   for i in [0, N):
+//     gi = g[i] + weightDecay·w[i]
+//     v == 0:    w[i] = w[i] − lrT·gi
+//     otherwise: vi = momentum·v[i] − lrT·gi;  v[i] = vi
+//                w[i] = w[i] + (nesterov ? momentum·vi − lrT·gi : vi)     (vi unrounded, as in JS)
+// The three cases are three loops, chosen once outside them.
+function emitSgd(mod: ModuleBuilder): void {
+  const f = mod.func('sgdUpdate', {
+    w: 'i32', v: 'i32', g: 'i32', lrT: 'f64', momentum: 'f64', nesterov: 'i32', weightDecay: 'f64', N: 'i32',
+  });
+  const hypers = ['lrT', 'momentum', 'weightDecay'];
+  const temps = ['wi', 'gi', 'vi'];
+  declare(f, hypers, temps);
+  const gradient = (L: F64Lanes, at: (p: string) => Expr) => {
+    L.set('wi', L.load(at('w')));
+    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+  };
+  const velocity = (L: F64Lanes, at: (p: string) => Expr) => {
+    L.set('vi', L.sub(L.mul(L.param('momentum'), L.load(at('v'))), L.mul(L.param('lrT'), L.get('gi'))));
+    L.store(at('v'), L.get('vi'));
+  };
+  f.if(f.i32Eqz(f.get('v')), () => {
+    pairs(f, 'plain', (L, at) => {
+      gradient(L, at);
+      L.store(at('w'), L.sub(L.get('wi'), L.mul(L.param('lrT'), L.get('gi'))));
+    });
+  }, () => {
+    f.if(f.get('nesterov'), () => {
+      pairs(f, 'nesterov', (L, at) => {
+        gradient(L, at);
+        velocity(L, at);
+        L.store(at('w'), L.add(L.get('wi'), L.sub(L.mul(L.param('momentum'), L.get('vi')), L.mul(L.param('lrT'), L.get('gi')))));
+      });
+    }, () => {
+      pairs(f, 'momentum', (L, at) => {
+        gradient(L, at);
+        velocity(L, at);
+        L.store(at('w'), L.add(L.get('wi'), L.get('vi')));
+      });
+    });
+  });
+}
+
+// adamUpdate(w, m, v, vmax, g, stepSize, bc2Sqrt, shrink, beta1, oneMinusBeta1, beta2,
+//            oneMinusBeta2, eps, coupledDecay, N) — optim/adam.ts, the factors computed by the
+// caller (engine/wasm/index.ts) exactly as adam.ts computes them:
+//   stepSize = lr / (1 − beta1^t), bc2Sqrt = √(1 − beta2^t), shrink = 1 − lr·decoupledDecay
+//   for i in [0, N):
+//     wi = w[i]·shrink;  gi = g[i] + coupledDecay·w[i]
+//     mi = beta1·m[i] + oneMinusBeta1·gi;  vi = beta2·v[i] + (oneMinusBeta2·gi)·gi
+//     m[i] = mi;  v[i] = vi
+//     second = vi, or with AMSGrad: vmax[i] = v[i] > vmax[i] ? v[i] : vmax[i] (in float32, as
+//              stored); second = vmax[i]
+//     w[i] = wi − (stepSize·mi) / (√second / bc2Sqrt + eps)
+function emitAdam(mod: ModuleBuilder): void {
+  const f = mod.func('adamUpdate', {
+    w: 'i32', m: 'i32', v: 'i32', vmax: 'i32', g: 'i32',
+    stepSize: 'f64', bc2Sqrt: 'f64', shrink: 'f64', beta1: 'f64', oneMinusBeta1: 'f64', beta2: 'f64',
+    oneMinusBeta2: 'f64', eps: 'f64', coupledDecay: 'f64', N: 'i32',
+  });
+  const hypers = ['stepSize', 'bc2Sqrt', 'shrink', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'eps', 'coupledDecay'];
+  const temps = ['w0', 'wi', 'gi', 'mi', 'vi', 'second'];
+  declare(f, hypers, temps);
+  f.local('vf2', 'v128');
+  f.local('vf1', 'f32');
+  f.local('old2', 'v128');
+  f.local('old1', 'f32');
+  f.if(f.i32Eqz(f.get('vmax')), () => {
+    pairs(f, 'adam', (L, at) => adamStep(L, at, false));
+  }, () => {
+    pairs(f, 'amsgrad', (L, at) => adamStep(L, at, true));
+  });
+}
+
+function adamStep(L: F64Lanes, at: (p: string) => Expr, amsgrad: boolean): void {
+  L.set('w0', L.load(at('w')));
+  L.set('wi', L.mul(L.get('w0'), L.param('shrink')));
+  L.set('gi', L.add(L.load(at('g')), L.mul(L.param('coupledDecay'), L.get('w0'))));
+  L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
+  L.set('vi', L.add(L.mul(L.param('beta2'), L.load(at('v'))), L.mul(L.mul(L.param('oneMinusBeta2'), L.get('gi')), L.get('gi'))));
+  L.store(at('m'), L.get('mi'));
+  if (amsgrad) {
+    // Compare in float32, as stored, so vmax never drops below the stored v.
+    L.set('vf', L.narrow(L.get('vi')));
+    L.storeF32(at('v'), L.get('vf'));
+    L.set('old', L.loadF32(at('vmax')));
+    L.set('old', L.keepGreater(() => L.get('vf'), () => L.get('old')));
+    L.storeF32(at('vmax'), L.get('old'));
+    L.set('second', L.widen(L.get('old')));
+  } else {
+    L.store(at('v'), L.get('vi'));
+    L.set('second', L.get('vi'));
+  }
+  L.store(at('w'), L.sub(L.get('wi'),
+    L.div(L.mul(L.param('stepSize'), L.get('mi')), L.add(L.div(L.sqrt(L.get('second')), L.param('bc2Sqrt')), L.param('eps')))));
+}

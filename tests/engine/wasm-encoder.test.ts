@@ -1,0 +1,159 @@
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { ByteWriter, ModuleBuilder } from '../../engine/wasm/encoder.js';
+import {
+  MR, NR, compileKernels, indexBytes, instantiateKernels, kernelModuleBytes, packedBytes, panelCount, wasmSupport,
+} from '../../engine/wasm/index.js';
+import { LAYOUTS, TestArena, firstDifference } from './wasm-checks.js';
+
+type Wasm = {
+  validate(b: Uint8Array): boolean;
+  Module: new (b: Uint8Array) => object;
+  Instance: new (m: object, i: object) => { exports: Record<string, (...a: number[]) => number> };
+};
+const WA = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+
+const hex = (w: ByteWriter) => Array.from(w.toBytes(), (b) => b.toString(16).padStart(2, '0')).join(' ');
+
+describe('encoder: primitive encodings (the spec\'s examples and edge values)', () => {
+  it('writes unsigned LEB128', () => {
+    expect(hex(new ByteWriter().u32(0))).toBe('00');
+    expect(hex(new ByteWriter().u32(127))).toBe('7f');
+    expect(hex(new ByteWriter().u32(128))).toBe('80 01');
+    expect(hex(new ByteWriter().u32(624485))).toBe('e5 8e 26');
+    expect(hex(new ByteWriter().u32(0x105))).toBe('85 02'); // f32x4.relaxed_madd's opcode
+    expect(hex(new ByteWriter().u32(0xffffffff))).toBe('ff ff ff ff 0f');
+    expect(() => new ByteWriter().u32(-1)).toThrow(RangeError);
+    expect(() => new ByteWriter().u32(1.5)).toThrow(/u32 1.5/);
+  });
+
+  it('writes signed LEB128', () => {
+    expect(hex(new ByteWriter().s32(0))).toBe('00');
+    expect(hex(new ByteWriter().s32(-1))).toBe('7f');
+    expect(hex(new ByteWriter().s32(63))).toBe('3f');
+    expect(hex(new ByteWriter().s32(64))).toBe('c0 00'); // bit 6 set would read as negative
+    expect(hex(new ByteWriter().s32(-64))).toBe('40');
+    expect(hex(new ByteWriter().s32(-65))).toBe('bf 7f');
+    expect(hex(new ByteWriter().s32(-123456))).toBe('c0 bb 78');
+    expect(hex(new ByteWriter().s32(2147483647))).toBe('ff ff ff ff 07');
+    expect(hex(new ByteWriter().s32(-2147483648))).toBe('80 80 80 80 78');
+  });
+
+  it('writes f32 and f64 little-endian', () => {
+    expect(hex(new ByteWriter().f32(1))).toBe('00 00 80 3f');
+    expect(hex(new ByteWriter().f32(-0))).toBe('00 00 00 80');
+    expect(hex(new ByteWriter().f64(1))).toBe('00 00 00 00 00 00 f0 3f');
+  });
+});
+
+describe('encoder: modules', () => {
+  it('builds a module the runtime compiles, and its functions compute', () => {
+    const mod = new ModuleBuilder();
+    const f = mod.func('axpy', { a: 'f64', x: 'f64', y: 'f64' }, ['f64']);
+    f.f64Add(f.f64Mul(f.get('a'), f.get('x')), f.get('y'));
+    const g = mod.func('sumTo', { n: 'i32' }, ['i32']);
+    g.local('s', 'i32');
+    g.local('i', 'i32');
+    g.while('i', () => g.i32LtS(g.get('i'), g.get('n')), () => {
+      g.set('i', g.i32Add(g.get('i'), g.i32(1)));
+      g.set('s', g.i32Add(g.get('s'), g.get('i')));
+    });
+    g.get('s');
+    const h = mod.func('callsAxpy', { x: 'f64' }, ['f64']);
+    h.call(f, h.f64(2), h.get('x'), h.f64(-1));
+    const bytes = mod.toBytes();
+    expect(WA.validate(bytes)).toBe(true);
+    const e = new WA.Instance(new WA.Module(bytes), {}).exports;
+    expect(e.axpy(3, 4, 5)).toBe(17);
+    expect(e.sumTo(100)).toBe(5050);
+    expect(e.sumTo(0)).toBe(0);
+    expect(e.callsAxpy(10)).toBe(19);
+  });
+
+  it('rejects operands that are out of order or of the wrong type, where they are written', () => {
+    const mod = new ModuleBuilder();
+    const f = mod.func('bad', { p: 'i32', x: 'f32' });
+    const early = f.get('p'); // built first ...
+    expect(() => f.i32Add(f.get('p'), early)).toThrow(/i32.add operand 0 is not on top of the stack in order/);
+    const g = mod.func('bad2', { x: 'f32' });
+    expect(() => g.f32x4Add(g.get('x'), g.get('x'))).toThrow(/f32x4.add operand 0 is f32, expected v128/);
+    const h = mod.func('bad3', { x: 'f32' });
+    expect(() => h.set('nope', h.get('x'))).toThrow(/no local or parameter named 'nope'/);
+    const k = mod.func('bad4', {});
+    expect(() => k.block('b', () => { k.i32(1); })).toThrow(/block 'b' leaves 1 values on the stack/);
+    expect(() => k.br('missing')).toThrow(/unknown label 'missing'/);
+  });
+
+  it('imports a shared memory with a maximum, or a plain one, as asked', () => {
+    const shared = kernelModuleBytes({ fma: false, sharedMemory: true, maxPages: 100 });
+    const plain = kernelModuleBytes({ fma: false, sharedMemory: false });
+    expect(WA.validate(shared)).toBe(true);
+    expect(WA.validate(plain)).toBe(true);
+    // A shared memory with a larger maximum than the module declares does not link; a matching one does.
+    const Memory = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => object } }).WebAssembly.Memory;
+    const mem = (max: number, isShared: boolean) => new Memory({ initial: 1, maximum: max, shared: isShared });
+    const m = new WA.Module(shared);
+    expect(() => new WA.Instance(m, { env: { memory: mem(200, true) } })).toThrow();
+    expect(() => new WA.Instance(m, { env: { memory: mem(100, true) } })).not.toThrow();
+    expect(() => new WA.Instance(m, { env: { memory: mem(100, false) } })).toThrow();
+    expect(() => new WA.Instance(new WA.Module(plain), { env: { memory: mem(100, false) } })).not.toThrow();
+  });
+
+  it('rejects bad build options with a typed error naming them', () => {
+    expect(() => kernelModuleBytes({ fma: false, sharedMemory: true, maxPages: 0 })).toThrow(/maxPages must be an integer in \[1, 65536\], got 0/);
+    expect(() => kernelModuleBytes({ fma: 'yes' as unknown as boolean, sharedMemory: true })).toThrow(TypeError);
+    if (!wasmSupport().relaxedSimd) {
+      expect(() => compileKernels({ fma: true, sharedMemory: true })).toThrow(/fma needs relaxed SIMD/);
+    }
+  });
+});
+
+describe('the kernel module in a worker thread', () => {
+  it('instantiates again from the same Module over the same shared memory, and two threads give one thread\'s bits', async () => {
+    const arena = new TestArena(64, true);
+    const module = compileKernels({ fma: false, sharedMemory: true, maxPages: 64 });
+    const kernels = instantiateKernels(module, arena.memory);
+    const layout = LAYOUTS[1]; // NT, the forward product
+    const [M, K, N] = [64, 301, 100];
+    const a = arena.f32(M * K);
+    const b = arena.f32(N * K);
+    for (let i = 0; i < a.view.length; i++) a.view[i] = Math.sin(i) * (i % 5 === 0 ? 0 : 1);
+    for (let i = 0; i < b.view.length; i++) b.view[i] = Math.cos(i);
+    const [ai, ak, bk, bj] = layout.strides(M, K, N);
+    const Mp = panelCount(M, MR);
+    const Np = panelCount(N, NR);
+    const pa = arena.f32(packedBytes(MR, Mp, K) / 4);
+    const pb = arena.f32(packedBytes(NR, Np, K) / 4);
+    const aIdx = arena.i32(indexBytes(Mp, K) / 4);
+    const bIdx = arena.i32(indexBytes(Np, K) / 4);
+    const one = arena.f32(M * N);
+    const two = arena.f32(M * N);
+    const scratch = arena.f32(1 << 18);
+    kernels.gemm(one.ptr, a.ptr, ai, ak, b.ptr, bk, bj, M, K, N, scratch.ptr, true);
+    kernels.packA(pa.ptr, a.ptr, ai, ak, M, K, 0, Mp, aIdx.ptr);
+    kernels.packB(pb.ptr, b.ptr, bk, bj, K, N, 0, Np, bIdx.ptr);
+    two.view.fill(NaN);
+    const mid = Np >> 1;
+    // The worker takes column panels [mid, Np): raw exports of its own instance, no TypeScript.
+    const worker = new Worker(`
+      const { parentPort, workerData: d } = require('node:worker_threads');
+      const { exports: k } = new WebAssembly.Instance(d.module, { env: { memory: d.memory } });
+      k.tiles(d.C, d.N, d.pa, d.pb + d.pbSkip, d.M, d.N, d.K, 0, d.Mp, d.mid, d.Np, d.aIdx, d.bIdx + d.bIdxSkip);
+      parentPort.postMessage('done');
+    `, {
+      eval: true,
+      workerData: {
+        module, memory: arena.memory, C: two.ptr, N, M, K, Mp, Np, mid, pa: pa.ptr, pb: pb.ptr, aIdx: aIdx.ptr, bIdx: bIdx.ptr,
+        pbSkip: packedBytes(NR, mid, K), bIdxSkip: indexBytes(mid, K),
+      },
+    });
+    const done = new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    kernels.tiles(two.ptr, N, pa.ptr, pb.ptr, M, N, K, 0, Mp, 0, mid, aIdx.ptr, bIdx.ptr);
+    await done;
+    await worker.terminate();
+    expect(firstDifference(two.view, one.view)).toBe(-1);
+  });
+});
