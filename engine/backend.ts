@@ -19,8 +19,9 @@ import { reluBackward, reluForward } from './kernels/activation.js';
 import { jsGemmKit, type GemmJob } from './kernels/gemmPacked.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward } from './kernels/linear.js';
 import { adamUpdate, sgdUpdate } from './kernels/updates.js';
-import type { PoolKernels } from './threads/index.js';
+import { threadsReady as poolReady, type PoolKernels } from './threads/index.js';
 import { KIND_JS } from './threads/protocol.js';
+import { wasmBackendAsync, wasmBackendSync } from './wasmBackend.js';
 
 export type BackendName = 'wasm' | 'js';
 
@@ -57,28 +58,13 @@ const jsBackend: Backend = {
   adamUpdate,
 };
 
-/**
- * How the WebAssembly backend is made, registered by engine/wasmBackend.ts so that this file does
- * not load the encoder unless it is used: `sync` returns the backend or the reason it cannot run here;
- * `async` compiles without blocking (a page's main thread refuses a synchronous compile of a large module).
- */
-export interface WasmBackendFactory {
-  sync(): Backend | string;
-  async(): Promise<Backend | string>;
-}
-
-let wasmFactory: WasmBackendFactory | null = null;
 let active: Backend | null = null;
-
-export function registerWasmBackend(factory: WasmBackendFactory): void {
-  wasmFactory = factory;
-}
 
 /** The backend in use, chosen on first use: `wasm` where it can run, else `js`. */
 export function activeBackend(): Backend {
   if (active !== null) return active;
-  const wasm = wasmFactory?.sync();
-  active = wasm !== undefined && typeof wasm !== 'string' ? wasm : jsBackend;
+  const wasm = wasmBackendSync();
+  active = typeof wasm === 'string' ? jsBackend : wasm;
   return active;
 }
 
@@ -106,7 +92,16 @@ export async function setBackend(name: BackendName): Promise<void> {
     throw new BackendError(`setBackend: unknown backend ${JSON.stringify(name)}, expected 'wasm' or 'js'`);
   }
   if (active?.name === 'wasm') return;
-  const made = wasmFactory === null ? 'the WebAssembly backend is not part of this build' : await wasmFactory.async();
+  const made = await wasmBackendAsync();
   if (typeof made === 'string') throw new BackendError(`setBackend('wasm'): ${made}; the backend stays '${getBackend()}'`);
   active = made;
+}
+
+/**
+ * Starts the thread pool's workers (with the backend's kernels) and resolves once they are ready,
+ * so that a benchmark does not time the start-up. Training does not need to await it.
+ */
+export async function threadsReady(): Promise<void> {
+  activeBackend(); // the workers start with the WebAssembly module when that is the backend
+  await poolReady();
 }

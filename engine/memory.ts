@@ -29,7 +29,7 @@
  * request is served from a free list and the memory never grows again.
  */
 
-import { webAssembly, type WasmMemory } from './webassembly.js';
+import { webAssembly, type WasmMemory } from './wasm/runtime.js';
 
 /** Bytes per WebAssembly page. */
 const PAGE = 65536;

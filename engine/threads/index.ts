@@ -12,7 +12,7 @@
  */
 import { alloc, inSharedMemory, release, sharedMemory } from '../memory.js';
 import { envVar, nodeBuiltin } from '../node.js';
-import type { WasmModule } from '../webassembly.js';
+import type { WasmModule } from '../wasm/runtime.js';
 import { Planner } from './planner.js';
 import { Pool } from './pool.js';
 

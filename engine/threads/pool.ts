@@ -23,7 +23,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { nodeBuiltin, nodeProcess } from '../node.js';
-import type { WasmMemory, WasmModule } from '../webassembly.js';
+import type { WasmMemory, WasmModule } from '../wasm/runtime.js';
 import { CTRL, SEQ_MASK, runChunks, type GemmJob, type GemmKit } from './protocol.js';
 
 export interface PoolOptions {

@@ -6,9 +6,10 @@
  * uses, instantiated here over that memory.
  */
 import { workerData } from 'node:worker_threads';
-import type { WasmMemory, WasmModule } from '../webassembly.js';
+import type { WasmMemory, WasmModule } from '../wasm/index.js';
 import { jsGemmKit } from '../kernels/gemmPacked.js';
 import { CTRL, KIND_WASM, readJob, runChunks, type GemmKit } from './protocol.js';
+import { wasmKitForWorker } from './wasmKit.js';
 
 const ctrl: Int32Array = workerData.ctrl;
 const memory: WasmMemory = workerData.memory;
@@ -28,7 +29,7 @@ function memoryView(): Float32Array {
 function kitFor(kind: number): GemmKit {
   if (kind !== KIND_WASM) return jsKit;
   if (module === null) throw new Error('a WebAssembly job reached a worker started without the module');
-  if (wasmKit === null) throw new Error('the WebAssembly kit is not wired yet');
+  wasmKit ??= wasmKitForWorker(module, memory, () => ctrl[CTRL.SCRATCH + worker]);
   return wasmKit;
 }
 

@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setBackend } from '../../engine/index.js';
+
+// The JavaScript kernels and the dispatch through engine/compute.ts on the js backend, bit for bit
+// against the twins (the WebAssembly kernels: wasm-kernels.test.ts; both backends through the pool:
+// threads.test.ts).
+beforeAll(() => setBackend('js'));
 import { MR, NR, gemmTiles, indexPanel, packA, packB, panels, setZeroSkipping } from '../../engine/kernels/gemmPacked.js';
 import { gemmNN, gemmNT, gemmTN } from '../../engine/compute.js';
 import {

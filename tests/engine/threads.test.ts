@@ -3,13 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gemmNN, gemmNT, gemmTN } from '../../engine/compute.js';
 import { gemmNNNaive, gemmNTNaive, gemmTNNaive } from '../../engine/kernels/matmul.js';
 import { allocPersistent } from '../../engine/memory.js';
 import { Rng } from '../../engine/rng.js';
+import { getBackend, setBackend, threadsReady, type BackendName } from '../../engine/index.js';
 import {
-  PARALLEL_MIN_MACS, closeThreads, getThreads, parallelProductCount, setAutoThreads, setThreads, threadsReady,
+  PARALLEL_MIN_MACS, closeThreads, getThreads, parallelProductCount, setAutoThreads, setThreads,
 } from '../../engine/threads/index.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
@@ -38,6 +39,27 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }
 
+/**
+ * How a backend's product must compare with its float64 naive twin: the JavaScript kernel sums in
+ * float64 in the twin's order, so bit for bit; the WebAssembly one sums in float32 lanes, so within
+ * float32 accumulation's bound |c − c_ref| ≤ K·2⁻²³·Σ_k |a_ik·b_kj| (the `abs` product gives the sum).
+ */
+function agreesWithTwin(backend: BackendName, got: Float32Array, want: Float32Array, abs: Float32Array, K: number): boolean {
+  if (backend === 'js') return sameBits(got, want);
+  return got.every((g, i) => (Number.isNaN(want[i]) ? Number.isNaN(g) : Math.abs(g - want[i]) <= K * 2 ** -23 * abs[i]));
+}
+
+/** The product of |A| and |B| through a naive twin: Σ_k |a_ik·b_kj| for each element. */
+function absOf(naive: Gemm, A: Float32Array, B: Float32Array, M: number, K: number, N: number): Float32Array {
+  const C = new Float32Array(M * N);
+  naive(C, A.map(Math.abs), B.map(Math.abs), M, K, N);
+  return C;
+}
+
+function absProduct(naive: Gemm, M: number, K: number, N: number, seed: number): Float32Array {
+  return absOf(naive, random(M * K, seed), random(K * N, seed + 1), M, K, N);
+}
+
 // Big enough to be split (M·K·N ≥ PARALLEL_MIN_MACS); both split directions, odd edges, and a
 // product with fewer panels than threads would like.
 const shapes: [number, number, number][] = [
@@ -46,9 +68,13 @@ const shapes: [number, number, number][] = [
   [37, 301, 53],
 ];
 
-describe('thread pool', () => {
+for (const backend of ['js', 'wasm'] as const) describe(`thread pool, ${backend} backend`, () => {
   // Most tests force every product above the cut-over onto the pool; the planner has its own test.
-  setAutoThreads(false);
+  beforeAll(async () => {
+    setAutoThreads(false);
+    await setBackend(backend);
+    expect(getBackend()).toBe(backend);
+  });
   afterAll(() => {
     closeThreads();
     setThreads(2);
@@ -77,7 +103,7 @@ describe('thread pool', () => {
           const two = run(kernel, M, K, N, s);
           // Each C value is computed whole by one thread, summing k in the same order.
           expect(sameBits(two, one[l][s]), `${name} ${M}x${K}x${N}, run ${r}`).toBe(true);
-          if (r === 0) expect(sameBits(two, run(naive, M, K, N, s)), `${name} ${M}x${K}x${N} vs naive`).toBe(true);
+          if (r === 0) expect(agreesWithTwin(backend, two, run(naive, M, K, N, s), absProduct(naive, M, K, N, s), K), `${name} ${M}x${K}x${N} vs naive`).toBe(true);
         });
       });
     }
@@ -101,7 +127,13 @@ describe('thread pool', () => {
       kernel(got, a, b, m, k, n);
       expect(parallelProductCount()).toBe(before + 1);
       naive(want, a, b, m, k, n);
-      expect(sameBits(got, want)).toBe(true);
+      expect(agreesWithTwin(backend, got, want, absOf(naive, a, b, m, k, n), k)).toBe(true);
+      setThreads(1);
+      const alone = allocPersistent(m * n);
+      kernel(alone, a, b, m, k, n);
+      expect(sameBits(got, alone)).toBe(true); // the threads skip the same zero steps as one thread
+      setThreads(2);
+      await threadsReady();
     }
   });
 
@@ -110,8 +142,9 @@ describe('thread pool', () => {
     await threadsReady();
     setAutoThreads(true);
     const M = 64, K = 300, N = 100;
-    const want = run(gemmNNNaive, M, K, N, 31);
     const before = parallelProductCount();
+    const want = run(gemmNN, M, K, N, 31); // the first call runs on the pool, untimed
+    expect(agreesWithTwin(backend, want, run(gemmNNNaive, M, K, N, 31), absProduct(gemmNNNaive, M, K, N, 31), K)).toBe(true);
     for (let call = 0; call < 20; call++) expect(sameBits(run(gemmNN, M, K, N, 31), want), `call ${call}`).toBe(true);
     const pooled = parallelProductCount() - before;
     // Call 0 and the six timed pool calls at least; at most all twenty.
@@ -132,7 +165,7 @@ describe('thread pool', () => {
     expect(parallelProductCount()).toBe(before + 1);
     const want = new Float32Array(M * N);
     gemmNTNaive(want, A, B, M, K, N);
-    expect(sameBits(plain, want)).toBe(true);
+    expect(agreesWithTwin(backend, plain, want, absOf(gemmNTNaive, A, B, M, K, N), K)).toBe(true);
     const pooled = allocPersistent(M * N);
     gemmNT(pooled, shared(A), shared(B), M, K, N);
     expect(sameBits(plain, pooled)).toBe(true);
@@ -146,9 +179,12 @@ describe('thread pool', () => {
     const large = run(gemmNN, 256, 300, 400, 10);
     const again = run(gemmNN, 64, 100, 100, 9);
     expect(sameBits(small, again)).toBe(true);
-    expect(sameBits(large, run(gemmNNNaive, 256, 300, 400, 10))).toBe(true);
+    expect(agreesWithTwin(backend, large, run(gemmNNNaive, 256, 300, 400, 10), absProduct(gemmNNNaive, 256, 300, 400, 10), 300)).toBe(true);
   });
 
+});
+
+describe('thread pool, any backend', () => {
   it('does not keep a process alive', () => {
     // A script that uses the pool and simply ends: it must exit by itself (the workers are unref'd).
     const engine = (file: string): string => JSON.stringify(new URL(`../../engine/${file}`, import.meta.url).href);
@@ -156,7 +192,8 @@ describe('thread pool', () => {
     writeFileSync(script, [
       `import { gemmNN } from ${engine('compute.ts')};`,
       `import { allocPersistent } from ${engine('memory.ts')};`,
-      `import { getThreads, parallelProductCount, setAutoThreads, setThreads, threadsReady } from ${engine('threads/index.ts')};`,
+      `import { threadsReady } from ${engine('index.ts')};`,
+      `import { getThreads, parallelProductCount, setAutoThreads, setThreads } from ${engine('threads/index.ts')};`,
       'setThreads(2);',
       'setAutoThreads(false);',
       'await threadsReady();',
