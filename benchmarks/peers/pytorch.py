@@ -14,10 +14,11 @@ Run it the way benchmarks/index.ts does, so that torch uses one thread and OpenB
     OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
         /usr/bin/python3 benchmarks/peers/pytorch.py --steps 1500 --warmup 150
 
-It takes the flags of the TypeScript peers (parsePeerArgs in benchmarks/mnist.ts) and prints their
-JSON line (PeerResult) last, plus `blas`: the BLAS libraries mapped into the process after the first
-products, read from /proc/self/maps (Debian's reference BLAS is about twenty times slower than
-OpenBLAS; the row's note says which one ran).
+It takes the TypeScript peers' flags that apply to it (--batch, --warmup, --steps, --infer-batch,
+--infer-batches, --threads; parsePeerArgs in benchmarks/mnist.ts), plus --seed (the shuffle) and
+--data-dir, and prints their JSON line (PeerResult) last, plus `blas`: the BLAS libraries mapped into
+the process after the products ran, read from /proc/self/maps; the row's note says whether OpenBLAS
+was among them (the reference BLAS would make the row measure the wrong library).
 """
 
 import argparse
@@ -99,7 +100,7 @@ def mlp():
 
 
 def blas_libraries():
-    """Basenames of the BLAS/LAPACK shared objects mapped into this process (Linux only)."""
+    """Paths of the BLAS/LAPACK shared objects mapped into this process (Linux only)."""
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "blas" in line or "lapack" in line}
