@@ -64,7 +64,13 @@ export interface PeerResult {
   peakRssMiB: number;
   /** Only from the tapegrad memory run: heap used after epochs 1..5 (MiB), after a full GC. */
   heapMiB?: number[];
+  /** Only from the tapegrad memory run: the tensor arena's size after epochs 1..5 (MiB). */
+  arenaMiB?: number[];
   threads?: number;
+  /** tapegrad: the engine backend that ran ('js' or 'wasm'). */
+  backend?: string;
+  /** pytorch: the BLAS shared objects mapped into the process. */
+  blas?: string[];
   note?: string;
 }
 
@@ -76,13 +82,14 @@ export interface PeerArgs {
   inferBatches: number;
   threads: number;
   epochs: number;
+  /** tfjs: 'cpu' or 'wasm'; tapegrad: 'js' or 'wasm' ('' leaves the engine's default). */
   backend: string;
   /** tapegrad only: 0 turns the kernel's zero skipping off. */
   zeroSkip: number;
 }
 
 export function parsePeerArgs(argv: string[]): PeerArgs {
-  const args: PeerArgs = { batch: 64, warmup: 20, steps: 200, inferBatch: 1000, inferBatches: 10, threads: 1, epochs: 0, backend: 'cpu', zeroSkip: 1 };
+  const args: PeerArgs = { batch: 64, warmup: 20, steps: 200, inferBatch: 1000, inferBatches: 10, threads: 1, epochs: 0, backend: '', zeroSkip: 1 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof PeerArgs;
     if (!(key in args)) throw new Error(`peer: unknown option ${argv[i]}`);
@@ -134,7 +141,7 @@ export async function timeInference(
 /** Prints a peer's result as its last line (JSON): what every peer measures, plus its extras. */
 export function printResult(
   peer: string, args: PeerArgs, training: Awaited<ReturnType<typeof timeTraining>>, inferSamplesPerSec: number,
-  extra: Pick<PeerResult, 'heapMiB' | 'threads' | 'note'> = {},
+  extra: Pick<PeerResult, 'heapMiB' | 'arenaMiB' | 'threads' | 'backend' | 'note'> = {},
 ): void {
   const result: PeerResult = {
     peer,

@@ -8,8 +8,8 @@ import type { Io } from './io.js';
 
 interface BenchModule {
   runBenchmark(options: { quick?: boolean; log?: (line: string) => void }): Promise<{
-    training: Array<{ peer: string; trainSamplesPerSec: number; inferSamplesPerSec: number }>;
-    ratios: Record<string, number>;
+    training: Array<{ peer: string; trainSamplesPerSec: number | null; inferSamplesPerSec: number | null; unavailable?: string }>;
+    ratios: Record<string, number | null>;
     files: { json: string; markdown: string };
   }>;
 }
@@ -31,6 +31,10 @@ export async function benchCommand(raw: { quick?: unknown }, io: Io): Promise<Re
   const result = await mod.runBenchmark({ quick, log: (line) => io.out(line) });
   io.out('training throughput (samples/s):');
   for (const t of result.training) {
+    if (t.unavailable !== undefined || t.trainSamplesPerSec === null || t.inferSamplesPerSec === null) {
+      io.out(`  ${t.peer.padEnd(24)} ${t.unavailable ?? 'did not run'}`);
+      continue;
+    }
     io.out(`  ${t.peer.padEnd(24)} train ${Math.round(t.trainSamplesPerSec).toString().padStart(7)}   inference ${Math.round(t.inferSamplesPerSec).toString().padStart(8)}`);
   }
   io.out(`results: ${result.files.markdown} and ${result.files.json}`);

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, printResult, timeInference, timeTraining } from '../mnist.js';
 
 const args = parsePeerArgs(process.argv.slice(2));
+if (args.backend === '') args.backend = 'cpu';
 if (args.backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
 await tf.setBackend(args.backend);
 await tf.ready();
