@@ -21,6 +21,9 @@ export interface Contestant {
 }
 
 export const CONTESTANTS: Contestant[] = [
+  { peer: 'tapegrad-wasm-1t', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'wasm', '--threads', '1'], steps: [1200, 300], infer: [20, 4], vs: ['pytorch-1t', 'tfjs-wasm', 'tapegrad-1t'] },
+  { peer: 'tapegrad-wasm-2t', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'wasm', '--threads', '2'], steps: [1600, 400], infer: [20, 4], vs: ['pytorch-1t', 'tfjs-wasm', 'tfjs-cpu', 'tapegrad-2t', 'tapegrad-wasm-1t'] },
+  { peer: 'tapegrad-wasm-2t-dense', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'wasm', '--threads', '2', '--zero-skip', '0'], steps: [1200, 300], infer: [10, 2], vs: ['pytorch-1t', 'tfjs-wasm'] },
   { peer: 'tapegrad-1t', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'js', '--threads', '1'], steps: [400, 100], infer: [10, 2], vs: ['pytorch-1t', 'tfjs-cpu', 'tfjs-wasm'] },
   { peer: 'tapegrad-2t', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'js', '--threads', '2'], steps: [600, 150], infer: [10, 2], vs: ['pytorch-1t', 'tfjs-cpu', 'tfjs-wasm', 'js-pytorch', 'tapegrad-1t'] },
   { peer: 'tapegrad-2t-dense', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'js', '--threads', '2', '--zero-skip', '0'], steps: [400, 100], infer: [5, 1], vs: ['pytorch-1t', 'tfjs-cpu', 'tfjs-wasm'] },
@@ -71,6 +74,6 @@ export function ratios(table: Contestant[], rows: RowSpeed[]): Ratio[] {
 /** The full run's memory check: five epochs of tapegrad on all 60,000 images, heap and arena after each. */
 export const MEMORY_RUN = {
   script: 'peers/tapegrad.ts',
-  args: ['--backend', 'js', '--threads', '2', '--steps', '20', '--warmup', '5', '--infer-batches', '1', '--epochs', '5'],
+  args: ['--backend', 'wasm', '--threads', '2', '--steps', '20', '--warmup', '5', '--infer-batches', '1', '--epochs', '5'],
   nodeFlags: ['--expose-gc'],
 };
