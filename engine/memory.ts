@@ -97,7 +97,7 @@ class Arena {
     return b;
   }
 
-  alloc(size: number, scoped: boolean): Float32Array {
+  alloc(size: number, scoped: boolean, zero = true): Float32Array {
     const bytes = sizeClass(size * 4);
     let offset = this.free.get(bytes)?.pop();
     let reused = true;
@@ -110,7 +110,7 @@ class Arena {
       this.freeTotal -= bytes;
     }
     const view = new Float32Array(this.currentBuffer(), offset, size);
-    if (reused) view.fill(0);
+    if (reused && zero) view.fill(0);
     const token = {};
     const serial = ++this.serial;
     this.live.set(offset, { bytes, token, serial });
@@ -245,6 +245,16 @@ function theArena(): Arena | null {
 export function alloc(size: number): Float32Array {
   const a = theArena();
   return a === null ? new Float32Array(size) : a.alloc(size, true);
+}
+
+/**
+ * Like `alloc` for a buffer the caller overwrites whole before anything reads it (a kernel's output):
+ * a reused block is not zeroed first, so it holds whatever it held (NaN, in the tests' poison mode —
+ * which is how a kernel that leaves part of its output unwritten shows up).
+ */
+export function allocUninit(size: number): Float32Array {
+  const a = theArena();
+  return a === null ? new Float32Array(size) : a.alloc(size, true, false);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward, gemmNN, gemmNT, gemmTN } from '../compute.js';
-import { alloc } from '../memory.js';
+import { alloc, allocUninit } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -33,7 +33,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
   if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== OUT)) {
     throw new ShapeError(`${op}: bias ${fmtShape(bias.shape)} does not fit weight ${fmtShape(weight.shape)}: expected [${OUT}]`);
   }
-  const out = alloc(B * OUT);
+  const out = allocUninit(B * OUT);
   gemmNT(out, x.data, weight.data, B, IN, OUT);
   if (relu) biasReluForward(out, bias === null ? null : bias.data, B, OUT);
   else if (bias !== null) biasForward(out, bias.data, B, OUT);
@@ -52,11 +52,11 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
     let dx: Float32Array | null = null;
     let dweight: Float32Array | null = null;
     if (x.requiresGrad) {
-      dx = alloc(B * IN);
+      dx = allocUninit(B * IN);
       gemmNN(dx, dpre, weight.data, B, OUT, IN);
     }
     if (weight.requiresGrad) {
-      dweight = alloc(OUT * IN);
+      dweight = allocUninit(OUT * IN);
       gemmTN(dweight, dpre, x.data, OUT, B, IN);
     }
     return [

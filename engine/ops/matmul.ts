@@ -1,6 +1,6 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { gemmNN, gemmNT, gemmTN } from '../compute.js';
-import { alloc } from '../memory.js';
+import { allocUninit } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -18,17 +18,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (K !== K2) {
     throw new ShapeError(`matmul: ${fmtShape(a.shape)} x ${fmtShape(b.shape)}: inner sizes ${K} and ${K2} differ`);
   }
-  const out = alloc(M * N);
+  const out = allocUninit(M * N);
   gemmNN(out, a.data, b.data, M, K, N);
   return record(new Tensor(out, [M, N]), 'matmul', [a, b], ({ data: dout }) => {
     let da: Tensor | null = null;
     let db: Tensor | null = null;
     if (a.requiresGrad) {
-      da = new Tensor(alloc(M * K), a.shape);
+      da = new Tensor(allocUninit(M * K), a.shape);
       gemmNT(da.data, dout, b.data, M, N, K); // (M,N)·(K,N)ᵀ
     }
     if (b.requiresGrad) {
-      db = new Tensor(alloc(K * N), b.shape);
+      db = new Tensor(allocUninit(K * N), b.shape);
       gemmTN(db.data, a.data, dout, K, M, N); // (M,K)ᵀ·(M,N)
     }
     return [da, db];
