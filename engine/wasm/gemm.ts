@@ -19,9 +19,37 @@
  * A pointer of 0 means "absent" (no index). No pointer needs more than 4-byte alignment; packed
  * panels are read with v128.load, fastest when the scratch area is 16-byte aligned.
  *
- * Measured (benchmarks/wasm.ts, this 2-core AMD EPYC, Node 20.20 / V8 11.3, one thread, packing
- * included, the six products of the 784→300 layer; see the numbers at the end of this comment).
- * MEASUREMENTS
+ * Measured here (2-core AMD EPYC, AVX2+FMA, Node 20.20 / V8 11.3, one thread, a machine shared with
+ * other jobs: compare the columns of one run, not runs). GFLOP/s on the 784→300 layer's products,
+ * NT 64×784×300 | NN 64×300×784 | TN 300×64×784 | the same at batch 128:
+ *
+ *   tile shape (tiles only, panels packed beforehand; mul+add, then FMA):
+ *     4×8   44.2 43.0 28.5 40.6 26.8 24.4 | 49.9 32.8 30.6 50.8 46.5 51.3   ← kept
+ *     2×16  43.2 34.9 28.3 36.7 25.6 24.1 | 50.0 31.4 29.0 51.8 47.8 51.3
+ *     3×12  20.7 19.8 19.5 20.4 18.6 18.0 | 49.6 34.0 34.6 52.2 45.9 51.3
+ *     4×4   32.6 31.8 23.7 22.4 22.0 19.9 | 27.5 23.7 22.1 28.4 27.2 29.7   (loads dominate)
+ *     4×12  26.2 25.0 22.6 26.0 21.1 18.9 | 24.3 24.6 23.2 26.5 25.4 25.8   (12 acc + 3 b + a: spills)
+ *     6×8   25.0 24.5 22.1 20.8 19.2 18.1 | 23.4 23.6 23.1 25.0 24.1 25.1
+ *     8×8   23.8 24.2 19.0 23.6 17.6 15.7 | 24.7 21.3 19.9 28.1 25.0 26.5   (16 accumulators: spills)
+ *     4×8, k unrolled ×2  27.5 27.3 20.9 21.0 20.0 18.5 | 26.2 23.8 22.3 26.4 25.6 26.8
+ *     4×8, k unrolled ×4  24.3 26.1 18.0 17.7 16.8 15.5 | 27.1 20.4 19.0 29.5 27.3 28.7
+ *   So the issue's facts hold: 4×8 best (2×16 and, with FMA, 3×12 as good), 8×8 spills, and
+ *   unrolling k makes V8 schedule the loads first and spill (1.5–2× slower).
+ *
+ *   transposing packer (NT packs both operands through it, NN packs A): 4×4 SIMD transposes
+ *   (four v128 loads, eight i8x16.shuffles) against the scalar element loop: packA 3–4× faster
+ *   (NT 64: 18 vs 61 µs), whole NT product 12–35% faster (33.6 vs 27.7 GFLOP/s at batch 64,
+ *   37.0 vs 33.1 at 128; FMA 34.1 vs 25.4), NN 1–3%. Kept.
+ *
+ *   zero-skipping index: as a second pass over each packed panel it cost 8–9% of the dense NT and
+ *   NN products (3% of TN); built while packing, from the registers, 2–4% (1–2% TN). On 64 real
+ *   MNIST images it pays: forward 43.2 against 24.0 GFLOP/s without it, weight gradient 53.0
+ *   against 26.3 (FMA 33.2/27.4 against 14.0/10.6 in a loaded run).
+ *
+ *   whole products, packing included (benchmarks/wasm.ts, quietest run): mul+add 24–41 GFLOP/s,
+ *   FMA 38–48 (its child process), the JavaScript blocked kernel 2.6–4.1 in the same runs; under a
+ *   load average of 5.7 on the 2 cores: JS 2.8–3.3, mul+add 28–31, FMA 22–33 against mul+add
+ *   16–22 in one process. FMA is a real fused multiply-add here (a·b + c rounded once).
  */
 import type { Expr, FunctionBuilder, ModuleBuilder } from './encoder.js';
 
@@ -291,9 +319,8 @@ function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackName
 //           c_r0 += a·b0;  c_r1 += a·b1                (f32x4.relaxed_madd when fma)
 //       C[(i0 + r)·ldc + j0 ..] = c_r0, c_r1 (edge tiles: lane by lane, inside M×N)
 //
-// k is not unrolled: unrolled, V8 schedules all the loads first and spills (issue 9, and
-// measured again here: see MEASUREMENTS above). 8 accumulators + b0, b1, a = 11 of x64's 16 XMM
-// registers.
+// k is not unrolled: unrolled, V8 schedules all the loads first and spills (issue 9, measured
+// again here: see the top of this file). 8 accumulators + b0, b1, a = 11 of x64's 16 XMM registers.
 // ---------------------------------------------------------------------------------------------
 function emitTiles(mod: ModuleBuilder, opts: GemmOptions): FunctionBuilder {
   const f = mod.func('tiles', {
