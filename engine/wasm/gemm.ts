@@ -86,7 +86,12 @@ export function indexBytes(panels: number, K: number): number {
 export function gemmScratchBytes(M: number, K: number, N: number): number {
   void N; // B is packed one panel at a time, whatever N is
   const Mp = panelCount(M, MR);
-  return packedBytes(MR, Mp, K) + indexBytes(Mp, K) + packedBytes(NR, 1, K) + indexBytes(1, K);
+  return packedBytes(MR, Mp, K) + roundUp16(indexBytes(Mp, K)) + packedBytes(NR, 1, K) + indexBytes(1, K);
+}
+
+/** A's index is padded to 16 bytes so that B's panel after it is as aligned as the scratch area. */
+function roundUp16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
 }
 
 export interface GemmOptions {
@@ -447,7 +452,7 @@ function emitTiles(mod: ModuleBuilder, opts: GemmOptions): FunctionBuilder {
 // gemm: the single-thread product, over a scratch area of gemmScratchBytes(M, K, N) bytes.
 //
 //   Mp = ⌈M/4⌉, Np = ⌈N/8⌉
-//   pa = scratch; aIdx = pa + Mp·MR·K·4; pb = aIdx + Mp·(K+1)·4; bIdx = pb + NR·K·4
+//   pa = scratch; aIdx = pa + Mp·MR·K·4; pb = aIdx + ⌈Mp·(K+1)·4⌉₁₆; bIdx = pb + NR·K·4
 //   (aIdx = bIdx = 0 without zero skipping)
 //   packA(pa, A, ai, ak, M, K, 0, Mp, aIdx)            A whole (200 KB at 64×784: L2)
 //   for jp in [0, Np):
@@ -469,7 +474,7 @@ function emitGemmEntry(mod: ModuleBuilder, packA: FunctionBuilder, packB: Functi
   f.set('Np', f.i32ShrU(add(g('N'), c(NR - 1)), c(3)));
   f.set('pa', g('scratch'));
   f.set('aIdx', add(g('pa'), mul(mul(g('Mp'), g('K')), c(MR * 4))));
-  f.set('pb', add(g('aIdx'), mul(mul(g('Mp'), add(g('K'), c(1))), c(4))));
+  f.set('pb', f.i32And(add(add(g('aIdx'), mul(mul(g('Mp'), add(g('K'), c(1))), c(4))), c(15)), c(~15)));
   f.set('bIdx', add(g('pb'), mul(g('K'), c(NR * 4))));
   f.if(f.i32Eqz(g('skip')), () => {
     f.set('aIdx', c(0));

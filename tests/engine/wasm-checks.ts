@@ -174,10 +174,15 @@ function wasmGemm(
   const c = arena.f32(M * N + GUARD, skew);
   c.view.fill(NaN);
   c.view.fill(SENTINEL, M * N);
-  const scratch = arena.f32(gemmScratchBytes(M, K, N) / 4);
+  const scratchFloats = gemmScratchBytes(M, K, N) / 4;
+  const scratch = arena.f32(scratchFloats + GUARD);
+  scratch.view.fill(SENTINEL, scratchFloats);
   const [ai, ak, bk, bj] = layout.strides(M, K, N);
   kernels.gemm(c.ptr, a.ptr, ai, ak, b.ptr, bk, bj, M, K, N, scratch.ptr, zeroSkipping);
   if (c.view.subarray(M * N).some((v) => v !== SENTINEL)) throw new Error(`gemm ${M}x${K}x${N} wrote past the end of C`);
+  if (scratch.view.subarray(scratchFloats).some((v) => v !== SENTINEL)) {
+    throw new Error(`gemm ${M}x${K}x${N} wrote past gemmScratchBytes(${M}, ${K}, ${N})`);
+  }
   return c.view.slice(0, M * N);
 }
 
