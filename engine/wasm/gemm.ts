@@ -19,9 +19,37 @@
  * A pointer of 0 means "absent" (no index). No pointer needs more than 4-byte alignment; packed
  * panels are read with v128.load, fastest when the scratch area is 16-byte aligned.
  *
- * Measured (benchmarks/wasm.ts, this 2-core AMD EPYC, Node 20.20 / V8 11.3, one thread, packing
- * included, the six products of the 784→300 layer; see the numbers at the end of this comment).
- * MEASUREMENTS
+ * Measured here (2-core AMD EPYC, AVX2+FMA, Node 20.20 / V8 11.3, one thread, a machine shared with
+ * other jobs: compare the columns of one run, not runs). GFLOP/s on the 784→300 layer's products,
+ * NT 64×784×300 | NN 64×300×784 | TN 300×64×784 | the same at batch 128:
+ *
+ *   tile shape (tiles only, panels packed beforehand; mul+add, then FMA):
+ *     4×8   44.2 43.0 28.5 40.6 26.8 24.4 | 49.9 32.8 30.6 50.8 46.5 51.3   ← kept
+ *     2×16  43.2 34.9 28.3 36.7 25.6 24.1 | 50.0 31.4 29.0 51.8 47.8 51.3
+ *     3×12  20.7 19.8 19.5 20.4 18.6 18.0 | 49.6 34.0 34.6 52.2 45.9 51.3
+ *     4×4   32.6 31.8 23.7 22.4 22.0 19.9 | 27.5 23.7 22.1 28.4 27.2 29.7   (loads dominate)
+ *     4×12  26.2 25.0 22.6 26.0 21.1 18.9 | 24.3 24.6 23.2 26.5 25.4 25.8   (12 acc + 3 b + a: spills)
+ *     6×8   25.0 24.5 22.1 20.8 19.2 18.1 | 23.4 23.6 23.1 25.0 24.1 25.1
+ *     8×8   23.8 24.2 19.0 23.6 17.6 15.7 | 24.7 21.3 19.9 28.1 25.0 26.5   (16 accumulators: spills)
+ *     4×8, k unrolled ×2  27.5 27.3 20.9 21.0 20.0 18.5 | 26.2 23.8 22.3 26.4 25.6 26.8
+ *     4×8, k unrolled ×4  24.3 26.1 18.0 17.7 16.8 15.5 | 27.1 20.4 19.0 29.5 27.3 28.7
+ *   So the issue's facts hold: 4×8 best (2×16 and, with FMA, 3×12 as good), 8×8 spills, and
+ *   unrolling k makes V8 schedule the loads first and spill (1.5–2× slower).
+ *
+ *   transposing packer (NT packs both operands through it, NN packs A): 4×4 SIMD transposes
+ *   (four v128 loads, eight i8x16.shuffles) against the scalar element loop: packA 3–4× faster
+ *   (NT 64: 18 vs 61 µs), whole NT product 12–35% faster (33.6 vs 27.7 GFLOP/s at batch 64,
+ *   37.0 vs 33.1 at 128; FMA 34.1 vs 25.4), NN 1–3%. Kept.
+ *
+ *   zero-skipping index: as a second pass over each packed panel it cost 8–9% of the dense NT and
+ *   NN products (3% of TN); built while packing, from the registers, 2–4% (1–2% TN). On 64 real
+ *   MNIST images it pays: forward 43.2 against 24.0 GFLOP/s without it, weight gradient 53.0
+ *   against 26.3 (FMA 33.2/27.4 against 14.0/10.6 in a loaded run).
+ *
+ *   whole products, packing included (benchmarks/wasm.ts, quietest run): mul+add 24–41 GFLOP/s,
+ *   FMA 38–48 (its child process), the JavaScript blocked kernel 2.6–4.1 in the same runs; under a
+ *   load average of 5.7 on the 2 cores: JS 2.8–3.3, mul+add 28–31, FMA 22–33 against mul+add
+ *   16–22 in one process. FMA is a real fused multiply-add here (a·b + c rounded once).
  */
 import type { Expr, FunctionBuilder, ModuleBuilder } from './encoder.js';
 
@@ -58,7 +86,12 @@ export function indexBytes(panels: number, K: number): number {
 export function gemmScratchBytes(M: number, K: number, N: number): number {
   void N; // B is packed one panel at a time, whatever N is
   const Mp = panelCount(M, MR);
-  return packedBytes(MR, Mp, K) + indexBytes(Mp, K) + packedBytes(NR, 1, K) + indexBytes(1, K);
+  return packedBytes(MR, Mp, K) + roundUp16(indexBytes(Mp, K)) + packedBytes(NR, 1, K) + indexBytes(1, K);
+}
+
+/** A's index is padded to 16 bytes so that B's panel after it is as aligned as the scratch area. */
+function roundUp16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
 }
 
 export interface GemmOptions {
@@ -71,12 +104,10 @@ export const GEMM_EXPORTS = ['packA', 'packB', 'tiles', 'gemm'] as const;
 
 /** Adds packA, packB, tiles and gemm (and their internal helpers) to the module. */
 export function emitGemm(mod: ModuleBuilder, opts: GemmOptions): void {
-  const index4 = emitIndexPanel(mod, MR);
-  const index8 = emitIndexPanel(mod, NR);
-  const packA = emitPackPanels(mod, 'packA', MR, index4, {
+  const packA = emitPackPanels(mod, 'packA', MR, {
     dst: 'pa', X: 'A', rs: 'ai', ks: 'ak', rows: 'M', K: 'K', p0: 'ip0', p1: 'ip1', idx: 'aIdx',
   }, ['pa', 'A', 'ai', 'ak', 'M', 'K', 'ip0', 'ip1', 'aIdx']);
-  const packB = emitPackPanels(mod, 'packB', NR, index8, {
+  const packB = emitPackPanels(mod, 'packB', NR, {
     dst: 'pb', X: 'B', rs: 'bj', ks: 'bk', rows: 'N', K: 'K', p0: 'jp0', p1: 'jp1', idx: 'bIdx',
   }, ['pb', 'B', 'bk', 'bj', 'K', 'N', 'jp0', 'jp1', 'bIdx']);
   const tiles = emitTiles(mod, opts);
@@ -84,98 +115,83 @@ export function emitGemm(mod: ModuleBuilder, opts: GemmOptions): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// indexPanel (internal): the zero-skipping index of one packed panel.
-//
-//   n = 0; fin = 0 (f32x4)
-//   for k in [0, K):                        q = panel + k·W·4
-//     v_h = v128.load(q + 16h), h < W/4     the panel's W values at k-step k
-//     fin += v_h − v_h                      stays 0 unless some value is ±∞ or NaN (then NaN)
-//     idx[1 + n] = k                        written always; kept only when the step counts:
-//     n += any_true(v_0 ≠ 0 | v_1 ≠ 0)      a NaN is ≠ 0, so it counts (and the panel is −1 anyway)
-//   idx[0] = all lanes of fin == fin ? n : −1
-//
-// Branch-free: MNIST's zero pattern is data, so a branch per k-step would mispredict.
-// ---------------------------------------------------------------------------------------------
-function emitIndexPanel(mod: ModuleBuilder, W: number): FunctionBuilder {
-  const f = mod.func(`indexPanel${W}`, { panel: 'i32', K: 'i32', idx: 'i32' }, [], null);
-  for (const n of ['q', 'qEnd', 't', 'k']) f.local(n, 'i32');
-  for (const n of ['fin', 'zero', 'v0', 'v1']) f.local(n, 'v128');
-  const vectors = W / 4;
-
-  f.set('zero', f.f32x4Const(0, 0, 0, 0));
-  f.set('fin', f.get('zero'));
-  f.set('q', f.get('panel'));
-  f.set('qEnd', f.i32Add(f.get('panel'), f.i32Mul(f.get('K'), f.i32(W * 4))));
-  f.set('t', f.i32Add(f.get('idx'), f.i32(4))); // where idx[1 + n] goes
-  f.while('k', () => f.i32LtU(f.get('q'), f.get('qEnd')), () => {
-    for (let h = 0; h < vectors; h++) {
-      f.set(`v${h}`, f.v128Load(f.get('q'), 16 * h));
-      f.set('fin', f.f32x4Add(f.get('fin'), f.f32x4Sub(f.get(`v${h}`), f.get(`v${h}`))));
-    }
-    f.i32Store(f.get('t'), f.get('k'));
-    const nonZero = (h: number) => f.f32x4Ne(f.get(`v${h}`), f.get('zero'));
-    const anyNonZero = () => f.v128AnyTrue(vectors === 1 ? nonZero(0) : f.v128Or(nonZero(0), nonZero(1)));
-    f.set('t', f.i32Add(f.get('t'), f.i32Shl(anyNonZero(), f.i32(2))));
-    f.set('k', f.i32Add(f.get('k'), f.i32(1)));
-    f.set('q', f.i32Add(f.get('q'), f.i32(W * 4)));
-  });
-  const n = () => f.i32ShrU(f.i32Sub(f.get('t'), f.i32Add(f.get('idx'), f.i32(4))), f.i32(2));
-  f.i32Store(f.get('idx'), f.select(n(), f.i32(-1), f.i32x4AllTrue(f.f32x4Eq(f.get('fin'), f.get('fin')))));
-  return f;
-}
-
-// ---------------------------------------------------------------------------------------------
 // packPanels, as packA (W = MR = 4) and packB (W = NR = 8): panels [p0, p1) of W "rows" of a
 // strided operand, row r's element k at X[r·rs + k·ks]; packB's rows are B's columns (rs = bj,
-// ks = bk, rows = N). Panel p goes to dst + (p − p0)·W·K·4, element (r, k) at + (k·W + r − p·W)·4.
+// ks = bk, rows = N). Panel p goes to d0 = dst + (p − p0)·W·K·4, element (r, k) at d0 + (k·W + r − p·W)·4,
+// and, when idx ≠ 0, its zero-skipping index to at = idx + (p − p0)·(K+1)·4: the count of k-steps
+// whose W values are not all zero, then those k ascending — or −1 when the panel holds a NaN or ±∞.
+// The index is built while packing, from the values in registers:
 //
 //   for p in [p0, p1):
-//     d0 = dst + (p − p0)·W·K·4;  r0 = p·W
+//     d0 = dst + (p − p0)·W·K·4;  r0 = p·W;  t = at + 4;  fin = 0 (v128 bits)
 //     if r0 + W > rows or (rs ≠ 1 and ks ≠ 1):       edge panel or odd strides: one by one
 //       for k in [0, K): for r in [0, W):
-//         dst[d0 + (k·W + r)·4] = r0 + r < rows ? X[(r0 + r)·rs + k·ks] : 0
+//         d0[k·W + r] = r0 + r < rows ? X[(r0 + r)·rs + k·ks] : 0
+//       for k in [0, K): indexStep(k, d0[k·W ..])     from what was just written
 //     else if rs == 1:                               a k-step's W values are adjacent in X
 //       for k in [0, K): s = X + (r0 + k·ks)·4
-//         d0[k·W + 4h ..] = v128.load(s + 16h), h < W/4
-//     else (ks == 1):                                each row runs along k: transpose
-//       for each group h of 4 rows (h < W/4):
-//         s = X + (r0 + 4h)·rs·4                     row 4h at k = 0
-//         for k in [0, K − K%4) step 4:              a 4×4 block: 4 rows × 4 k-steps
-//           x_r = v128.load(s + r·rs·4), r < 4       x_r = row r at k..k+3
+//         v_h = v128.load(s + 16h), h < W/4;  d0[k·W + 4h ..] = v_h;  indexStep(k, v)
+//     else (ks == 1):                                each row runs along k: transpose 4×4 blocks
+//       for k in [0, K − K%4) step 4:                s = X + (r0·rs + k)·4, o_r = r·rs·4
+//         m_q = 0, q < 4
+//         for each group h of 4 rows (h < W/4):
+//           x_r = v128.load(s + o_(4h+r)), r < 4     row 4h + r at k..k+3;  fin |= x_r − x_r
 //           t0 = (x0₀ x1₀ x0₁ x1₁)  t1 = (x0₂ x1₂ x0₃ x1₃)  t2, t3 the same of x2, x3
-//           c0 = (t0₀ t0₁ t2₀ t2₁) = (x0₀ x1₀ x2₀ x3₀) ... c3 = (t1₂ t1₃ t3₂ t3₃)
-//           d0[(k + q)·W + 4h ..] = c_q, q < 4;  s += 16
-//         for k in [K − K%4, K): d0[k·W + 4h + r] = X[(r0 + 4h + r)·rs + k], r < 4
-//     if idx ≠ 0: indexPanel(d0, K, idx + (p − p0)·(K + 1)·4)
+//           c_q = (t0₀ t0₁ t2₀ t2₁) = (x0_q x1_q x2_q x3_q) ... (shuffles of t0..t3)
+//           d0[(k + q)·W + 4h ..] = c_q;  m_q |= c_q ≠ 0
+//         idx[t] = k + q;  t += any_true(m_q)·4, q < 4
+//       for k in [K − K%4, K): d0[k·W + r] = X[(r0 + r)·rs + k], r < W;  indexStep(k, d0[k·W ..])
+//     idx[at] = any bit of fin set ? −1 : (t − at − 4)/4
 //
-// The NN and NT products pack A through the transpose (A stored (M,K), rows along k), and NT packs
-// B (W stored (N,K)) the same way; TN's A and every B of NN and TN are the adjacent case.
+//   indexStep(k, v): fin |= v_h − v_h       v − v is +0 (no bit set) unless v is ±∞ or NaN (then NaN)
+//                    idx[t] = k             written always, kept only when the step counts:
+//                    t += any_true(v_0 ≠ 0 | v_1 ≠ 0)·4     (a NaN is ≠ 0: the panel is −1 anyway)
+//
+// Branch-free: MNIST's zero pattern is data, so a branch per k-step would mispredict. fin gathers
+// bits with v128.or (1 cycle) rather than f32x4.add (3–4): it is a chain through every k-step. The NN and
+// NT products pack A through the transpose (A stored (M,K), rows along k), and NT packs B (W stored
+// (N,K)) the same way; TN's A and the B of NN and TN are the adjacent case. Without an index the
+// same loops run with the index steps left out.
 // ---------------------------------------------------------------------------------------------
 interface PackNames {
   dst: string; X: string; rs: string; ks: string; rows: string; K: string; p0: string; p1: string; idx: string;
 }
 
-function emitPackPanels(
-  mod: ModuleBuilder, name: string, W: number, indexPanel: FunctionBuilder,
-  n: PackNames, order: string[],
-): FunctionBuilder {
+function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackNames, order: string[]): FunctionBuilder {
   const params: Record<string, 'i32'> = {};
   for (const p of order) params[p] = 'i32';
   const f = mod.func(name, params);
-  for (const l of ['p', 'd0', 'r0', 'k', 'r', 'd', 's', 'rs4', 'K4']) f.local(l, 'i32');
+  const H = W / 4; // vectors per k-step
+  for (const l of ['p', 'd0', 'r0', 'at', 't', 'k', 'r', 'd', 's', 'K4']) f.local(l, 'i32');
+  for (let r = 1; r < W; r++) f.local(`o${r}`, 'i32');
   f.local('v', 'f32');
-  for (const l of ['x0', 'x1', 'x2', 'x3', 't0', 't1', 't2', 't3']) f.local(l, 'v128');
+  for (const l of ['fin', 'zero', 'v0', 'v1', 'x0', 'x1', 'x2', 'x3', 't0', 't1', 't2', 't3', 'cq', 'm0', 'm1', 'm2', 'm3']) {
+    f.local(l, 'v128');
+  }
   const g = (l: string) => f.get(l);
   const add = (a: Expr, b: Expr) => f.i32Add(a, b);
   const mul = (a: Expr, b: Expr) => f.i32Mul(a, b);
   const c = (x: number) => f.i32(x);
+  const rowOffset = (r: number) => (r === 0 ? c(0) : g(`o${r}`)); // o_r = r·rs·4
 
-  f.set('rs4', mul(g(n.rs), c(4)));
-  f.set('K4', f.i32And(g(n.K), c(~3)));
-  f.set('p', g(n.p0));
-  f.while('panel', () => f.i32LtS(g('p'), g(n.p1)), () => {
-    f.set('d0', add(g(n.dst), mul(f.i32Sub(g('p'), g(n.p0)), mul(g(n.K), c(W * 4)))));
-    f.set('r0', mul(g('p'), c(W)));
+  /** indexStep(k, v): v_h already in locals v0 (, v1). */
+  const indexStep = (k: () => Expr) => {
+    for (let h = 0; h < H; h++) f.set('fin', f.v128Or(g('fin'), f.f32x4Sub(g(`v${h}`), g(`v${h}`))));
+    f.i32Store(g('t'), k());
+    const nonZero = (h: number) => f.f32x4Ne(g(`v${h}`), g('zero'));
+    f.set('t', add(g('t'), f.i32Shl(f.v128AnyTrue(H === 1 ? nonZero(0) : f.v128Or(nonZero(0), nonZero(1))), c(2))));
+  };
+  /** indexStep for k in [k, K), reading back what was packed at d0. */
+  const indexWritten = () => {
+    f.while('indexK', () => f.i32LtS(g('k'), g(n.K)), () => {
+      for (let h = 0; h < H; h++) f.set(`v${h}`, f.v128Load(add(g('d0'), mul(g('k'), c(W * 4))), 16 * h));
+      indexStep(() => g('k'));
+      f.set('k', add(g('k'), c(1)));
+    });
+  };
+
+  /** The panel's packing loops, with the index steps or without. */
+  const pack = (indexing: boolean) => {
     const edge = () => f.i32GtS(add(g('r0'), c(W)), g(n.rows));
     const oddStrides = () => f.i32And(f.i32Ne(g(n.rs), c(1)), f.i32Ne(g(n.ks), c(1)));
     f.if(f.i32Or(edge(), oddStrides()), () => {
@@ -197,6 +213,10 @@ function emitPackPanels(
         });
         f.set('k', add(g('k'), c(1)));
       });
+      if (indexing) {
+        f.set('k', c(0));
+        indexWritten();
+      }
     }, () => {
       f.if(f.i32Eq(g(n.rs), c(1)), () => {
         // Adjacent: W/4 vector copies per k-step.
@@ -204,48 +224,78 @@ function emitPackPanels(
         f.set('d', g('d0'));
         f.set('k', c(0));
         f.while('k', () => f.i32LtS(g('k'), g(n.K)), () => {
-          for (let h = 0; h < W / 4; h++) f.v128Store(g('d'), f.v128Load(g('s'), 16 * h), 16 * h);
+          for (let h = 0; h < H; h++) {
+            f.set(`v${h}`, f.v128Load(g('s'), 16 * h));
+            f.v128Store(g('d'), g(`v${h}`), 16 * h);
+          }
+          if (indexing) indexStep(() => g('k'));
           f.set('s', add(g('s'), f.i32Shl(g(n.ks), c(2))));
           f.set('d', add(g('d'), c(W * 4)));
           f.set('k', add(g('k'), c(1)));
         });
       }, () => {
-        // Rows along k: 4×4 transposes, then the k%4 tail one by one.
-        for (let h = 0; h < W / 4; h++) {
-          f.set('s', add(g(n.X), f.i32Shl(mul(add(g('r0'), c(4 * h)), g(n.rs)), c(2))));
-          f.set('d', add(g('d0'), c(16 * h)));
-          f.set('k', c(0));
-          f.while('k4', () => f.i32LtS(g('k'), g('K4')), () => {
-            f.set('x0', f.v128Load(g('s')));
-            f.set('x1', f.v128Load(add(g('s'), g('rs4'))));
-            f.set('x2', f.v128Load(add(g('s'), mul(g('rs4'), c(2)))));
-            f.set('x3', f.v128Load(add(g('s'), mul(g('rs4'), c(3)))));
+        // Rows along k: 4×4 transposes of every group of 4 rows, then the k%4 tail one by one.
+        f.set('s', add(g(n.X), f.i32Shl(mul(g('r0'), g(n.rs)), c(2))));
+        f.set('d', g('d0'));
+        f.set('k', c(0));
+        f.while('k4', () => f.i32LtS(g('k'), g('K4')), () => {
+          if (indexing) for (let q = 0; q < 4; q++) f.set(`m${q}`, g('zero'));
+          for (let h = 0; h < H; h++) {
+            for (let r = 0; r < 4; r++) {
+              f.set(`x${r}`, f.v128Load(add(g('s'), rowOffset(4 * h + r))));
+              if (indexing) f.set('fin', f.v128Or(g('fin'), f.f32x4Sub(g(`x${r}`), g(`x${r}`))));
+            }
             f.set('t0', f.f32x4Shuffle(g('x0'), g('x1'), [0, 4, 1, 5]));
             f.set('t1', f.f32x4Shuffle(g('x0'), g('x1'), [2, 6, 3, 7]));
             f.set('t2', f.f32x4Shuffle(g('x2'), g('x3'), [0, 4, 1, 5]));
             f.set('t3', f.f32x4Shuffle(g('x2'), g('x3'), [2, 6, 3, 7]));
-            f.v128Store(g('d'), f.f32x4Shuffle(g('t0'), g('t2'), [0, 1, 4, 5]), 0 * W * 4);
-            f.v128Store(g('d'), f.f32x4Shuffle(g('t0'), g('t2'), [2, 3, 6, 7]), 1 * W * 4);
-            f.v128Store(g('d'), f.f32x4Shuffle(g('t1'), g('t3'), [0, 1, 4, 5]), 2 * W * 4);
-            f.v128Store(g('d'), f.f32x4Shuffle(g('t1'), g('t3'), [2, 3, 6, 7]), 3 * W * 4);
-            f.set('s', add(g('s'), c(16)));
-            f.set('d', add(g('d'), c(4 * W * 4)));
-            f.set('k', add(g('k'), c(4)));
-          });
-          f.while('kTail', () => f.i32LtS(g('k'), g(n.K)), () => {
-            for (let r = 0; r < 4; r++) {
-              f.f32Store(g('d'), f.f32Load(add(g('s'), mul(g('rs4'), c(r)))), 4 * r);
+            const columns: [string, string, [number, number, number, number]][] = [
+              ['t0', 't2', [0, 1, 4, 5]], ['t0', 't2', [2, 3, 6, 7]], ['t1', 't3', [0, 1, 4, 5]], ['t1', 't3', [2, 3, 6, 7]],
+            ];
+            columns.forEach(([lo, hi, lanes], q) => {
+              f.set('cq', f.f32x4Shuffle(g(lo), g(hi), lanes));
+              f.v128Store(g('d'), g('cq'), q * W * 4 + 16 * h);
+              if (indexing) f.set(`m${q}`, f.v128Or(g(`m${q}`), f.f32x4Ne(g('cq'), g('zero'))));
+            });
+          }
+          if (indexing) {
+            for (let q = 0; q < 4; q++) {
+              f.i32Store(g('t'), add(g('k'), c(q)));
+              f.set('t', add(g('t'), f.i32Shl(f.v128AnyTrue(g(`m${q}`)), c(2))));
             }
-            f.set('s', add(g('s'), c(4)));
-            f.set('d', add(g('d'), c(W * 4)));
-            f.set('k', add(g('k'), c(1)));
-          });
+          }
+          f.set('s', add(g('s'), c(16)));
+          f.set('d', add(g('d'), c(4 * W * 4)));
+          f.set('k', add(g('k'), c(4)));
+        });
+        f.while('kTail', () => f.i32LtS(g('k'), g(n.K)), () => {
+          for (let r = 0; r < W; r++) f.f32Store(g('d'), f.f32Load(add(g('s'), rowOffset(r))), 4 * r);
+          f.set('s', add(g('s'), c(4)));
+          f.set('d', add(g('d'), c(W * 4)));
+          f.set('k', add(g('k'), c(1)));
+        });
+        if (indexing) {
+          f.set('k', g('K4'));
+          indexWritten();
         }
       });
     });
-    f.if(f.i32Ne(g(n.idx), c(0)), () => {
-      const at = () => add(g(n.idx), mul(f.i32Sub(g('p'), g(n.p0)), mul(add(g(n.K), c(1)), c(4))));
-      f.call(indexPanel, g('d0'), g(n.K), at());
+  };
+
+  f.set('zero', f.f32x4Const(0, 0, 0, 0));
+  f.set('K4', f.i32And(g(n.K), c(~3)));
+  for (let r = 1; r < W; r++) f.set(`o${r}`, mul(g(n.rs), c(4 * r)));
+  f.set('p', g(n.p0));
+  f.while('panel', () => f.i32LtS(g('p'), g(n.p1)), () => {
+    f.set('d0', add(g(n.dst), mul(f.i32Sub(g('p'), g(n.p0)), mul(g(n.K), c(W * 4)))));
+    f.set('r0', mul(g('p'), c(W)));
+    f.if(f.i32Eqz(g(n.idx)), () => pack(false), () => {
+      f.set('at', add(g(n.idx), mul(f.i32Sub(g('p'), g(n.p0)), mul(add(g(n.K), c(1)), c(4)))));
+      f.set('t', add(g('at'), c(4)));
+      f.set('fin', g('zero'));
+      pack(true);
+      const count = () => f.i32ShrU(f.i32Sub(g('t'), add(g('at'), c(4))), c(2));
+      f.i32Store(g('at'), f.select(c(-1), count(), f.v128AnyTrue(g('fin'))));
     });
     f.set('p', add(g('p'), c(1)));
   });
@@ -274,9 +324,8 @@ function emitPackPanels(
 //           c_r0 += a·b0;  c_r1 += a·b1                (f32x4.relaxed_madd when fma)
 //       C[(i0 + r)·ldc + j0 ..] = c_r0, c_r1 (edge tiles: lane by lane, inside M×N)
 //
-// k is not unrolled: unrolled, V8 schedules all the loads first and spills (issue 9, and
-// measured again here: see MEASUREMENTS above). 8 accumulators + b0, b1, a = 11 of x64's 16 XMM
-// registers.
+// k is not unrolled: unrolled, V8 schedules all the loads first and spills (issue 9, measured
+// again here: see the top of this file). 8 accumulators + b0, b1, a = 11 of x64's 16 XMM registers.
 // ---------------------------------------------------------------------------------------------
 function emitTiles(mod: ModuleBuilder, opts: GemmOptions): FunctionBuilder {
   const f = mod.func('tiles', {
@@ -403,7 +452,7 @@ function emitTiles(mod: ModuleBuilder, opts: GemmOptions): FunctionBuilder {
 // gemm: the single-thread product, over a scratch area of gemmScratchBytes(M, K, N) bytes.
 //
 //   Mp = ⌈M/4⌉, Np = ⌈N/8⌉
-//   pa = scratch; aIdx = pa + Mp·MR·K·4; pb = aIdx + Mp·(K+1)·4; bIdx = pb + NR·K·4
+//   pa = scratch; aIdx = pa + Mp·MR·K·4; pb = aIdx + ⌈Mp·(K+1)·4⌉₁₆; bIdx = pb + NR·K·4
 //   (aIdx = bIdx = 0 without zero skipping)
 //   packA(pa, A, ai, ak, M, K, 0, Mp, aIdx)            A whole (200 KB at 64×784: L2)
 //   for jp in [0, Np):
@@ -425,7 +474,7 @@ function emitGemmEntry(mod: ModuleBuilder, packA: FunctionBuilder, packB: Functi
   f.set('Np', f.i32ShrU(add(g('N'), c(NR - 1)), c(3)));
   f.set('pa', g('scratch'));
   f.set('aIdx', add(g('pa'), mul(mul(g('Mp'), g('K')), c(MR * 4))));
-  f.set('pb', add(g('aIdx'), mul(mul(g('Mp'), add(g('K'), c(1))), c(4))));
+  f.set('pb', f.i32And(add(add(g('aIdx'), mul(mul(g('Mp'), add(g('K'), c(1))), c(4))), c(15)), c(~15)));
   f.set('bIdx', add(g('pb'), mul(g('K'), c(NR * 4))));
   f.if(f.i32Eqz(g('skip')), () => {
     f.set('aIdx', c(0));

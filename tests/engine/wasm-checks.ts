@@ -171,12 +171,60 @@ function wasmGemm(
   arena.reset();
   const a = arena.copy(A, skew);
   const b = arena.copy(B, skew);
-  const c = arena.f32(M * N, skew);
+  const c = arena.f32(M * N + GUARD, skew);
   c.view.fill(NaN);
-  const scratch = arena.f32(gemmScratchBytes(M, K, N) / 4);
+  c.view.fill(SENTINEL, M * N);
+  const scratchFloats = gemmScratchBytes(M, K, N) / 4;
+  const scratch = arena.f32(scratchFloats + GUARD);
+  scratch.view.fill(SENTINEL, scratchFloats);
   const [ai, ak, bk, bj] = layout.strides(M, K, N);
   kernels.gemm(c.ptr, a.ptr, ai, ak, b.ptr, bk, bj, M, K, N, scratch.ptr, zeroSkipping);
-  return c.view.slice();
+  if (c.view.subarray(M * N).some((v) => v !== SENTINEL)) throw new Error(`gemm ${M}x${K}x${N} wrote past the end of C`);
+  if (scratch.view.subarray(scratchFloats).some((v) => v !== SENTINEL)) {
+    throw new Error(`gemm ${M}x${K}x${N} wrote past gemmScratchBytes(${M}, ${K}, ${N})`);
+  }
+  return c.view.slice(0, M * N);
+}
+
+/** Floats after C that no kernel may touch, and their value. */
+const GUARD = 64;
+const SENTINEL = 12345.5;
+
+/**
+ * tiles into a C wider than N (ldc = N + 3, as into a slice of a bigger matrix): the values must be
+ * gemm's, and the 3 padding columns of every row and the floats after the last row untouched.
+ */
+function strideCheck(kernels: WasmKernels, arena: TestArena, layout: Layout, M: number, K: number, N: number, seed: number): string[] {
+  const rng = new Rng(seed);
+  const [A, B] = operands(layout, M, K, N, rng, 0.8);
+  const whole = wasmGemm(kernels, arena, layout, A, B, M, K, N, true);
+  arena.reset();
+  const ldc = N + 3;
+  const a = arena.copy(A);
+  const b = arena.copy(B);
+  const c = arena.f32(M * ldc + GUARD);
+  c.view.fill(SENTINEL);
+  const Mp = panelCount(M, MR);
+  const Np = panelCount(N, NR);
+  const pa = arena.f32(packedBytes(MR, Mp, K) / 4);
+  const pb = arena.f32(packedBytes(NR, Np, K) / 4);
+  const aIdx = arena.i32(indexBytes(Mp, K) / 4);
+  const bIdx = arena.i32(indexBytes(Np, K) / 4);
+  const [ai, ak, bk, bj] = layout.strides(M, K, N);
+  kernels.packA(pa.ptr, a.ptr, ai, ak, M, K, 0, Mp, aIdx.ptr);
+  kernels.packB(pb.ptr, b.ptr, bk, bj, K, N, 0, Np, bIdx.ptr);
+  kernels.tiles(c.ptr, ldc, pa.ptr, pb.ptr, M, N, K, 0, Mp, 0, Np, aIdx.ptr, bIdx.ptr);
+  const inside = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) inside.set(c.view.subarray(i * ldc, i * ldc + N), i * N);
+  const bad = same(inside, whole, `${layout.name} ${M}x${K}x${N} tiles with ldc ${ldc}`);
+  for (let i = 0; i < M * ldc + GUARD; i++) {
+    const row = Math.floor(i / ldc);
+    if ((row >= M || i % ldc >= N) && c.view[i] !== SENTINEL) {
+      bad.push(`${layout.name} ${M}x${K}x${N} tiles wrote outside M×N at row ${row}, column ${i % ldc}`);
+      break;
+    }
+  }
+  return bad;
 }
 
 function productCheck(
@@ -407,6 +455,14 @@ export function gemmChecks(kernels: WasmKernels, arena: TestArena): Check[] {
         ...nonFiniteCheck(kernels, arena, layout, 17, 127, 301, 21),
         ...nonFiniteCheck(kernels, arena, layout, 64, 300, 33, 22),
         ...nonFiniteCheck(kernels, arena, layout, 3, 17, 1, 23),
+      ],
+    });
+    checks.push({
+      name: `${layout.name}: edge tiles write only inside M×N (a wider C, ldc = N + 3, and guard floats after C)`,
+      run: () => [
+        ...strideCheck(kernels, arena, layout, 17, 33, 13, 41),
+        ...strideCheck(kernels, arena, layout, 6, 5, 3, 42),
+        ...strideCheck(kernels, arena, layout, 1, 1, 1, 43),
       ],
     });
     checks.push({

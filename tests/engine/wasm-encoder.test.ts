@@ -157,3 +157,121 @@ describe('the kernel module in a worker thread', () => {
     expect(firstDifference(two.view, one.view)).toBe(-1);
   });
 });
+
+describe('encoder: every opcode method computes what the spec says (checks the opcode numbers)', () => {
+  // One function per opcode: load operands from memory, apply it, store the result; then compare
+  // lane by lane with JavaScript. An opcode number that names a different valid instruction
+  // (min for pmin, le for lt) validates but fails here.
+  const mod = new ModuleBuilder();
+  mod.importMemory({ module: 'env', name: 'memory', minPages: 1, shared: false });
+  type V = import('../../engine/wasm/encoder.js').Expr;
+  type Fb = import('../../engine/wasm/encoder.js').FunctionBuilder;
+  const binaryV: [string, (f: Fb, a: V, b: V) => V, (a: number, b: number) => number][] = [
+    ['f32x4Add', (f, a, b) => f.f32x4Add(a, b), (a, b) => a + b],
+    ['f32x4Sub', (f, a, b) => f.f32x4Sub(a, b), (a, b) => a - b],
+    ['f32x4Mul', (f, a, b) => f.f32x4Mul(a, b), (a, b) => a * b],
+    ['f32x4Div', (f, a, b) => f.f32x4Div(a, b), (a, b) => a / b],
+    // max/min: NaN if either is NaN; max(−0, +0) = +0, min(−0, +0) = −0 (spec fmax/fmin)
+    ['f32x4Max', (f, a, b) => f.f32x4Max(a, b), (a, b) => Math.max(a, b)],
+    ['f32x4Min', (f, a, b) => f.f32x4Min(a, b), (a, b) => Math.min(a, b)],
+  ];
+  const compares: [string, (f: Fb, a: V, b: V) => V, (a: number, b: number) => boolean][] = [
+    ['f32x4Eq', (f, a, b) => f.f32x4Eq(a, b), (a, b) => a === b],
+    ['f32x4Ne', (f, a, b) => f.f32x4Ne(a, b), (a, b) => a !== b],
+    ['f32x4Lt', (f, a, b) => f.f32x4Lt(a, b), (a, b) => a < b],
+    ['f32x4Le', (f, a, b) => f.f32x4Le(a, b), (a, b) => a <= b],
+    ['f32x4Gt', (f, a, b) => f.f32x4Gt(a, b), (a, b) => a > b],
+    ['f32x4Ge', (f, a, b) => f.f32x4Ge(a, b), (a, b) => a >= b],
+  ];
+  // Operands at 16 (a), 32 (b), 48 (mask); result at 64.
+  const vfn = (name: string, body: (f: Fb, a: () => V, b: () => V, m: () => V) => V) => {
+    const f = mod.func(name, {});
+    f.v128Store(f.i32(64), body(f, () => f.v128Load(f.i32(16)), () => f.v128Load(f.i32(32)), () => f.v128Load(f.i32(48))));
+  };
+  for (const [name, op] of [...binaryV, ...compares]) vfn(name, (f, a, b) => op(f, a(), b()));
+  vfn('f32x4Sqrt', (f, a) => f.f32x4Sqrt(a()));
+  vfn('v128And', (f, a, b) => f.v128And(a(), b()));
+  vfn('v128Or', (f, a, b) => f.v128Or(a(), b()));
+  vfn('v128Andnot', (f, a, b) => f.v128Andnot(a(), b()));
+  vfn('v128Bitselect', (f, a, b, m) => f.v128Bitselect(a(), b(), m()));
+  vfn('shuffle', (f, a, b) => f.f32x4Shuffle(a(), b(), [3, 4, 1, 6]));
+  vfn('splat', (f) => f.f32x4Splat(f.f32Load(f.i32(20))));
+  vfn('load32Splat', (f) => f.v128Load32Splat(f.i32(16), 8));
+  vfn('promoteDemote', (f, a) => f.f32x4DemoteF64x2Zero(f.f64x2PromoteLowF32x4(a())));
+  vfn('f64x2Ops', (f, a, b) => {
+    const lo = (x: () => V) => f.f64x2PromoteLowF32x4(x());
+    return f.f32x4DemoteF64x2Zero(f.f64x2Sqrt(f.f64x2Div(f.f64x2Sub(f.f64x2Add(f.f64x2Mul(lo(a), lo(b)), lo(a)), lo(b)), lo(b))));
+  });
+  vfn('load64ZeroStoreLane', (f) => f.v128Load64Zero(f.i32(24)));
+  const s = mod.func('scalars', {});
+  s.i32Store(s.i32(80), s.v128AnyTrue(s.v128Load(s.i32(16))));
+  s.i32Store(s.i32(84), s.i32x4AllTrue(s.v128Load(s.i32(16))));
+  s.f32Store(s.i32(88), s.f32x4ExtractLane(s.v128Load(s.i32(16)), 2));
+  s.v128Store64Lane(s.i32(92), s.v128Load(s.i32(32)), 1);
+  const bytes = mod.toBytes();
+
+  it('validates and computes lane by lane like JavaScript', () => {
+    const Memory = (globalThis as unknown as { WebAssembly: { Memory: new (d: object) => { buffer: ArrayBuffer } } }).WebAssembly.Memory;
+    const memory = new Memory({ initial: 1 });
+    const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports;
+    const f32 = new Float32Array(memory.buffer);
+    const u32 = new Uint32Array(memory.buffer);
+    const i32 = new Int32Array(memory.buffer);
+    const cases: [number[], number[]][] = [
+      [[1.5, -2, 0, NaN], [0.25, -2, -0, 1]],
+      [[-0, Infinity, -Infinity, 3], [0, Infinity, 1, NaN]],
+      [[1e-40, 7, 2, -1], [2, 1e-40, 2, -1]],
+    ];
+    const lanes = (at: number) => Array.from(f32.subarray(at / 4, at / 4 + 4));
+    const bits = (at: number) => Array.from(u32.subarray(at / 4, at / 4 + 4));
+    const same = (x: number, y: number) => Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y));
+    const show = (x: number) => (Object.is(x, -0) ? '-0' : String(x));
+    for (const [a0, b0] of cases) {
+      const a = a0.map(Math.fround); // the operands as float32 holds them (1e-40 is subnormal)
+      const b = b0.map(Math.fround);
+      f32.set(a, 4);
+      f32.set(b, 8);
+      u32.set([0xffff0000, 0x0000ffff, 0xf0f0f0f0, 0], 12);
+      for (const [name, , ref] of binaryV) {
+        e[name]();
+        const want = a.map((x, i) => Math.fround(ref(x, b[i])));
+        lanes(64).forEach((v, i) => expect(same(v, want[i]), `${name}(${show(a[i])}, ${show(b[i])}) = ${show(v)}, want ${show(want[i])}`).toBe(true));
+      }
+      for (const [name, , ref] of compares) {
+        e[name]();
+        expect(bits(64), name).toEqual(a.map((x, i) => (ref(x, b[i]) ? 0xffffffff : 0)));
+      }
+      e.f32x4Sqrt();
+      lanes(64).forEach((v, i) => expect(same(v, Math.fround(Math.sqrt(a[i])))).toBe(true));
+      const ua = bits(16);
+      const ub = bits(32);
+      const um = bits(48);
+      e.v128And();
+      expect(bits(64)).toEqual(ua.map((x, i) => (x & ub[i]) >>> 0));
+      e.v128Or();
+      expect(bits(64)).toEqual(ua.map((x, i) => (x | ub[i]) >>> 0));
+      e.v128Andnot();
+      expect(bits(64)).toEqual(ua.map((x, i) => (x & ~ub[i]) >>> 0));
+      e.v128Bitselect();
+      expect(bits(64)).toEqual(ua.map((x, i) => ((x & um[i]) | (ub[i] & ~um[i])) >>> 0));
+      e.shuffle();
+      expect(bits(64)).toEqual([ua[3], ub[0], ua[1], ub[2]]);
+      e.splat();
+      expect(bits(64)).toEqual([ua[1], ua[1], ua[1], ua[1]]);
+      e.load32Splat();
+      expect(bits(64)).toEqual([ua[2], ua[2], ua[2], ua[2]]);
+      e.promoteDemote();
+      expect(bits(64)).toEqual([ua[0], ua[1], 0, 0].map((x, i) => (i < 2 && Number.isNaN(a[i]) ? bits(64)[i] : x)));
+      e.f64x2Ops();
+      const want64 = [0, 1].map((i) => Math.fround(Math.sqrt((a[i] * b[i] + a[i] - b[i]) / b[i])));
+      lanes(64).slice(0, 2).forEach((v, i) => expect(same(v, want64[i]), `f64x2 lane ${i}`).toBe(true));
+      e.load64ZeroStoreLane();
+      expect(bits(64)).toEqual([ua[2], ua[3], 0, 0]);
+      e.scalars();
+      expect(i32[20]).toBe(ua.some((x) => x !== 0) ? 1 : 0);
+      expect(i32[21]).toBe(ua.every((x) => x !== 0) ? 1 : 0);
+      expect(same(f32[22], a[2])).toBe(true);
+      expect([u32[23], u32[24]]).toEqual([ub[2], ub[3]]);
+    }
+  });
+});
