@@ -1,7 +1,8 @@
 /**
  * `runBenchmark({ quick })`: the whole benchmark in one run, each contestant in its own process.
  *
- *   1. the kernel table (benchmarks/kernels.ts): naive vs blocked vs threaded GFLOP/s;
+ *   1. the kernel table (benchmarks/kernels.ts): GFLOP/s of the naive twin and of the JavaScript and
+ *      WebAssembly kernels on 1 thread and on the pool (FMA columns from a child with the relaxed-SIMD flag);
  *   2. training and inference throughput on MNIST, 784-300-100-10, SGD lr 0.1 momentum 0.9,
  *      batch 64, for the rows of benchmarks/contestants.ts: tapegrad on 1 and 2 threads, PyTorch on
  *      one thread with OpenBLAS (when a Python with torch is found, benchmarks/python.ts), TensorFlow.js
@@ -148,7 +149,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const capacity = [await parallelCapacity()];
   log(`parallel capacity: two concurrent kernels run ${capacity[0].toFixed(2)}× one alone (2.00 = two free cores)`);
 
-  log(`kernels: ${quick ? 'quick' : 'full'} table (naive vs blocked vs threaded)`);
+  log(`kernels: ${quick ? 'quick' : 'full'} table (naive; JavaScript and WebAssembly, 1 thread and the pool; FMA in a child)`);
   const kernels = await runScript<KernelRow[]>('kernels.ts', quick ? ['--json', '--quick'] : ['--json']);
 
   const python = CONTESTANTS.some((c) => c.runtime === 'python') ? findPython() : null;

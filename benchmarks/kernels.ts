@@ -1,8 +1,13 @@
 /**
  * The kernel table: GFLOP/s of the three products of tapegrad's widest Dense layer (784 → 300,
- * PyTorch layout W (300,784)) at batch 64 and 128, for the naive twin, the register-blocked kernel
- * on one thread, and the dispatching kernel on the worker pool (2 threads). Each kernel's output is
- * compared with its naive twin first; one that disagrees is reported as refused, never timed.
+ * PyTorch layout W (300,784)) at batch 64 and 128, for the naive twin, the JavaScript register-blocked
+ * kernel on one thread and through the worker pool (2 threads), the WebAssembly kernel likewise, and
+ * the WebAssembly kernel with FMA — which Node 20 accepts only behind --experimental-wasm-relaxed-simd,
+ * so those columns come from a child process this script starts with the flag (the program itself
+ * never sets one). Each kernel's output is compared with its naive twin first (the JavaScript kernel
+ * within 1e-5 — it gives the same bits; the WebAssembly one within float32 accumulation's bound
+ * K·2⁻²³·Σ|a·b|, tests/engine/wasm-checks.ts); one that disagrees is reported as refused, never timed.
+ * The operands are dense (uniform in [−1, 1]), so zero skipping skips nothing here.
  * Run standalone (`npx tsx benchmarks/kernels.ts [--quick]`) it prints the table; benchmarks/index.ts
  * runs it in its own process and reads the JSON on the last line.
  */
@@ -12,8 +17,11 @@ import {
   gemmNNBlocked, gemmNNNaive, gemmNTBlocked, gemmNTNaive, gemmTNBlocked, gemmTNNaive,
 } from '../engine/kernels/matmul.js';
 import { gemmNN, gemmNT, gemmTN } from '../engine/compute.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { getBackend, setBackend, threadsReady, usesFma, type BackendName } from '../engine/index.js';
 import { Rng } from '../engine/rng.js';
-import { parallelProductCount, setAutoThreads, setThreads, threadsReady } from '../engine/threads/index.js';
+import { PARALLEL_MIN_MACS, parallelProductCount, setAutoThreads, setParallelMinMacs, setThreads } from '../engine/threads/index.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
@@ -24,10 +32,17 @@ export interface KernelRow {
   M: number;
   K: number;
   N: number;
-  /** GFLOP/s (2·M·K·N per product), median of the timed repetitions; null when refused. */
+  /** GFLOP/s (2·M·K·N per product), median of the timed repetitions; null when refused or not run. */
   naive: number | null;
+  /** The JavaScript kernel: one thread, and through the pool. */
   blocked: number | null;
   threaded: number | null;
+  /** The WebAssembly kernel with mul+add: one thread, and through the pool. */
+  wasm: number | null;
+  wasmThreaded: number | null;
+  /** The WebAssembly kernel with FMA (a child run with Node's relaxed-SIMD flag): one thread, the pool. */
+  fma: number | null;
+  fmaThreaded: number | null;
   threads: number;
   refused: string[];
 }
@@ -90,14 +105,51 @@ function timeInterleaved(calls: (() => void)[], reps: number, minMs: number): nu
   return samples;
 }
 
-export async function kernelTable(options: { quick?: boolean; threads?: number } = {}): Promise<KernelRow[]> {
+/** Within float32 accumulation's bound of the twin: |got − want| ≤ K·2⁻²³·Σ_k |a·b| per element. */
+function withinFloat32Bound(got: Float32Array, want: Float32Array, abs: Float32Array, K: number): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const bound = K * 2 ** -23 * abs[i];
+    const excess = Math.abs(got[i] - want[i]) / Math.max(bound, 1e-30);
+    worst = Math.max(worst, Number.isNaN(excess) ? Infinity : excess);
+  }
+  return worst; // ≤ 1 passes
+}
+
+/** One thread: the product stays on the calling thread (the pool keeps running for the next column). */
+function alone(kernel: Gemm): Gemm {
+  return (C, A, B, M, K, N) => {
+    setParallelMinMacs(Infinity);
+    try {
+      kernel(C, A, B, M, K, N);
+    } finally {
+      setParallelMinMacs(PARALLEL_MIN_MACS);
+    }
+  };
+}
+
+interface Column {
+  name: 'blocked' | 'threaded' | 'wasm' | 'wasmThreaded';
+  backend: BackendName;
+  kernel: (p: Product) => Gemm;
+}
+
+const COLUMNS: Column[] = [
+  { name: 'blocked', backend: 'js', kernel: (p) => p.blocked },
+  { name: 'threaded', backend: 'js', kernel: (p) => p.threaded },
+  { name: 'wasm', backend: 'wasm', kernel: (p) => alone(p.threaded) },
+  { name: 'wasmThreaded', backend: 'wasm', kernel: (p) => p.threaded },
+];
+
+export async function kernelTable(options: { quick?: boolean; threads?: number; wasmOnly?: boolean; fma?: boolean } = {}): Promise<KernelRow[]> {
   const quick = options.quick === true;
   const threads = options.threads ?? 2;
   setThreads(threads);
-  setAutoThreads(false); // the threaded column always runs on the pool
-  await threadsReady();
+  setAutoThreads(false); // the threaded columns always run on the pool
   const rows: KernelRow[] = [];
   const rng = new Rng(42);
+  const reps = quick ? 3 : 9;
+  const minMs = quick ? 20 : 60;
   for (const batch of [64, 128]) {
     for (const p of PRODUCTS) {
       const [M, K, N] = p.shape(batch);
@@ -105,52 +157,91 @@ export async function kernelTable(options: { quick?: boolean; threads?: number }
       const B = random(K * N, rng);
       const want = new Float32Array(M * N);
       p.naive(want, A, B, M, K, N);
-      const refused: string[] = [];
-      const candidates: [string, Gemm][] = [['blocked', p.blocked], ['threaded', p.threaded]];
-      const ok = new Map<string, boolean>();
-      for (const [name, kernel] of candidates) {
-        const got = allocPersistent(M * N).fill(NaN);
-        kernel(got, A, B, M, K, N);
-        const err = maxError(got, want);
-        ok.set(name, err <= TOLERANCE);
-        if (err > TOLERANCE) refused.push(`${name}: max relative error ${err.toExponential(2)} vs naive`);
-      }
-      const C = allocPersistent(M * N);
-      const names = ['naive', ...candidates.filter(([n]) => ok.get(n)).map(([n]) => n)];
-      const kernels = new Map<string, Gemm>([['naive', p.naive], ...candidates]);
-      const before = parallelProductCount();
-      const samples = timeInterleaved(names.map((n) => () => kernels.get(n)!(C, A, B, M, K, N)), quick ? 3 : 9, quick ? 20 : 60);
-      const usedPool = parallelProductCount() > before;
-      const gflops = new Map(names.map((n, i) => [n, (2 * M * K * N) / (median(samples[i]) * 1e6)]));
-      rows.push({
+      const abs = new Float32Array(M * N);
+      p.naive(abs, A.map(Math.abs), B.map(Math.abs), M, K, N);
+      const row: KernelRow = {
         product: p.product, layout: p.layout, batch, M, K, N,
-        naive: gflops.get('naive') ?? null,
-        blocked: gflops.get('blocked') ?? null,
-        threaded: gflops.get('threaded') ?? null,
-        threads: usedPool ? threads : 1,
-        refused,
-      });
+        naive: null, blocked: null, threaded: null, wasm: null, wasmThreaded: null, fma: null, fmaThreaded: null,
+        threads: 1, refused: [],
+      };
+      const C = allocPersistent(M * N);
+      // One pass per backend: the columns of a pass are interleaved, so a burst of load hits them alike.
+      for (const backend of (options.wasmOnly ? ['wasm'] : ['js', 'wasm']) as BackendName[]) {
+        await setBackend(backend);
+        await threadsReady();
+        const cols = COLUMNS.filter((c) => c.backend === backend);
+        const timed: [string, Gemm][] = backend === 'js' && !options.wasmOnly ? [['naive', p.naive]] : [];
+        for (const c of cols) {
+          const kernel = c.kernel(p);
+          const got = allocPersistent(M * N).fill(NaN);
+          kernel(got, A, B, M, K, N);
+          const err = backend === 'js' ? maxError(got, want) : withinFloat32Bound(got, want, abs, K);
+          const limit = backend === 'js' ? TOLERANCE : 1;
+          if (err <= limit) timed.push([c.name, kernel]);
+          else row.refused.push(`${c.name}: ${backend === 'js' ? `max relative error ${err.toExponential(2)}` : `${err.toFixed(1)}× float32's bound`} vs naive`);
+        }
+        const before = parallelProductCount();
+        const samples = timeInterleaved(timed.map(([, k]) => () => k(C, A, B, M, K, N)), reps, minMs);
+        if (parallelProductCount() > before) row.threads = threads;
+        timed.forEach(([name], i) => ((row as unknown as Record<string, number>)[name] = (2 * M * K * N) / (median(samples[i]) * 1e6)));
+      }
+      if (options.fma) {
+        [row.fma, row.fmaThreaded, row.wasm, row.wasmThreaded] = [row.wasm, row.wasmThreaded, null, null];
+      }
+      rows.push(row);
     }
   }
   return rows;
 }
 
+/**
+ * The FMA columns: this script again in a child started with --experimental-wasm-relaxed-simd, where
+ * relaxed SIMD validates and the engine builds its tile loop with f32x4.relaxed_madd. Null when the
+ * child fails (a runtime without the flag): the table then says so.
+ */
+function fmaColumns(quick: boolean): KernelRow[] | null {
+  try {
+    const out = execFileSync(process.execPath, [
+      '--experimental-wasm-relaxed-simd', '--import', 'tsx', fileURLToPath(import.meta.url), '--fma-child', '--json', ...(quick ? ['--quick'] : []),
+    ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    return JSON.parse(out.trim().split('\n').pop()!) as KernelRow[];
+  } catch {
+    return null;
+  }
+}
+
 export function kernelMarkdown(rows: KernelRow[]): string {
-  const f = (v: number | null): string => (v === null ? 'refused' : v.toFixed(2));
+  const f = (v: number | null): string => (v === null ? '—' : v.toFixed(2));
   const lines = [
-    '| product | layout | batch | M×K×N | naive | blocked, 1 thread | blocked, threads |',
-    '| --- | --- | ---: | --- | ---: | ---: | ---: |',
+    '| product | layout | batch | M×K×N | naive | JS, 1 thread | JS, threads | wasm, 1 thread | wasm, threads | wasm FMA, 1 thread | wasm FMA, threads |',
+    '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.product} | ${r.layout} | ${r.batch} | ${r.M}×${r.K}×${r.N} | ${f(r.naive)} | ${f(r.blocked)} | ${f(r.threaded)} (${r.threads}) |`);
+    const t = `(${r.threads})`;
+    lines.push(`| ${r.product} | ${r.layout} | ${r.batch} | ${r.M}×${r.K}×${r.N} | ${f(r.naive)} | ${f(r.blocked)} | ${f(r.threaded)} ${t} | ${f(r.wasm)} | ${f(r.wasmThreaded)} ${t} | ${f(r.fma)} | ${f(r.fmaThreaded)} ${t} |`);
   }
+  const refused = rows.flatMap((r) => r.refused.map((x) => `${r.layout} ${r.batch}: ${x}`));
+  if (refused.length > 0) lines.push('', `Refused (disagreed with the naive twin, not timed): ${refused.join('; ')}`);
   return lines.join('\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--fma-child')) {
+    // In the child with the relaxed-SIMD flag: the wasm columns only, and they are FMA (or say why not).
+    const rows = await kernelTable({ quick, wasmOnly: true, fma: true });
+    if (getBackend() !== 'wasm' || !usesFma()) throw new Error('kernels: the FMA child did not get an FMA build');
+    console.log(JSON.stringify(rows));
+    process.exit(0);
+  }
   const rows = await kernelTable({ quick });
-  if (!process.argv.includes('--json')) console.log(`GFLOP/s, median of ${quick ? 3 : 9} interleaved runs\n\n${kernelMarkdown(rows)}\n`);
+  const fma = fmaColumns(quick);
+  rows.forEach((r, i) => {
+    r.fma = fma?.[i]?.fma ?? null;
+    r.fmaThreaded = fma?.[i]?.fmaThreaded ?? null;
+    if (fma?.[i]) r.refused.push(...fma[i].refused.map((x) => `FMA ${x}`));
+  });
+  if (!process.argv.includes('--json')) console.log(`GFLOP/s, median of ${quick ? 3 : 9} interleaved runs${fma === null ? ' (the FMA child failed)' : ''}\n\n${kernelMarkdown(rows)}\n`);
   console.log(JSON.stringify(rows));
   process.exit(0);
 }

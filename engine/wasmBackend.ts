@@ -28,12 +28,16 @@ function options(): { fma: boolean; sharedMemory: true } {
   return { fma: wasmSupport().relaxedSimd, sharedMemory: true };
 }
 
+/** Made once: switching back and forth between backends neither recompiles nor restarts the workers. */
+let made: Backend | null = null;
+
 /** The backend, compiling synchronously (Node, a Web Worker); a string says why it cannot. */
 export function wasmBackendSync(): Backend | string {
+  if (made !== null) return made;
   const why = wasmUnavailable();
   if (why !== null) return why;
   try {
-    return makeBackend(compileKernels(options()));
+    return (made = makeBackend(compileKernels(options())));
   } catch (err) {
     // A page's main thread refuses to compile a module this size synchronously: setBackend compiles it asynchronously.
     return `the WebAssembly module did not compile synchronously (${(err as Error).message})`;
@@ -42,9 +46,11 @@ export function wasmBackendSync(): Backend | string {
 
 /** The backend, compiling without blocking (what setBackend uses). */
 export async function wasmBackendAsync(): Promise<Backend | string> {
+  if (made !== null) return made;
   const why = wasmUnavailable();
   if (why !== null) return why;
-  return makeBackend(await compileKernelsAsync(options()));
+  const module = await compileKernelsAsync(options());
+  return (made ??= makeBackend(module));
 }
 
 /** The block a thread packs into: grown (and the old one handed back) when a product needs more. */
