@@ -5,6 +5,7 @@ export { Tensor, noGrad, isGradEnabled, record, sizeOf, normalizeAxis } from './
 export type { TapeNode, FromOptions, RandomOptions } from './tensor.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions } from './gradcheck.js';
+export { toDot, type ToDotOptions } from './toDot.js';
 export { Rng } from './rng.js';
 export { ShapeError, GradError, FormatError, fmtShape } from './errors.js';
 export { alloc } from './memory.js';
