@@ -15,6 +15,7 @@ import { main as fashionLr, smooth } from '../../examples/fashion-lr-range-test.
 import { main as sweep } from '../../examples/mnist-dropout-sweep.js';
 import { main as d2l } from '../../examples/fashion-d2l-dropout.js';
 import { main as tour } from '../../examples/tour.js';
+import { main as drawGraph } from '../../examples/draw-graph.js';
 
 async function run(main: (args: string[], log: (line: string) => void) => Promise<unknown>, args: string[]): Promise<string[]> {
   const lines: string[] = [];
@@ -134,6 +135,27 @@ describe('tour', () => {
     expect(lines).toContain('   crossEntropy -> linear -> relu -> linear -> relu -> linear (then the leaves: 6 parameters)');
     // Sequential fuses Dense + ReLU; the gradients must not change.
     expect(lines).toContain('   through model.forward: crossEntropy -> linear -> linear+relu -> linear+relu; largest gradient difference 0');
+  });
+});
+
+describe('draw-graph --quick', () => {
+  it('writes the scalar expression with values and gradients and the MNIST step with shapes, as SVG', async () => {
+    const figures = join(tmp, 'graphs');
+    const lines = await run(drawGraph, ['--quick', '--figures', figures]);
+    expect(grab(lines, /^graph-scalar\.svg: (\d+) nodes, (\d+) edges/)).toEqual([6, 6]); // a, b, a·b, c, mul, add
+    // x, 6 parameters, 3 layer outputs, the loss; 3 linear ops and crossEntropy.
+    expect(grab(lines, /^graph-mlp\.svg: (\d+) nodes, (\d+) edges/)).toEqual([15, 14]);
+    const texts = (name: string) => {
+      const svg = readFileSync(join(figures, name), 'utf8');
+      expect(svg).toMatch(/<svg[\s>]/);
+      return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].replace(/&#45;/g, '-'));
+    };
+    const scalar = texts('graph-scalar.svg');
+    for (const label of ['a', 'b', 'c', 'mul', 'add', 'data 2', 'grad -3', 'data -3', 'grad 3', 'data -9']) expect(scalar).toContain(label);
+    const mlp = texts('graph-mlp.svg');
+    for (const label of ['x: 8 images', '[8,784]', '0.weight', '[300,784]', '4.bias', 'linear+relu', 'linear', 'crossEntropy', 'loss']) expect(mlp).toContain(label);
+    // Shapes only for the big tensors: the one value shown is the loss.
+    expect(mlp.filter((t) => t.startsWith('data '))).toHaveLength(1);
   });
 });
 
