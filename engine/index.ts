@@ -7,6 +7,7 @@ export { noGrad, isGradEnabled, record } from './tape.js';
 export type { TapeNode, BackwardOptions } from './tape.js';
 export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions } from './gradcheck.js';
+export { toDot, type ToDotOptions } from './toDot.js';
 export { Rng } from './rng.js';
 export { ShapeError, GradError, FormatError, BackendError, fmtShape } from './errors.js';
 export { alloc, allocPersistent, release, scoped, memoryStats, setPoisonOnRelease } from './memory.js';

@@ -57,9 +57,15 @@ export async function writeFigure(dir: string | null, name: string, spec: VegaLi
   if (dir === null) return;
   // Loaded on demand: vega takes about a second to import, and most runs draw nothing.
   const { renderSvg } = await import('../train/index.js');
+  writeText(dir, name, await renderSvg(spec), log);
+}
+
+/** Writes an already rendered figure to `<dir>/<name>` and reports the path; does nothing when `dir` is null. */
+export function writeText(dir: string | null, name: string, text: string, log: Log): void {
+  if (dir === null) return;
   mkdirSync(dir, { recursive: true });
   const path = resolve(dir, name);
-  writeFileSync(path, await renderSvg(spec));
+  writeFileSync(path, text);
   log(`figure: ${path.startsWith(ROOT) ? path.slice(ROOT.length + 1) : path}`);
 }
 

@@ -1,11 +1,15 @@
 /**
  * Reference article 002: find a learning rate with a range test, then train with it.
  *
- * 1. Fashion-MNIST, 784-300-100-10 (ReLU, softmax), plain SGD, batches of 32 (Keras's default). For one
- *    epoch the rate starts at 1e-3 and is multiplied by 1.005 after every batch (the article's
- *    `ExponentialLearningRate` callback; here a `Callback` with `onBatchEnd`), recording rate and loss.
- * 2. The loss against the rate on a log axis: it falls, flattens, then shoots up. The turning point is
- *    where the (smoothed) loss is lowest; the article's rule is to train at about half of it.
+ * 1. Fashion-MNIST, 784-300-100-10 (ReLU, softmax), plain SGD, batches of 32 (Keras's default). For up
+ *    to one epoch the rate starts at 1e-3 and is multiplied by 1.005 after every batch (the article's
+ *    `ExponentialLearningRate` callback), recording rate and loss: optim's `findLearningRate` on that
+ *    grid, which also stops once the smoothed loss passes 4× its minimum and restores the weights.
+ * 2. The loss against the rate on a log axis: it falls, flattens, then shoots up. The article's rule is
+ *    to train at about half the rate where it turns up. That is the finder's suggestion (`halfTurn`):
+ *    it locates the turn on a centered average of the batch losses, which does not lag. (The minimum of
+ *    the exponential moving average that is plotted lags by some batches, and on this grid a few
+ *    batches are a large factor in rate: findLearningRate's doc comment measures 3× past divergence.)
  * 3. A fresh model trained at that rate, with 5,000 training images held out for validation, early
  *    stopping on the validation loss (best weights restored) and best/last checkpoints.
  *    The article's bar: more than 85% test accuracy.
@@ -18,10 +22,10 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Rng } from '../engine/index.js';
-import { loadDataset, splitValidation } from '../data/index.js';
+import { Rng, Tensor } from '../engine/index.js';
+import { DataLoader, loadDataset, splitValidation, type Batch } from '../data/index.js';
 import { Dense, ReLU, Sequential, Softmax } from '../layers/index.js';
-import { SGD } from '../optim/index.js';
+import { SGD, findLearningRate } from '../optim/index.js';
 import { EarlyStopping, ModelCheckpoint, curvesSpec, evaluate, fit, load, lrFindSpec, type Callback } from '../train/index.js';
 import { fmt, parseArgs, runIfMain, writeFigure, type Log } from './common.js';
 
@@ -31,15 +35,6 @@ const build = (rng: Rng) =>
     new Dense(300, 100, { rng }), new ReLU(),
     new Dense(100, 10, { rng }), new Softmax(),
   ]);
-
-/** Exponential moving average with bias correction (as fast.ai's finder): the batch losses are noisy. */
-export function smooth(values: readonly number[], beta = 0.98): number[] {
-  let avg = 0;
-  return values.map((v, i) => {
-    avg = beta * avg + (1 - beta) * v;
-    return avg / (1 - beta ** (i + 1));
-  });
-}
 
 export async function main(args: string[], log: Log = console.log) {
   const { quick, seed, figures, flags } = parseArgs(args);
@@ -58,27 +53,21 @@ export async function main(args: string[], log: Log = console.log) {
   const factor = quick ? Math.pow(5.3 / 1e-3, 1 / batches) : 1.005;
   log(`${dataset}: ${train.count} train, ${validation.count} validation, ${test.count} test; 784-300-100-10, SGD, batch ${batchSize}`);
 
-  // 1. The range test.
+  // 1. The range test: rate_i = 1e-3 · factor^i for batch i, the article's grid, through the library's finder.
   const probe = build(new Rng(seed));
-  const probeOpt = new SGD(probe.parameters(), { lr: 1e-3 });
-  const rates: number[] = [];
-  const losses: number[] = [];
-  const exponentialRate: Callback = {
-    onBatchEnd(logs) {
-      rates.push(probeOpt.lr);
-      losses.push(logs.loss);
-      probeOpt.lr = probeOpt.lr * factor;
-    },
-  };
-  // A diverging loss is expected at the end of the test: keep going to the end of the epoch, as the article does.
-  await fit(probe, { train, epochs: 1, batchSize, optimizer: probeOpt, seed, callbacks: [exponentialRate], terminateOnNaN: false });
-  const smoothed = smooth(losses);
-  let best = 0;
-  for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[best]) best = i;
-  const turning = rates[best];
-  const lr = turning / 2;
-  log(`range test: ${rates.length} batches, rate ${rates[0].toExponential(2)} -> ${rates[rates.length - 1].toExponential(2)} (×${factor.toFixed(4)} a batch)`);
-  log(`lowest smoothed loss ${fmt(smoothed[best])} at rate ${turning.toExponential(2)}; training at half: lr ${lr.toExponential(2)}`);
+  const start = 1e-3;
+  const loader = new DataLoader(train, { batchSize, seed });
+  const lossOf = (_m: unknown, batch: Batch): Tensor => Tensor.crossEntropy(probe.forwardLogits(batch.x), batch.y);
+  const range = findLearningRate(probe, lossOf, loader, { start, end: start * factor ** (batches - 1), steps: batches });
+  const { rates, smoothed, suggestions } = range;
+  const lr = range.suggested;
+  const turning = 2 * suggestions.halfTurn;
+  log(`range test: ${rates.length} of ${batches} batches (${range.stopReason}), rate ${rates[0].toExponential(2)} -> ${rates[rates.length - 1].toExponential(2)} (×${factor.toFixed(4)} a batch)`);
+  log(`suggestions: steepest descent ${suggestions.steepest.toExponential(2)}, minimum / 10 ${suggestions.minOver10.toExponential(2)}, half the turning point ${suggestions.halfTurn.toExponential(2)}`);
+  let lowest = 0;
+  for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[lowest]) lowest = i;
+  log(`the loss turns up at rate ${turning.toExponential(2)} (the plotted moving average, which lags, is lowest at ${rates[lowest].toExponential(2)})`);
+  log(`training at half the turning point: lr ${lr.toExponential(2)}`);
   await writeFigure(figures, `${prefix}lr-range-test.svg`, lrFindSpec(rates, smoothed, lr), log);
 
   // 2. Training from scratch at that rate.
