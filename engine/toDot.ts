@@ -41,9 +41,8 @@ const STYLE = {
  *
  * What is drawn is what the tape holds: each tensor's `node.op` and `node.parents`, nothing else.
  * Gradients: leaves keep theirs after `backward()`, intermediate tensors only with `retainGrad()`.
- * Call toDot before `backward()`, or after it while the tape still holds the graph: a tape that
- * releases its nodes after backward leaves nothing behind a tensor, and then toDot draws what is left
- * (at worst the root alone, as a leaf).
+ * Call toDot before `backward()`, or after `backward({ retainGraph: true })`: a plain backward
+ * releases the graph it walked (engine/tape.ts), and then toDot draws what is left (the root alone).
  *
  * Node ids follow a fixed order (inputs before the tensors made from them, an op's inputs in argument
  * order), so the same computation always gives the same text. The walk uses an explicit stack: a long

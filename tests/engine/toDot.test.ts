@@ -77,7 +77,7 @@ function scalarExpression() {
 describe('toDot', () => {
   it('c = a·b + b after backward: exactly the tensors, the ops and the edges, with values and gradients', () => {
     const { a, b, ab, c } = scalarExpression();
-    c.backward();
+    c.backward({ retainGraph: true });
     const g = parse(toDot(c, { names: { a, b, ab, c } }));
     expect(g.nodes.map((n) => n.text[0]).sort()).toEqual(['a', 'ab', 'add', 'b', 'c', 'mul']);
     expect(edgeList(g)).toEqual(['a -> mul', 'ab -> add', 'add -> c', 'b -> add', 'b -> mul', 'mul -> ab']);
@@ -140,7 +140,7 @@ describe('toDot', () => {
   it('values only for small tensors (maxValues), nested by the shape, with the digits asked for', () => {
     const m = Tensor.from([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
     const s = m.mul(1 / 3).sum();
-    s.backward();
+    s.backward({ retainGraph: true });
     const byDefault = parse(toDot(s, { names: { m, s } }));
     expect(node(byDefault, 'm').text).toEqual(['m', '[2,3]', 'data [[1, 2, 3], [4, 5, 6]]', 'grad [[0.3333, 0.3333, 0.3333], [0.3333, 0.3333, 0.3333]]']);
     expect(node(byDefault, 'scalar').text).toEqual(['scalar', 'data 0.3333']); // the lifted 1/3
@@ -200,7 +200,7 @@ describe('toDot', () => {
 
   it('Graphviz renders it as SVG with every label in it', () => {
     const { a, b, c } = scalarExpression();
-    c.backward();
+    c.backward({ retainGraph: true });
     const dot = toDot(c, { names: { a, b, c } });
     const svg = viz.renderString(dot, { format: 'svg' });
     expect(svg).toMatch(/<svg[\s>]/);
