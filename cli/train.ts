@@ -24,6 +24,7 @@ import {
   type FitResult,
   type History,
 } from '../train/index.js';
+import { MissingPackageError } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
 import { buildModel, buildOptimizer, buildSchedule, loadRunData, seeds } from './build.js';
 import { applyThreads, defaultRunDir, loadCheckpointFlag, type Io } from './io.js';
@@ -127,7 +128,13 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   }
 
   const outcome: TrainOutcome = { exitCode: 0, config, out, history: result.history, fit: result };
-  if (result.history.length > 0) writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(result.history, `${config.dataset}: training curves`)));
+  try {
+    if (result.history.length > 0) writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(result.history, `${config.dataset}: training curves`)));
+  } catch (e) {
+    // The plot is a by-product of training: without vega the run still succeeds, and says what to install.
+    if (!(e instanceof MissingPackageError)) throw e;
+    io.err(`curves.svg not drawn: ${e.message}`);
+  }
 
   if (result.interrupted) {
     const lastPath = join(out, 'last.safetensors');
