@@ -128,8 +128,12 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   }
 
   const outcome: TrainOutcome = { exitCode: 0, config, out, history: result.history, fit: result };
+  let plotted = false;
   try {
-    if (result.history.length > 0) writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(result.history, `${config.dataset}: training curves`)));
+    if (result.history.length > 0) {
+      writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(result.history, `${config.dataset}: training curves`)));
+      plotted = true;
+    }
   } catch (e) {
     // The plot is a by-product of training: without vega the run still succeeds, and says what to install.
     if (!(e instanceof MissingPackageError)) throw e;
@@ -156,7 +160,7 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     const chart = terminalChart(result.history);
     if (chart) io.out(chart);
   }
-  io.out(`saved ${join(out, 'best.safetensors')}, last.safetensors, metrics.csv, metrics.jsonl, curves.svg`);
+  io.out(`saved ${join(out, 'best.safetensors')}, last.safetensors, metrics.csv, metrics.jsonl${plotted ? ', curves.svg' : ''}`);
   io.out(`test loss: ${test.loss.toFixed(4)}`);
   io.out(`test accuracy: ${test.accuracy.toFixed(4)}`);
   return outcome;

@@ -20,7 +20,7 @@ export class MissingPackageError extends Error {
     const several = packages.length > 1;
     super(
       `${purpose} need${several ? '' : 's'} the optional package${several ? 's' : ''} ${packages.join(' and ')}, ` +
-        `not installed: run npm install ${packages.join(' ')}`,
+        `which ${several ? 'are' : 'is'} not installed: npm install ${packages.join(' ')}`,
     );
   }
 }
