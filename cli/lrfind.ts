@@ -11,7 +11,7 @@ import { DataLoader } from '../data/index.js';
 import { Tensor } from '../engine/index.js';
 import { findLearningRate, type FinderModel } from '../optim/index.js';
 import type { Batch } from '../data/index.js';
-import { logitsOf, lrFindSpec, renderSvg, type Model } from '../train/index.js';
+import { logitsOf, lrFindSpec, renderSvg, requirePlotPackages, type Model } from '../train/index.js';
 import { buildModel, buildOptimizer, loadRunData, seeds } from './build.js';
 import { applyThreads, defaultRunDir, type Io } from './io.js';
 import { parseInteger, parsePositive, parseRunOptions, parseTrainConfig, UsageError, type RawOptions } from './options.js';
@@ -33,6 +33,7 @@ export async function lrFindCommand(raw: RawOptions, io: Io): Promise<LrFindOutc
   const end = typeof endRaw === 'string' ? parsePositive('--end', endRaw) : 10;
   const steps = typeof stepsRaw === 'string' ? parseInteger('--steps', stepsRaw, 2, 'an integer >= 2') : 100;
   if (!(end > start)) throw new UsageError(`--end ${end}: must be larger than --start ${start}`);
+  requirePlotPackages(); // lr-find.svg is the command's output: check before the sweep of rates
   applyThreads(run.threads);
 
   const data = loadRunData(config);

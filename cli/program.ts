@@ -13,12 +13,14 @@ import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
 import { processIo, type Io } from './io.js';
 import { lrFindCommand } from './lrfind.js';
+import { MissingPackageError } from '../data/index.js';
 import { UsageError, type RawOptions } from './options.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand, trainSummary } from './train.js';
 
 function packageVersion(): string {
-  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+  // By the package's own name (its exports map lists package.json): the same from cli/ and dist/cli/.
+  return (createRequire(import.meta.url)('tapegrad/package.json') as { version: string }).version;
 }
 
 /** The options `train`, `sweep` and `lr-find` share: what to train and how. */
@@ -172,6 +174,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     if (e instanceof UsageError) {
       io.err(`tapegrad ${commandName}: ${e.message}`);
       return e.exitCode;
+    }
+    // An optional package the command needs is not installed: as a bad argument, one line and exit 2.
+    if (e instanceof MissingPackageError) {
+      io.err(`tapegrad ${commandName}: ${e.message}`);
+      return 2;
     }
     // Anything else is not a user mistake: still one line, unless TAPEGRAD_DEBUG asks for the stack.
     const err = e as Error;

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderSvg, sweepSpec, type SweepRun } from '../train/index.js';
+import { renderSvg, requirePlotPackages, sweepSpec, type SweepRun } from '../train/index.js';
 import { defaultRunDir, type Io } from './io.js';
 import { parseRateList, parseTrainConfig, UsageError, type RawOptions } from './options.js';
 import { trainCommand } from './train.js';
@@ -22,6 +22,7 @@ export async function sweepCommand(raw: RawOptions, io: Io): Promise<SweepOutcom
   const rates = parseRateList('--dropout', raw.dropout);
   // Check every other flag once, before the first run starts.
   const config = parseTrainConfig({ ...raw, dropout: undefined });
+  requirePlotPackages(); // sweep.svg is what a sweep is for: say it cannot be drawn before the runs, not after
   const out = typeof raw.out === 'string' ? raw.out : defaultRunDir(`sweep-${config.dataset}`);
   mkdirSync(out, { recursive: true });
 

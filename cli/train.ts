@@ -24,6 +24,7 @@ import {
   type FitResult,
   type History,
 } from '../train/index.js';
+import { MissingPackageError } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
 import { buildModel, buildOptimizer, buildSchedule, loadRunData, seeds } from './build.js';
 import { applyThreads, defaultRunDir, loadCheckpointFlag, type Io } from './io.js';
@@ -127,7 +128,17 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   }
 
   const outcome: TrainOutcome = { exitCode: 0, config, out, history: result.history, fit: result };
-  if (result.history.length > 0) writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(result.history, `${config.dataset}: training curves`)));
+  let plotted = false;
+  try {
+    if (result.history.length > 0) {
+      writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(result.history, `${config.dataset}: training curves`)));
+      plotted = true;
+    }
+  } catch (e) {
+    // The plot is a by-product of training: without vega the run still succeeds, and says what to install.
+    if (!(e instanceof MissingPackageError)) throw e;
+    io.err(`curves.svg not drawn: ${e.message}`);
+  }
 
   if (result.interrupted) {
     const lastPath = join(out, 'last.safetensors');
@@ -149,7 +160,7 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     const chart = terminalChart(result.history);
     if (chart) io.out(chart);
   }
-  io.out(`saved ${join(out, 'best.safetensors')}, last.safetensors, metrics.csv, metrics.jsonl, curves.svg`);
+  io.out(`saved ${join(out, 'best.safetensors')}, last.safetensors, metrics.csv, metrics.jsonl${plotted ? ', curves.svg' : ''}`);
   io.out(`test loss: ${test.loss.toFixed(4)}`);
   io.out(`test accuracy: ${test.accuracy.toFixed(4)}`);
   return outcome;

@@ -25,11 +25,11 @@
  * ignored and rebuilt; a cache that cannot be written (read-only `node_modules`) only costs speed.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { FormatError, Rng } from '../engine/index.js';
 import { createDataset, type Dataset } from './dataset.js';
 import { readIdx, writeIdx } from './idx.js';
+import { optionalPackages } from './optional.js';
 
 export const FASHION_CLASS_NAMES = [
   'T-shirt/top',
@@ -106,12 +106,15 @@ export function fashionSplit(labels: Int32Array, classes: number): { trainIndice
   return { trainIndices: Int32Array.from(rng.shuffle(train)), testIndices: Int32Array.from(rng.shuffle(test)) };
 }
 
-/** The folder of the installed `fashion-mnist` package and its version. */
+/**
+ * The folder of the installed `fashion-mnist` package and its version. The package is an optional
+ * peer dependency (149 MB: most users of the library never load it), so it is looked up only here,
+ * when Fashion-MNIST is asked for; without it this throws a MissingPackageError that names it.
+ */
 function fashionPackage(): { dir: string; version: string } {
-  const require = createRequire(import.meta.url);
-  const pkgJson = require.resolve('fashion-mnist/package.json');
-  const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
-  return { dir: dirname(pkgJson), version };
+  const [dir] = optionalPackages(['fashion-mnist'], 'Fashion-MNIST');
+  const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return { dir, version };
 }
 
 /**

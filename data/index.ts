@@ -39,6 +39,7 @@ export {
   IRIS_FEATURE_NAMES,
 } from './iris.js';
 export type { IrisOptions, Standardizer, Fold } from './iris.js';
+export { MissingPackageError, optionalPackages } from './optional.js';
 export { DataLoader, shiftImage, shiftImages, mixSeed } from './loader.js';
 export type { Batch, LoaderOptions, LoaderState } from './loader.js';
 

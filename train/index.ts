@@ -22,7 +22,7 @@ export { save, load, architectureOf, CHECKPOINT_FORMAT } from './save.js';
 export type { Checkpoint, CheckpointInfo, Progress, SaveOptions } from './save.js';
 export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './safetensors.js';
 export type { StoredTensor, SafetensorsContents } from './safetensors.js';
-export { curvesSpec, lrFindSpec, sweepSpec, renderSvg, terminalChart } from './plots.js';
+export { curvesSpec, lrFindSpec, sweepSpec, renderSvg, requirePlotPackages, terminalChart } from './plots.js';
 export type { VegaLiteSpec, SweepRun } from './plots.js';
 export { METRIC_COLUMNS } from './history.js';
 export type { EpochLogs, History } from './history.js';

