@@ -3,7 +3,8 @@
  *
  * 1. Fashion-MNIST, 784-300-100-10 (ReLU, softmax), plain SGD, batches of 32 (Keras's default). For one
  *    epoch the rate starts at 1e-3 and is multiplied by 1.005 after every batch (the article's
- *    `ExponentialLearningRate` callback; here a `Callback` with `onBatchEnd`), recording rate and loss.
+ *    `ExponentialLearningRate` callback; here a `Callback` with `onBatchEnd(batch, logs)`, whose
+ *    `logs.loss` is that batch's loss), recording rate and loss.
  * 2. The loss against the rate on a log axis: it falls, flattens, then shoots up. The turning point is
  *    where the (smoothed) loss is lowest; the article's rule is to train at about half of it.
  * 3. A fresh model trained at that rate, with 5,000 training images held out for validation, early
@@ -64,7 +65,7 @@ export async function main(args: string[], log: Log = console.log) {
   const rates: number[] = [];
   const losses: number[] = [];
   const exponentialRate: Callback = {
-    onBatchEnd(logs) {
+    onBatchEnd(_batch, logs) {
       rates.push(probeOpt.lr);
       losses.push(logs.loss);
       probeOpt.lr = probeOpt.lr * factor;
@@ -84,16 +85,16 @@ export async function main(args: string[], log: Log = console.log) {
   // 2. Training from scratch at that rate.
   const model = build(new Rng(seed + 1));
   const optimizer = new SGD(model.parameters(), { lr });
-  const checkpoints = new ModelCheckpoint({ dir: out, monitor: 'valLoss' });
-  const stopping = new EarlyStopping({ monitor: 'valLoss', patience: quick ? 1 : 3, restoreBestWeights: true });
+  const checkpoints = new ModelCheckpoint({ dir: out, monitor: 'val_loss' });
+  const stopping = new EarlyStopping({ monitor: 'val_loss', patience: quick ? 1 : 3, restoreBestWeights: true });
   const printEpoch: Callback = {
-    onEpochEnd(h) {
-      log(`epoch ${String(h.epoch).padStart(2)}: loss ${fmt(h.loss)} accuracy ${fmt(h.accuracy)}  val_loss ${fmt(h.valLoss!)} val_accuracy ${fmt(h.valAccuracy!)}`);
+    onEpochEnd(epoch, logs) {
+      log(`epoch ${String(epoch + 1).padStart(2)}: loss ${fmt(logs.loss)} accuracy ${fmt(logs.accuracy)}  val_loss ${fmt(logs.val_loss)} val_accuracy ${fmt(logs.val_accuracy)}`);
     },
   };
-  const result = await fit(model, { train, validation, epochs, batchSize, optimizer, seed, callbacks: [printEpoch, stopping, checkpoints] });
-  if (result.stopReason) log(result.stopReason);
-  await writeFigure(figures, `${prefix}lr-curves.svg`, curvesSpec(result.history, `${dataset}, SGD lr ${lr.toExponential(2)}`), log);
+  const history = await fit(model, { train, validationData: validation, epochs, batchSize, optimizer, seed, callbacks: [printEpoch, stopping, checkpoints] });
+  if (history.stopReason) log(history.stopReason);
+  await writeFigure(figures, `${prefix}lr-curves.svg`, curvesSpec(history, `${dataset}, SGD lr ${lr.toExponential(2)}`), log);
 
   const { accuracy } = evaluate(model, test);
   const fromFile = load(checkpoints.bestPath).model!;
@@ -102,7 +103,7 @@ export async function main(args: string[], log: Log = console.log) {
   log(`test accuracy: ${fmt(accuracy)} (${dataset === 'mnist' ? "LeCun et al.'s 300+100 net: 0.9695" : "article 002's bar: > 0.85"})`);
   // A --quick run without --out leaves nothing behind.
   if (quick && !flags.has('out')) rmSync(out, { recursive: true, force: true });
-  return { accuracy, lr, turning, history: result.history };
+  return { accuracy, lr, turning, history };
 }
 
 runIfMain(import.meta.url, main);
