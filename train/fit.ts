@@ -23,7 +23,7 @@ import { LearningRateScheduler, TerminateOnNaN } from './callbacks.js';
 import { arraysToDataset, checkData, isArrayData, type ArrayData, type Features, type Targets } from './data.js';
 import { evaluateDataset } from './evaluate.js';
 import { History, type Logs } from './history.js';
-import { resolveLoss, type LossFunction, type LossName } from './losses.js';
+import { resolveLoss, type Loss, type LossFunction, type LossName } from './losses.js';
 import { resolveMetrics, type MetricName } from './metrics.js';
 import { save, type Checkpoint, type CheckpointInfo, type PartialEpoch, type Progress } from './save.js';
 import { trainStep, type StepSetup } from './step.js';
@@ -244,7 +244,7 @@ export async function fit(model: Model, options: FitOptions): Promise<History> {
 }
 
 /** The training set and the validation set (if any), from `x`/`y` or `train`, `validationData` or `validationSplit`. */
-function fitData(options: FitOptions, loss: ReturnType<typeof resolveLoss>, seed: number, op: string): { train: Dataset; validation?: Dataset } {
+function fitData(options: FitOptions, loss: Loss, seed: number, op: string): { train: Dataset; validation?: Dataset } {
   const arrays = options.x !== undefined || options.y !== undefined;
   if (arrays && options.train !== undefined) throw new TypeError(`${op}: give x and y, or train (a Dataset), not both`);
   if (!arrays && options.train === undefined) throw new TypeError(`${op}: no training data: give x and y (your arrays) or train (a Dataset)`);

@@ -15,6 +15,7 @@ import { main as fashionLr, smooth } from '../../examples/fashion-lr-range-test.
 import { main as sweep } from '../../examples/mnist-dropout-sweep.js';
 import { main as d2l } from '../../examples/fashion-d2l-dropout.js';
 import { main as tour } from '../../examples/tour.js';
+import { main as regression } from '../../examples/regression.js';
 
 async function run(main: (args: string[], log: (line: string) => void) => Promise<unknown>, args: string[]): Promise<string[]> {
   const lines: string[] = [];
@@ -134,6 +135,18 @@ describe('tour', () => {
     expect(lines).toContain('   crossEntropy -> linear -> relu -> linear -> relu -> linear (then the leaves: 6 parameters)');
     // Sequential fuses Dense + ReLU; the gradients must not change.
     expect(lines).toContain('   through model.forward: crossEntropy -> linear -> linear+relu -> linear+relu; largest gradient difference 0');
+  });
+});
+
+describe('regression', () => {
+  it("learns y = 2x + 1, a two-output plane and a binary classifier from plain arrays", async () => {
+    const lines = await run(regression, []);
+    const [w, b] = grab(lines, /^line: y = ([\d.-]+)x \+ ([\d.-]+) \(true: 2x \+ 1\)/);
+    expect(Math.abs(w - 2)).toBeLessThan(0.05);
+    expect(Math.abs(b - 1)).toBeLessThan(0.05);
+    const plane = grab(lines, /^plane: y1 = ([\d.-]+)x1 \+ ([\d.-]+)x2 \+ ([\d.-]+), y2 = ([\d.-]+)x1 \+ ([\d.-]+)x2 \+ ([\d.-]+)$/);
+    plane.forEach((v, i) => expect(Math.abs(v - [1, 2, 0, -1, 0, 3][i])).toBeLessThan(0.02));
+    expect(grab(lines, /^classifier: accuracy (\d\.\d{4})$/)[0]).toBeGreaterThan(0.95);
   });
 });
 
