@@ -31,7 +31,6 @@ function mlp(softmax = false) {
 
 /** Least squares with an intercept, in float64: the known answer a regression through fit must reach. */
 function leastSquares(x: number[][], y: number[][]): { weight: number[][]; bias: number[] } {
-  const n = x.length;
   const d = x[0].length + 1;
   const rows = x.map((r) => [...r, 1]);
   // Normal equations (XᵀX) β = Xᵀy, solved by Gauss-Jordan elimination, for each output.
@@ -51,7 +50,6 @@ function leastSquares(x: number[][], y: number[][]): { weight: number[][]; bias:
     weight.push(a.slice(0, d - 1).map((row) => row[d]));
     bias.push(a[d - 1][d]);
   }
-  void n;
   return { weight, bias };
 }
 
