@@ -3,11 +3,11 @@
  * architecture (no flags needed) and reports its test loss and accuracy. The data set defaults to the one
  * the model was trained on.
  */
-import { loadDataset, DATASET_NAMES } from '../data/index.js';
+import { loadDataset } from '../data/index.js';
 import { evaluate } from '../train/index.js';
 import type { Sequential } from '../layers/index.js';
 import { applyThreads, loadCheckpointFlag, type Io } from './io.js';
-import { parseChoice, parseInteger, parseRunOptions, UsageError, type RawOptions } from './options.js';
+import { EVAL_FLAGS, parseFlags, parseRunOptions, UsageError, type RawOptions } from './options.js';
 
 export interface EvalOutcome {
   model: string;
@@ -18,11 +18,8 @@ export interface EvalOutcome {
 }
 
 export async function evalCommand(raw: RawOptions, io: Io): Promise<EvalOutcome> {
-  const run = parseRunOptions({ threads: raw.threads, json: raw.json });
-  const path = raw.model as string;
-  const datasetFlag = typeof raw.dataset === 'string' ? parseChoice('--dataset', raw.dataset, DATASET_NAMES) : undefined;
-  const testSize = typeof raw.testSize === 'string' ? parseInteger('--test-size', raw.testSize, 1, 'a positive integer') : undefined;
-  const batchSize = typeof raw.batchSize === 'string' ? parseInteger('--batch-size', raw.batchSize, 1, 'a positive integer') : 1000;
+  const run = parseRunOptions(raw);
+  const { model: path, dataset: datasetFlag, testSize, batchSize } = parseFlags(EVAL_FLAGS, raw);
   applyThreads(run.threads);
 
   const checkpoint = loadCheckpointFlag('--model', path);
@@ -30,7 +27,7 @@ export async function evalCommand(raw: RawOptions, io: Io): Promise<EvalOutcome>
   const saved = (checkpoint.hyperParams.config as { dataset?: string; seed?: number } | undefined) ?? {};
   const dataset = datasetFlag ?? saved.dataset ?? 'mnist';
   // Iris's train/test split is seeded; use the run's seed so "test" means the same 30 flowers.
-  const { test } = loadDataset(dataset, { testSize, seed: dataset === 'iris' ? saved.seed : undefined });
+  const { test } = loadDataset(dataset, { testSize: testSize ?? undefined, seed: dataset === 'iris' ? saved.seed : undefined });
   const model = checkpoint.model as unknown as Sequential;
   const inputs = model.inputShape()?.[1];
   if (inputs !== undefined && inputs !== test.features) {
@@ -40,5 +37,5 @@ export async function evalCommand(raw: RawOptions, io: Io): Promise<EvalOutcome>
   io.out(`model: ${path} (${model.parameterCount()} parameters, trained ${checkpoint.epoch ?? '?'} epochs)`);
   io.out(`test loss: ${result.loss.toFixed(4)}`);
   io.out(`test accuracy: ${result.accuracy.toFixed(4)}`);
-  return { model: path, dataset, count: result.count, loss: result.loss, accuracy: result.accuracy };
+  return { model: path, dataset, count: test.count, loss: result.loss, accuracy: result.accuracy };
 }

@@ -7,14 +7,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataLoader } from '../data/index.js';
-import { Tensor } from '../engine/index.js';
-import { findLearningRate, type FinderModel } from '../optim/index.js';
-import type { Batch } from '../data/index.js';
-import { logitsOf, lrFindSpec, renderSvg, requirePlotPackages, type Model } from '../train/index.js';
+import { lrFindSpec, rangeTest, renderSvg, requirePlotPackages } from '../train/index.js';
 import { buildModel, buildOptimizer, loadRunData, seeds } from './build.js';
 import { applyThreads, defaultRunDir, type Io } from './io.js';
-import { parseInteger, parsePositive, parseRunOptions, parseTrainConfig, UsageError, type RawOptions } from './options.js';
+import { LRFIND_FLAGS, parseFlags, parseRunOptions, parseTrainConfig, UsageError, type RawOptions } from './options.js';
 
 export interface LrFindOutcome {
   out: string;
@@ -26,12 +22,9 @@ export interface LrFindOutcome {
 }
 
 export async function lrFindCommand(raw: RawOptions, io: Io): Promise<LrFindOutcome> {
-  const { start: startRaw, end: endRaw, steps: stepsRaw, ...rest } = raw;
-  const config = parseTrainConfig(rest);
-  const run = parseRunOptions({ threads: raw.threads, out: raw.out, json: raw.json });
-  const start = typeof startRaw === 'string' ? parsePositive('--start', startRaw) : 1e-5;
-  const end = typeof endRaw === 'string' ? parsePositive('--end', endRaw) : 10;
-  const steps = typeof stepsRaw === 'string' ? parseInteger('--steps', stepsRaw, 2, 'an integer >= 2') : 100;
+  const config = parseTrainConfig(raw);
+  const run = parseRunOptions(raw);
+  const { start, end, steps } = parseFlags(LRFIND_FLAGS, raw);
   if (!(end > start)) throw new UsageError(`--end ${end}: must be larger than --start ${start}`);
   requirePlotPackages(); // lr-find.svg is the command's output: check before the sweep of rates
   applyThreads(run.threads);
@@ -39,17 +32,17 @@ export async function lrFindCommand(raw: RawOptions, io: Io): Promise<LrFindOutc
   const data = loadRunData(config);
   const model = buildModel(config, data.train.features, data.train.classes);
   const optimizer = buildOptimizer(config, model.parameters());
-  const loader = new DataLoader(data.train, { batchSize: config.batchSize, seed: seeds.loader(config.seed), augment: config.augment });
-  model.train();
-  const lossOf = (m: FinderModel, batch: Batch): Tensor => {
-    let loss = Tensor.crossEntropy(logitsOf(m as unknown as Model, batch.x), batch.y);
-    const penalty = model.regularizationLoss();
-    if (penalty) loss = loss.add(penalty);
-    return loss;
-  };
   io.out(`lr-find: ${config.optimizer} on ${config.dataset}, rates ${start} to ${end} over up to ${steps} batches of ${config.batchSize}`);
-  const result = findLearningRate(model, lossOf, loader, { start, end, steps, optimizer });
-
+  const result = rangeTest(model, {
+    data: data.train,
+    batchSize: config.batchSize,
+    seed: seeds.loader(config.seed),
+    augment: config.augment,
+    optimizer,
+    start,
+    end,
+    steps,
+  });
   const out = run.out ?? defaultRunDir(`lr-find-${config.dataset}`);
   mkdirSync(out, { recursive: true });
   const svgPath = join(out, 'lr-find.svg');

@@ -7,19 +7,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderSvg, requirePlotPackages, sweepSpec, type SweepRun } from '../train/index.js';
 import { defaultRunDir, type Io } from './io.js';
-import { parseRateList, parseTrainConfig, UsageError, type RawOptions } from './options.js';
+import { SWEEP_FLAGS, parseFlags, parseTrainConfig, UsageError, type RawOptions } from './options.js';
 import { trainCommand } from './train.js';
 
 export interface SweepOutcome {
   exitCode: number;
   out: string;
-  runs: Array<{ dropout: number; valAccuracy: number | null; accuracy: number | null; testAccuracy: number | null; out: string }>;
+  runs: Array<{ dropout: number; accuracy: number | null; val_accuracy: number | null; test_accuracy: number | null; out: string }>;
 }
 
 export async function sweepCommand(raw: RawOptions, io: Io): Promise<SweepOutcome> {
   if (typeof raw.dropout !== 'string') throw new UsageError('--dropout is required: the rates to compare, e.g. --dropout 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9');
   if (raw.resume !== undefined) throw new UsageError('--resume cannot be used with sweep: resume one of its runs with train --resume');
-  const rates = parseRateList('--dropout', raw.dropout);
+  const rates = parseFlags(SWEEP_FLAGS, raw).dropout!;
   // Check every other flag once, before the first run starts.
   const config = parseTrainConfig({ ...raw, dropout: undefined });
   requirePlotPackages(); // sweep.svg is what a sweep is for: say it cannot be drawn before the runs, not after
@@ -34,12 +34,12 @@ export async function sweepCommand(raw: RawOptions, io: Io): Promise<SweepOutcom
     const outcome = await trainCommand({ ...raw, dropout: String(rate), out: runOut, json: false }, io, { linePrefix: `[dropout ${rate}] ` });
     if (outcome.exitCode !== 0) return { exitCode: outcome.exitCode, out, runs: summary };
     runs.push({ rate, history: outcome.history });
-    const last = outcome.history[outcome.history.length - 1];
+    const last = outcome.history.last();
     summary.push({
       dropout: rate,
       accuracy: last?.accuracy ?? null,
-      valAccuracy: last?.valAccuracy ?? null,
-      testAccuracy: outcome.test?.accuracy ?? null,
+      val_accuracy: last?.val_accuracy ?? null,
+      test_accuracy: outcome.test?.accuracy ?? null,
       out: runOut,
     });
   }
@@ -48,7 +48,7 @@ export async function sweepCommand(raw: RawOptions, io: Io): Promise<SweepOutcom
   writeFileSync(join(out, 'sweep.jsonl'), `${summary.map((s) => JSON.stringify(s)).join('\n')}\n`);
   io.out('dropout  train acc  val acc  test acc');
   const f = (v: number | null) => (v === null ? '     -  ' : v.toFixed(4).padStart(8));
-  for (const s of summary) io.out(`${s.dropout.toFixed(2).padStart(7)}  ${f(s.accuracy)}  ${f(s.valAccuracy)}  ${f(s.testAccuracy)}`);
+  for (const s of summary) io.out(`${s.dropout.toFixed(2).padStart(7)}  ${f(s.accuracy)}  ${f(s.val_accuracy)}  ${f(s.test_accuracy)}`);
   io.out(`saved ${join(out, 'sweep.svg')} and sweep.jsonl`);
   return { exitCode: 0, out, runs: summary };
 }

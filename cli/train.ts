@@ -21,24 +21,19 @@ import {
   terminalChart,
   type Callback,
   type Checkpoint,
-  type FitResult,
   type History,
 } from '../train/index.js';
 import { MissingPackageError } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
 import { buildModel, buildOptimizer, buildSchedule, loadRunData, seeds } from './build.js';
 import { applyThreads, defaultRunDir, loadCheckpointFlag, type Io } from './io.js';
-import { parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
-
-/** Flags that may accompany --resume: the rest are the saved run's and cannot change mid-run. */
-const RESUME_FLAGS = new Set(['resume', 'epochs', 'earlyStopping', 'out', 'quiet', 'json', 'threads']);
+import { RESUME_FLAGS, flagName, parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
 
 export interface TrainOutcome {
   exitCode: number;
   config: TrainConfig;
   out: string;
   history: History;
-  fit: FitResult;
   test?: { loss: number; accuracy: number };
 }
 
@@ -55,8 +50,8 @@ export function resolveTrain(raw: RawOptions): { config: TrainConfig; run: RunOp
   if (run.resume === null) return { config: parseTrainConfig(raw), run, checkpoint: null };
   const extra = Object.keys(raw).filter((k) => raw[k] !== undefined && !RESUME_FLAGS.has(k));
   if (extra.length > 0) {
-    const flag = `--${extra[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new UsageError(`${flag} cannot be combined with --resume: a resumed run keeps its saved settings (only --epochs, --early-stopping, --out, --quiet, --json, --threads may change)`);
+    const allowed = [...RESUME_FLAGS].filter((k) => k !== 'resume').map(flagName).join(', ');
+    throw new UsageError(`${flagName(extra[0])} cannot be combined with --resume: a resumed run keeps its saved settings (only ${allowed} may change)`);
   }
   const checkpoint = loadCheckpointFlag('--resume', run.resume);
   const saved = checkpoint.hyperParams.config as TrainConfig | undefined;
@@ -79,17 +74,18 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     throw new UsageError(`--dataset ${config.dataset}: the model takes ${inputs} inputs, ${config.dataset} has ${data.train.features} features`);
   }
   const optimizer = buildOptimizer(config, model.parameters());
-  const stepsPerEpoch = Math.ceil(data.train.count / config.batchSize);
-  const schedule = buildSchedule(config, optimizer, stepsPerEpoch);
-  if (checkpoint) {
-    optimizer.loadStateDict(checkpoint.optimizerState as never);
-    if (schedule && checkpoint.scheduleState) schedule.loadStateDict(checkpoint.scheduleState as never);
-  }
 
-  const checkpointer = new ModelCheckpoint({ dir: out });
-  const callbacks: Callback[] = [];
+  const layers = model.layers.map((l) => l.describe()).join(' → ');
+  const from = checkpoint ? `resuming at epoch ${checkpoint.progress!.epoch + 1}, batch ${checkpoint.progress!.batch}` : 'from scratch';
+  const announce: Callback = {
+    onTrainBegin(_logs, ctx) {
+      io.out(`${config.dataset}: ${data.train.count} training, ${data.validation?.count ?? 0} validation, ${data.test.count} test samples`);
+      io.out(`model: ${layers} (${model.parameterCount()} parameters); ${config.optimizer} lr ${config.lr}; ${config.epochs} epochs of ${ctx.stepsPerEpoch} batches, ${from} -> ${out}`);
+    },
+  };
+  const callbacks: Callback[] = [announce];
   if (!run.quiet) callbacks.push(new ProgressBar({ tty: io.isTTY, write: (l) => io.out(`${hooks.linePrefix ?? ''}${l}`) }));
-  callbacks.push(checkpointer, new CsvLogger(join(out, 'metrics.csv')), new JsonlLogger(join(out, 'metrics.jsonl')));
+  callbacks.push(new ModelCheckpoint({ dir: out }), new CsvLogger(join(out, 'metrics.csv')), new JsonlLogger(join(out, 'metrics.jsonl')));
   if (config.earlyStopping !== null) callbacks.push(new EarlyStopping({ patience: config.earlyStopping }));
   callbacks.push(...(hooks.callbacks ?? []));
 
@@ -102,36 +98,32 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     controller.abort();
   });
 
-  const layers = (model.layers as Array<{ describe(): string }>).map((l) => l.describe()).join(' → ');
-  const from = checkpoint ? `resuming at epoch ${checkpoint.progress!.epoch + 1}, batch ${checkpoint.progress!.batch}` : 'from scratch';
-  io.out(`${config.dataset}: ${data.train.count} training, ${data.validation?.count ?? 0} validation, ${data.test.count} test samples`);
-  io.out(`model: ${layers} (${model.parameterCount()} parameters); ${config.optimizer} lr ${config.lr}; ${config.epochs} epochs of ${stepsPerEpoch} batches, ${from} -> ${out}`);
-
-  let result: FitResult;
+  let history: History;
   try {
-    result = await fit(model, {
+    history = await fit(model, {
       train: data.train,
-      validation: data.validation,
+      validationData: data.validation,
       epochs: config.epochs,
       batchSize: config.batchSize,
       optimizer,
-      schedule,
+      // Built once fit knows the batches per epoch (OneCycle spans the whole run).
+      schedule: ({ stepsPerEpoch }) => buildSchedule(config, optimizer, stepsPerEpoch),
       callbacks,
       seed: seeds.loader(config.seed),
       augment: config.augment,
       signal: controller.signal,
-      resume: checkpoint?.progress ?? undefined,
+      resume: checkpoint ?? undefined,
       checkpointInfo: { hyperParams: { config } },
     });
   } finally {
     detach?.();
   }
 
-  const outcome: TrainOutcome = { exitCode: 0, config, out, history: result.history, fit: result };
+  const outcome: TrainOutcome = { exitCode: 0, config, out, history };
   let plotted = false;
   try {
-    if (result.history.length > 0) {
-      writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(result.history, `${config.dataset}: training curves`)));
+    if (history.length > 0) {
+      writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(history, `${config.dataset}: training curves`)));
       plotted = true;
     }
   } catch (e) {
@@ -140,24 +132,24 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     io.err(`curves.svg not drawn: ${e.message}`);
   }
 
-  if (result.interrupted) {
+  if (history.interrupted) {
     const lastPath = join(out, 'last.safetensors');
-    io.err(`${result.stopReason}; saved ${lastPath}`);
+    io.err(`${history.stopReason}; saved ${lastPath}`);
     io.err(`resume with: npx tapegrad train --resume ${lastPath}`);
     outcome.exitCode = 130;
     return outcome;
   }
-  if (result.diverged) {
-    io.err(`${result.stopReason}`);
+  if (history.diverged) {
+    io.err(`${history.stopReason}`);
     outcome.exitCode = 1;
     return outcome;
   }
-  if (result.stopReason) io.out(result.stopReason);
+  if (history.stopReason) io.out(history.stopReason);
 
   const test = evaluate(model, data.test);
   outcome.test = { loss: test.loss, accuracy: test.accuracy };
   if (io.isTTY && !run.quiet) {
-    const chart = terminalChart(result.history);
+    const chart = terminalChart(history);
     if (chart) io.out(chart);
   }
   io.out(`saved ${join(out, 'best.safetensors')}, last.safetensors, metrics.csv, metrics.jsonl${plotted ? ', curves.svg' : ''}`);
@@ -166,23 +158,23 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   return outcome;
 }
 
-/** The --json line of `train`: every final metric. */
+/** The --json line of `train`: every final metric, under Keras's names (as in metrics.jsonl). */
 export function trainSummary(o: TrainOutcome): Record<string, unknown> {
-  const last = o.history[o.history.length - 1];
+  const last = o.history.last();
   return {
     command: 'train',
     dataset: o.config.dataset,
     out: o.out,
     epochs: o.history.length,
-    interrupted: o.fit.interrupted,
-    diverged: o.fit.diverged,
-    stopReason: o.fit.stopReason ?? null,
+    interrupted: o.history.interrupted,
+    diverged: o.history.diverged,
+    stopReason: o.history.stopReason ?? null,
     loss: last?.loss ?? null,
     accuracy: last?.accuracy ?? null,
-    valLoss: last?.valLoss ?? null,
-    valAccuracy: last?.valAccuracy ?? null,
-    testLoss: o.test?.loss ?? null,
-    testAccuracy: o.test?.accuracy ?? null,
-    seconds: o.history.reduce((s, h) => s + h.seconds, 0),
+    val_loss: last?.val_loss ?? null,
+    val_accuracy: last?.val_accuracy ?? null,
+    test_loss: o.test?.loss ?? null,
+    test_accuracy: o.test?.accuracy ?? null,
+    seconds: (o.history.history.seconds ?? []).reduce((s, v) => s + v, 0),
   };
 }

@@ -1,8 +1,9 @@
 /**
- * The one shape every data set takes: a flat block of samples (one row of `features` values per sample),
- * integer labels, and the names of the classes. Images stay as bytes (`Uint8Array`, 1 byte a pixel, so
- * MNIST's 60,000 training images take 47 MB instead of 188 MB as float32); the loader turns one batch at a
- * time into float32 by multiplying with `scale`.
+ * The one shape every data set takes: a flat block of samples (one row of `features` values per sample)
+ * and what each sample should give: integer labels and the names of the classes (classification), or
+ * rows of float targets (regression, binary cross-entropy). Images stay as bytes (`Uint8Array`, 1 byte a
+ * pixel, so MNIST's 60,000 training images take 47 MB instead of 188 MB as float32); the loader turns one
+ * batch at a time into float32 by multiplying with `scale`.
  */
 import { ShapeError, type Rng } from '../engine/index.js';
 
@@ -15,12 +16,17 @@ export interface Dataset {
   readonly featureShape: readonly number[];
   /** The product of `featureShape`: the length of one row. */
   readonly features: number;
-  /** One label per sample, in [0, classes). */
+  /** One class id per sample, in [0, classes); empty for a set of float targets. */
   readonly labels: Int32Array;
   /** The number of samples. */
   readonly count: number;
+  /** The number of classes; 0 for a set of float targets. */
   readonly classes: number;
   readonly classNames: readonly string[];
+  /** Float targets, row-major, `targetShape` per sample; null for a labelled set. */
+  readonly targets: Float32Array | null;
+  /** The shape of one sample's target (`[outputs]`); `[]` for a labelled set. */
+  readonly targetShape: readonly number[];
   /** float value = stored value × scale: 1/255 for bytes, 1 for data already in float32. */
   readonly scale: number;
   /** A new data set holding the given samples, in the given order (copied). */
@@ -29,12 +35,15 @@ export interface Dataset {
   take(n: number): Dataset;
 }
 
+/** The samples and their labels (`labels` with `classNames`) or their float targets (`targets` with `targetShape`). */
 export interface DatasetInit {
   name: string;
   x: Uint8Array | Float32Array;
   featureShape: readonly number[];
-  labels: Int32Array;
-  classNames: readonly string[];
+  labels?: Int32Array;
+  classNames?: readonly string[];
+  targets?: Float32Array;
+  targetShape?: readonly number[];
   /** Defaults to 1/255 for bytes and 1 for float32. */
   scale?: number;
 }
@@ -43,6 +52,8 @@ export interface DatasetInit {
 export function createDataset(init: DatasetInit): Dataset {
   return new ArrayDataset(init);
 }
+
+const NO_LABELS = new Int32Array(0);
 
 class ArrayDataset implements Dataset {
   readonly name: string;
@@ -53,51 +64,82 @@ class ArrayDataset implements Dataset {
   readonly count: number;
   readonly classes: number;
   readonly classNames: readonly string[];
+  readonly targets: Float32Array | null;
+  readonly targetShape: readonly number[];
   readonly scale: number;
 
   constructor(init: DatasetInit) {
+    const op = `createDataset(${init.name})`;
     const features = init.featureShape.reduce((a, b) => a * b, 1);
     if (!init.featureShape.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new ShapeError(`createDataset(${init.name}): featureShape must be positive integers, got [${init.featureShape.join(',')}]`);
+      throw new ShapeError(`${op}: featureShape must be positive integers, got [${init.featureShape.join(',')}]`);
     }
-    const count = init.labels.length;
+    const labelled = init.labels !== undefined;
+    if (labelled === (init.targets !== undefined)) {
+      throw new TypeError(`${op}: give labels (with classNames) or targets (with targetShape), ${labelled ? 'not both' : 'got neither'}`);
+    }
+    let count: number;
+    if (labelled) {
+      if (init.classNames === undefined) throw new TypeError(`${op}: labels need classNames (one name per class)`);
+      count = init.labels!.length;
+      this.targetShape = [];
+    } else {
+      const shape = init.targetShape ?? [];
+      if (!shape.every((d) => Number.isInteger(d) && d > 0)) {
+        throw new ShapeError(`${op}: targetShape must be positive integers, got [${shape.join(',')}]`);
+      }
+      const per = shape.reduce((a, b) => a * b, 1);
+      count = init.targets!.length / per;
+      if (!Number.isInteger(count)) throw new ShapeError(`${op}: ${init.targets!.length} target values do not make whole rows of shape [${shape.join(',')}]`);
+      this.targetShape = shape.slice();
+    }
     if (init.x.length !== count * features) {
-      throw new ShapeError(
-        `createDataset(${init.name}): ${count} labels × ${features} features needs x of length ${count * features}, got ${init.x.length}`,
-      );
+      const what = labelled ? `${count} labels` : `${count} target rows`;
+      throw new ShapeError(`${op}: ${what} × ${features} features needs x of length ${count * features}, got ${init.x.length}`);
     }
-    const classes = init.classNames.length;
-    for (let i = 0; i < count; i++) {
-      const label = init.labels[i];
+    const classNames = labelled ? init.classNames! : [];
+    const classes = classNames.length;
+    const labels = labelled ? init.labels! : NO_LABELS;
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i];
       if (!(label >= 0 && label < classes)) {
-        throw new RangeError(`createDataset(${init.name}): label ${label} of sample ${i} is outside [0, ${classes})`);
+        throw new RangeError(`${op}: label ${label} of sample ${i} is outside [0, ${classes})`);
       }
     }
     this.name = init.name;
     this.x = init.x;
     this.featureShape = init.featureShape.slice();
     this.features = features;
-    this.labels = init.labels;
+    this.labels = labels;
     this.count = count;
     this.classes = classes;
-    this.classNames = init.classNames.slice();
+    this.classNames = classNames.slice();
+    this.targets = labelled ? null : init.targets!;
     this.scale = init.scale ?? (init.x instanceof Uint8Array ? 1 / 255 : 1);
+  }
+
+  /** Values per target row (0 for a labelled set). */
+  private get targetWidth(): number {
+    return this.targets === null ? 0 : this.targetShape.reduce((a, b) => a * b, 1);
   }
 
   subset(indices: ArrayLike<number>, name = this.name): Dataset {
     const F = this.features;
+    const T = this.targetWidth;
     const n = indices.length;
     const x = this.x instanceof Uint8Array ? new Uint8Array(n * F) : new Float32Array(n * F);
-    const labels = new Int32Array(n);
+    const labels = this.targets === null ? new Int32Array(n) : undefined;
+    const targets = this.targets === null ? undefined : new Float32Array(n * T);
     for (let i = 0; i < n; i++) {
       const src = indices[i];
       if (!(Number.isInteger(src) && src >= 0 && src < this.count)) {
         throw new RangeError(`${this.name}.subset: index ${src} (position ${i}) is outside [0, ${this.count})`);
       }
       x.set(this.x.subarray(src * F, (src + 1) * F), i * F);
-      labels[i] = this.labels[src];
+      if (labels) labels[i] = this.labels[src];
+      if (targets) targets.set(this.targets!.subarray(src * T, (src + 1) * T), i * T);
     }
-    return new ArrayDataset({ name, x, featureShape: this.featureShape, labels, classNames: this.classNames, scale: this.scale });
+    return new ArrayDataset({ ...this.parts(), name, x, labels, targets });
   }
 
   take(n: number): Dataset {
@@ -106,13 +148,18 @@ class ArrayDataset implements Dataset {
     }
     if (n >= this.count) return this;
     return new ArrayDataset({
-      name: this.name,
+      ...this.parts(),
       x: this.x.subarray(0, n * this.features),
-      featureShape: this.featureShape,
-      labels: this.labels.subarray(0, n),
-      classNames: this.classNames,
-      scale: this.scale,
+      labels: this.targets === null ? this.labels.subarray(0, n) : undefined,
+      targets: this.targets === null ? undefined : this.targets.subarray(0, n * this.targetWidth),
     });
+  }
+
+  /** Everything but the samples, for a subset or a view. */
+  private parts(): DatasetInit {
+    return this.targets === null
+      ? { name: this.name, x: this.x, featureShape: this.featureShape, classNames: this.classNames, scale: this.scale }
+      : { name: this.name, x: this.x, featureShape: this.featureShape, targetShape: this.targetShape, scale: this.scale };
   }
 }
 
@@ -137,37 +184,45 @@ export function indicesByClass(labels: Int32Array, classes: number): Int32Array[
 }
 
 /**
- * Holds out `fraction` of a data set for validation, stratified: each class gives the same share, drawn at
- * random (`rng`, so the split is deterministic for a seed). The validation set has exactly
- * `round(fraction × count)` samples: each class gives `floor(fraction × its count)` and the classes with the
- * largest remainders give one more (ties to the lower class). Both parts keep the original sample order.
+ * Holds out `fraction` of a data set for validation, drawn at random (`rng`, so the split is deterministic
+ * for a seed). The validation set has exactly `round(fraction × count)` samples, and both parts keep the
+ * original sample order. A labelled set is split stratified: each class gives `floor(fraction × its
+ * count)` and the classes with the largest remainders give one more (ties to the lower class). A set of
+ * float targets has no classes: its samples are drawn uniformly.
  *
  * Keras's `validation_split` takes the last samples instead; with data sorted by class (as Fashion-MNIST's
- * package stores it) that would hold out whole classes, which is why this one is stratified.
+ * package and Iris's store it) that would hold out whole classes, which is why this one draws.
  */
 export function splitValidation(ds: Dataset, fraction: number, rng: Rng): { train: Dataset; validation: Dataset } {
   if (!(fraction >= 0 && fraction < 1)) {
     throw new RangeError(`splitValidation(${ds.name}): fraction must be in [0, 1), got ${fraction}`);
   }
-  const groups = indicesByClass(ds.labels, ds.classes);
   const total = Math.round(fraction * ds.count);
-  const take = groups.map((g) => Math.floor(fraction * g.length));
-  let missing = total - take.reduce((a, b) => a + b, 0);
-  // Largest remainder first; a stable sort keeps the lower class first among equals.
-  const byRemainder = groups
-    .map((g, c) => ({ c, rem: fraction * g.length - take[c] }))
-    .sort((a, b) => b.rem - a.rem);
-  for (let i = 0; missing > 0 && i < byRemainder.length; i++) {
-    const c = byRemainder[i].c;
-    if (take[c] < groups[c].length) {
-      take[c]++;
-      missing--;
-    }
-  }
   const isValidation = new Uint8Array(ds.count);
-  for (let c = 0; c < ds.classes; c++) {
-    const shuffled = rng.shuffle(groups[c].slice());
-    for (let i = 0; i < take[c]; i++) isValidation[shuffled[i]] = 1;
+  if (ds.targets !== null) {
+    const order = new Int32Array(ds.count);
+    for (let i = 0; i < ds.count; i++) order[i] = i;
+    rng.shuffle(order);
+    for (let i = 0; i < total; i++) isValidation[order[i]] = 1;
+  } else {
+    const groups = indicesByClass(ds.labels, ds.classes);
+    const take = groups.map((g) => Math.floor(fraction * g.length));
+    let missing = total - take.reduce((a, b) => a + b, 0);
+    // Largest remainder first; a stable sort keeps the lower class first among equals.
+    const byRemainder = groups
+      .map((g, c) => ({ c, rem: fraction * g.length - take[c] }))
+      .sort((a, b) => b.rem - a.rem);
+    for (let i = 0; missing > 0 && i < byRemainder.length; i++) {
+      const c = byRemainder[i].c;
+      if (take[c] < groups[c].length) {
+        take[c]++;
+        missing--;
+      }
+    }
+    for (let c = 0; c < ds.classes; c++) {
+      const shuffled = rng.shuffle(groups[c].slice());
+      for (let i = 0; i < take[c]; i++) isValidation[shuffled[i]] = 1;
+    }
   }
   const trainIdx: number[] = [];
   const valIdx: number[] = [];

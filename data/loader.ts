@@ -18,8 +18,10 @@ import type { Dataset } from './dataset.js';
 export interface Batch {
   /** `[size, features]` float32: the stored values × the data set's scale, augmented if asked. Reused. */
   x: Tensor;
-  /** The `size` labels. Reused. */
+  /** The `size` labels. Reused. Empty for a data set of float targets. */
   y: Int32Array;
+  /** `[size, ...targetShape]` float32 targets of a data set that has them; null for a labelled one. Reused. */
+  targets: Tensor | null;
   /** Samples in this batch: `batchSize`, or fewer for the last batch of an epoch. */
   size: number;
   /** Which samples of the data set these are (a view into the epoch's order). */
@@ -66,6 +68,9 @@ export class DataLoader implements Iterable<Batch> {
   private readonly yBuffer: Int32Array;
   private readonly fullX: Tensor;
   private partialX: Tensor | null = null;
+  private readonly targetBuffer: Float32Array;
+  private readonly fullTargets: Tensor | null;
+  private partialTargets: Tensor | null = null;
   /** stored byte value -> float, so converting a pixel is one load (exactly `v × scale` in float32). */
   private readonly byteToFloat: Float32Array;
   private readonly scratch: Float32Array;
@@ -101,6 +106,9 @@ export class DataLoader implements Iterable<Batch> {
     this.xBuffer = new Float32Array(rows * dataset.features);
     this.yBuffer = new Int32Array(rows);
     this.fullX = Tensor.from(this.xBuffer, { shape: [rows, dataset.features] });
+    const T = targetWidth(dataset);
+    this.targetBuffer = new Float32Array(rows * T);
+    this.fullTargets = dataset.targets === null ? null : Tensor.from(this.targetBuffer, { shape: [rows, ...dataset.targetShape] });
     this.byteToFloat = new Float32Array(256);
     for (let v = 0; v < 256; v++) this.byteToFloat[v] = v * dataset.scale;
     this.scratch = new Float32Array(this.maxShift > 0 ? dataset.features : 0);
@@ -147,7 +155,8 @@ export class DataLoader implements Iterable<Batch> {
         shiftImages(this.xBuffer, this.scratch, size, H, W, this.maxShift, rng);
       }
       this.batch = b + 1;
-      yield { x: this.batchTensor(size), y: this.yBuffer.subarray(0, size), size, indices, epoch, index: b };
+      const y = this.dataset.targets === null ? this.yBuffer.subarray(0, size) : this.yBuffer.subarray(0, 0);
+      yield { x: this.batchTensor(size), y, targets: this.targetTensor(size), size, indices, epoch, index: b };
     }
     this.epoch = epoch + 1;
     this.batch = 0;
@@ -193,8 +202,25 @@ export class DataLoader implements Iterable<Batch> {
       } else {
         for (let j = 0; j < F; j++) out[dst + j] = x[src + j] * s;
       }
-      this.yBuffer[r] = ds.labels[indices[r]];
+      if (ds.targets === null) this.yBuffer[r] = ds.labels[indices[r]];
     }
+    if (ds.targets !== null) {
+      const T = targetWidth(ds);
+      for (let r = 0; r < indices.length; r++) {
+        const src = indices[r] * T;
+        this.targetBuffer.set(ds.targets.subarray(src, src + T), r * T);
+      }
+    }
+  }
+
+  /** The targets' counterpart of `batchTensor`, or null for a labelled data set. */
+  private targetTensor(size: number): Tensor | null {
+    if (this.fullTargets === null || size === this.fullTargets.shape[0]) return this.fullTargets;
+    const T = targetWidth(this.dataset);
+    if (!this.partialTargets || this.partialTargets.shape[0] !== size) {
+      this.partialTargets = Tensor.from(this.targetBuffer.subarray(0, size * T), { shape: [size, ...this.dataset.targetShape] });
+    }
+    return this.partialTargets;
   }
 
   /** The full-size tensor, or (once) a smaller one over the same buffer for the last batch. */
@@ -206,6 +232,11 @@ export class DataLoader implements Iterable<Batch> {
     }
     return this.partialX;
   }
+}
+
+/** Values per target row: 0 for a labelled data set. */
+function targetWidth(ds: Dataset): number {
+  return ds.targets === null ? 0 : ds.targetShape.reduce((a, b) => a * b, 1);
 }
 
 /** Separate streams for the order and the shifts, so turning augmentation on does not change the order. */

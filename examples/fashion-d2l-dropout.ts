@@ -24,9 +24,9 @@ function build(p1: number, p2: number, rng: Rng): Sequential {
 /** Accuracy per epoch, train (solid) and test (dashed), one colour per network. */
 function accuracySpec(runs: { name: string; history: History }[]) {
   const values = runs.flatMap(({ name, history }) =>
-    history.flatMap((h) => [
-      { epoch: h.epoch, net: name, split: 'train', accuracy: h.accuracy },
-      { epoch: h.epoch, net: name, split: 'test', accuracy: h.valAccuracy },
+    history.rows().flatMap((h) => [
+      { epoch: h.epoch + 1, net: name, split: 'train', accuracy: h.accuracy },
+      { epoch: h.epoch + 1, net: name, split: 'test', accuracy: h.val_accuracy },
     ]),
   );
   return {
@@ -55,10 +55,10 @@ export async function main(args: string[], log: Log = console.log) {
   for (const [name, p1, p2] of [['dropout 0.2/0.5', 0.2, 0.5], ['no dropout', 0, 0]] as const) {
     const model = build(p1, p2, new Rng(seed));
     const optimizer = new SGD(model.parameters(), { lr: 0.5 });
-    const { history } = await fit(model, { train, validation: test, epochs, batchSize: 256, optimizer, seed });
-    for (const h of history) log(`${name} epoch ${String(h.epoch).padStart(2)}: loss ${fmt(h.loss)} train ${fmt(h.accuracy)} test ${fmt(h.valAccuracy!)}`);
-    const last = history[history.length - 1];
-    log(`${name}: train accuracy ${fmt(last.accuracy)}, test accuracy ${fmt(last.valAccuracy!)}`);
+    const history = await fit(model, { train, validationData: test, epochs, batchSize: 256, optimizer, seed });
+    for (const h of history.rows()) log(`${name} epoch ${String(h.epoch + 1).padStart(2)}: loss ${fmt(h.loss)} train ${fmt(h.accuracy)} test ${fmt(h.val_accuracy)}`);
+    const last = history.last()!;
+    log(`${name}: train accuracy ${fmt(last.accuracy)}, test accuracy ${fmt(last.val_accuracy)}`);
     runs.push({ name, history });
   }
   await writeFigure(figures, 'fashion-d2l-dropout.svg', accuracySpec(runs), log);

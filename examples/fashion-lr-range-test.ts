@@ -22,11 +22,11 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Rng, Tensor } from '../engine/index.js';
-import { DataLoader, loadDataset, splitValidation, type Batch } from '../data/index.js';
+import { Rng } from '../engine/index.js';
+import { loadDataset, splitValidation } from '../data/index.js';
 import { Dense, ReLU, Sequential, Softmax } from '../layers/index.js';
-import { SGD, findLearningRate } from '../optim/index.js';
-import { EarlyStopping, ModelCheckpoint, curvesSpec, evaluate, fit, load, lrFindSpec, type Callback } from '../train/index.js';
+import { SGD } from '../optim/index.js';
+import { EarlyStopping, ModelCheckpoint, curvesSpec, evaluate, fit, load, lrFindSpec, rangeTest, type Callback } from '../train/index.js';
 import { fmt, parseArgs, runIfMain, writeFigure, type Log } from './common.js';
 
 const build = (rng: Rng) =>
@@ -56,9 +56,8 @@ export async function main(args: string[], log: Log = console.log) {
   // 1. The range test: rate_i = 1e-3 · factor^i for batch i, the article's grid, through the library's finder.
   const probe = build(new Rng(seed));
   const start = 1e-3;
-  const loader = new DataLoader(train, { batchSize, seed });
-  const lossOf = (_m: unknown, batch: Batch): Tensor => Tensor.crossEntropy(probe.forwardLogits(batch.x), batch.y);
-  const range = findLearningRate(probe, lossOf, loader, { start, end: start * factor ** (batches - 1), steps: batches });
+  const probeOpt = new SGD(probe.parameters(), { lr: start });
+  const range = rangeTest(probe, { data: train, optimizer: probeOpt, batchSize, seed, start, end: start * factor ** (batches - 1), steps: batches });
   const { rates, smoothed, suggestions } = range;
   const lr = range.suggested;
   const turning = 2 * suggestions.halfTurn;
@@ -73,16 +72,16 @@ export async function main(args: string[], log: Log = console.log) {
   // 2. Training from scratch at that rate.
   const model = build(new Rng(seed + 1));
   const optimizer = new SGD(model.parameters(), { lr });
-  const checkpoints = new ModelCheckpoint({ dir: out, monitor: 'valLoss' });
-  const stopping = new EarlyStopping({ monitor: 'valLoss', patience: quick ? 1 : 3, restoreBestWeights: true });
+  const checkpoints = new ModelCheckpoint({ dir: out, monitor: 'val_loss' });
+  const stopping = new EarlyStopping({ monitor: 'val_loss', patience: quick ? 1 : 3, restoreBestWeights: true });
   const printEpoch: Callback = {
-    onEpochEnd(h) {
-      log(`epoch ${String(h.epoch).padStart(2)}: loss ${fmt(h.loss)} accuracy ${fmt(h.accuracy)}  val_loss ${fmt(h.valLoss!)} val_accuracy ${fmt(h.valAccuracy!)}`);
+    onEpochEnd(epoch, logs) {
+      log(`epoch ${String(epoch + 1).padStart(2)}: loss ${fmt(logs.loss)} accuracy ${fmt(logs.accuracy)}  val_loss ${fmt(logs.val_loss)} val_accuracy ${fmt(logs.val_accuracy)}`);
     },
   };
-  const result = await fit(model, { train, validation, epochs, batchSize, optimizer, seed, callbacks: [printEpoch, stopping, checkpoints] });
-  if (result.stopReason) log(result.stopReason);
-  await writeFigure(figures, `${prefix}lr-curves.svg`, curvesSpec(result.history, `${dataset}, SGD lr ${lr.toExponential(2)}`), log);
+  const history = await fit(model, { train, validationData: validation, epochs, batchSize, optimizer, seed, callbacks: [printEpoch, stopping, checkpoints] });
+  if (history.stopReason) log(history.stopReason);
+  await writeFigure(figures, `${prefix}lr-curves.svg`, curvesSpec(history, `${dataset}, SGD lr ${lr.toExponential(2)}`), log);
 
   const { accuracy } = evaluate(model, test);
   const fromFile = load(checkpoints.bestPath).model!;
@@ -91,7 +90,7 @@ export async function main(args: string[], log: Log = console.log) {
   log(`test accuracy: ${fmt(accuracy)} (${dataset === 'mnist' ? "LeCun et al.'s 300+100 net: 0.9695" : "article 002's bar: > 0.85"})`);
   // A --quick run without --out leaves nothing behind.
   if (quick && !flags.has('out')) rmSync(out, { recursive: true, force: true });
-  return { accuracy, lr, turning, history: result.history };
+  return { accuracy, lr, turning, history };
 }
 
 runIfMain(import.meta.url, main);

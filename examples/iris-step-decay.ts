@@ -44,8 +44,8 @@ export async function main(args: string[], log: Log = console.log) {
       log(`epoch ${String(epoch).padStart(3)}: lr ${fmtLr(optimizer.lr).padEnd(9)}   article's formula: ${fmtLr(articleStepDecay(epoch))}`);
     },
   };
-  const { history } = await fit(model, { train, epochs, batchSize: 5, optimizer, schedule, seed, callbacks: [printRate] });
-  log(`train accuracy ${fmt(history[history.length - 1].accuracy)}`);
+  const history = await fit(model, { train, epochs, batchSize: 5, optimizer, schedule, seed, callbacks: [printRate] });
+  log(`train accuracy ${fmt(history.last()!.accuracy)}`);
   const { accuracy } = evaluate(model, test);
   log(`test accuracy: ${fmt(accuracy)}`);
   return { accuracy, history };

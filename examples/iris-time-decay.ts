@@ -38,8 +38,8 @@ export async function main(args: string[], log: Log = console.log) {
       log(`epoch ${String(epoch).padStart(3)}: lr ${optimizer.currentLr.toFixed(6)} = ${lr} / (1 + ${decay} × ${it})`);
     },
   };
-  const { history } = await fit(model, { train, epochs, batchSize, optimizer, seed, callbacks: [printRate] });
-  log(`after ${epochs} epochs: lr ${optimizer.currentLr.toFixed(6)}, train accuracy ${fmt(history[history.length - 1].accuracy)}`);
+  const history = await fit(model, { train, epochs, batchSize, optimizer, seed, callbacks: [printRate] });
+  log(`after ${epochs} epochs: lr ${optimizer.currentLr.toFixed(6)}, train accuracy ${fmt(history.last()!.accuracy)}`);
   const { accuracy } = evaluate(model, test);
   log(`test accuracy: ${fmt(accuracy)}`);
   return { accuracy, history };

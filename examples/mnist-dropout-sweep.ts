@@ -17,7 +17,7 @@ import { Rng } from '../engine/index.js';
 import { loadDataset } from '../data/index.js';
 import { Dense, Dropout, LayerNorm, Sequential, Softmax } from '../layers/index.js';
 import { Adam } from '../optim/index.js';
-import { fit, sweepSpec, type History, type SweepRun, type VegaLiteSpec } from '../train/index.js';
+import { History, fit, sweepSpec, type SweepRun, type VegaLiteSpec } from '../train/index.js';
 import { fmt, parseArgs, runIfMain, writeFigure, type Log } from './common.js';
 
 /** One panel of `sweepSpec`'s pair as a figure of its own (the article draws two separate plots). */
@@ -40,9 +40,11 @@ export async function main(args: string[], log: Log = console.log) {
   for (const rate of rates) {
     const file = saved(rate);
     if (file !== null && flags.has('reuse') && existsSync(file)) {
-      runs.push({ rate, history: JSON.parse(readFileSync(file, 'utf8')) as History });
-      const last = runs[runs.length - 1].history[epochs - 1];
-      log(`rate ${rate.toFixed(1)}: train accuracy ${fmt(last.accuracy)}, validation accuracy ${fmt(last.valAccuracy!)} (read from ${file})`);
+      // Files written before the History object (a list of rows) read as well.
+      const history = History.fromJSON(JSON.parse(readFileSync(file, 'utf8')));
+      runs.push({ rate, history });
+      const last = history.logs(epochs - 1);
+      log(`rate ${rate.toFixed(1)}: train accuracy ${fmt(last.accuracy)}, validation accuracy ${fmt(last.val_accuracy)} (read from ${file})`);
       continue;
     }
     const rng = new Rng(seed);
@@ -53,14 +55,14 @@ export async function main(args: string[], log: Log = console.log) {
       new Dense(100, 10, { rng }), new Softmax(),
     ]);
     const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
-    const { history } = await fit(model, { train, validation: test, epochs, batchSize: 128, optimizer, seed });
+    const history = await fit(model, { train, validationData: test, epochs, batchSize: 128, optimizer, seed });
     runs.push({ rate, history });
     if (file !== null) {
       mkdirSync(runsDir!, { recursive: true });
       writeFileSync(file, JSON.stringify(history));
     }
-    const last = history[history.length - 1];
-    log(`rate ${rate.toFixed(1)}: train accuracy ${fmt(last.accuracy)}, validation accuracy ${fmt(last.valAccuracy!)}`);
+    const last = history.last()!;
+    log(`rate ${rate.toFixed(1)}: train accuracy ${fmt(last.accuracy)}, validation accuracy ${fmt(last.val_accuracy)}`);
   }
 
   const spec = sweepSpec(runs, 'dropout');

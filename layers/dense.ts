@@ -4,6 +4,7 @@ import { type Constraint, constraintFromConfig } from './constraints.js';
 import { INIT_NAMES, type InitName, initializers } from './init.js';
 import { Layer, type LayerConfig, checkSize, defaultRng, fmtShapeB } from './layer.js';
 import { type Regularizer, regularizerFromConfig } from './regularizers.js';
+import { ReLU } from './relu.js';
 
 export type ActivationName = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
 const ACTIVATIONS: readonly ActivationName[] = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax'];
@@ -55,7 +56,7 @@ export class Dense extends Layer {
     this.bias = options.useBias === false ? null : Tensor.zeros([this.outFeatures], { requiresGrad: true });
   }
 
-  /** x·Wᵀ + b, before the activation: the logits when the activation is softmax. */
+  /** x·Wᵀ + b, before the activation: the logits when the activation is softmax or sigmoid. */
   forwardLinear(x: Tensor): Tensor {
     this.forwardLinearCheck(x);
     return linear(x, this.weight, this.bias);
@@ -86,6 +87,16 @@ export class Dense extends Layer {
       case 'softmax':
         return y.softmax(-1);
     }
+  }
+
+  /** The pre-activation when the activation is a softmax or a sigmoid (the logits); the output otherwise. */
+  override forwardLogits(x: Tensor): Tensor {
+    return this.activation === 'softmax' || this.activation === 'sigmoid' ? this.forwardLinear(x) : this.forward(x);
+  }
+
+  /** A linear Dense followed by a ReLU runs as one op: `linear` with `{ relu: true }` (same bits). */
+  override fusedWith(next: Layer): ((x: Tensor) => Tensor) | null {
+    return this.activation === 'linear' && next instanceof ReLU ? (x) => this.forwardLinearRelu(x) : null;
   }
 
   protected override ownParameters(): [string, Tensor][] {

@@ -1,4 +1,4 @@
-import { FormatError, Rng, ShapeError, Tensor, fmtShape } from '../engine/index.js';
+import { FormatError, Rng, ShapeError, Tensor, fmtShape, noGrad } from '../engine/index.js';
 
 /**
  * A layer's architecture as plain JSON: enough to rebuild it with `layerFromConfig` (weights come
@@ -50,6 +50,61 @@ export abstract class Layer {
   path = '';
 
   abstract forward(x: Tensor): Tensor;
+
+  /**
+   * The output before a final softmax or sigmoid: the logits. Losses that apply the squashing function
+   * themselves, fused and stable (cross-entropy its log-softmax, binary cross-entropy its log-sigmoid),
+   * train on this, so a model that ends in probabilities (the Keras habit) is not squashed twice. A layer
+   * that ends in neither returns its output, as here; `Softmax`, `Sigmoid` and a `Dense` with that
+   * activation return their input or pre-activation, and `Sequential` asks its last layer.
+   */
+  forwardLogits(x: Tensor): Tensor {
+    return this.forward(x);
+  }
+
+  /**
+   * One function doing this layer and `next` together, when the two fuse into one op (Dense + ReLU),
+   * or null. `Sequential` asks once, as layers are added, and runs the pair through it.
+   */
+  fusedWith(_next: Layer): ((x: Tensor) => Tensor) | null {
+    return null;
+  }
+
+  /**
+   * The outputs for every row of `x` (Keras's `model.predict`): in eval mode (no dropout, running
+   * statistics), without a tape, `batchSize` rows at a time (default 32, Keras's), so a large input never
+   * needs one large forward pass. The training mode is put back afterwards.
+   */
+  predict(x: Tensor | number[][], options: { batchSize?: number } = {}): Tensor {
+    const input = x instanceof Tensor ? x : Tensor.from(x);
+    const batchSize = options.batchSize ?? 32;
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`predict: batchSize must be a positive integer, got ${batchSize}`);
+    if (input.ndim < 1 || input.shape[0] === 0) throw new ShapeError(`predict: expected at least one row, got shape ${fmtShape(input.shape)}`);
+    const rows = input.shape[0];
+    const wasTraining = this.training;
+    this.eval();
+    const result: PredictResult = { data: null, rowShape: [] };
+    try {
+      for (let start = 0; start < rows; start += batchSize) this.predictBatch(result, input, start, Math.min(batchSize, rows - start));
+    } finally {
+      this.train(wasTraining);
+    }
+    return Tensor.from(result.data!, { shape: [rows, ...result.rowShape] });
+  }
+
+  /** Rows [start, start + count) of `input` forward, copied into the result (allocated at the first batch). */
+  private predictBatch(result: PredictResult, input: Tensor, start: number, count: number): void {
+    const rows = input.shape[0];
+    const inRow = input.size / rows;
+    const xb = Tensor.from(input.data.subarray(start * inRow, (start + count) * inRow), { shape: [count, ...input.shape.slice(1)] });
+    const y = noGrad(() => this.forward(xb));
+    const outRow = y.size / count;
+    if (result.data === null) {
+      result.data = new Float32Array(rows * outRow);
+      result.rowShape = y.shape.slice(1);
+    }
+    result.data.set(y.data, start * outRow);
+  }
 
   /** The JSON description `layerFromConfig` rebuilds this layer from. */
   abstract config(): LayerConfig;
@@ -240,6 +295,11 @@ export abstract class Layer {
     this.path = path;
     for (const [name, child] of this.children()) child.setPath(path === '' ? name : `${path}.${name}`);
   }
+}
+
+interface PredictResult {
+  data: Float32Array | null;
+  rowShape: number[];
 }
 
 /** A shape in messages and summaries, with unknown sizes (-1) shown as B. */

@@ -1,9 +1,12 @@
 import { FormatError, Tensor } from '../engine/index.js';
 import { layerFromConfig } from './config.js';
-import { Dense } from './dense.js';
 import { Layer, type LayerConfig, fmtShapeB } from './layer.js';
-import { Softmax } from './softmax.js';
-import { ReLU } from './relu.js';
+
+/** One step of the forward pass: a layer, or two that run fused (Dense + ReLU). */
+interface Stage {
+  forward(x: Tensor): Tensor;
+  forwardLogits(x: Tensor): Tensor;
+}
 
 /**
  * Layers applied in order (Keras `Sequential`, PyTorch `nn.Sequential`). Sublayers are named by their
@@ -15,7 +18,18 @@ import { ReLU } from './relu.js';
  */
 export class Sequential extends Layer {
   readonly type = 'Sequential';
-  readonly layers: Layer[] = [];
+  /** The layers in order. Read-only: add layers with `add`, so that the plan below stays right. */
+  get layers(): readonly Layer[] {
+    return this.list;
+  }
+
+  private readonly list: Layer[] = [];
+  /**
+   * How `forward` runs the layers, decided once per `add` rather than on every call: each layer on its
+   * own, except pairs that fuse (a Dense followed by a ReLU runs as one op, engine/ops/linear.ts `linear`
+   * with `{ relu: true }`: the bias, the ReLU and their backward in one pass each, the same bits).
+   */
+  private stages: Stage[] = [];
 
   constructor(layers: readonly Layer[] = []) {
     super();
@@ -25,71 +39,41 @@ export class Sequential extends Layer {
   /** Appends a layer (Keras's `model.add`). Returns this. */
   add(layer: Layer): this {
     if (!(layer instanceof Layer)) throw new TypeError(`Sequential.add: expected a Layer, got ${String(layer)}`);
-    if (this.layers.includes(layer)) throw new RangeError(`Sequential.add: the same ${layer.type} layer object was added twice; make a new one`);
-    this.layers.push(layer);
-    layer.setPath(this.path === '' ? String(this.layers.length - 1) : `${this.path}.${this.layers.length - 1}`);
+    if (this.list.includes(layer)) throw new RangeError(`Sequential.add: the same ${layer.type} layer object was added twice; make a new one`);
+    this.list.push(layer);
+    layer.setPath(this.path === '' ? String(this.list.length - 1) : `${this.path}.${this.list.length - 1}`);
     layer.train(this.training);
     try {
       this.shapes();
     } catch (e) {
-      this.layers.pop();
+      this.list.pop();
       layer.setPath('');
       throw e;
     }
+    this.stages = plan(this.list);
     return this;
   }
 
   get length(): number {
-    return this.layers.length;
+    return this.list.length;
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardRange(x, this.layers.length);
-  }
-
-  /**
-   * Layers [0, end) in order. A Dense followed by a ReLU runs as one fused op (bias, ReLU and their
-   * backward in one pass each: engine/ops/linear.ts `linear` with `{ relu: true }`); the result is the same.
-   */
-  private forwardRange(x: Tensor, end: number): Tensor {
     let y = x;
-    for (let i = 0; i < end; i++) {
-      const layer = this.layers[i];
-      const next = this.layers[i + 1];
-      if (i + 1 < end && layer instanceof Dense && layer.activation === 'linear' && next instanceof ReLU) {
-        y = layer.forwardLinearRelu(y);
-        i++;
-      } else {
-        y = layer.forward(y);
-      }
-    }
+    for (const stage of this.stages) y = stage.forward(y);
     return y;
   }
 
-  /** True when the model ends in probabilities: a Softmax layer, or a Dense with activation 'softmax'. */
-  get endsInSoftmax(): boolean {
-    const last = this.layers[this.layers.length - 1];
-    if (last === undefined) return false;
-    if (last instanceof Sequential) return last.endsInSoftmax;
-    return last instanceof Softmax || (last instanceof Dense && last.activation === 'softmax');
-  }
-
-  /**
-   * The forward pass up to the logits: a trailing softmax (layer or Dense activation) is left out, so
-   * the training loss can use the fused, stable cross-entropy on logits. Same as `forward` otherwise.
-   */
-  forwardLogits(x: Tensor): Tensor {
-    if (!this.endsInSoftmax) return this.forward(x);
-    const n = this.layers.length;
-    const y = this.forwardRange(x, n - 1);
-    const last = this.layers[n - 1];
-    if (last instanceof Sequential) return last.forwardLogits(y);
-    if (last instanceof Dense) return last.forwardLinear(y);
-    return y;
+  /** Every stage forward, the last one up to its logits (a trailing Softmax gives its input). */
+  override forwardLogits(x: Tensor): Tensor {
+    const n = this.stages.length;
+    let y = x;
+    for (let i = 0; i < n - 1; i++) y = this.stages[i].forward(y);
+    return n === 0 ? y : this.stages[n - 1].forwardLogits(y);
   }
 
   override children(): [string, Layer][] {
-    return this.layers.map((layer, i) => [String(i), layer]);
+    return this.list.map((layer, i) => [String(i), layer]);
   }
 
   override inputShape(): number[] | null {
@@ -170,4 +154,21 @@ export class Sequential extends Layer {
     }
     return new Sequential(list.map((c: LayerConfig, i: number) => layerFromConfig(c, `layer ${i}`)));
   }
+}
+
+/** The stages of `layers`: a pair that fuses (`fusedWith`) is one stage, every other layer its own. */
+function plan(layers: readonly Layer[]): Stage[] {
+  const stages: Stage[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    const fused = i + 1 < layers.length ? layer.fusedWith(layers[i + 1]) : null;
+    if (fused !== null) {
+      // The pair ends in its second layer's output (a ReLU's), which is also its logits.
+      stages.push({ forward: fused, forwardLogits: fused });
+      i++;
+    } else {
+      stages.push({ forward: (x) => layer.forward(x), forwardLogits: (x) => layer.forwardLogits(x) });
+    }
+  }
+  return stages;
 }

@@ -21,6 +21,6 @@ export {
   Schedule, TimeBasedDecay, StepDecay, ExponentialDecay, LinearDecay, CosineAnnealing, OneCycle, ReduceOnPlateau,
   LambdaSchedule, Warmup,
 } from './schedules/index.js';
-export type { ScheduleState, OneCycleOptions, ReduceOnPlateauOptions, ReduceOnPlateauState } from './schedules/index.js';
+export type { ScheduleState, ScheduleUnit, OneCycleOptions, ReduceOnPlateauOptions, ReduceOnPlateauState } from './schedules/index.js';
 export { findLearningRate, suggest, centeredAverage } from './lrFinder.js';
 export type { FinderModel, FindLearningRateOptions, LrFinderResult, LrSuggestions } from './lrFinder.js';

@@ -1,15 +1,17 @@
 import type { Tensor } from '../engine/index.js';
 import type { Optimizer, OptimizerStateDict } from './optimizer.js';
-import { SGD } from './sgd.js';
 
-/** Anything with parameters: a Sequential, or a hand-written model. `stateDict` (if any) adds buffers to restore. */
+/** What the sweep restores afterwards: the parameters, and any other tensors of `stateDict()` (batch-norm statistics). */
 export interface FinderModel {
-  forward(x: Tensor): Tensor;
   parameters(): Tensor[];
   stateDict?(): Map<string, Tensor> | Record<string, Tensor>;
 }
 
 export interface FindLearningRateOptions {
+  /** The model `step` trains: its weights (and state tensors) are put back after the sweep. */
+  model: FinderModel;
+  /** The optimizer `step` uses: the sweep sets its `lr` before every batch and restores its state afterwards. */
+  optimizer: Optimizer<any>;
   /** The first rate (default 1e-7). */
   start?: number;
   /** The last rate, reached at batch `steps - 1` if the run gets that far (default 10). */
@@ -20,8 +22,6 @@ export interface FindLearningRateOptions {
   beta?: number;
   /** Stop once the smoothed loss exceeds stopFactor x its minimum (default 4). */
   stopFactor?: number;
-  /** The optimizer to sweep (default plain SGD over model.parameters()). Its state is restored afterwards. */
-  optimizer?: Optimizer<any>;
 }
 
 export interface LrSuggestions {
@@ -54,15 +54,19 @@ export interface LrFinderResult {
  *
  *     rate_i = start * (end / start)^(i / (steps - 1))
  *
- * and records each batch's loss. The loss is smoothed with a debiased exponential moving average (the
- * Adam-style bias correction, so early values are not pulled toward 0):
+ * The training itself is not done here: `step(batch)` is one training step at the optimizer's current
+ * rate (forward, loss, backward, `optimizer.step()`) returning the batch's loss before the update, so the
+ * loss is computed in one place, by whoever trains (train/'s `trainStep`, for `fit` and the command line).
+ * This function owns the sweep: the rate before each step, the smoothing, the stop rule, the restore and
+ * the suggestions. The loss is smoothed with a debiased exponential moving average (the Adam-style bias
+ * correction, so early values are not pulled toward 0):
  *
  *     avg_i = beta * avg_(i-1) + (1 - beta) * loss_i          smoothed_i = avg_i / (1 - beta^(i+1))
  *
  * and the sweep stops once smoothed_i > stopFactor * min(smoothed_0..i) (or on a NaN/infinite loss,
- * which is not recorded). Afterwards every parameter (and every tensor of `model.stateDict()`, such as
- * batch-norm statistics) gets its values back and the optimizer its state, so the model is untouched
- * (random generators, such as dropout's, are not rewound).
+ * which is not recorded; `step` should not apply it, and trainStep does not). Afterwards every parameter
+ * (and every tensor of `model.stateDict()`, such as batch-norm statistics) gets its values back and the
+ * optimizer its state, so the model is untouched (random generators, such as dropout's, are not rewound).
  *
  * The suggestions are not read from that moving average: it lags. Its minimum sits some batches after
  * the raw loss's, and on the default grid (100 batches over 8 decades, x1.2 a batch) a few batches are a
@@ -76,27 +80,25 @@ export interface LrFinderResult {
  *   - halfTurn:  rate_m / 2: article 002's "the best rate is about half the rate where the loss turns
  *                up". On a/2 w² (divergence at 2/a, best rate 1/a) it comes out at about 1.2/a.
  */
-export function findLearningRate<B>(
-  model: FinderModel,
-  lossOf: (model: FinderModel, batch: B) => Tensor,
-  batches: Iterable<B>,
-  options: FindLearningRateOptions = {},
-): LrFinderResult {
+export function findLearningRate<B>(step: (batch: B) => number, batches: Iterable<B>, options: FindLearningRateOptions): LrFinderResult {
   const op = 'findLearningRate';
+  const { model, optimizer } = options;
   const start = options.start ?? 1e-7;
   const end = options.end ?? 10;
   const steps = options.steps ?? 100;
   const beta = options.beta ?? 0.98;
   const stopFactor = options.stopFactor ?? 4;
+  if (typeof step !== 'function') throw new TypeError(`${op}: step must be a function (batch) => loss`);
+  if (!model || typeof model.parameters !== 'function') throw new TypeError(`${op}: options.model must have parameters() (the weights to restore)`);
+  if (!optimizer || typeof optimizer.stateDict !== 'function') throw new TypeError(`${op}: options.optimizer must be the optimizer that step uses`);
   if (!(start > 0 && Number.isFinite(start))) throw new RangeError(`${op}: invalid start ${start}, expected a finite rate > 0`);
   if (!(end > start && Number.isFinite(end))) throw new RangeError(`${op}: invalid end ${end}, expected a finite rate > start (${start})`);
   if (!Number.isInteger(steps) || steps < 2) throw new RangeError(`${op}: invalid steps ${steps}, expected an integer >= 2`);
   if (!(beta >= 0 && beta < 1)) throw new RangeError(`${op}: invalid beta ${beta}, expected 0 <= beta < 1`);
   if (!(stopFactor > 1)) throw new RangeError(`${op}: invalid stopFactor ${stopFactor}, expected stopFactor > 1`);
 
-  const optimizer = options.optimizer ?? new SGD(model.parameters(), { lr: start });
   const savedTensors = snapshot(model);
-  const savedOptimizer: OptimizerStateDict | null = options.optimizer ? options.optimizer.stateDict() : null;
+  const savedOptimizer: OptimizerStateDict = optimizer.stateDict();
   const nextBatch = cycle(batches, op);
 
   const rates: number[] = [];
@@ -109,15 +111,11 @@ export function findLearningRate<B>(
     for (let i = 0; i < steps; i++) {
       const rate = start * Math.pow(end / start, i / (steps - 1));
       optimizer.lr = rate;
-      optimizer.zeroGrad();
-      const loss = lossOf(model, nextBatch());
-      const value = loss.item();
+      const value = step(nextBatch());
       if (!Number.isFinite(value)) {
         stopReason = 'non-finite';
         break;
       }
-      loss.backward();
-      optimizer.step();
       avg = beta * avg + (1 - beta) * value;
       const smooth = avg / (1 - Math.pow(beta, i + 1));
       rates.push(rate);
@@ -131,7 +129,7 @@ export function findLearningRate<B>(
     }
   } finally {
     for (const [t, values] of savedTensors) t.data.set(values);
-    if (savedOptimizer !== null) optimizer.loadStateDict(savedOptimizer);
+    optimizer.loadStateDict(savedOptimizer);
     optimizer.zeroGrad();
   }
   if (rates.length === 0) throw new RangeError(`${op}: the loss was not finite at the first batch (rate ${start}); nothing to suggest`);

@@ -7,9 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Tensor } from '../engine/index.js';
-import { METRIC_COLUMNS, type EpochLogs } from './history.js';
+import type { History, Logs } from './history.js';
 import { writeFileAtomic } from './safetensors.js';
-import type { BatchLogs, Callback, Model, ScheduleLike, StateDict, TrainContext } from './types.js';
+import type { Callback, Model, ScheduleLike, StateDict, TrainContext } from './types.js';
 
 /** The state dictionary as entries, whether the model returns a Map or a plain object. */
 export function stateEntries(state: StateDict): Array<[string, Tensor]> {
@@ -32,24 +32,25 @@ export function weightsAreFinite(model: Model): boolean {
   return true;
 }
 
-type Monitor = 'valLoss' | 'valAccuracy' | 'loss' | 'accuracy';
-
-/** The monitored value, falling back to the training metric when there is no validation set. */
-function monitored(logs: EpochLogs, monitor: Monitor): number | undefined {
+/**
+ * The monitored value: any log name (`val_loss`, `val_accuracy`, `loss`, `val_mae`...). Without a
+ * validation set a `val_` name falls back to its training twin, so `--early-stopping` works with
+ * `--val-split 0` too (Keras warns and skips instead).
+ */
+function monitored(logs: Logs, monitor: string): number | undefined {
   const v = logs[monitor];
   if (v !== undefined) return v;
-  if (monitor === 'valLoss') return logs.loss;
-  if (monitor === 'valAccuracy') return logs.accuracy;
-  return undefined;
+  return monitor.startsWith('val_') ? logs[monitor.slice(4)] : undefined;
 }
 
-/** Keras's `mode='auto'`: accuracies should go up, losses down. */
-function isBetter(monitor: Monitor, value: number, best: number, minDelta: number): boolean {
-  return monitor.toLowerCase().includes('acc') ? value > best + minDelta : value < best - minDelta;
+/** Keras's `mode='auto'`: accuracies should go up, losses and errors down. */
+function isBetter(monitor: string, value: number, best: number, minDelta: number): boolean {
+  return monitor.includes('acc') ? value > best + minDelta : value < best - minDelta;
 }
 
 export interface EarlyStoppingOptions {
-  monitor?: Monitor;
+  /** A log name (default 'val_loss', Keras's). */
+  monitor?: string;
   /** Epochs without improvement to wait before stopping. */
   patience?: number;
   /** An improvement smaller than this does not count (Keras's `min_delta`). */
@@ -58,10 +59,13 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
-/** Stops training once the monitored metric has not improved for `patience` epochs. */
+/**
+ * Stops training once the monitored metric has not improved for `patience` epochs. Its messages count
+ * epochs from 1, as the per-epoch lines do; its state keeps Keras's 0-based `bestEpoch`.
+ */
 export class EarlyStopping implements Callback {
   readonly name = 'earlyStopping';
-  readonly monitor: Monitor;
+  readonly monitor: string;
   readonly patience: number;
   readonly minDelta: number;
   readonly restoreBestWeights: boolean;
@@ -71,7 +75,7 @@ export class EarlyStopping implements Callback {
   private bestWeights: Map<string, Tensor> | null = null;
 
   constructor(options: EarlyStoppingOptions = {}) {
-    this.monitor = options.monitor ?? 'valLoss';
+    this.monitor = options.monitor ?? 'val_loss';
     this.patience = options.patience ?? 0;
     this.minDelta = Math.abs(options.minDelta ?? 0);
     this.restoreBestWeights = options.restoreBestWeights ?? false;
@@ -80,12 +84,12 @@ export class EarlyStopping implements Callback {
     }
   }
 
-  onEpochEnd(logs: EpochLogs, ctx: TrainContext): void {
+  onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
     const value = monitored(logs, this.monitor);
     if (value === undefined || !Number.isFinite(value)) return;
     if (Number.isNaN(this.best) || isBetter(this.monitor, value, this.best, this.minDelta)) {
       this.best = value;
-      this.bestEpoch = logs.epoch;
+      this.bestEpoch = epoch;
       this.wait = 0;
       if (this.restoreBestWeights) this.bestWeights = cloneWeights(ctx.model);
       return;
@@ -93,11 +97,11 @@ export class EarlyStopping implements Callback {
     this.wait++;
     if (this.wait > this.patience) {
       ctx.stopTraining = true;
-      ctx.stopReason = `early stopping at epoch ${logs.epoch}: ${this.monitor} has not improved for ${this.wait} epochs (best ${this.best.toFixed(4)} at epoch ${this.bestEpoch})`;
+      ctx.stopReason = `early stopping at epoch ${epoch + 1}: ${this.monitor} has not improved for ${this.wait} epochs (best ${this.best.toFixed(4)} at epoch ${this.bestEpoch + 1})`;
     }
   }
 
-  onTrainEnd(ctx: TrainContext): void {
+  onTrainEnd(_logs: Logs, ctx: TrainContext): void {
     // Only after a real early stop: an interrupted run must keep its latest weights for --resume.
     if (this.restoreBestWeights && this.bestWeights && ctx.stopTraining && !ctx.interrupted) {
       ctx.model.loadStateDict(this.bestWeights);
@@ -119,7 +123,8 @@ export class EarlyStopping implements Callback {
 export interface ModelCheckpointOptions {
   /** The folder receiving `best.safetensors` and `last.safetensors`. */
   dir: string;
-  monitor?: Monitor;
+  /** A log name (default 'val_loss'). */
+  monitor?: string;
   saveBest?: boolean;
   saveLast?: boolean;
 }
@@ -132,14 +137,14 @@ export interface ModelCheckpointOptions {
 export class ModelCheckpoint implements Callback {
   readonly name = 'modelCheckpoint';
   readonly dir: string;
-  readonly monitor: Monitor;
+  readonly monitor: string;
   readonly saveBest: boolean;
   readonly saveLast: boolean;
   private best = NaN;
 
   constructor(options: ModelCheckpointOptions) {
     this.dir = options.dir;
-    this.monitor = options.monitor ?? 'valLoss';
+    this.monitor = options.monitor ?? 'val_loss';
     this.saveBest = options.saveBest ?? true;
     this.saveLast = options.saveLast ?? true;
   }
@@ -156,7 +161,7 @@ export class ModelCheckpoint implements Callback {
     mkdirSync(this.dir, { recursive: true });
   }
 
-  onEpochEnd(logs: EpochLogs, ctx: TrainContext): void {
+  onEpochEnd(_epoch: number, logs: Logs, ctx: TrainContext): void {
     const value = monitored(logs, this.monitor);
     if (!Number.isFinite(logs.loss) || value === undefined || !Number.isFinite(value) || !weightsAreFinite(ctx.model)) {
       return;
@@ -168,7 +173,7 @@ export class ModelCheckpoint implements Callback {
     if (this.saveLast) ctx.saveCheckpoint(this.lastPath);
   }
 
-  onTrainEnd(ctx: TrainContext): void {
+  onTrainEnd(_logs: Logs, ctx: TrainContext): void {
     // An interrupt lands mid-epoch; save where the run stands so that --resume finishes that epoch.
     if (ctx.interrupted && this.saveLast && weightsAreFinite(ctx.model)) ctx.saveCheckpoint(this.lastPath);
   }
@@ -186,6 +191,14 @@ function formatCell(v: number | undefined): string {
   return v === undefined ? '' : String(v);
 }
 
+/** The rows of metrics.csv: `epoch` (from 0, as Keras's CSVLogger), then every log name. */
+export function metricsCsv(history: History): string {
+  const columns = ['epoch', ...Object.keys(history.history)];
+  const lines = [columns.join(',')];
+  for (const row of history.rows()) lines.push(columns.map((k) => formatCell(row[k])).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
 /**
  * metrics.csv, one row an epoch. The whole file is rewritten from the history each epoch (it is tiny),
  * so a resumed run, whose history comes back from the checkpoint, never duplicates or loses rows.
@@ -193,19 +206,17 @@ function formatCell(v: number | undefined): string {
 export class CsvLogger implements Callback {
   constructor(readonly path: string) {}
 
-  onEpochEnd(_logs: EpochLogs, ctx: TrainContext): void {
-    const lines = [METRIC_COLUMNS.join(',')];
-    for (const h of ctx.history) lines.push(METRIC_COLUMNS.map((k) => formatCell(h[k])).join(','));
-    writeFileAtomic(this.path, `${lines.join('\n')}\n`);
+  onEpochEnd(_epoch: number, _logs: Logs, ctx: TrainContext): void {
+    writeFileAtomic(this.path, metricsCsv(ctx.history));
   }
 }
 
-/** metrics.jsonl, one JSON object an epoch (rewritten whole, like the CSV). */
+/** metrics.jsonl, one JSON object an epoch, `{ epoch, loss, ... }` (rewritten whole, like the CSV). */
 export class JsonlLogger implements Callback {
   constructor(readonly path: string) {}
 
-  onEpochEnd(_logs: EpochLogs, ctx: TrainContext): void {
-    const lines = ctx.history.map((h) => JSON.stringify(h));
+  onEpochEnd(_epoch: number, _logs: Logs, ctx: TrainContext): void {
+    const lines = ctx.history.rows().map((row) => JSON.stringify(row));
     writeFileAtomic(this.path, `${lines.join('\n')}\n`);
   }
 }
@@ -217,18 +228,23 @@ function fmt(v: number | undefined, digits = 4): string {
   return v.toFixed(digits);
 }
 
-/** The one line printed per epoch when stdout is not a terminal (and under the bar when it is). */
-export function epochLine(logs: EpochLogs, epochs: number): string {
-  const parts = [
-    `epoch ${String(logs.epoch).padStart(String(epochs).length)}/${epochs}`,
-    `loss ${fmt(logs.loss)}`,
-    `acc ${fmt(logs.accuracy)}`,
-  ];
-  if (logs.valLoss !== undefined) parts.push(`val_loss ${fmt(logs.valLoss)}`);
-  if (logs.valAccuracy !== undefined) parts.push(`val_acc ${fmt(logs.valAccuracy)}`);
-  parts.push(`lr ${fmt(logs.lr, 5).replace(/0+$/, '').replace(/\.$/, '')}`);
-  parts.push(`${logs.seconds.toFixed(1)}s`);
-  parts.push(`${Math.round(logs.samplesPerSec)} samples/s`);
+/** Log names the epoch line prints apart (or not at all). */
+const NOT_METRICS = new Set(['loss', 'learning_rate', 'seconds', 'samples_per_sec', 'batch', 'size']);
+const short = (name: string): string => name.replace('accuracy', 'acc');
+
+/**
+ * The one line printed per epoch when stdout is not a terminal (and under the bar when it is), e.g.
+ * `epoch  3/10  loss 0.0712  acc 0.9781  val_loss 0.0830  val_acc 0.9752  lr 0.05  4.1s  13160 samples/s`.
+ * `epoch` counts from 0; the line counts from 1, as people do.
+ */
+export function epochLine(epoch: number, logs: Logs, epochs: number): string {
+  const parts = [`epoch ${String(epoch + 1).padStart(String(epochs).length)}/${epochs}`, `loss ${fmt(logs.loss)}`];
+  const names = Object.keys(logs).filter((k) => !NOT_METRICS.has(k));
+  for (const name of names.filter((k) => !k.startsWith('val_'))) parts.push(`${short(name)} ${fmt(logs[name])}`);
+  for (const name of names.filter((k) => k.startsWith('val_'))) parts.push(`${short(name)} ${fmt(logs[name])}`);
+  if (logs.learning_rate !== undefined) parts.push(`lr ${fmt(logs.learning_rate, 5).replace(/0+$/, '').replace(/\.$/, '')}`);
+  if (logs.seconds !== undefined) parts.push(`${logs.seconds.toFixed(1)}s`);
+  if (logs.samples_per_sec !== undefined) parts.push(`${Math.round(logs.samples_per_sec)} samples/s`);
   return parts.join('  ');
 }
 
@@ -240,19 +256,28 @@ export interface ProgressBarOptions {
 
 /**
  * A live bar per epoch (cli-progress) with the running loss, accuracy, samples/s and the ETA when stdout
- * is a terminal; one plain line per epoch otherwise, so logs and CI output stay readable.
+ * is a terminal; one plain line per epoch otherwise, so logs and CI output stay readable. The running
+ * means are the batches' own logs averaged over the epoch so far (weighted by batch size).
  */
 export class ProgressBar implements Callback {
   private readonly tty: boolean;
   private readonly write: (line: string) => void;
   private bar: SingleBar | null = null;
+  private lossSum = 0;
+  private accuracySum = 0;
+  private seen = 0;
+  private started = 0;
 
   constructor(options: ProgressBarOptions = {}) {
     this.tty = options.tty ?? Boolean(process.stdout.isTTY);
     this.write = options.write ?? ((line) => process.stdout.write(`${line}\n`));
   }
 
-  onEpochBegin(epoch: number, ctx: TrainContext): void {
+  onEpochBegin(epoch: number, _logs: Logs, ctx: TrainContext): void {
+    this.lossSum = 0;
+    this.accuracySum = 0;
+    this.seen = 0;
+    this.started = performance.now();
     if (!this.tty) return;
     this.bar = new SingleBar({
       format: `epoch ${epoch + 1}/${ctx.epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | {sps} samples/s | ETA {eta_formatted}`,
@@ -266,20 +291,24 @@ export class ProgressBar implements Callback {
     this.bar.start(ctx.stepsPerEpoch, 0, { loss: '-', acc: '-', sps: '-' });
   }
 
-  onBatchEnd(logs: BatchLogs): void {
-    this.bar?.update(logs.batch + 1, {
-      loss: fmt(logs.epochLoss),
-      acc: fmt(logs.epochAccuracy),
-      sps: Math.round(logs.samplesPerSec),
+  onBatchEnd(batch: number, logs: Logs): void {
+    this.lossSum += logs.loss * logs.size;
+    this.accuracySum += (logs.accuracy ?? NaN) * logs.size;
+    this.seen += logs.size;
+    const seconds = Math.max((performance.now() - this.started) / 1000, 1e-9);
+    this.bar?.update(batch + 1, {
+      loss: fmt(this.lossSum / this.seen),
+      acc: logs.accuracy === undefined ? '-' : fmt(this.accuracySum / this.seen),
+      sps: Math.round(this.seen / seconds),
     });
   }
 
-  onEpochEnd(logs: EpochLogs, ctx: TrainContext): void {
+  onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
     if (this.bar) {
       this.bar.stop();
       this.bar = null;
     }
-    this.write(epochLine(logs, ctx.epochs));
+    this.write(epochLine(epoch, logs, ctx.epochs));
   }
 
   onTrainEnd(): void {
@@ -290,53 +319,42 @@ export class ProgressBar implements Callback {
   }
 }
 
-/** Schedules that move every batch rather than every epoch (OneCycle, in PyTorch's definition). */
-export function isPerBatchSchedule(schedule: ScheduleLike): boolean {
-  return (schedule as { perBatch?: boolean }).perBatch === true;
-}
-
-/** ReduceOnPlateau reads a metric at the end of each epoch instead of computing the rate from the epoch. */
-export function isPlateauSchedule(schedule: ScheduleLike): boolean {
-  const s = schedule as { type?: unknown; constructor?: { name?: string } };
-  return s.type === 'ReduceOnPlateau' || s.constructor?.name === 'ReduceOnPlateau';
-}
-
 /**
- * Keras's `LearningRateScheduler`: sets the optimizer's rate from the schedule. Closed-form schedules
- * are evaluated at the start of each epoch (counted from 0); per-batch ones (OneCycle) before each
- * step, at the batch's index over the whole run; ReduceOnPlateau is fed the validation loss (or the
- * training loss, without a validation set) at each epoch's end.
+ * Keras's `LearningRateScheduler`: sets the optimizer's rate from the schedule, on what the schedule says
+ * steps it (`stepsOn`): 'epoch' (the default) at the start of each epoch, counted from 0; 'batch'
+ * (OneCycle) before each step, at the batch's index over the whole run; 'metric' (ReduceOnPlateau) at
+ * each epoch's end, fed the validation loss (or the training loss, without a validation set).
  */
 export class LearningRateScheduler implements Callback {
-  readonly perBatch: boolean;
-  readonly plateau: boolean;
+  readonly stepsOn: 'epoch' | 'batch' | 'metric';
 
   constructor(readonly schedule: ScheduleLike) {
-    this.perBatch = isPerBatchSchedule(schedule);
-    this.plateau = isPlateauSchedule(schedule);
+    this.stepsOn = schedule.stepsOn ?? 'epoch';
   }
 
   onEpochBegin(epoch: number): void {
-    if (!this.plateau && !this.perBatch) this.schedule.step(epoch);
+    if (this.stepsOn === 'epoch') this.schedule.step(epoch);
   }
 
-  onBatchBegin(epoch: number, batch: number, ctx: TrainContext): void {
-    if (this.perBatch) this.schedule.step(epoch * ctx.stepsPerEpoch + batch);
+  onBatchBegin(batch: number, _logs: Logs, ctx: TrainContext): void {
+    if (this.stepsOn === 'batch') this.schedule.step(ctx.epoch * ctx.stepsPerEpoch + batch);
   }
 
-  onEpochEnd(logs: EpochLogs): void {
-    if (this.plateau) this.schedule.step(logs.epoch, logs.valLoss ?? logs.loss);
+  onEpochEnd(epoch: number, logs: Logs): void {
+    if (this.stepsOn === 'metric') this.schedule.step(epoch, logs.val_loss ?? logs.loss);
   }
 }
 
 /**
- * Stops training at the first batch whose loss is NaN or infinite, before its gradients touch the
- * weights, with a message naming the epoch and the batch. `fit` installs one unless told not to.
+ * Keras's `TerminateOnNaN`: stops training at the first batch whose loss is NaN or infinite, with a
+ * message naming the epoch and the batch (from 1). That batch's gradients never reach the weights
+ * (trainStep skips a non-finite loss), so the model stays at its last finite state. `fit` installs one
+ * unless told not to.
  */
 export class TerminateOnNaN implements Callback {
-  onLoss(epoch: number, batch: number, loss: number, ctx: TrainContext): void {
-    if (Number.isFinite(loss)) return;
+  onBatchEnd(batch: number, logs: Logs, ctx: TrainContext): void {
+    if (Number.isFinite(logs.loss)) return;
     ctx.stopTraining = true;
-    ctx.stopReason = `loss is ${loss} at epoch ${epoch + 1}, batch ${batch + 1}: training stopped (try a lower learning rate)`;
+    ctx.stopReason = `loss is ${logs.loss} at epoch ${ctx.epoch + 1}, batch ${batch + 1}: training stopped (try a lower learning rate)`;
   }
 }

@@ -1,168 +1,130 @@
 /**
- * The training loop: for each epoch, for each shuffled batch — forward, cross-entropy, backward, step —
- * then validation, the epoch's metrics and the callbacks. Everything optional lives in callbacks.ts.
+ * `fit(model, options)`: Keras's contract for any model, loss and data. The data is a user's own arrays
+ * (`x`, `y`) or a data/ Dataset (`train`); the loss is named or a function; metrics, validation
+ * (`validationData`, or `validationSplit` of the training data), callbacks with Keras's hooks and log
+ * names, a schedule; it returns Keras's `History`. Everything is checked before the first step
+ * (data.ts). For each epoch, for each shuffled batch, `trainStep` (step.ts: forward, loss, backward,
+ * step, constraints); then validation, the epoch's logs and the callbacks. Everything optional lives in
+ * callbacks.ts.
  *
  * The loop is `async` only so that it can yield to the event loop between batches: that is what lets a
  * Ctrl-C (SIGINT, delivered as an event) stop training after the current batch rather than never.
  *
- * Exact resume. A checkpoint records the epoch and the batch within it, the optimizer's and the
- * schedule's state, the history, the callbacks' state, the loader's seed and every generator's state
- * (the model's dropout masks, and any others named in `rngs`). The loader's order and shifts are pure
- * functions of (seed, epoch, batch) (data/loader.ts), so resuming even in the middle of an epoch picks up
- * at the next batch of the same order. Same seed, same thread count → the same weights, bit for bit, as a
- * run that was never stopped.
+ * Exact resume, owned here alone: `resume: load(path)` puts back the weights, the optimizer's buffers,
+ * the schedule's position, the epoch and the batch within it, the epoch's running sums, the history,
+ * the callbacks' state, the loader's seed and every generator's state (the model's dropout masks, and
+ * any others named in `rngs`). The loader's order and shifts are pure functions of (seed, epoch, batch)
+ * (data/loader.ts), so resuming even in the middle of an epoch picks up at the next batch of the same
+ * order. Same seed, same thread count → the same weights, bit for bit, as a run that was never stopped.
  */
-import { Tensor, noGrad, type Rng } from '../engine/index.js';
-import { DataLoader, type Batch, type Dataset } from '../data/index.js';
+import { FormatError, Rng } from '../engine/index.js';
+import { DataLoader, mixSeed, splitValidation, type Dataset } from '../data/index.js';
 import { LearningRateScheduler, TerminateOnNaN } from './callbacks.js';
-import type { EpochLogs, History } from './history.js';
-import { saveCheckpoint, type CheckpointInfo, type Progress } from './save.js';
-import type { BatchLogs, Callback, Model, OptimizerLike, ScheduleLike, TrainContext } from './types.js';
+import { arraysToDataset, checkData, isArrayData, type ArrayData, type Features, type Targets } from './data.js';
+import { evaluateDataset } from './evaluate.js';
+import { History, type Logs } from './history.js';
+import { resolveLoss, type Loss, type LossFunction, type LossName } from './losses.js';
+import { resolveMetrics, type MetricName } from './metrics.js';
+import { save, type Checkpoint, type CheckpointInfo, type PartialEpoch, type Progress } from './save.js';
+import { trainStep, type StepSetup } from './step.js';
+import type { Callback, Model, OptimizerLike, ScheduleLike, TrainContext } from './types.js';
+
+/** What a schedule factory is told: the schedule may need the run's length (OneCycle's total steps). */
+export interface RunShape {
+  optimizer: OptimizerLike;
+  epochs: number;
+  stepsPerEpoch: number;
+}
 
 export interface FitOptions {
-  train: Dataset;
-  validation?: Dataset;
-  /** Train until this many epochs are done in total (Keras's `epochs`, counting `initialEpoch`). */
-  epochs: number;
+  /** The samples: a Tensor [N, ...features] or number[][] (or give `train`). */
+  x?: Features;
+  /** Class ids for crossEntropy; float targets for the other losses (data.ts `Targets`). */
+  y?: Targets;
+  /** A data/ Dataset instead of `x` and `y`. */
+  train?: Dataset;
+  /** 'crossEntropy' (default), 'mse', 'binaryCrossEntropy', or (pred, target) => scalar Tensor (losses.ts). */
+  loss?: LossName | LossFunction;
+  /** Default ['accuracy'] for crossEntropy, [] otherwise (metrics.ts). */
+  metrics?: MetricName[];
+  /**
+   * Hold out this share of the training data for validation, in [0, 1). Drawn at random from `seed`
+   * (stratified by class for class ids): Keras takes the last samples instead, which holds out whole
+   * classes of data sorted by class (Iris, Fashion-MNIST's package).
+   */
+  validationSplit?: number;
+  /** `{ x, y }` or a Dataset evaluated after every epoch (`val_loss`, `val_accuracy`, ...). */
+  validationData?: ArrayData | Dataset;
+  /** Train until this many epochs are done in total (Keras's `epochs`, counting `initialEpoch`). Default 1. */
+  epochs?: number;
+  /** Default 32 (Keras's). */
   batchSize?: number;
   optimizer: OptimizerLike;
-  schedule?: ScheduleLike;
+  /**
+   * Stepped by `fit` on what it `stepsOn` (callbacks.ts LearningRateScheduler). A function is called once
+   * the run's shape is known, for a schedule that needs it: `({ optimizer, epochs, stepsPerEpoch }) =>
+   * new OneCycle(optimizer, { totalSteps: epochs * stepsPerEpoch })`.
+   */
+  schedule?: ScheduleLike | ((run: RunShape) => ScheduleLike | undefined);
   callbacks?: Callback[];
-  /** Draws the loader's seed (shuffle order and augmentation); alternatively give `seed`. */
-  rng?: Rng;
-  /** The loader's seed (default 1, or drawn from `rng`). */
+  /** The loader's seed (shuffle order, augmentation) and the validation split's (default 1). */
   seed?: number;
+  /** Shuffle the training data every epoch (default true). */
+  shuffle?: boolean;
+  /** The epoch to start at, from 0 (Keras's `initial_epoch`); `resume` sets it from the checkpoint. */
+  initialEpoch?: number;
+  /** A checkpoint from `load()` written during training (ModelCheckpoint): continue exactly where it stopped. */
+  resume?: Checkpoint;
   /**
    * Other generators to save in checkpoints, by name. The model's own (Dropout layers, through
    * `rngState()`) are saved without being listed.
    */
   rngs?: Record<string, Rng>;
-  /** The epoch to start at, from 0 (Keras's `initial_epoch`); `resume` sets it from the checkpoint. */
-  initialEpoch?: number;
-  /** The `progress` of a loaded checkpoint: continue exactly where it stopped. */
-  resume?: Progress;
   /** Random shifts of up to 2 pixels for 28×28 images (data/'s augmentation). */
   augment?: boolean;
   /** Aborting it (the CLI does on SIGINT) stops training after the current batch. */
   signal?: AbortSignal;
-  /** Stop at the first non-finite loss (default true). */
+  /** Stop at the first non-finite loss (default true: a TerminateOnNaN callback). */
   terminateOnNaN?: boolean;
   /** Architecture and hyper-parameters, stored in every checkpoint so `load` can rebuild the model. */
   checkpointInfo?: CheckpointInfo;
 }
 
-export interface FitResult {
-  history: History;
-  /** Why training ended before `epochs` (early stopping, a NaN loss, an interrupt). */
-  stopReason?: string;
-  /** True when the loss became NaN or infinite. */
-  diverged: boolean;
-  /** True when `signal` was aborted mid-run. */
-  interrupted: boolean;
-}
-
-/**
- * The model's output before a final softmax, if it ends in one: a `Softmax` layer, or a Dense layer with
- * `activation: 'softmax'` (both Keras habits). Cross-entropy is fused with its own log-softmax (stable,
- * gradient `p − onehot`); feeding it probabilities would apply softmax twice, so for such a model the
- * loss is taken on the softmax's input (DESIGN.md, Semantics). Other models go through `forward`.
- */
-export function logitsOf(model: Model, x: Tensor): Tensor {
-  // layers/'s Sequential knows this itself; the fallback serves any other model with `layers`.
-  const own = (model as { forwardLogits?: (x: Tensor) => Tensor }).forwardLogits;
-  if (typeof own === 'function') return own.call(model, x);
-  const layers = model.layers as ReadonlyArray<{ forward(x: Tensor): Tensor; type?: string; activation?: string; forwardLinear?(x: Tensor): Tensor }> | undefined;
-  if (!layers || layers.length === 0) return model.forward(x);
-  const last = layers[layers.length - 1];
-  const softmaxLayer = last.type === 'Softmax' || last.constructor.name === 'Softmax';
-  const softmaxDense = last.activation === 'softmax' && typeof last.forwardLinear === 'function';
-  if (!softmaxLayer && !softmaxDense) return model.forward(x);
-  let h = x;
-  for (let i = 0; i < layers.length - 1; i++) h = layers[i].forward(h);
-  return softmaxDense ? last.forwardLinear!(h) : h;
-}
-
-/** Regularization penalties (l1/l2 on kernels) the model's layers report, as one scalar tensor or null. */
-function penaltyOf(model: Model): Tensor | null {
-  const m = model as { regularizationLoss?: () => Tensor | null; penalty?: () => Tensor | null };
-  if (typeof m.regularizationLoss === 'function') return m.regularizationLoss();
-  if (typeof m.penalty === 'function') return m.penalty();
-  return null;
-}
-
-/** Weight constraints (max-norm) are projections applied after each optimizer step, as in Keras. */
-function applyConstraints(model: Model): void {
-  const m = model as { applyConstraints?: () => void };
-  if (typeof m.applyConstraints === 'function') m.applyConstraints();
-}
-
-/** How many rows of `logits` (B,C) have their largest value at the label. */
-export function countCorrect(logits: Tensor, labels: Int32Array): number {
-  const [B, C] = logits.shape;
-  const z = logits.data;
-  let correct = 0;
-  for (let b = 0; b < B; b++) {
-    const row = b * C;
-    let best = 0;
-    for (let c = 1; c < C; c++) if (z[row + c] > z[row + best]) best = c;
-    if (best === labels[b]) correct++;
-  }
-  return correct;
-}
-
-export interface EvaluateResult {
-  loss: number;
-  accuracy: number;
-  count: number;
-}
-
-/** Mean cross-entropy and accuracy over a whole data set, in eval mode (no dropout, no tape). */
-export function evaluate(model: Model, data: Dataset, options: { batchSize?: number } = {}): EvaluateResult {
-  const loader = new DataLoader(data, { batchSize: options.batchSize ?? 1000, shuffle: false });
-  model.eval();
-  let lossSum = 0;
-  let correct = 0;
-  let count = 0;
-  noGrad(() => {
-    for (const batch of loader.epochBatches(0)) {
-      const logits = logitsOf(model, batch.x);
-      lossSum += Tensor.crossEntropy(logits, batch.y).item() * batch.size;
-      correct += countCorrect(logits, batch.y);
-      count += batch.size;
-    }
-  });
-  return { loss: count ? lossSum / count : NaN, accuracy: count ? correct / count : NaN, count };
-}
+/** The validation split's generator stream, apart from the loader's (which uses `seed` itself). */
+const SPLIT_STREAM = 0x53504c;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** The model's generators (Dropout layers), if it exposes them as layers/ does. */
-function modelRngState(model: Model): Record<string, number[]> {
-  const m = model as { rngState?: () => Record<string, number[]> };
-  return typeof m.rngState === 'function' ? m.rngState() : {};
-}
-
-function loadModelRngState(model: Model, state: Record<string, number[]>): void {
-  const m = model as { loadRngState?: (s: Record<string, number[]>) => void };
-  if (typeof m.loadRngState === 'function') m.loadRngState(state);
-}
-
-/** Trains `model`; returns the per-epoch history (also kept, for resume, in every checkpoint). */
-export async function fit(model: Model, options: FitOptions): Promise<FitResult> {
-  const { train, validation, optimizer, schedule, signal } = options;
+/** Trains `model`; returns the per-epoch History (also kept, for resume, in every checkpoint). */
+export async function fit(model: Model, options: FitOptions): Promise<History> {
+  const op = 'fit';
+  const { optimizer, signal } = options;
+  const epochs = options.epochs ?? 1;
   const batchSize = options.batchSize ?? 32;
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`fit: batchSize must be a positive integer, got ${batchSize}`);
-  if (!(Number.isInteger(options.epochs) && options.epochs >= 0)) throw new RangeError(`fit: epochs must be a non-negative integer, got ${options.epochs}`);
-  if (train.count === 0) throw new RangeError(`fit: the training set ${train.name} is empty`);
+  const seed = options.seed ?? 1;
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`${op}: batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(epochs) && epochs >= 0)) throw new RangeError(`${op}: epochs must be a non-negative integer, got ${epochs}`);
+  if (!Number.isInteger(seed)) throw new RangeError(`${op}: seed must be an integer, got ${seed}`);
+  if (!optimizer || typeof optimizer.step !== 'function') throw new TypeError(`${op}: options.optimizer is required (e.g. new SGD(model.parameters(), { lr: 0.01 }))`);
+
+  // Everything about the data is settled before the first step.
+  const loss = resolveLoss(options.loss, op);
+  const { train, validation } = fitData(options, loss, seed, op);
+  const metrics = resolveMetrics(options.metrics, loss, train.targets === null, op);
+  checkData(model, loss, metrics, train, op, 'the training data');
+  if (validation) checkData(model, loss, metrics, validation, op, 'the validation data');
+  const setup: StepSetup = { model, optimizer, loss, metrics };
+
   const resume = options.resume;
-  const rngs = options.rngs ?? {};
+  const progress0 = resume ? resumedProgress(resume, metrics.map((m) => m.name)) : null;
   const loader = new DataLoader(train, {
     batchSize,
-    shuffle: true,
+    shuffle: options.shuffle ?? true,
     augment: options.augment ?? false,
-    ...(resume ? { seed: resume.loaderSeed } : options.rng ? { rng: options.rng } : { seed: options.seed ?? 1 }),
+    seed: progress0 ? progress0.loaderSeed : seed,
   });
   const stepsPerEpoch = loader.batchesPerEpoch;
+  const schedule = typeof options.schedule === 'function' ? options.schedule({ optimizer, epochs, stepsPerEpoch }) : options.schedule;
 
   const callbacks: Callback[] = [];
   // The schedule goes first so that every later callback (the bar, the logs) sees this epoch's rate.
@@ -172,20 +134,15 @@ export async function fit(model: Model, options: FitOptions): Promise<FitResult>
   }
   callbacks.push(...(options.callbacks ?? []));
 
-  const history: History = resume ? resume.history.slice() : [];
-  const startEpoch = resume ? resume.epoch : (options.initialEpoch ?? 0);
-  let startBatch = resume ? resume.batch : 0;
-  if (resume) {
-    for (const [name, state] of Object.entries(resume.rng)) rngs[name]?.setState(state);
-    loadModelRngState(model, resume.modelRng);
-    optimizer.lr = resume.lr;
-    for (const cb of callbacks) {
-      if (cb.name && cb.setState && resume.callbacks[cb.name] !== undefined) cb.setState(resume.callbacks[cb.name]);
-    }
-  }
+  const rngs = options.rngs ?? {};
+  const history = progress0 ? History.fromJSON(progress0.history) : new History();
+  const startEpoch = progress0 ? progress0.epoch : (options.initialEpoch ?? 0);
+  let startBatch = progress0 ? progress0.batch : 0;
+  if (resume && progress0) restoreRun(resume, progress0, { model, optimizer, schedule, callbacks, rngs }, op);
 
   // The running sums of the epoch in progress, outside the loop so that a checkpoint can carry them.
-  let partial = resume?.partial ?? { lossSum: 0, correct: 0, seen: 0, seconds: 0, lr: optimizer.lr };
+  const fresh = (): PartialEpoch => ({ lossSum: 0, metricSums: Object.fromEntries(metrics.map((m) => [m.name, 0])), seen: 0, seconds: 0, learningRate: optimizer.lr });
+  let partial: PartialEpoch = progress0?.partial ?? fresh();
   let batchesDone = startBatch;
   let epochDone = false;
 
@@ -193,14 +150,15 @@ export async function fit(model: Model, options: FitOptions): Promise<FitResult>
     model,
     optimizer,
     schedule,
-    epochs: options.epochs,
-    epoch: startEpoch,
+    epochs,
     stepsPerEpoch,
+    batchSize,
+    samples: train.count,
+    epoch: startEpoch,
     history,
     stopTraining: false,
     interrupted: false,
-    saveCheckpoint: (path) =>
-      saveCheckpoint(path, { model, optimizer, schedule, progress: progress(), info: options.checkpointInfo ?? {} }),
+    saveCheckpoint: (path) => save(path, { model, optimizer, schedule, progress: progress(), info: options.checkpointInfo ?? {} }),
   };
 
   /** Where the run stands: after an epoch, at the next one's start; mid-epoch, at the next batch. */
@@ -213,20 +171,19 @@ export async function fit(model: Model, options: FitOptions): Promise<FitResult>
     return {
       epoch: epochDone ? ctx.epoch + 1 : ctx.epoch,
       batch: midEpoch ? batchesDone : 0,
-      partial: midEpoch ? { ...partial } : null,
+      partial: midEpoch ? { ...partial, metricSums: { ...partial.metricSums } } : null,
       lr: optimizer.lr,
       loaderSeed: loader.seed,
       rng,
-      modelRng: modelRngState(model),
-      history: history.slice(),
+      modelRng: typeof model.rngState === 'function' ? model.rngState() : {},
+      history: history.toJSON(),
       callbacks: cbState,
     };
   }
 
-  let diverged = false;
-  for (const cb of callbacks) cb.onTrainBegin?.(ctx);
+  for (const cb of callbacks) cb.onTrainBegin?.({}, ctx);
 
-  for (let epoch = startEpoch; epoch < options.epochs && !ctx.stopTraining; epoch++) {
+  for (let epoch = startEpoch; epoch < epochs && !ctx.stopTraining; epoch++) {
     if (signal?.aborted) {
       ctx.interrupted = true;
       ctx.stopReason = `interrupted before epoch ${epoch + 1}`;
@@ -235,99 +192,118 @@ export async function fit(model: Model, options: FitOptions): Promise<FitResult>
     ctx.epoch = epoch;
     epochDone = false;
     batchesDone = startBatch;
-    if (startBatch === 0) partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0, lr: optimizer.lr };
+    if (startBatch === 0) partial = fresh();
     model.train();
-    for (const cb of callbacks) cb.onEpochBegin?.(epoch, ctx);
+    for (const cb of callbacks) cb.onEpochBegin?.(epoch, {}, ctx);
 
     const started = performance.now();
     for (const batch of loader.epochBatches(epoch, startBatch)) {
-      for (const cb of callbacks) cb.onBatchBegin?.(epoch, batch.index, ctx);
-      if (batch.index === 0) partial.lr = optimizer.lr;
-      const step = trainStep(model, optimizer, batch, epoch, callbacks, ctx);
-      if (step === null) {
-        diverged = true;
-        break;
-      }
+      for (const cb of callbacks) cb.onBatchBegin?.(batch.index, { batch: batch.index, size: batch.size }, ctx);
+      if (batch.index === 0) partial.learningRate = optimizer.lr;
+      const step = trainStep(setup, batch);
+      if (!step.applied) history.diverged = true;
       partial.lossSum += step.loss * batch.size;
-      partial.correct += step.correct;
+      metrics.forEach((m, i) => (partial.metricSums[m.name] += step.metrics[i]));
       partial.seen += batch.size;
       batchesDone = batch.index + 1;
-      const seconds = partial.seconds + (performance.now() - started) / 1000;
-      const logs: BatchLogs = {
-        batch: batch.index,
-        size: batch.size,
-        loss: step.loss,
-        epochLoss: partial.lossSum / partial.seen,
-        epochAccuracy: partial.correct / partial.seen,
-        samplesPerSec: partial.seen / Math.max(seconds, 1e-9),
-      };
-      for (const cb of callbacks) cb.onBatchEnd?.(logs, ctx);
+      const logs: Logs = { batch: batch.index, size: batch.size, loss: step.loss };
+      metrics.forEach((m, i) => (logs[m.name] = step.metrics[i] / batch.size));
+      for (const cb of callbacks) cb.onBatchEnd?.(batch.index, logs, ctx);
       await yieldToEventLoop();
       if (signal?.aborted && batchesDone < stepsPerEpoch) {
         ctx.interrupted = true;
         ctx.stopTraining = true;
         ctx.stopReason = `interrupted at epoch ${epoch + 1}, batch ${batchesDone}/${stepsPerEpoch}`;
-        break;
       }
+      // Keras 3 ends the epoch at the batch where a callback asks to stop (TerminateOnNaN does).
+      if (ctx.stopTraining) break;
     }
     partial.seconds += (performance.now() - started) / 1000;
     startBatch = 0;
-    if (diverged || ctx.interrupted) break;
+    // An epoch stopped part-way (a NaN loss, an interrupt) is not recorded: its means would be of part of it.
+    if (batchesDone < stepsPerEpoch) break;
 
-    const logs: EpochLogs = {
-      epoch: epoch + 1,
-      loss: partial.lossSum / partial.seen,
-      accuracy: partial.correct / partial.seen,
-      lr: partial.lr,
-      seconds: partial.seconds,
-      samplesPerSec: partial.seen / Math.max(partial.seconds, 1e-9),
-    };
-    if (validation && validation.count > 0) {
-      const v = evaluate(model, validation);
-      logs.valLoss = v.loss;
-      logs.valAccuracy = v.accuracy;
+    const logs: Logs = { loss: partial.lossSum / partial.seen };
+    for (const m of metrics) logs[m.name] = partial.metricSums[m.name] / partial.seen;
+    if (validation) {
+      const v = evaluateDataset(model, loss, metrics, validation);
+      for (const [name, value] of Object.entries(v)) logs[`val_${name}`] = value;
     }
-    // Key order of metrics.jsonl: epoch, loss, accuracy, valLoss, valAccuracy, lr, seconds, samplesPerSec.
-    const ordered: EpochLogs = {
-      epoch: logs.epoch,
-      loss: logs.loss,
-      accuracy: logs.accuracy,
-      ...(logs.valLoss !== undefined ? { valLoss: logs.valLoss, valAccuracy: logs.valAccuracy } : {}),
-      lr: logs.lr,
-      seconds: logs.seconds,
-      samplesPerSec: logs.samplesPerSec,
-    };
-    history.push(ordered);
+    logs.learning_rate = partial.learningRate;
+    logs.seconds = partial.seconds;
+    logs.samples_per_sec = partial.seen / Math.max(partial.seconds, 1e-9);
+    history.record(epoch, logs);
     epochDone = true;
-    for (const cb of callbacks) await cb.onEpochEnd?.(ordered, ctx);
+    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, ctx);
   }
 
-  for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
-  return { history, stopReason: ctx.stopReason, diverged, interrupted: ctx.interrupted };
+  for (const cb of callbacks) await cb.onTrainEnd?.(history.last() ?? {}, ctx);
+  history.stopReason = ctx.stopReason;
+  history.interrupted = ctx.interrupted;
+  return history;
 }
 
-/**
- * One optimizer step. Returns the batch's loss and correct count, or null when a callback (TerminateOnNaN)
- * stopped training on this batch's loss — then no gradient is applied, so the weights stay finite.
- */
-function trainStep(
-  model: Model,
-  optimizer: OptimizerLike,
-  batch: Batch,
-  epoch: number,
-  callbacks: Callback[],
-  ctx: TrainContext,
-): { loss: number; correct: number } | null {
-  optimizer.zeroGrad();
-  const logits = logitsOf(model, batch.x);
-  let loss = Tensor.crossEntropy(logits, batch.y);
-  const penalty = penaltyOf(model);
-  if (penalty) loss = loss.add(penalty);
-  const value = loss.item();
-  for (const cb of callbacks) cb.onLoss?.(epoch, batch.index, value, ctx);
-  if (ctx.stopTraining && !Number.isFinite(value)) return null;
-  loss.backward();
-  optimizer.step();
-  applyConstraints(model);
-  return { loss: value, correct: countCorrect(logits, batch.y) };
+/** The training set and the validation set (if any), from `x`/`y` or `train`, `validationData` or `validationSplit`. */
+function fitData(options: FitOptions, loss: Loss, seed: number, op: string): { train: Dataset; validation?: Dataset } {
+  const arrays = options.x !== undefined || options.y !== undefined;
+  if (arrays && options.train !== undefined) throw new TypeError(`${op}: give x and y, or train (a Dataset), not both`);
+  if (!arrays && options.train === undefined) throw new TypeError(`${op}: no training data: give x and y (your arrays) or train (a Dataset)`);
+  if (arrays && (options.x === undefined || options.y === undefined)) throw new TypeError(`${op}: x and y go together: got only ${options.x === undefined ? 'y' : 'x'}`);
+  let train = arrays ? arraysToDataset({ x: options.x!, y: options.y! }, loss, op) : options.train!;
+  const { validationSplit, validationData } = options;
+  if (validationSplit !== undefined && validationData !== undefined) {
+    throw new TypeError(`${op}: give validationSplit or validationData, not both`);
+  }
+  let validation: Dataset | undefined;
+  if (validationData !== undefined) {
+    validation = isArrayData(validationData) ? arraysToDataset(validationData, loss, op, 'validationData.') : validationData;
+  } else if (validationSplit !== undefined && validationSplit !== 0) {
+    if (!(typeof validationSplit === 'number' && validationSplit > 0 && validationSplit < 1)) {
+      throw new RangeError(`${op}: validationSplit must be in [0, 1), got ${validationSplit}`);
+    }
+    const parts = splitValidation(train, validationSplit, new Rng(mixSeed(seed, SPLIT_STREAM)));
+    if (parts.train.count === 0) {
+      throw new RangeError(`${op}: validationSplit ${validationSplit} of ${train.count} samples leaves no training data (${parts.validation.count} would be held out)`);
+    }
+    train = parts.train;
+    validation = parts.validation.count > 0 ? parts.validation : undefined;
+  }
+  if (train.count === 0) throw new RangeError(`${op}: the training set ${train.name} is empty`);
+  return { train, validation };
+}
+
+/** The checkpoint's progress, checked against this run's metrics. */
+function resumedProgress(ck: Checkpoint, metricNames: string[]): Progress {
+  const p = ck.progress;
+  if (p === null) throw new FormatError(`fit: ${ck.path} holds no training progress to resume (it was written by save(), not during fit)`);
+  if (p.partial) {
+    const saved = Object.keys(p.partial.metricSums);
+    if (saved.length !== metricNames.length || saved.some((n) => !metricNames.includes(n))) {
+      throw new RangeError(`fit: ${ck.path} stopped mid-epoch with metrics [${saved.join(', ')}]; this run asks for [${metricNames.join(', ')}]`);
+    }
+  }
+  return p;
+}
+
+/** Puts a run back as the checkpoint left it: weights, optimizer, schedule, generators, callbacks. */
+function restoreRun(
+  ck: Checkpoint,
+  p: Progress,
+  run: { model: Model; optimizer: OptimizerLike; schedule?: ScheduleLike; callbacks: Callback[]; rngs: Record<string, Rng> },
+  op: string,
+): void {
+  run.model.loadStateDict(ck.weights);
+  if (ck.optimizerState) {
+    if (typeof run.optimizer.loadStateDict !== 'function') throw new TypeError(`${op}: ${ck.path} holds optimizer state, but the optimizer has no loadStateDict`);
+    run.optimizer.loadStateDict(ck.optimizerState as never);
+  }
+  if (run.schedule && ck.scheduleState !== null && typeof run.schedule.loadStateDict === 'function') {
+    run.schedule.loadStateDict(ck.scheduleState as never);
+  }
+  for (const [name, state] of Object.entries(p.rng)) run.rngs[name]?.setState(state);
+  if (typeof run.model.loadRngState === 'function') run.model.loadRngState(p.modelRng);
+  run.optimizer.lr = p.lr;
+  for (const cb of run.callbacks) {
+    if (cb.name && cb.setState && p.callbacks[cb.name] !== undefined) cb.setState(p.callbacks[cb.name]);
+  }
 }

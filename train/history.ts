@@ -1,30 +1,103 @@
 /**
- * What `fit` records after each epoch. `epoch` counts from 1 (the number printed as "epoch 3/10");
- * schedules and `initialEpoch` count from 0, so epoch `e` of the history ran with `schedule.lrAt(e - 1)`.
- * Validation fields are absent when there is no validation set.
+ * What `fit` returns: Keras's `History`. `history.epoch` lists the epochs run, from 0; `history.history`
+ * holds one array per log name, one number per epoch: `loss`, each metric (`accuracy`, `mae`...), their
+ * validation twins (`val_loss`, `val_accuracy`...), `learning_rate` (the rate of the epoch's first step),
+ * `seconds` and `samples_per_sec`. A resumed run's history includes the epochs before the checkpoint.
+ *
+ * metrics.csv and metrics.jsonl are this object row by row: `epoch` (from 0, as Keras's CSVLogger writes
+ * it), then the log names in the order `fit` first recorded them.
  */
-export interface EpochLogs {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  /** The learning rate the epoch's first step used. */
-  lr: number;
-  seconds: number;
-  samplesPerSec: number;
+
+/** Log name → value, as the callbacks receive them. */
+export type Logs = Record<string, number>;
+
+/** A history as JSON (checkpoints keep it, a sweep's runs are saved as it). */
+export interface HistoryJson {
+  epoch: number[];
+  history: Record<string, number[]>;
 }
 
-export type History = EpochLogs[];
+export class History {
+  readonly epoch: number[] = [];
+  readonly history: Record<string, number[]> = {};
+  /** Why training ended before its last epoch (early stopping, a NaN loss, an interrupt). */
+  stopReason?: string;
+  /** True when a batch's loss was NaN or infinite (its update was skipped). */
+  diverged = false;
+  /** True when `signal` was aborted mid-run. */
+  interrupted = false;
 
-/** The column order of metrics.csv and the key order of metrics.jsonl. */
-export const METRIC_COLUMNS: ReadonlyArray<keyof EpochLogs> = [
-  'epoch',
-  'loss',
-  'accuracy',
-  'valLoss',
-  'valAccuracy',
-  'lr',
-  'seconds',
-  'samplesPerSec',
-];
+  /** Epochs recorded. */
+  get length(): number {
+    return this.epoch.length;
+  }
+
+  /** Appends one epoch's logs. A name first seen late is padded with NaN for the earlier epochs. */
+  record(epoch: number, logs: Logs): void {
+    const n = this.epoch.length;
+    for (const [name, value] of Object.entries(logs)) {
+      const column = (this.history[name] ??= new Array<number>(n).fill(NaN));
+      column.push(value);
+    }
+    this.epoch.push(epoch);
+    for (const column of Object.values(this.history)) if (column.length === n) column.push(NaN);
+  }
+
+  /** The logs of the i-th recorded epoch (from 0), names in column order. */
+  logs(i: number): Logs {
+    const out: Logs = {};
+    for (const [name, column] of Object.entries(this.history)) out[name] = column[i];
+    return out;
+  }
+
+  /** The last epoch's logs, or undefined before the first. */
+  last(): Logs | undefined {
+    return this.length === 0 ? undefined : this.logs(this.length - 1);
+  }
+
+  /** Every epoch as `{ epoch, ...logs }`: the rows of metrics.csv and metrics.jsonl. */
+  rows(): Array<Logs & { epoch: number }> {
+    return this.epoch.map((epoch, i) => ({ epoch, ...this.logs(i) }));
+  }
+
+  toJSON(): HistoryJson {
+    return { epoch: this.epoch.slice(), history: Object.fromEntries(Object.entries(this.history).map(([k, v]) => [k, v.slice()])) };
+  }
+
+  /** From `toJSON()`'s form, or from format 1's list of rows (see `fromRowsV1`). */
+  static fromJSON(json: HistoryJson | readonly V1Row[]): History {
+    if (Array.isArray(json)) return History.fromRowsV1(json as readonly V1Row[]);
+    const h = new History();
+    const { epoch, history } = json as HistoryJson;
+    h.epoch.push(...epoch);
+    for (const [name, column] of Object.entries(history)) h.history[name] = column.slice();
+    return h;
+  }
+
+  /**
+   * Format 1 (checkpoints before version 2, sweep files) kept a list of rows with camelCase names and
+   * epochs counted from 1: `{ epoch: 1, loss, accuracy, valLoss, valAccuracy, lr, seconds, samplesPerSec }`.
+   */
+  static fromRowsV1(rows: readonly V1Row[]): History {
+    const h = new History();
+    for (const row of rows) {
+      const logs: Logs = {};
+      for (const [key, value] of Object.entries(row)) if (key !== 'epoch' && value !== undefined) logs[V1_NAMES[key] ?? key] = value;
+      h.record(row.epoch - 1, logs);
+    }
+    return h;
+  }
+}
+
+/** A row of format 1's history. */
+export interface V1Row {
+  epoch: number;
+  [name: string]: number | undefined;
+}
+
+const V1_NAMES: Record<string, string> = {
+  valLoss: 'val_loss',
+  valAccuracy: 'val_accuracy',
+  lr: 'learning_rate',
+  samplesPerSec: 'samples_per_sec',
+};

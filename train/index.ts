@@ -1,9 +1,22 @@
 /**
- * train: the training loop (`fit`, `evaluate`), its callbacks, checkpoints (safetensors, `save`/`load`)
- * and the plots. Imports engine, layers, optim and data.
+ * train: `fit`/`evaluate` (Keras's contract for any model, loss and data), the one training step and
+ * evaluation step, losses and metrics, callbacks, checkpoints (safetensors, `save`/`load`) and the plots.
+ * Imports engine, layers, optim and data.
  */
-export { fit, evaluate, logitsOf, countCorrect } from './fit.js';
-export type { FitOptions, FitResult, EvaluateResult } from './fit.js';
+export { fit } from './fit.js';
+export type { FitOptions, RunShape } from './fit.js';
+export { evaluate } from './evaluate.js';
+export type { EvaluateOptions } from './evaluate.js';
+export { trainStep, evalStep, predictionOf } from './step.js';
+export type { StepSetup, StepResult } from './step.js';
+export { resolveLoss, binaryCrossEntropyWithLogits, LOSS_NAMES } from './losses.js';
+export type { Loss, LossName, LossFunction } from './losses.js';
+export { resolveMetrics, METRIC_NAMES } from './metrics.js';
+export type { Metric, MetricName } from './metrics.js';
+export { arraysToDataset } from './data.js';
+export type { ArrayData, Features, Targets } from './data.js';
+export { History } from './history.js';
+export type { Logs, HistoryJson } from './history.js';
 export {
   EarlyStopping,
   ModelCheckpoint,
@@ -13,17 +26,17 @@ export {
   LearningRateScheduler,
   TerminateOnNaN,
   epochLine,
+  metricsCsv,
   cloneWeights,
   weightsAreFinite,
-  isPerBatchSchedule,
 } from './callbacks.js';
 export type { EarlyStoppingOptions, ModelCheckpointOptions, ProgressBarOptions } from './callbacks.js';
 export { save, load, architectureOf, CHECKPOINT_FORMAT } from './save.js';
-export type { Checkpoint, CheckpointInfo, Progress, SaveOptions } from './save.js';
+export type { Checkpoint, CheckpointInfo, PartialEpoch, Progress, SaveOptions } from './save.js';
 export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './safetensors.js';
 export type { StoredTensor, SafetensorsContents } from './safetensors.js';
 export { curvesSpec, lrFindSpec, sweepSpec, renderSvg, requirePlotPackages, terminalChart } from './plots.js';
 export type { VegaLiteSpec, SweepRun } from './plots.js';
-export { METRIC_COLUMNS } from './history.js';
-export type { EpochLogs, History } from './history.js';
-export type { Callback, TrainContext, BatchLogs, Model, OptimizerLike, ScheduleLike } from './types.js';
+export type { Callback, TrainContext, Model, OptimizerLike, ScheduleLike } from './types.js';
+export { rangeTest } from './rangeTest.js';
+export type { RangeTestOptions } from './rangeTest.js';

@@ -15,22 +15,32 @@ export type VegaLiteSpec = Record<string, unknown>;
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 
-/** Long-format rows, one per (epoch, metric, split): the shape vega-lite's `color` encoding wants. */
+/** Log names that are not a curve of their own. */
+const NOT_CURVES = new Set(['learning_rate', 'seconds', 'samples_per_sec']);
+
+/** The metrics to draw: 'loss' and each training metric (accuracy, mae...), in the history's order. */
+function curveMetrics(history: History): string[] {
+  return Object.keys(history.history).filter((k) => !k.startsWith('val_') && !NOT_CURVES.has(k));
+}
+
+/**
+ * Long-format rows, one per (epoch, metric, split): the shape vega-lite's `color` encoding wants. Epochs
+ * are drawn from 1, as the per-epoch lines print them (the history counts from 0).
+ */
 function curveRows(history: History): Array<{ epoch: number; metric: string; split: string; value: number }> {
   const rows = [];
-  for (const h of history) {
-    rows.push({ epoch: h.epoch, metric: 'loss', split: 'train', value: h.loss });
-    rows.push({ epoch: h.epoch, metric: 'accuracy', split: 'train', value: h.accuracy });
-    if (h.valLoss !== undefined) rows.push({ epoch: h.epoch, metric: 'loss', split: 'validation', value: h.valLoss });
-    if (h.valAccuracy !== undefined) {
-      rows.push({ epoch: h.epoch, metric: 'accuracy', split: 'validation', value: h.valAccuracy });
+  for (const metric of curveMetrics(history)) {
+    for (const [split, name] of [['train', metric], ['validation', `val_${metric}`]]) {
+      const column = history.history[name];
+      if (column === undefined) continue;
+      for (let i = 0; i < history.length; i++) rows.push({ epoch: history.epoch[i] + 1, metric, split, value: column[i] });
     }
   }
   // NaN or Infinity would break the scales; a diverged epoch is simply not drawn.
   return rows.filter((r) => Number.isFinite(r.value));
 }
 
-/** curves.svg: loss and accuracy side by side, train and validation as two colours, per epoch. */
+/** curves.svg: the loss and each metric side by side, train and validation as two colours, per epoch. */
 export function curvesSpec(history: History, title = 'Training curves'): VegaLiteSpec {
   const panel = (metric: string) => ({
     title: metric,
@@ -48,7 +58,7 @@ export function curvesSpec(history: History, title = 'Training curves'): VegaLit
     $schema: SCHEMA,
     title,
     data: { values: curveRows(history) },
-    hconcat: [panel('loss'), panel('accuracy')],
+    hconcat: curveMetrics(history).map(panel),
   };
 }
 
@@ -105,12 +115,12 @@ export interface SweepRun {
 export function sweepSpec(runs: readonly SweepRun[], label = 'dropout'): VegaLiteSpec {
   const values = [];
   for (const run of runs) {
-    for (const h of run.history) {
-      const key = String(run.rate);
-      if (Number.isFinite(h.accuracy)) values.push({ epoch: h.epoch, [label]: key, split: 'train', accuracy: h.accuracy });
-      if (h.valAccuracy !== undefined && Number.isFinite(h.valAccuracy)) {
-        values.push({ epoch: h.epoch, [label]: key, split: 'validation', accuracy: h.valAccuracy });
-      }
+    const key = String(run.rate);
+    const { accuracy, val_accuracy: valAccuracy } = run.history.history;
+    for (let i = 0; i < run.history.length; i++) {
+      const epoch = run.history.epoch[i] + 1;
+      if (accuracy !== undefined && Number.isFinite(accuracy[i])) values.push({ epoch, [label]: key, split: 'train', accuracy: accuracy[i] });
+      if (valAccuracy !== undefined && Number.isFinite(valAccuracy[i])) values.push({ epoch, [label]: key, split: 'validation', accuracy: valAccuracy[i] });
     }
   }
   const panel = (split: string) => ({
@@ -163,8 +173,8 @@ export function terminalChart(history: History, height = 8, width = 60): string 
   // Loaded through require: asciichart is CommonJS and exports a colour named `default`, which
   // confuses ESM interop about what the default export is.
   const asciichart = createRequire(import.meta.url)('asciichart') as typeof import('asciichart');
-  const train = history.map((h) => h.loss).filter(Number.isFinite);
-  const val = history.map((h) => h.valLoss).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  const train = (history.history.loss ?? []).filter(Number.isFinite);
+  const val = (history.history.val_loss ?? []).filter(Number.isFinite);
   // asciichart draws one column per value; stretch the curves to `width` columns so ten epochs read as
   // a curve rather than ten dots (linear interpolation between epochs).
   const stretch = (ys: number[]): number[] => {

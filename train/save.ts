@@ -5,7 +5,7 @@
  *                  so `safetensors.torch.load_file` reads the weights directly; and the optimizer's
  *                  buffers under an `optimizer.` prefix ('optimizer.state.0.velocity').
  *   __metadata__   strings (the format allows nothing else), each a JSON document:
- *                    format        'tapegrad-checkpoint/1'
+ *                    format        'tapegrad-checkpoint/2'
  *                    architecture  the model's layer configs ({type:'Sequential', layers:[...]}), so
  *                                  `load` rebuilds the model without being told its shape
  *                    hyperParams   the options the run was started with (data set, rates, seed...)
@@ -15,15 +15,24 @@
  *                    progress      where to resume: epoch, batch, the epoch's running sums, the loader's
  *                                  seed, every generator's state, the history, the callbacks' state
  *
- * `save` writes atomically (safetensors.ts), so a checkpoint on disk is always whole.
+ * `save` writes atomically (safetensors.ts), so a checkpoint on disk is always whole. `load` reads both
+ * versions. Version 2 (Keras's contract for `fit`) changed only `progress`: the history is Keras's
+ * `{ epoch: [0, 1, ...], history: { loss: [...], val_loss: [...], learning_rate: [...] } }` instead of
+ * rows with camelCase names counted from 1, and the running sums of a half-finished epoch hold one sum
+ * per metric (`metricSums`) instead of a correct count. A version 1 file is upgraded as it is read, so
+ * `fit({ resume: load(old) })` continues it exactly.
+ *
+ * Who owns what: `save`/`load` turn a run into a file and back; `fit` alone restores a run from what
+ * `load` returns (weights, optimizer, schedule, generators, history, callbacks: see fit.ts).
  */
 import { FormatError, Tensor } from '../engine/index.js';
 import { layerFromConfig, type LayerConfig } from '../layers/index.js';
-import type { History } from './history.js';
+import { History, type HistoryJson, type V1Row } from './history.js';
 import { readSafetensors, writeSafetensors, type StoredTensor } from './safetensors.js';
 import type { Model, OptimizerLike, ScheduleLike, StateDict } from './types.js';
 
-export const CHECKPOINT_FORMAT = 'tapegrad-checkpoint/1';
+export const CHECKPOINT_FORMAT = 'tapegrad-checkpoint/2';
+const FORMAT_V1 = 'tapegrad-checkpoint/1';
 const OPTIMIZER_PREFIX = 'optimizer.';
 
 /** Where a run stands, for an exact resume (see fit.ts). */
@@ -33,7 +42,7 @@ export interface Progress {
   /** Batches of that epoch already trained on. */
   batch: number;
   /** The running sums of a half-finished epoch; null at an epoch boundary. */
-  partial: { lossSum: number; correct: number; seen: number; seconds: number; lr: number } | null;
+  partial: PartialEpoch | null;
   /** The optimizer's rate at the moment of saving (ReduceOnPlateau changes it outside any formula). */
   lr: number;
   loaderSeed: number;
@@ -41,9 +50,43 @@ export interface Progress {
   rng: Record<string, number[]>;
   /** The model's generators (Dropout layers), by layer path. */
   modelRng: Record<string, number[]>;
-  history: History;
+  history: HistoryJson;
   /** Callback state by callback name (early stopping's patience counter, the best metric so far). */
   callbacks: Record<string, unknown>;
+}
+
+/** An epoch's running sums: loss × samples, each metric's per-sample sum, the samples, the time, the first step's rate. */
+export interface PartialEpoch {
+  lossSum: number;
+  metricSums: Record<string, number>;
+  seen: number;
+  seconds: number;
+  learningRate: number;
+}
+
+/** Version 1's progress, as `load` upgrades it. */
+interface ProgressV1 extends Omit<Progress, 'partial' | 'history'> {
+  partial: { lossSum: number; correct: number; seen: number; seconds: number; lr: number } | null;
+  history: V1Row[];
+}
+
+/** Version 1 → 2: Keras's history, metric sums by name, early stopping's best epoch from 0. */
+function upgradeProgressV1(p: ProgressV1): Progress {
+  const callbacks = { ...p.callbacks };
+  const es = callbacks.earlyStopping as { bestEpoch?: number } | undefined;
+  if (es && typeof es.bestEpoch === 'number') callbacks.earlyStopping = { ...es, bestEpoch: es.bestEpoch - 1 };
+  return {
+    ...p,
+    partial: p.partial && {
+      lossSum: p.partial.lossSum,
+      metricSums: { accuracy: p.partial.correct },
+      seen: p.partial.seen,
+      seconds: p.partial.seconds,
+      learningRate: p.partial.lr,
+    },
+    history: History.fromRowsV1(p.history).toJSON(),
+    callbacks,
+  };
 }
 
 /** What a checkpoint says about the run besides its tensors. */
@@ -114,11 +157,6 @@ export function save(path: string, options: SaveOptions): void {
   writeSafetensors(path, tensors, metadata);
 }
 
-/** `save` as `fit` calls it (one name for the one thing the callbacks do). */
-export function saveCheckpoint(path: string, options: SaveOptions): void {
-  save(path, options);
-}
-
 export interface Checkpoint {
   path: string;
   /** The model rebuilt from the architecture with the saved weights (null if the file has no architecture). */
@@ -158,6 +196,11 @@ export function load(path: string): Checkpoint {
     else weights.set(name, Tensor.from(t.data, { shape: t.shape }));
   }
 
+  const format = metadata.format;
+  // A plain safetensors file (PyTorch's) has no format: its weights are still read.
+  if (format !== undefined && format !== CHECKPOINT_FORMAT && format !== FORMAT_V1) {
+    throw new FormatError(`${path}: checkpoint format ${JSON.stringify(format)} is not one this version reads (${FORMAT_V1}, ${CHECKPOINT_FORMAT}); is it from a newer tapegrad?`);
+  }
   const architecture = (parse('architecture') as LayerConfig | undefined) ?? null;
   let model: Checkpoint['model'] = null;
   if (architecture) {
@@ -179,7 +222,15 @@ export function load(path: string): Checkpoint {
     scheduleState: parse('schedule') ?? null,
     hyperParams: (parse('hyperParams') as Record<string, unknown> | undefined) ?? {},
     epoch: epochText === undefined ? null : Number(epochText),
-    progress: (parse('progress') as Progress | undefined) ?? null,
+    progress: readProgress(parse('progress'), format, path),
     metadata,
   };
+}
+
+function readProgress(value: unknown, format: string | undefined, path: string): Progress | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'object' || value === null || !Number.isInteger((value as Progress).epoch)) {
+    throw new FormatError(`${path}: __metadata__.progress is not a training position (got ${JSON.stringify(value).slice(0, 80)})`);
+  }
+  return format === FORMAT_V1 ? upgradeProgressV1(value as ProgressV1) : (value as Progress);
 }

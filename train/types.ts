@@ -4,11 +4,15 @@
  * optimizer and schedule that follow optim's contract.
  */
 import type { Tensor } from '../engine/index.js';
-import type { EpochLogs, History } from './history.js';
+import type { History, Logs } from './history.js';
 
 /** A state dictionary: PyTorch-style names (`0.weight`) to tensors. */
 export type StateDict = Map<string, Tensor> | Record<string, Tensor>;
 
+/**
+ * A model. The optional methods are what layers/'s `Layer` adds; a hand-written model may leave them out,
+ * and then it ends in logits (PyTorch's habit), has no penalties, constraints or generators to save.
+ */
 export interface Model {
   forward(x: Tensor): Tensor;
   parameters(): Tensor[];
@@ -16,8 +20,17 @@ export interface Model {
   eval(): unknown;
   stateDict(): StateDict;
   loadStateDict(state: StateDict): unknown;
-  /** A Sequential's layers; `fit` looks at the last one (a trailing Softmax is skipped for the loss). */
-  readonly layers?: readonly unknown[];
+  /** True in training mode; `evaluate` puts it back after running in eval mode. */
+  readonly training?: boolean;
+  /** The output before a final softmax or sigmoid (see layers/layer.ts); the losses that take logits use it. */
+  forwardLogits?(x: Tensor): Tensor;
+  /** Regularization penalties (Keras's kernel_regularizer), a scalar on the tape, added to the training loss. */
+  regularizationLoss?(): Tensor | null;
+  /** Weight constraints (max-norm), projections applied after each optimizer step, as in Keras. */
+  applyConstraints?(): void;
+  /** The model's generators (Dropout masks), saved in checkpoints for an exact resume. */
+  rngState?(): Record<string, number[]>;
+  loadRngState?(state: Record<string, number[]>): void;
 }
 
 /** An optimizer as optim defines it; `stateDict` may hold tensors, typed arrays and plain JSON. */
@@ -26,63 +39,73 @@ export interface OptimizerLike {
   zeroGrad(): void;
   step(): void;
   stateDict?(): unknown;
-  loadStateDict?(state: unknown): void;
+  loadStateDict?(state: never): void;
 }
 
-/** A learning-rate schedule: closed-form in the epoch (or the batch, for per-batch schedules). */
+/**
+ * A learning-rate schedule as optim defines it: closed-form in the epoch (or the batch, for per-batch
+ * schedules), or fed a metric. `stepsOn` says which (absent: 'epoch').
+ */
 export interface ScheduleLike {
   step(t?: number, metric?: number): unknown;
-  lrAt?(t: number): number;
+  readonly stepsOn?: 'epoch' | 'batch' | 'metric';
   stateDict?(): unknown;
-  loadStateDict?(state: unknown): void;
+  loadStateDict?(state: never): void;
 }
 
-/** What a batch reports to `onBatchEnd`. */
-export interface BatchLogs {
-  batch: number;
-  size: number;
-  loss: number;
-  /** Running means over the epoch so far (what the progress bar shows). */
-  epochLoss: number;
-  epochAccuracy: number;
-  samplesPerSec: number;
-}
-
-/** Shared by `fit` and its callbacks: callbacks read it and may ask training to stop. */
+/**
+ * The third argument of every callback hook: the run, and the switches a callback may flip. Keras
+ * reaches these through `self.model` and `self.params`; here they come as an argument, so a callback
+ * can be a plain object literal with no `this`.
+ */
 export interface TrainContext {
-  model: Model;
-  optimizer: OptimizerLike;
-  schedule?: ScheduleLike;
-  /** The epoch count `fit` was asked to reach (epochs are counted from 0 internally). */
-  epochs: number;
+  readonly model: Model;
+  readonly optimizer: OptimizerLike;
+  readonly schedule?: ScheduleLike;
+  /** The epoch count `fit` was asked to reach (Keras's `params.epochs`). */
+  readonly epochs: number;
+  /** Batches per epoch (Keras's `params.steps`). */
+  readonly stepsPerEpoch: number;
+  readonly batchSize: number;
+  /** Training samples (after a validation split). */
+  readonly samples: number;
   /** The epoch running now, from 0. */
   epoch: number;
-  stepsPerEpoch: number;
-  history: History;
+  /** Every finished epoch so far (a resumed run's include the epochs before the checkpoint). */
+  readonly history: History;
+  /** Set it to stop training: at once, after the current batch (Keras's `model.stop_training`). */
   stopTraining: boolean;
   /** Why training stopped early, in words ("early stopping at epoch 7", "loss is NaN at ..."). */
   stopReason?: string;
-  /** Set when training was interrupted (SIGINT) in the middle of an epoch. */
+  /** Set when training was interrupted (`signal` aborted) in the middle of an epoch. */
   interrupted: boolean;
-  /** Writes a checkpoint that `--resume` continues from exactly (see save.ts). */
+  /** Writes a checkpoint that `fit({ resume: load(path) })` continues from exactly (see save.ts). */
   saveCheckpoint(path: string): void;
 }
 
 /**
- * Hooks, all optional, called in list order. A callback with a `name` and `getState`/`setState` has its
- * state saved in checkpoints, so early stopping's patience counter survives a resume.
+ * Hooks, all optional, called in list order, with Keras's and TF.js's names and arguments: epochs and
+ * batches count from 0 (batches within each epoch), logs use Keras 3's names (`loss`, `accuracy`,
+ * `val_loss`, `val_accuracy`, `learning_rate`, plus `seconds` and `samples_per_sec`). What they get:
+ *
+ *   onTrainBegin(logs)           {}
+ *   onEpochBegin(epoch, logs)    {}  (the schedule has already set this epoch's rate: ctx.optimizer.lr)
+ *   onBatchBegin(batch, logs)    { batch, size }
+ *   onBatchEnd(batch, logs)      { batch, size, loss, <metrics> } of this batch alone (as TF.js)
+ *   onEpochEnd(epoch, logs)      the epoch's means, validation's `val_` ones, `learning_rate` (its first step's)
+ *   onTrainEnd(logs)             the last epoch's logs
+ *
+ * and the run as a third argument (TrainContext). A callback with a `name` and `getState`/`setState` has
+ * its state saved in checkpoints, so early stopping's patience counter survives a resume.
  */
 export interface Callback {
   readonly name?: string;
-  onTrainBegin?(ctx: TrainContext): void;
-  onEpochBegin?(epoch: number, ctx: TrainContext): void;
-  /** Before each batch's forward pass (`batch` counts from 0 within the epoch). */
-  onBatchBegin?(epoch: number, batch: number, ctx: TrainContext): void;
-  /** Called with each batch's loss before the backward pass; a non-finite loss can stop training here. */
-  onLoss?(epoch: number, batch: number, loss: number, ctx: TrainContext): void;
-  onBatchEnd?(logs: BatchLogs, ctx: TrainContext): void;
-  onEpochEnd?(logs: EpochLogs, ctx: TrainContext): void | Promise<void>;
-  onTrainEnd?(ctx: TrainContext): void | Promise<void>;
+  onTrainBegin?(logs: Logs, ctx: TrainContext): void;
+  onEpochBegin?(epoch: number, logs: Logs, ctx: TrainContext): void;
+  onBatchBegin?(batch: number, logs: Logs, ctx: TrainContext): void;
+  onBatchEnd?(batch: number, logs: Logs, ctx: TrainContext): void;
+  onEpochEnd?(epoch: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
+  onTrainEnd?(logs: Logs, ctx: TrainContext): void | Promise<void>;
   getState?(): unknown;
   setState?(state: unknown): void;
 }

@@ -3,7 +3,7 @@
  * optimizer's rate); `ReduceOnPlateau` watches a metric instead.
  */
 export { Schedule } from './schedule.js';
-export type { ScheduleState } from './schedule.js';
+export type { ScheduleState, ScheduleUnit } from './schedule.js';
 export { TimeBasedDecay } from './timeBasedDecay.js';
 export { StepDecay } from './stepDecay.js';
 export { ExponentialDecay } from './exponentialDecay.js';

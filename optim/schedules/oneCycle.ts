@@ -53,7 +53,7 @@ interface Phase {
  */
 export class OneCycle extends Schedule {
   readonly type = 'OneCycle';
-  override readonly perBatch = true;
+  override readonly stepsOn = 'batch';
   readonly totalSteps: number;
   readonly maxLr: number;
   readonly cycleMomentum: boolean;

@@ -44,7 +44,8 @@ export interface ReduceOnPlateauState {
  */
 export class ReduceOnPlateau {
   readonly type = 'ReduceOnPlateau';
-  readonly perBatch = false;
+  /** It moves on a metric at each epoch's end, not on the epoch count. */
+  readonly stepsOn = 'metric';
   readonly mode: 'min' | 'max';
   readonly factor: number;
   readonly patience: number;

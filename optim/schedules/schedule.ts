@@ -5,24 +5,35 @@ import type { Optimizer } from '../optimizer.js';
  * for per-batch schedules such as OneCycle, the batch index over the whole run): `lrAt(t)` computes the
  * rate and touches nothing, `step(t)` writes it to the optimizer (every group, through `opt.lr`). As in
  * PyTorch's schedulers, a schedule only writes the rate and never patches the optimizer, so any schedule
- * drives any optimizer. Schedules are applied at the start of an epoch (or before each batch's step).
+ * drives any optimizer.
+ *
+ * Two ways to drive one, which give the same rates:
+ *   - PyTorch's: a schedule starts at t = 0 (its constructor leaves the optimizer at epoch 0's rate, as
+ *     PyTorch's constructors take the initial step), and `step()` with no argument, called after each
+ *     epoch, moves to the next: epochs 0, 1, 2, 3 of `ExponentialDecay({ gamma: 0.5 })` from lr 1 train
+ *     at 1, 0.5, 0.25, 0.125.
+ *   - closed form: `step(t)` at the start of epoch t, which is what `fit` does (and why resuming in the
+ *     middle of a run needs no replay).
  *
  * The base rate `baseLr` is the optimizer's rate when the schedule is constructed.
  */
 export interface ScheduleState {
   type: string;
   baseLr: number;
-  /** The last index passed to `step`, -1 before the first. */
+  /** The index the optimizer's rate is at: 0 from construction, then the last index passed to `step`. */
   last: number;
   [key: string]: unknown;
 }
 
+/** What moves a schedule: each epoch (most), each batch (OneCycle), or a metric at the end of each epoch (ReduceOnPlateau). */
+export type ScheduleUnit = 'epoch' | 'batch' | 'metric';
+
 export abstract class Schedule {
   abstract readonly type: string;
-  /** True for schedules stepped once per batch (OneCycle); the training loop reads it. */
-  readonly perBatch: boolean = false;
+  /** What `fit` steps it on: 'epoch' (at each epoch's start) or 'batch' (before each step, OneCycle). */
+  readonly stepsOn: ScheduleUnit = 'epoch';
   baseLr: number;
-  last = -1;
+  last = 0;
 
   constructor(readonly optimizer: Optimizer<any>) {
     this.baseLr = optimizer.lr;

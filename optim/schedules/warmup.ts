@@ -1,6 +1,6 @@
 import { Optimizer } from '../optimizer.js';
 import { Schedule, checkIndex, checkPositiveInt } from './schedule.js';
-import type { ScheduleState } from './schedule.js';
+import type { ScheduleState, ScheduleUnit } from './schedule.js';
 
 /** The rate the optimizer had at construction, for ever: what Warmup wraps when given an optimizer. */
 class ConstantLr extends Schedule {
@@ -25,7 +25,7 @@ class ConstantLr extends Schedule {
  */
 export class Warmup extends Schedule {
   readonly type = 'Warmup';
-  override readonly perBatch: boolean;
+  override readonly stepsOn: ScheduleUnit;
   readonly inner: Schedule;
   readonly steps: number;
   readonly startFactor: number;
@@ -39,8 +39,10 @@ export class Warmup extends Schedule {
     this.inner = schedule;
     this.steps = options.steps;
     this.startFactor = startFactor;
-    this.perBatch = schedule.perBatch;
+    this.stepsOn = schedule.stepsOn;
     this.baseLr = schedule.baseLr;
+    // Like PyTorch's LinearLR, construction leaves the optimizer at t = 0's (tempered) rate.
+    this.optimizer.lr = this.lrAt(0);
   }
 
   /** The warm-up multiplier at t: startFactor at 0, 1 from `steps` on. */

@@ -9,6 +9,30 @@ import { runCli } from '../../cli/program.js';
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-cmd-'));
 const iris = ['--dataset', 'iris', '--layers', '8', '--batch-size', '16'];
 
+describe('train --resume', () => {
+  it('continues a run exactly: 3 epochs, then --resume to 5, equals 5 epochs straight', async () => {
+    const flags = [...iris, '--schedule', 'step:drop=0.5,every=2', '--dropout', '0.2', '--quiet'];
+    const straight = join(dir, 'straight');
+    const straightIo = memoryIo();
+    expect(await runCli(['train', ...flags, '--epochs', '5', '--out', straight, '--json'], straightIo)).toBe(0);
+    const straightSummary = JSON.parse(straightIo.lines[straightIo.lines.length - 1]);
+    const first = join(dir, 'first');
+    expect(await runCli(['train', ...flags, '--epochs', '3', '--out', first], memoryIo())).toBe(0);
+    const io = memoryIo();
+    expect(await runCli(['train', '--resume', join(first, 'last.safetensors'), '--epochs', '5', '--quiet', '--json'], io)).toBe(0);
+    expect(io.lines.some((l) => l.includes('resuming at epoch 4, batch 0'))).toBe(true);
+    const column = (path: string, name: string) => {
+      const [head, ...rows] = readFileSync(path, 'utf8').trim().split('\n');
+      const k = head.split(',').indexOf(name);
+      return rows.map((r) => r.split(',')[k]);
+    };
+    for (const name of ['epoch', 'loss', 'val_loss', 'learning_rate']) {
+      expect(column(join(first, 'metrics.csv'), name)).toEqual(column(join(straight, 'metrics.csv'), name));
+    }
+    expect(JSON.parse(io.lines[io.lines.length - 1]).test_accuracy).toBe(straightSummary.test_accuracy);
+  });
+});
+
 describe('sweep and lr-find', () => {
   it('sweep trains once per dropout rate and draws both accuracy panels', async () => {
     const io = memoryIo();

@@ -20,19 +20,19 @@ describe('tapegrad train on MNIST (short)', () => {
     expect(io.errors).toEqual([]);
     expect(code).toBe(0);
     const summary = JSON.parse(io.lines[io.lines.length - 1]);
-    expect(summary.testAccuracy).toBeGreaterThan(0.85);
-    expect(io.lines).toContain(`test accuracy: ${summary.testAccuracy.toFixed(4)}`);
+    expect(summary.test_accuracy).toBeGreaterThan(0.85);
+    expect(io.lines).toContain(`test accuracy: ${summary.test_accuracy.toFixed(4)}`);
     for (const f of ['best.safetensors', 'last.safetensors', 'metrics.csv', 'metrics.jsonl', 'curves.svg']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('epoch,loss,accuracy,valLoss,valAccuracy,lr,seconds,samplesPerSec');
+    expect(csv[0]).toBe('epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds,samples_per_sec');
     expect(csv).toHaveLength(2);
     expect(readFileSync(join(out, 'curves.svg'), 'utf8')).toMatch(/^<svg/);
 
     const evalIo = memoryIo();
     expect(await runCli(['eval', '--model', join(out, 'last.safetensors'), '--test-size', '1000', '--json'], evalIo)).toBe(0);
     const evaluated = JSON.parse(evalIo.lines[evalIo.lines.length - 1]);
-    expect(evaluated.accuracy).toBe(summary.testAccuracy);
+    expect(evaluated.accuracy).toBe(summary.test_accuracy);
   });
 });

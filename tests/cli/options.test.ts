@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from '../../cli/io.js';
-import { parseLayers, parseSchedule, parseTrainConfig, UsageError } from '../../cli/options.js';
+import { FLAG_TABLES, RESUME_FLAGS, TRAIN_DEFAULTS, TRAIN_FLAGS, flagHelp, flagName, parseLayers, parseSchedule, parseTrainConfig, UsageError, type CommandName } from '../../cli/options.js';
 import { runCli } from '../../cli/program.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-cli-'));
@@ -100,5 +100,45 @@ describe('option parsing', () => {
     expect(() => parseTrainConfig({ optimizer: 'adam', decay: '0.1' })).toThrow(UsageError);
     expect(() => parseTrainConfig({ optimizer: 'adam', nesterov: true })).toThrow(/--nesterov/);
     expect(() => parseTrainConfig({ optimizer: 'adam', momentum: '0.5' })).toThrow(/--momentum/);
+  });
+});
+
+describe('the flag table (one declaration per flag)', () => {
+  it("feeds every command's --help: each flag it takes, spelled from its key, with its help and default", async () => {
+    const commands: CommandName[] = ['train', 'eval', 'lr-find', 'sweep', 'bench'];
+    for (const command of commands) {
+      const r = await cli(command, '--help');
+      expect(r.code, command).toBe(0);
+      const raw = r.out.join('\n');
+      const help = raw.replace(/\s+/g, ' ');
+      // The options section: one line per option, starting with its flag.
+      const listed = [...raw.matchAll(/^ {2}(--[a-z0-9-]+)/gm)].map((m) => m[1]).filter((f) => f !== '--help');
+      const declared: string[] = [];
+      for (const table of FLAG_TABLES) {
+        for (const [key, f] of Object.entries(table)) {
+          if (!f.commands.includes(command)) continue;
+          declared.push(flagName(key));
+          expect(help, `${command} ${flagName(key)}`).toContain(flagHelp(f).replace(/\s+/g, ' '));
+        }
+      }
+      // Nothing among the options that the table does not declare, and everything it does.
+      for (const f of new Set(listed)) expect(declared, `${command} --help lists ${f}`).toContain(f);
+      for (const f of declared) expect(listed).toContain(f);
+    }
+  });
+
+  it('the defaults, the resume rules and the spelling come from it', () => {
+    expect(flagName('batchSize')).toBe('--batch-size');
+    expect(flagHelp(TRAIN_FLAGS.batchSize)).toBe('samples per batch (default: 64)');
+    expect(flagHelp(TRAIN_FLAGS.lr)).toBe('learning rate (default: 0.05 for sgd, the usual default for the others)');
+    expect(TRAIN_DEFAULTS.batchSize).toBe(TRAIN_FLAGS.batchSize.default);
+    expect([...RESUME_FLAGS].sort()).toEqual(['earlyStopping', 'epochs', 'json', 'out', 'quiet', 'resume', 'threads']);
+  });
+
+  it('--resume refuses a flag that would change the saved run, naming the ones that may change', async () => {
+    const r = await cli('train', '--resume', join(dir, 'x.safetensors'), '--lr', '0.1');
+    expect(r.code).toBe(2);
+    expect(r.err[0]).toContain('--lr cannot be combined with --resume');
+    expect(r.err[0]).toContain('--epochs, --early-stopping');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, ShapeError } from '../../engine/index.js';
-import { classCounts, createDataset, DATASET_NAMES, loadDataset, splitValidation } from '../../data/index.js';
+import { classCounts, createDataset, DataLoader, DATASET_NAMES, loadDataset, splitValidation } from '../../data/index.js';
 
 /** n samples of 2 bytes each, sample i = [i, 100 + i], label i % classes. */
 function toy(n: number, classes = 3) {
@@ -55,6 +55,38 @@ describe('Dataset', () => {
     expect(ids.size).toBe(100);
     expect(() => splitValidation(ds, 1, new Rng(1))).toThrow(RangeError);
     expect(splitValidation(ds, 0, new Rng(1)).validation.count).toBe(0);
+  });
+
+  it('holds float targets instead of labels: checked, subset, taken, split at random, batched', () => {
+    // sample i = [i], target i = [2i, -i]
+    const n = 20;
+    const x = Float32Array.from({ length: n }, (_, i) => i);
+    const targets = Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? k : -(k - 1) / 2));
+    const ds = createDataset({ name: 'reg', x, featureShape: [1], targets, targetShape: [2] });
+    expect(ds.count).toBe(n);
+    expect(ds.classes).toBe(0);
+    expect(ds.labels).toHaveLength(0);
+    expect(Array.from(ds.subset([3, 1]).targets!)).toEqual([6, -3, 2, -1]);
+    expect(Array.from(ds.take(2).targets!)).toEqual([0, -0, 2, -1]);
+    const { train, validation } = splitValidation(ds, 0.25, new Rng(2));
+    expect(validation.count).toBe(5);
+    expect(train.count).toBe(15);
+    // Each sample keeps its own target, and the parts keep the original order.
+    for (const part of [train, validation]) {
+      for (let i = 0; i < part.count; i++) expect([part.targets![2 * i], part.targets![2 * i + 1]]).toEqual([2 * part.x[i], -part.x[i]]);
+      for (let i = 1; i < part.count; i++) expect(part.x[i]).toBeGreaterThan(part.x[i - 1]);
+    }
+    expect(Array.from(splitValidation(ds, 0.25, new Rng(2)).validation.x)).toEqual(Array.from(validation.x));
+
+    const batches = [...new DataLoader(ds, { batchSize: 8, seed: 3 }).epochBatches(0)];
+    expect(batches.map((b) => b.targets!.shape)).toEqual([[8, 2], [8, 2], [4, 2]]);
+    for (const b of batches) {
+      expect(b.y).toHaveLength(0);
+      for (let r = 0; r < b.size; r++) expect(b.targets!.data[2 * r]).toBe(2 * b.x.data[r]);
+    }
+    expect(() => createDataset({ name: 'odd', x, featureShape: [1], targets: new Float32Array(7), targetShape: [2] })).toThrow(/7 target values do not make whole rows/);
+    expect(() => createDataset({ name: 'both', x, featureShape: [1], targets, targetShape: [2], labels: new Int32Array(n), classNames: ['a'] })).toThrow(/not both/);
+    expect(() => createDataset({ name: 'none', x, featureShape: [1] })).toThrow(/got neither/);
   });
 
   it('loadDataset names the valid data sets when given an unknown one', () => {

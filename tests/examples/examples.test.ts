@@ -16,6 +16,7 @@ import { main as sweep } from '../../examples/mnist-dropout-sweep.js';
 import { main as d2l } from '../../examples/fashion-d2l-dropout.js';
 import { main as tour } from '../../examples/tour.js';
 import { main as drawGraph } from '../../examples/draw-graph.js';
+import { main as regression } from '../../examples/regression.js';
 
 async function run(main: (args: string[], log: (line: string) => void) => Promise<unknown>, args: string[]): Promise<string[]> {
   const lines: string[] = [];
@@ -159,6 +160,18 @@ describe('draw-graph --quick', () => {
     for (const label of ['x: 8 images', '[8,784]', '0.weight', '[300,784]', '4.bias', 'linear+relu', 'linear', 'crossEntropy', 'loss']) expect(mlp).toContain(label);
     // Shapes only for the big tensors: the one value shown is the loss.
     expect(mlp.filter((t) => t.startsWith('data '))).toHaveLength(1);
+  });
+});
+
+describe('regression', () => {
+  it("learns y = 2x + 1, a two-output plane and a binary classifier from plain arrays", async () => {
+    const lines = await run(regression, []);
+    const [w, b] = grab(lines, /^line: y = ([\d.-]+)x \+ ([\d.-]+) \(true: 2x \+ 1\)/);
+    expect(Math.abs(w - 2)).toBeLessThan(0.05);
+    expect(Math.abs(b - 1)).toBeLessThan(0.05);
+    const plane = grab(lines, /^plane: y1 = ([\d.-]+)x1 \+ ([\d.-]+)x2 \+ ([\d.-]+), y2 = ([\d.-]+)x1 \+ ([\d.-]+)x2 \+ ([\d.-]+)$/);
+    plane.forEach((v, i) => expect(Math.abs(v - [1, 2, 0, -1, 0, 3][i])).toBeLessThan(0.02));
+    expect(grab(lines, /^classifier: accuracy (\d\.\d{4})$/)[0]).toBeGreaterThan(0.95);
   });
 });
 

@@ -110,22 +110,54 @@ describe('Sequential', () => {
     expect(() => Sequential.fromConfig({ type: 'Sequential' })).toThrow(FormatError);
   });
 
-  it('detects a trailing softmax and gives the logits before it', () => {
+  it('gives the logits before a final softmax or sigmoid: Softmax, Sigmoid, Dense activations, nested', () => {
     const rng = new Rng(4);
+    const x = Tensor.randn([2, 4], { rng });
     const dense = new Dense(4, 3, { rng });
     const model = new Sequential([dense, new Softmax()]);
-    expect(model.endsInSoftmax).toBe(true);
-    expect((model.layers[1] as Softmax).isSoftmax).toBe(true);
-    const x = Tensor.randn([2, 4], { rng });
     expect(Array.from(model.forwardLogits(x).data)).toEqual(Array.from(dense.forward(x).data));
     const probs = model.forward(x).data;
     expectClose(probs[0] + probs[1] + probs[2], 1, 1e-6);
 
     const keras = new Sequential([new Dense(4, 3, { rng, activation: 'softmax' })]);
-    expect(keras.endsInSoftmax).toBe(true);
     const last = keras.layers[0] as Dense;
     expect(Array.from(keras.forwardLogits(x).data)).toEqual(Array.from(last.forwardLinear(x).data));
-    expect(new Sequential([new Dense(4, 3)]).endsInSoftmax).toBe(false);
+    const binary = new Dense(4, 1, { rng, activation: 'sigmoid' });
+    expect(Array.from(binary.forwardLogits(x).data)).toEqual(Array.from(binary.forwardLinear(x).data));
+    const sigmoidLayer = new Sequential([new Dense(4, 1, { rng: new Rng(9) }), new Sigmoid()]);
+    expect(Array.from(sigmoidLayer.forwardLogits(x).data)).toEqual(Array.from(new Dense(4, 1, { rng: new Rng(9) }).forward(x).data));
+    // A model that ends in logits gives its output; a nested Sequential is asked in turn.
+    const plain = new Sequential([new Dense(4, 3, { rng: new Rng(5) })]);
+    expect(Array.from(plain.forwardLogits(x).data)).toEqual(Array.from(plain.forward(x).data));
+    const nested = new Sequential([new Dense(4, 4, { rng }), new ReLU(), new Sequential([new Dense(4, 3, { rng }), new Softmax()])]);
+    const inner = nested.layers[2] as Sequential;
+    const h = nested.layers[1].forward(nested.layers[0].forward(x));
+    expect(Array.from(nested.forwardLogits(x).data)).toEqual(Array.from(inner.layers[0].forward(h).data));
+    // A trailing Dense + ReLU pair is fused; its logits are its output.
+    const relu = new Sequential([new Dense(4, 3, { rng }), new ReLU()]);
+    expect(relu.forwardLogits(x).node!.op).toBe('linear+relu');
+  });
+
+  it('predicts in eval mode without a tape, batch by batch, and puts the mode back', () => {
+    const model = mlp(3);
+    const x = Tensor.randn([70, 6], { rng: new Rng(8) });
+    const wholeBatch = (() => {
+      model.eval();
+      const y = model.forward(x);
+      model.train();
+      return y;
+    })();
+    const running = Array.from(model.namedBuffers()[0][1].data);
+    const y = model.predict(x, { batchSize: 32 });
+    expect(y.shape).toEqual([70, 3]);
+    expect(y.node).toBeNull();
+    expect(y.requiresGrad).toBe(false);
+    expectClose(y.data, wholeBatch.data, 1e-6);
+    expect(model.training).toBe(true);
+    // No batch statistics were updated, no dropout mask drawn.
+    expect(Array.from(model.namedBuffers()[0][1].data)).toEqual(running);
+    expect(Array.from(model.predict(x.toArray() as number[][]).data)).toEqual(Array.from(y.data));
+    expect(() => model.predict(x, { batchSize: 0 })).toThrow(/predict: batchSize must be a positive integer, got 0/);
   });
 
   it('checks shapes at build time and prints a summary', () => {

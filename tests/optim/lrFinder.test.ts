@@ -1,19 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, Tensor } from '../../engine/index.js';
-import { Adam, centeredAverage, findLearningRate, suggest } from '../../optim/index.js';
+import { Adam, SGD, centeredAverage, findLearningRate, suggest, type Optimizer } from '../../optim/index.js';
 import type { FinderModel } from '../../optim/index.js';
 
 /** One weight w; the loss of a batch c is a/2 (w - c)^2, whose gradient descent diverges for lr > 2/a. */
-function quadratic(w0: number): { w: Tensor; model: FinderModel } {
+function quadratic(w0: number): { w: Tensor; model: FinderModel; optimizer: SGD } {
   const w = Tensor.from([w0], { requiresGrad: true });
-  return { w, model: { forward: (x) => x, parameters: () => [w] } };
+  return { w, model: { parameters: () => [w] }, optimizer: new SGD([w], { lr: 1 }) };
+}
+
+/** A training step as train/'s trainStep takes it: a non-finite loss is reported, not applied. */
+function stepOf<B>(optimizer: Optimizer<any>, loss: (batch: B) => Tensor): (batch: B) => number {
+  return (batch) => {
+    optimizer.zeroGrad();
+    const l = loss(batch);
+    const value = l.item();
+    if (Number.isFinite(value)) {
+      l.backward();
+      optimizer.step();
+    }
+    return value;
+  };
 }
 
 describe('findLearningRate', () => {
   for (const a of [4, 50]) {
     it(`on a/2 w^2 (a = ${a}) the loss turns up at the first rate above 2/a, and the sweep stops after it`, () => {
-      const { w, model } = quadratic(3);
-      const r = findLearningRate(model, (_m, _b: number) => w.square().mul(a / 2).sum(), [0]);
+      const { w, model, optimizer } = quadratic(3);
+      const r = findLearningRate(stepOf(optimizer, () => w.square().mul(a / 2).sum()), [0], { model, optimizer });
       // rate_i = 1e-7 * (1e8)^(i/99)
       r.rates.forEach((rate, i) => expect(rate).toBeCloseTo(1e-7 * Math.pow(1e8, i / 99), 15));
       // w <- (1 - lr a) w: the loss shrinks while lr < 2/a and grows once lr > 2/a.
@@ -40,8 +54,10 @@ describe('findLearningRate', () => {
     it(`with mini-batch noise and a fine grid, the blow-up is found near 2/a (a = ${a})`, () => {
       const rng = new Rng(3);
       const targets = Array.from({ length: 16 }, () => 0.3 * rng.normal());
-      const { w, model } = quadratic(3);
-      const r = findLearningRate(model, (_m, c: number) => w.sub(c).square().mul(a / 2).sum(), targets, {
+      const { w, model, optimizer } = quadratic(3);
+      const r = findLearningRate(stepOf(optimizer, (c: number) => w.sub(c).square().mul(a / 2).sum()), targets, {
+        model,
+        optimizer,
         start: 1e-3 / a,
         end: 10 / a,
         steps: 1000,
@@ -58,8 +74,8 @@ describe('findLearningRate', () => {
   }
 
   it('smooths with a debiased moving average', () => {
-    const { w, model } = quadratic(1);
-    const r = findLearningRate(model, () => w.square().sum(), [0], { start: 1e-6, end: 1e-5, steps: 3, beta: 0.9 });
+    const { w, model, optimizer } = quadratic(1);
+    const r = findLearningRate(stepOf(optimizer, () => w.square().sum()), [0], { model, optimizer, start: 1e-6, end: 1e-5, steps: 3, beta: 0.9 });
     let avg = 0;
     r.losses.forEach((loss, i) => {
       avg = 0.9 * avg + 0.1 * loss;
@@ -82,10 +98,11 @@ describe('findLearningRate', () => {
       yield 2;
       yield 3;
     }
-    findLearningRate(model, (_m, b: number) => {
+    const step = stepOf(opt, (b: number) => {
       seen.push(b);
       return w.sub(b).square().sum();
-    }, three(), { steps: 7, start: 1e-6, end: 1e-3, optimizer: opt });
+    });
+    findLearningRate(step, three(), { model, optimizer: opt, steps: 7, start: 1e-6, end: 1e-3 });
     expect(seen).toEqual([1, 2, 3, 1, 2, 3, 1]);
     expect(opt.lr).toBe(0.003);
     expect(opt.iterations).toBe(1);
@@ -94,22 +111,26 @@ describe('findLearningRate', () => {
   });
 
   it('stops at a non-finite loss without recording it', () => {
-    const { w, model } = quadratic(1);
+    const { w, model, optimizer } = quadratic(1);
     let n = 0;
-    const r = findLearningRate(model, () => (++n === 5 ? w.mul(Number.NaN).sum() : w.square().sum()), [0], { steps: 10, start: 1e-6, end: 1e-5 });
+    const step = stepOf(optimizer, () => (++n === 5 ? w.mul(Number.NaN).sum() : w.square().sum()));
+    const r = findLearningRate(step, [0], { model, optimizer, steps: 10, start: 1e-6, end: 1e-5 });
     expect(r.stopReason).toBe('non-finite');
     expect(r.losses).toHaveLength(4);
+    expect(w.data[0]).toBe(1);
   });
 
   it('rejects bad options', () => {
-    const { w, model } = quadratic(1);
-    const loss = () => w.square().sum();
-    expect(() => findLearningRate(model, loss, [0], { start: 0 })).toThrow('findLearningRate: invalid start 0');
-    expect(() => findLearningRate(model, loss, [0], { start: 1, end: 0.1 })).toThrow('invalid end 0.1');
-    expect(() => findLearningRate(model, loss, [0], { steps: 1 })).toThrow('invalid steps 1');
-    expect(() => findLearningRate(model, loss, [0], { beta: 1 })).toThrow('invalid beta 1');
-    expect(() => findLearningRate(model, loss, [0], { stopFactor: 1 })).toThrow('invalid stopFactor 1');
-    expect(() => findLearningRate(model, loss, [])).toThrow('findLearningRate: no batches');
+    const { w, model, optimizer } = quadratic(1);
+    const step = stepOf(optimizer, () => w.square().sum());
+    const o = { model, optimizer };
+    expect(() => findLearningRate(step, [0], { ...o, start: 0 })).toThrow('findLearningRate: invalid start 0');
+    expect(() => findLearningRate(step, [0], { ...o, start: 1, end: 0.1 })).toThrow('invalid end 0.1');
+    expect(() => findLearningRate(step, [0], { ...o, steps: 1 })).toThrow('invalid steps 1');
+    expect(() => findLearningRate(step, [0], { ...o, beta: 1 })).toThrow('invalid beta 1');
+    expect(() => findLearningRate(step, [0], { ...o, stopFactor: 1 })).toThrow('invalid stopFactor 1');
+    expect(() => findLearningRate(step, [], o)).toThrow('findLearningRate: no batches');
+    expect(() => findLearningRate(step, [0], { model, optimizer: undefined as never })).toThrow(/options.optimizer must be the optimizer that step uses/);
   });
 
   it('reads suggestions from a centered average, which does not lag', () => {

@@ -85,6 +85,47 @@ describe('closed-form schedules', () => {
   });
 });
 
+describe("PyTorch's call pattern: step() after each epoch", () => {
+  /** The rate each epoch trains at when the loop calls schedule.step() at the end of every epoch. */
+  function pytorchRates(schedule: Schedule, epochs: number): number[] {
+    const rates: number[] = [];
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      rates.push(schedule.optimizer.lr); // ... train one epoch at this rate ...
+      schedule.step();
+    }
+    return rates;
+  }
+
+  it('ExponentialDecay(gamma 0.5) from lr 1 trains at 1, 0.5, 0.25, 0.125, as StepLR/ExponentialLR do', () => {
+    expect(pytorchRates(new ExponentialDecay(sgd(1), { gamma: 0.5 }), 4)).toEqual([1, 0.5, 0.25, 0.125]);
+    expect(pytorchRates(new StepDecay(sgd(1), { drop: 0.5, every: 1 }), 4)).toEqual([1, 0.5, 0.25, 0.125]);
+  });
+
+  it('gives the same rates as the closed form fit uses, step(epoch) at each epoch start, for every schedule', () => {
+    const build: Array<() => Schedule> = [
+      () => new StepDecay(sgd(0.1), { drop: 0.5, every: 2 }),
+      () => new ExponentialDecay(sgd(0.1), { gamma: 0.9 }),
+      () => new TimeBasedDecay(sgd(0.1), { decay: 0.3 }),
+      () => new LinearDecay(sgd(0.1), { total: 4, endLr: 0.01 }),
+      () => new CosineAnnealing(sgd(0.1), { tMax: 6, minLr: 0.001 }),
+      () => new LambdaSchedule(sgd(0.1), (_epoch, lr) => lr * 0.9),
+      () => new Warmup(new CosineAnnealing(sgd(0.1), { tMax: 6 }), { steps: 3 }),
+    ];
+    for (const make of build) {
+      const closed = make();
+      const fitRates = [0, 1, 2, 3, 4, 5].map((epoch) => closed.step(epoch));
+      expect(pytorchRates(make(), 6), closed.type).toEqual(fitRates);
+    }
+  });
+
+  it('a schedule says what steps it: epochs, batches (OneCycle) or a metric (ReduceOnPlateau)', () => {
+    expect(new StepDecay(sgd()).stepsOn).toBe('epoch');
+    expect(new OneCycle(sgd(), { totalSteps: 5 }).stepsOn).toBe('batch');
+    expect(new Warmup(new StepDecay(sgd()), { steps: 2 }).stepsOn).toBe('epoch');
+    expect(new ReduceOnPlateau(sgd()).stepsOn).toBe('metric');
+  });
+});
+
 describe('OneCycle (PyTorch OneCycleLR)', () => {
   it('follows the two-phase cosine curve with the default factors and momentum range', () => {
     // T = 10: initialLr = 1/25, minLr = 0.04/1e4; phase 1 ends at 0.3*10 - 1 = 2, phase 2 at 9.
@@ -109,7 +150,7 @@ describe('OneCycle (PyTorch OneCycleLR)', () => {
       expect(opt.lr).toBeCloseTo(lr, 12);
       expect(opt.paramGroups[0].momentum).toBeCloseTo(m, 12);
     }
-    expect(s.perBatch).toBe(true);
+    expect(s.stepsOn).toBe('batch');
     expect(() => s.lrAt(11)).toThrow('OneCycle: step 11 is past totalSteps 10');
   });
 
@@ -179,7 +220,10 @@ describe('LambdaSchedule (Keras LearningRateScheduler) and Warmup', () => {
   it('calls fn(epoch, current lr), so lr * 0.9 compounds', () => {
     const opt = sgd(1);
     const s = new LambdaSchedule(opt, (_epoch, lr) => lr * 0.9);
+    // Construction applies fn(0, lr); stepping to the epoch it is at (fit's step(0)) does not compound it again.
+    expect(opt.lr).toBe(0.9);
     expect([0, 1, 2].map((t) => s.step(t))).toEqual([0.9, 0.9 * 0.9, 0.9 * 0.9 * 0.9]);
+    expect(s.step(2)).toBe(0.9 * 0.9 * 0.9);
     expect(() => new LambdaSchedule(opt, () => Number.NaN).step(0)).toThrow('LambdaSchedule: the function returned NaN for epoch 0');
   });
 
@@ -195,7 +239,7 @@ describe('LambdaSchedule (Keras LearningRateScheduler) and Warmup', () => {
   it('Warmup around OneCycle stays per batch and still moves momentum; its state holds the inner one', () => {
     const opt = sgd(0.1);
     const s = new Warmup(new OneCycle(opt, { totalSteps: 20 }), { steps: 5 });
-    expect(s.perBatch).toBe(true);
+    expect(s.stepsOn).toBe('batch');
     s.step(3);
     expect(opt.paramGroups[0].momentum).toBeCloseTo((s.inner as OneCycle).momentumAt(3), 12);
     const state = JSON.parse(JSON.stringify(s.stateDict()));

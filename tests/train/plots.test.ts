@@ -1,23 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import type { History } from '../../train/history.js';
+import { History } from '../../train/history.js';
 import { curvesSpec, lrFindSpec, renderSvg, sweepSpec, terminalChart } from '../../train/plots.js';
 
-const history: History = [1, 2, 3].map((epoch) => ({
-  epoch,
-  loss: 1 / epoch,
-  accuracy: 0.8 + epoch / 100,
-  valLoss: 1.1 / epoch,
-  valAccuracy: 0.79 + epoch / 100,
-  lr: 0.1,
-  seconds: 1,
-  samplesPerSec: 1000,
-}));
+function historyOf(epochs: number): History {
+  const h = new History();
+  for (let e = 1; e <= epochs; e++) {
+    h.record(e - 1, { loss: 1 / e, accuracy: 0.8 + e / 100, val_loss: 1.1 / e, val_accuracy: 0.79 + e / 100, learning_rate: 0.1, seconds: 1, samples_per_sec: 1000 });
+  }
+  return h;
+}
+const history = historyOf(3);
 
 describe('plots', () => {
   it('renders training curves with both panels and both splits', async () => {
     const svg = await renderSvg(curvesSpec(history));
     expect(svg.startsWith('<svg')).toBe(true);
     for (const word of ['loss', 'accuracy', 'train', 'validation']) expect(svg).toContain(word);
+  });
+
+  it('draws one panel per metric of the history (a regression: loss and mae), epochs from 1', () => {
+    const h = new History();
+    h.record(0, { loss: 0.5, mae: 0.4, val_loss: 0.6, val_mae: 0.5, learning_rate: 0.1 });
+    h.record(1, { loss: 0.3, mae: 0.2, val_loss: 0.4, val_mae: 0.3, learning_rate: 0.1 });
+    const spec = curvesSpec(h) as { hconcat: Array<{ title: string }>; data: { values: Array<{ epoch: number; metric: string; split: string }> } };
+    expect(spec.hconcat.map((p) => p.title)).toEqual(['loss', 'mae']);
+    expect(spec.data.values).toHaveLength(8);
+    expect(new Set(spec.data.values.map((v) => v.epoch))).toEqual(new Set([1, 2]));
   });
 
   it('marks the suggestion on a log-rate lr-find plot and skips non-finite losses', async () => {
@@ -37,7 +45,7 @@ describe('plots', () => {
   });
 
   it('draws a terminal chart once there are two epochs', () => {
-    expect(terminalChart(history.slice(0, 1))).toBe('');
+    expect(terminalChart(historyOf(1))).toBe('');
     const chart = terminalChart(history);
     expect(chart.split('\n').length).toBeGreaterThanOrEqual(8);
     expect(chart).toContain('validation');

@@ -7,7 +7,7 @@ import { Rng } from '../../engine/index.js';
 import { Dense, Dropout, ReLU, Sequential } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
 import { StepDecay } from '../../optim/schedules/stepDecay.js';
-import { EarlyStopping, ModelCheckpoint, fit, load, type Callback, type Model } from '../../train/index.js';
+import { EarlyStopping, ModelCheckpoint, fit, load, save, type Callback, type Model } from '../../train/index.js';
 
 const { train, test } = loadDataset('iris');
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-resume-'));
@@ -26,7 +26,7 @@ function setup(model?: Sequential) {
   return { model: m, optimizer, schedule };
 }
 
-const common = { train, validation: test, batchSize: 16, seed: 11 };
+const common = { train, validationData: test, batchSize: 16, seed: 11 };
 
 function weightsOf(model: Model): Record<string, number[]> {
   const out: Record<string, number[]> = {};
@@ -51,21 +51,21 @@ describe('resume', () => {
 
     const ck = load(join(ckdir, 'last.safetensors'));
     expect(ck.progress?.epoch).toBe(4);
-    const second = setup(ck.model as Sequential);
-    second.optimizer.loadStateDict(ck.optimizerState as never);
-    second.schedule.loadStateDict(ck.scheduleState as never);
+    // fit alone restores the run: a freshly built model, optimizer and schedule get the checkpoint's state.
+    const second = setup();
     const rest = await fit(second.model, {
       ...common,
       epochs: 8,
       optimizer: second.optimizer,
       schedule: second.schedule,
-      resume: ck.progress!,
+      resume: ck,
       callbacks: [new EarlyStopping({ patience: 50 })],
     });
 
     expect(weightsOf(second.model)).toEqual(weightsOf(straight.model));
-    expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss));
-    expect(rest.history.map((h) => h.lr)).toEqual([0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125, 0.0125]);
+    expect(rest.epoch).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(rest.history.loss).toEqual(full.history.loss);
+    expect(rest.history.learning_rate).toEqual([0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125, 0.0125]);
   });
 
   it('an interrupt in the middle of an epoch resumes exactly too', async () => {
@@ -74,8 +74,8 @@ describe('resume', () => {
 
     const controller = new AbortController();
     const stopper: Callback = {
-      onBatchEnd(logs, ctx) {
-        if (ctx.epoch === 1 && logs.batch === 2) controller.abort();
+      onBatchEnd(batch, _logs, ctx) {
+        if (ctx.epoch === 1 && batch === 2) controller.abort();
       },
     };
     const first = setup();
@@ -89,16 +89,50 @@ describe('resume', () => {
       callbacks: [stopper, new ModelCheckpoint({ dir: ckdir })],
     });
     expect(interrupted.interrupted).toBe(true);
-    expect(interrupted.history).toHaveLength(1);
+    expect(interrupted.epoch).toEqual([0]);
 
     const ck = load(join(ckdir, 'last.safetensors'));
     expect(ck.progress).toMatchObject({ epoch: 1, batch: 3 });
     const second = setup(ck.model as Sequential);
-    second.optimizer.loadStateDict(ck.optimizerState as never);
-    second.schedule.loadStateDict(ck.scheduleState as never);
-    const rest = await fit(second.model, { ...common, epochs: 3, optimizer: second.optimizer, schedule: second.schedule, resume: ck.progress! });
+    const rest = await fit(second.model, { ...common, epochs: 3, optimizer: second.optimizer, schedule: second.schedule, resume: ck });
 
     expect(weightsOf(second.model)).toEqual(weightsOf(straight.model));
-    expect(rest.history.map((h) => [h.loss, h.accuracy, h.valLoss])).toEqual(full.history.map((h) => [h.loss, h.accuracy, h.valLoss]));
+    for (const name of ['loss', 'accuracy', 'val_loss', 'val_accuracy']) expect(rest.history[name]).toEqual(full.history[name]);
+  });
+
+  it('a checkpoint of format 1 (camelCase history, epochs from 1) is read, upgraded and resumed exactly', async () => {
+    // Written by the format-1 code: the interrupt above (epoch 1, batch 3 of 3 epochs), with early stopping.
+    const ck = load(join(import.meta.dirname, 'fixtures', 'v1-mid-epoch.safetensors'));
+    expect(ck.metadata.format).toBe('tapegrad-checkpoint/1');
+    expect(ck.progress).toMatchObject({ epoch: 1, batch: 3 });
+    expect(ck.progress!.history.epoch).toEqual([0]);
+    expect(Object.keys(ck.progress!.history.history)).toEqual(['loss', 'accuracy', 'val_loss', 'val_accuracy', 'learning_rate', 'seconds', 'samples_per_sec']);
+    expect(ck.progress!.partial).toMatchObject({ metricSums: { accuracy: 32 }, seen: 48, learningRate: 0.05 });
+    expect(ck.progress!.callbacks.earlyStopping).toMatchObject({ bestEpoch: 0, wait: 0 });
+
+    const straight = setup();
+    const full = await fit(straight.model, { ...common, epochs: 3, optimizer: straight.optimizer, schedule: straight.schedule });
+    const second = setup();
+    const rest = await fit(second.model, {
+      ...common,
+      epochs: 3,
+      optimizer: second.optimizer,
+      schedule: second.schedule,
+      resume: ck,
+      callbacks: [new EarlyStopping({ patience: 50 })],
+    });
+    expect(weightsOf(second.model)).toEqual(weightsOf(straight.model));
+    for (const name of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'learning_rate']) expect(rest.history[name]).toEqual(full.history[name]);
+  });
+
+  it('refuses a checkpoint without training progress, and one whose half-epoch has other metrics', async () => {
+    const m = setup();
+    const path = join(dir, 'plain.safetensors');
+    save(path, { model: m.model });
+    await expect(fit(m.model, { ...common, epochs: 1, optimizer: m.optimizer, resume: load(path) })).rejects.toThrow(/holds no training progress to resume/);
+    const ck = load(join(import.meta.dirname, 'fixtures', 'v1-mid-epoch.safetensors'));
+    await expect(fit(m.model, { ...common, epochs: 3, optimizer: m.optimizer, metrics: [], resume: ck })).rejects.toThrow(
+      /stopped mid-epoch with metrics \[accuracy\]; this run asks for \[\]/,
+    );
   });
 });

@@ -2,10 +2,35 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng, Tensor } from '../../engine/index.js';
-import { Dense, Dropout, ReLU, Sequential, Softmax } from '../../layers/index.js';
+import { FormatError, Rng, Tensor } from '../../engine/index.js';
+import { Dense, Dropout, Layer, ReLU, Sequential, Softmax, layerFromConfig, registerLayer, type LayerConfig } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
-import { load, readSafetensors, save } from '../../train/index.js';
+import { fit, load, readSafetensors, save } from '../../train/index.js';
+
+/** A user's own layer: y = x · scale + shift, one learnable scale and shift per feature. */
+class Scale extends Layer {
+  readonly type = 'Scale';
+  readonly scale: Tensor;
+  readonly shift: Tensor;
+
+  constructor(readonly features: number) {
+    super();
+    this.scale = Tensor.ones([features], { requiresGrad: true });
+    this.shift = Tensor.zeros([features], { requiresGrad: true });
+  }
+
+  forward(x: Tensor): Tensor {
+    return x.mul(this.scale).add(this.shift);
+  }
+
+  protected override ownParameters(): [string, Tensor][] {
+    return [['scale', this.scale], ['shift', this.shift]];
+  }
+
+  config(): LayerConfig {
+    return { type: 'Scale', features: this.features };
+  }
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-save-'));
 
@@ -39,5 +64,37 @@ describe('save/load', () => {
     const opt2 = new SGD(rebuilt.parameters(), { lr: 0.5 });
     opt2.loadStateDict(ck.optimizerState as never);
     expect(opt2.stateDict()).toEqual(opt.stateDict());
+  });
+});
+
+describe('a layer of your own', () => {
+  it('is saved, registered with registerLayer, and loaded back with the same outputs', async () => {
+    const model = new Sequential([new Scale(4), new Dense(4, 3, { rng: new Rng(1) }), new Softmax()]);
+    const { train } = await import('../../data/index.js').then((d) => d.loadDataset('iris'));
+    await fit(model, { train, epochs: 2, batchSize: 16, optimizer: new SGD(model.parameters(), { lr: 0.1 }) });
+    // Training moved the layer's own parameters, and they are saved under PyTorch-style names.
+    expect(Array.from((model.layers[0] as Scale).scale.data)).not.toEqual([1, 1, 1, 1]);
+    const path = join(dir, 'custom.safetensors');
+    save(path, { model });
+    expect([...readSafetensors(path).tensors.keys()]).toContain('0.scale');
+
+    // Until the type is registered, load names the way out.
+    expect(() => load(path)).toThrow(FormatError);
+    expect(() => load(path)).toThrow(/unknown layer type "Scale"; a layer of your own must be registered first: registerLayer\("Scale"/);
+    registerLayer('Scale', (cfg) => new Scale(cfg.features as number));
+    const rebuilt = load(path).model as unknown as Sequential;
+    expect(rebuilt.layers[0]).toBeInstanceOf(Scale);
+    const x = Tensor.from([[5.1, 3.5, 1.4, 0.2], [-1, 0, 2, 0.5]]);
+    expect(Array.from(rebuilt.predict(x).data)).toEqual(Array.from(model.predict(x).data));
+  });
+
+  it('cannot replace a built-in type; bad arguments are named', () => {
+    expect(() => registerLayer('Dense', () => new Scale(1))).toThrow(/Dense is a built-in layer type and cannot be replaced/);
+    expect(() => registerLayer('', () => new Scale(1))).toThrow(TypeError);
+    expect(() => registerLayer('Thing', 3 as never)).toThrow(/fromConfig must be a function/);
+    // A user type may be registered again (a reloaded module); the latest wins.
+    registerLayer('Scale2', () => new Scale(2));
+    registerLayer('Scale2', () => new Scale(3));
+    expect((layerFromConfig({ type: 'Scale2' }) as Scale).features).toBe(3);
   });
 });
