@@ -14,6 +14,10 @@
  *                    epoch         epochs completed
  *                    progress      where to resume: epoch, batch, the epoch's running sums, the loader's
  *                                  seed, every generator's state, the history, the callbacks' state
+ *                    backend       'wasm' or 'js': the kernels that computed the weights
+ *                    fma           'true' when the products used fused multiply-add (relaxed SIMD)
+ *                                  (a resume on the same backend and FMA setting continues bit for bit;
+ *                                  on another it continues, with float32 rounding's small differences)
  *
  * `save` writes atomically (safetensors.ts), so a checkpoint on disk is always whole. `load` reads both
  * versions. Version 2 (Keras's contract for `fit`) changed only `progress`: the history is Keras's
@@ -25,7 +29,7 @@
  * Who owns what: `save`/`load` turn a run into a file and back; `fit` alone restores a run from what
  * `load` returns (weights, optimizer, schedule, generators, history, callbacks: see fit.ts).
  */
-import { FormatError, Tensor } from '../engine/index.js';
+import { FormatError, Tensor, getBackend, usesFma } from '../engine/index.js';
 import { layerFromConfig, type LayerConfig } from '../layers/index.js';
 import { History, type HistoryJson, type V1Row } from './history.js';
 import { readSafetensors, writeSafetensors, type StoredTensor } from './safetensors.js';
@@ -135,7 +139,7 @@ export function save(path: string, options: SaveOptions): void {
     if (name.startsWith(OPTIMIZER_PREFIX)) throw new FormatError(`save: model tensor '${name}' clashes with the optimizer prefix`);
     tensors.set(name, { shape: [...t.shape], data: t.data });
   }
-  const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT };
+  const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, backend: getBackend(), fma: String(usesFma()) };
   const architecture = options.info?.architecture ?? architectureOf(options.model);
   if (architecture) metadata.architecture = toJson(architecture);
   if (options.info?.hyperParams) metadata.hyperParams = toJson(options.info.hyperParams);
@@ -170,6 +174,9 @@ export interface Checkpoint {
   hyperParams: Record<string, unknown>;
   epoch: number | null;
   progress: Progress | null;
+  /** The backend that wrote the weights ('wasm' | 'js'), and whether it used FMA; null in older files. */
+  backend: string | null;
+  fma: boolean | null;
   metadata: Record<string, string>;
 }
 
@@ -223,6 +230,8 @@ export function load(path: string): Checkpoint {
     hyperParams: (parse('hyperParams') as Record<string, unknown> | undefined) ?? {},
     epoch: epochText === undefined ? null : Number(epochText),
     progress: readProgress(parse('progress'), format, path),
+    backend: metadata.backend ?? null,
+    fma: metadata.fma === undefined ? null : metadata.fma === 'true',
     metadata,
   };
 }

@@ -124,21 +124,20 @@ describe('an installed tapegrad, in Node', () => {
   it('imports from a plain .mjs (no loader) and trains a small network: the loss falls', () => {
     writeFileSync(
       join(app, 'train.mjs'),
-      `import { Tensor, Sequential, Dense, ReLU, SGD, fit, createDataset, Rng } from 'tapegrad';
+      `import { Tensor, Sequential, Dense, ReLU, SGD, fit, Rng } from 'tapegrad';
 const rng = new Rng(3);
-const n = 256;
-const x = new Float32Array(n * 2);
-const labels = new Int32Array(n);
-for (let i = 0; i < n; i++) {
+const x = [];
+const y = [];
+for (let i = 0; i < 256; i++) {
   const a = rng.uniform() * 2 - 1, b = rng.uniform() * 2 - 1;
-  x[2 * i] = a; x[2 * i + 1] = b; labels[i] = a * b > 0 ? 1 : 0; // XOR of the signs
+  x.push([a, b]); y.push(a * b > 0 ? 1 : 0); // XOR of the signs
 }
-const train = createDataset({ name: 'xor', x, featureShape: [2], labels, classNames: ['different', 'same'] });
 const model = new Sequential([new Dense(2, 16, { rng }), new ReLU(), new Dense(16, 2, { rng })]);
 const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
-const { history } = await fit(model, { train, epochs: 20, batchSize: 32, optimizer, seed: 1 });
-const logits = model.forward(Tensor.from([[0.5, 0.5], [-0.5, 0.5]]));
-console.log(JSON.stringify({ losses: history.map((h) => h.loss), accuracy: history.at(-1).accuracy, shape: logits.shape }));
+const history = await fit(model, { x, y, epochs: 20, batchSize: 32, optimizer, seed: 1 });
+const logits = model.predict(Tensor.from([[0.5, 0.5], [-0.5, 0.5]]));
+const { loss, accuracy } = history.history;
+console.log(JSON.stringify({ losses: loss, accuracy: accuracy.at(-1), shape: logits.shape }));
 `,
     );
     const r = ok(process.execPath, ['train.mjs'], { cwd: app });
@@ -154,7 +153,7 @@ console.log(JSON.stringify({ losses: history.map((h) => h.loss), accuracy: histo
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'consumer.ts'),
-      `import { Tensor, Sequential, Dense, ReLU, SGD, fit, createDataset, type FitResult } from 'tapegrad';
+      `import { Tensor, Sequential, Dense, ReLU, SGD, fit, createDataset, type History } from 'tapegrad';
 import { Adam, CosineAnnealing } from 'tapegrad/optim';
 import { Rng, gradcheck } from 'tapegrad/engine';
 import { Dropout } from 'tapegrad/layers';
@@ -170,9 +169,10 @@ const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
 const adam = new Adam(model.parameters(), { lr: 1e-3 });
 const schedule = new CosineAnnealing(optimizer, { tMax: 10 });
 const train = createDataset({ name: 'toy', x: new Float32Array(8), featureShape: [2], labels: new Int32Array([0, 1, 0, 1]), classNames: ['a', 'b'] });
-const result: Promise<FitResult> = fit(model, { train, epochs: 1, optimizer, schedule });
+const result: Promise<History> = fit(model, { train, epochs: 1, optimizer, schedule });
+const fromArrays: Promise<History> = fit(model, { x: [[0, 1], [1, 0]], y: [1, 0], loss: 'crossEntropy', epochs: 1, optimizer });
 const err: number = gradcheck((a) => a.relu().sum(), [x]);
-export { loss, adam, result, err, evaluate, loadIris, fromNdarray };
+export { loss, adam, result, fromArrays, err, evaluate, loadIris, fromNdarray };
 `,
     );
     // The declarations must be real types, not any: this line has to fail, and be the only failure.
@@ -253,8 +253,8 @@ console.log(JSON.stringify({ defaultThreads, before, after, same: pooled.every((
     const train = npx(['train', '--train-size', '5000', '--test-size', '1000', '--epochs', '1', '--out', out, '--json']);
     expect(train.status, train.stderr).toBe(0);
     expect(train.stderr.trim()).toBe('curves.svg not drawn: The SVG plots need the optional packages vega and vega-lite, which are not installed: npm install vega vega-lite');
-    const summary = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as { testAccuracy: number };
-    expect(summary.testAccuracy).toBeGreaterThan(0.8);
+    const summary = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as { test_accuracy: number };
+    expect(summary.test_accuracy).toBeGreaterThan(0.8);
     expect(existsSync(join(out, 'best.safetensors'))).toBe(true);
     expect(existsSync(join(out, 'curves.svg'))).toBe(false);
   }, 120_000);

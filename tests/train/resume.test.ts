@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../data/index.js';
-import { Rng } from '../../engine/index.js';
+import { Rng, getBackend, setBackend } from '../../engine/index.js';
+
+const defaultBackend = getBackend();
 import { Dense, Dropout, ReLU, Sequential } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
 import { StepDecay } from '../../optim/schedules/stepDecay.js';
@@ -101,8 +103,11 @@ describe('resume', () => {
   });
 
   it('a checkpoint of format 1 (camelCase history, epochs from 1) is read, upgraded and resumed exactly', async () => {
-    // Written by the format-1 code: the interrupt above (epoch 1, batch 3 of 3 epochs), with early stopping.
+    // Written by the format-1 code on the js backend (format 1 predates the wasm one): the interrupt above
+    // (epoch 1, batch 3 of 3 epochs), with early stopping. Exactly: on the backend that wrote it.
+    await setBackend('js');
     const ck = load(join(import.meta.dirname, 'fixtures', 'v1-mid-epoch.safetensors'));
+    expect(ck.backend).toBeNull();
     expect(ck.metadata.format).toBe('tapegrad-checkpoint/1');
     expect(ck.progress).toMatchObject({ epoch: 1, batch: 3 });
     expect(ck.progress!.history.epoch).toEqual([0]);
@@ -123,6 +128,7 @@ describe('resume', () => {
     });
     expect(weightsOf(second.model)).toEqual(weightsOf(straight.model));
     for (const name of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'learning_rate']) expect(rest.history[name]).toEqual(full.history[name]);
+    await setBackend(defaultBackend);
   });
 
   it('refuses a checkpoint without training progress, and one whose half-epoch has other metrics', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FormatError, Rng, Tensor } from '../../engine/index.js';
+import { FormatError, Rng, Tensor, setBackend, usesFma } from '../../engine/index.js';
 import { Dense, Dropout, Layer, ReLU, Sequential, Softmax, layerFromConfig, registerLayer, type LayerConfig } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
 import { fit, load, readSafetensors, save } from '../../train/index.js';
@@ -96,5 +96,21 @@ describe('a layer of your own', () => {
     registerLayer('Scale2', () => new Scale(2));
     registerLayer('Scale2', () => new Scale(3));
     expect((layerFromConfig({ type: 'Scale2' }) as Scale).features).toBe(3);
+  });
+});
+
+describe('a checkpoint records the backend that computed it', () => {
+  it('backend and fma are in the metadata and read back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapegrad-backend-'));
+    const model = new Sequential([new Dense(3, 2, { rng: new Rng(1) })]);
+    for (const backend of ['js', 'wasm'] as const) {
+      await setBackend(backend);
+      const path = join(dir, `${backend}.safetensors`);
+      save(path, { model });
+      const ck = load(path);
+      expect(ck.backend).toBe(backend);
+      expect(ck.fma).toBe(usesFma());
+      expect(readSafetensors(path).metadata.backend).toBe(backend);
+    }
   });
 });
