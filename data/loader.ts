@@ -12,7 +12,7 @@
  * epoch allocates almost nothing. A batch is therefore valid only until the next one is requested; copy
  * `x.data` or `y` if you need them longer.
  */
-import { Rng, ShapeError, Tensor } from '../engine/index.js';
+import { Rng, ShapeError, Tensor, alloc } from '../engine/index.js';
 import type { Dataset } from './dataset.js';
 
 export interface Batch {
@@ -103,7 +103,9 @@ export class DataLoader implements Iterable<Batch> {
     }
 
     const rows = Math.max(1, Math.min(B, dataset.count));
-    this.xBuffer = new Float32Array(rows * dataset.features);
+    // In the engine's memory, so the WebAssembly kernels and the pool read batches in place. It lives as
+    // long as the loader (a loader made inside an engine scope gives it back when the scope ends).
+    this.xBuffer = alloc(rows * dataset.features);
     this.yBuffer = new Int32Array(rows);
     this.fullX = Tensor.from(this.xBuffer, { shape: [rows, dataset.features] });
     const T = targetWidth(dataset);

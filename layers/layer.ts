@@ -1,4 +1,4 @@
-import { FormatError, Rng, ShapeError, Tensor, fmtShape, noGrad } from '../engine/index.js';
+import { FormatError, Rng, ShapeError, Tensor, fmtShape, noGrad, scoped } from '../engine/index.js';
 
 /**
  * A layer's architecture as plain JSON: enough to rebuild it with `layerFromConfig` (weights come
@@ -97,13 +97,16 @@ export abstract class Layer {
     const rows = input.shape[0];
     const inRow = input.size / rows;
     const xb = Tensor.from(input.data.subarray(start * inRow, (start + count) * inRow), { shape: [count, ...input.shape.slice(1)] });
-    const y = noGrad(() => this.forward(xb));
-    const outRow = y.size / count;
-    if (result.data === null) {
-      result.data = new Float32Array(rows * outRow);
-      result.rowShape = y.shape.slice(1);
-    }
-    result.data.set(y.data, start * outRow);
+    // One batch in an engine memory scope: its activations go back to the arena before the next one.
+    scoped(() => {
+      const y = noGrad(() => this.forward(xb));
+      const outRow = y.size / count;
+      if (result.data === null) {
+        result.data = new Float32Array(rows * outRow);
+        result.rowShape = y.shape.slice(1);
+      }
+      result.data.set(y.data, start * outRow);
+    });
   }
 
   /** The JSON description `layerFromConfig` rebuilds this layer from. */

@@ -6,6 +6,7 @@
  * The loss is the data's alone: regularization penalties are a training term and are not in it (Keras
  * adds them to `evaluate`'s loss too; here validation loss stays comparable across --l2 settings).
  */
+import { scoped } from '../engine/index.js';
 import { DataLoader, type Dataset } from '../data/index.js';
 import { arraysToDataset, checkData, isArrayData, type ArrayData } from './data.js';
 import type { Logs } from './history.js';
@@ -34,8 +35,15 @@ export function evaluate(model: Model, data: ArrayData | Dataset, options: Evalu
   return evaluateDataset(model, loss, metrics, ds, batchSize);
 }
 
-/** The checked core, shared with `fit`'s validation pass. A model in training mode is put back in it. */
+/**
+ * The checked core, shared with `fit`'s validation pass. A model in training mode is put back in it.
+ * The pass runs in an engine memory scope, so its loader's batch buffer goes back to the arena with it.
+ */
 export function evaluateDataset(model: Model, loss: Loss, metrics: readonly Metric[], ds: Dataset, batchSize = 1000): Logs {
+  return scoped(() => evaluatePass(model, loss, metrics, ds, batchSize));
+}
+
+function evaluatePass(model: Model, loss: Loss, metrics: readonly Metric[], ds: Dataset, batchSize: number): Logs {
   const loader = new DataLoader(ds, { batchSize, shuffle: false });
   const wasTraining = model.training;
   model.eval();

@@ -4,10 +4,12 @@
  * all train through `trainStep`; `evaluate` and the validation pass go through `evalStep`.
  *
  * Both return plain numbers: no tensor made inside a step is kept after it returns (the batch's loss and
- * metric sums are read out as numbers, and callbacks get those), so a step is a unit whose intermediate
- * storage can be recycled as soon as it ends.
+ * metric sums are read out as numbers, and callbacks get those), so each runs in an engine memory scope
+ * (engine/memory.ts `scoped`): the step's activations and gradients go back to the arena when it ends,
+ * and the next step reuses the same blocks, so training allocates nothing new after its first steps.
+ * (A layer or loss that keeps a tensor across steps must `clone()` it.)
  */
-import { ShapeError, Tensor, fmtShape, noGrad } from '../engine/index.js';
+import { ShapeError, Tensor, fmtShape, noGrad, scoped } from '../engine/index.js';
 import type { Batch } from '../data/index.js';
 import type { Loss } from './losses.js';
 import type { Metric } from './metrics.js';
@@ -42,6 +44,10 @@ export function predictionOf(model: Model, loss: Loss, x: Tensor): Tensor {
  * weight constraints (Keras applies them after each update). The model should be in training mode.
  */
 export function trainStep(setup: StepSetup, batch: Batch): StepResult {
+  return scoped(() => trainStepIn(setup, batch));
+}
+
+function trainStepIn(setup: StepSetup, batch: Batch): StepResult {
   const { model, optimizer, loss, metrics } = setup;
   optimizer.zeroGrad();
   const pred = predictionOf(model, loss, batch.x);
@@ -60,11 +66,11 @@ export function trainStep(setup: StepSetup, batch: Batch): StepResult {
 /** The loss (without penalties: the data's alone) and metric sums of `batch`, with no tape. The model should be in eval mode. */
 export function evalStep(setup: Omit<StepSetup, 'optimizer'>, batch: Batch): StepResult {
   const { model, loss, metrics } = setup;
-  return noGrad(() => {
+  return scoped(() => noGrad(() => {
     const pred = predictionOf(model, loss, batch.x);
     const value = scalar(loss.compute(pred, batch), loss).item();
     return { loss: value, size: batch.size, metrics: metrics.map((m) => m.sum(pred, batch)), applied: false };
-  });
+  }));
 }
 
 function scalar(t: Tensor, loss: Loss): Tensor {
