@@ -28,6 +28,9 @@ export async function launchChromium(): Promise<Chromium> {
     executablePath: chromiumPath(),
     // headless: true adds --headless=new.
     headless: true,
+    // A wait for an epoch is one protocol call that lasts until the epoch ends; on a busy shared machine
+    // that can pass puppeteer's default of 180 s. The callers' own timeouts are the real limit.
+    protocolTimeout: 900_000,
     args: [
       '--no-sandbox',
       '--disable-gpu',

@@ -213,6 +213,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       return;
     case 'stopped':
       text('status', msg.reason);
+      hasModel = false;
       setState('idle');
       return;
     case 'paused':

@@ -153,31 +153,65 @@ function postPictures(model: Sequential): void {
   post({ type: 'grid', predictions }, [predictions.buffer]);
 }
 
+/**
+ * The per-batch numbers on their way to the page: each batch's loss and accuracy, their moving averages
+ * (debiased as in Adam, so the first points are not pulled toward 0), and the speed, posted every POINTS_MS.
+ */
+class BatchReport {
+  private points: BatchPoint[] = [];
+  private lossEma = 0;
+  private accuracyEma = 0;
+  private steps = 0;
+  private samples = 0;
+  private since = performance.now();
+
+  add(x: number, loss: number, accuracy: number, lr: number, size: number): void {
+    this.lossEma = EMA_BETA * this.lossEma + (1 - EMA_BETA) * loss;
+    this.accuracyEma = EMA_BETA * this.accuracyEma + (1 - EMA_BETA) * accuracy;
+    const debias = 1 - Math.pow(EMA_BETA, ++this.steps);
+    this.points.push({ x, loss, accuracy, lossAvg: this.lossEma / debias, accuracyAvg: this.accuracyEma / debias, lr });
+    this.samples += size;
+  }
+
+  /** Posts what has been collected if POINTS_MS have passed, or now if `force` (an epoch's end). */
+  post(where: { lr: number; epoch: number; batch: number; batchesPerEpoch: number }, force = false): void {
+    const ms = performance.now() - this.since;
+    if (this.points.length === 0 || (!force && ms < POINTS_MS)) return;
+    // A short stretch (the tail of an epoch) is too few batches to time.
+    const samplesPerSecond = ms >= POINTS_MS / 2 ? (this.samples * 1000) / ms : null;
+    post({ type: 'batches', points: this.points, samplesPerSecond, ...where });
+    this.points = [];
+    this.restartClock();
+  }
+
+  /** After a pause or a test pass, which are not training time. */
+  restartClock(): void {
+    this.samples = 0;
+    this.since = performance.now();
+  }
+}
+
 async function train(r: Run): Promise<void> {
   const { config, model } = r;
   const trainSet = data!.train.take(config.train);
   const optimizer = buildOptimizer(config, model.parameters());
   const loader = new DataLoader(trainSet, { batchSize: config.batchSize, seed: config.seed });
-  const schedule = buildSchedule(config, optimizer, loader.batchesPerEpoch);
+  const batchesPerEpoch = loader.batchesPerEpoch;
+  const schedule = buildSchedule(config, optimizer, batchesPerEpoch);
   const scratch = new Int32Array(config.batchSize);
+  const report = new BatchReport();
   post({ type: 'status', text: `training ${trainSet.count.toLocaleString('en')} images…` });
   postPictures(model);
 
   let step = 0;
-  let lossEma = 0;
-  let accEma = 0;
-  let points: BatchPoint[] = [];
   let lastSlice = performance.now();
-  let lastPoints = lastSlice;
   let lastPictures = lastSlice;
-  let samplesSincePoints = 0;
   let testAccuracy = NaN;
-
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     // A schedule says what steps it: per-epoch ones here, per-batch ones (OneCycle) before each batch.
     if (schedule !== null && !schedule.perBatch) schedule.step(epoch);
     const epochStart = performance.now();
-    let epochPausedMs = 0;
+    let pausedMs = 0;
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
@@ -190,68 +224,37 @@ async function train(r: Run): Promise<void> {
       const loss = Tensor.crossEntropy(logits, batch.y);
       const lossValue = loss.item();
       if (!Number.isFinite(lossValue)) {
+        run = null; // a model with non-finite weights has nothing to say about a drawing
         post({ type: 'stopped', reason: `the loss is ${lossValue} at epoch ${epoch + 1}, batch ${batch.index + 1} (rate ${lr.toPrecision(3)}): training diverged; lower the learning rate` });
         return;
       }
       loss.backward();
       optimizer.step();
+      step++;
 
       const batchCorrect = correctCount(logits, batch.y, scratch);
       lossSum += lossValue * batch.size;
       correct += batchCorrect;
       seen += batch.size;
-      samplesSincePoints += batch.size;
-      // Debiased as in Adam, so the first points are not pulled toward 0.
-      lossEma = EMA_BETA * lossEma + (1 - EMA_BETA) * lossValue;
-      accEma = EMA_BETA * accEma + (1 - EMA_BETA) * (batchCorrect / batch.size);
-      const debias = 1 - Math.pow(EMA_BETA, step + 1);
-      points.push({
-        x: epoch + (batch.index + 1) / loader.batchesPerEpoch,
-        loss: lossValue,
-        accuracy: batchCorrect / batch.size,
-        lossAvg: lossEma / debias,
-        accuracyAvg: accEma / debias,
-        lr,
-      });
-      step++;
+      report.add(epoch + (batch.index + 1) / batchesPerEpoch, lossValue, batchCorrect / batch.size, lr, batch.size);
+      report.post({ lr: optimizer.lr, epoch, batch: batch.index, batchesPerEpoch });
 
       const now = performance.now();
-      if (now - lastPoints >= POINTS_MS) {
-        post({
-          type: 'batches', points, samplesPerSecond: (samplesSincePoints * 1000) / (now - lastPoints), lr: optimizer.lr,
-          epoch, batch: batch.index, batchesPerEpoch: loader.batchesPerEpoch,
-        });
-        points = [];
-        samplesSincePoints = 0;
-        lastPoints = now;
-      }
       if (now - lastPictures >= PICTURES_MS) {
         postPictures(model);
         lastPictures = now;
       }
       if (now - lastSlice >= SLICE_MS) {
-        const pausedMs = await breathe();
+        const paused = await breathe();
         if (r.stopped) return;
-        epochPausedMs += pausedMs;
+        if (paused > 0) report.restartClock();
+        pausedMs += paused;
         lastSlice = performance.now();
-        // A pause is not training time: restart the samples/s clock after one.
-        if (pausedMs > 0) {
-          lastPoints = lastSlice;
-          samplesSincePoints = 0;
-        }
       }
     }
-    if (points.length > 0) {
-      const ms = performance.now() - lastPoints;
-      post({
-        type: 'batches', points, samplesPerSecond: ms >= POINTS_MS / 2 ? (samplesSincePoints * 1000) / ms : null,
-        lr: optimizer.lr, epoch, batch: loader.batchesPerEpoch - 1, batchesPerEpoch: loader.batchesPerEpoch,
-      });
-      points = [];
-      samplesSincePoints = 0;
-      lastPoints = performance.now();
-    }
-    const trainSeconds = (performance.now() - epochStart - epochPausedMs) / 1000;
+    report.post({ lr: optimizer.lr, epoch, batch: batchesPerEpoch - 1, batchesPerEpoch }, true);
+    const trainSeconds = (performance.now() - epochStart - pausedMs) / 1000;
+
     post({ type: 'status', text: `epoch ${epoch + 1}: testing on ${data!.test.count.toLocaleString('en')} images…` });
     const test = await evaluate(model, data!.test, r);
     if (test === null) return;
@@ -261,8 +264,7 @@ async function train(r: Run): Promise<void> {
       type: 'epoch', epoch: epoch + 1, trainLoss: lossSum / seen, trainAccuracy: correct / seen,
       testLoss: test.loss, testAccuracy: test.accuracy, trainSeconds, samplesPerSecond: seen / trainSeconds,
     });
-    lastPoints = performance.now();
-    samplesSincePoints = 0;
+    report.restartClock();
   }
   post({ type: 'done', testAccuracy });
 }

@@ -255,5 +255,14 @@ describe.skipIf(!hasChromium())('the playground page in headless Chromium', () =
       expect(errors).toEqual([]);
       await page.close();
     }, 30_000);
+
+    it('a diverging run (lr 100: NaN within 10 batches) stops with a message, not an error', async () => {
+      const { page, errors } = await open(`${plainServer.url}?autostart=1&lr=100&train=6400`);
+      await page.waitForFunction(() => /^the loss is/.test(document.getElementById('status')!.textContent ?? ''), { timeout: 60_000, polling: 100 });
+      expect(await textOf(page, 'status')).toMatch(/^the loss is NaN at epoch 1, batch \d+ \(rate 100\): training diverged; lower the learning rate$/);
+      expect(await page.$eval('#start', (e) => (e as unknown as { disabled: boolean }).disabled)).toBe(false);
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 60_000);
   });
 });
