@@ -106,6 +106,7 @@ function start(): void {
   text('epoch', `0 / ${config.epochs}`);
   text('test-accuracy', '–');
   dropChart();
+  $('epochs').querySelector('tbody')!.replaceChildren();
   hasModel = true;
   setState('training');
   send({ type: 'start', config });
@@ -149,9 +150,19 @@ function chartEpoch(e: EpochPoint): void {
   else chartQueue?.epochs.push(e);
 }
 
+/** One row of the epochs table: the numbers of an epoch, its training speed (samples/s over the epoch). */
+function addEpochRow(e: EpochPoint): void {
+  const row = document.createElement('tr');
+  for (const value of [String(e.epoch), e.trainLoss.toFixed(4), e.testLoss.toFixed(4), e.testAccuracy.toFixed(4), Math.round(e.samplesPerSecond).toLocaleString('en')]) {
+    row.insertCell().textContent = value;
+  }
+  $('epochs').querySelector('tbody')!.append(row);
+}
+
 function clearRun(): void {
   hasModel = false;
   dropChart();
+  $('epochs').querySelector('tbody')!.replaceChildren();
   for (const id of ['epoch', 'samples-per-second', 'lr', 'train-loss', 'test-accuracy']) text(id, '–');
   weightsCanvas.getContext('2d')!.clearRect(0, 0, weightsCanvas.width, weightsCanvas.height);
   for (const cell of document.querySelectorAll('.digit')) {
@@ -204,6 +215,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       return;
     case 'epoch':
       chartEpoch(msg);
+      addEpochRow(msg);
       text('test-accuracy', msg.testAccuracy.toFixed(4));
       text('status', `epoch ${msg.epoch}: test accuracy ${msg.testAccuracy.toFixed(4)}, loss ${msg.testLoss.toFixed(4)}; trained in ${msg.trainSeconds.toFixed(1)} s, ${Math.round(msg.samplesPerSecond).toLocaleString('en')} samples/s`);
       return;

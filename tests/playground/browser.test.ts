@@ -134,6 +134,12 @@ describe.skipIf(!hasChromium())('the playground page in headless Chromium', () =
     expect(captions.every((c) => /^\d$/.test(c ?? ''))).toBe(true);
     expect(await page.$$eval('.digit.wrong', (cells) => cells.length)).toBeLessThanOrEqual(6);
     expect(await textOf(page, 'samples-per-second')).toMatch(/^\d[\d,]*$/);
+    // One row in the epochs table, with the epoch's test accuracy as shown above it.
+    const rows = await page.$$eval('#epochs tbody tr', (trs) => trs.map((tr) => Array.from(tr.children as ArrayLike<{ textContent: string | null }>, (td) => td.textContent)));
+    expect(rows).toHaveLength(1);
+    expect(rows[0][0]).toBe('1');
+    expect(rows[0][3]).toBe(accuracy.toFixed(4));
+    expect(rows[0][4]).toMatch(/^\d[\d,]*$/);
     expect(errors).toEqual([]);
   }
 
@@ -187,7 +193,7 @@ describe.skipIf(!hasChromium())('the playground page in headless Chromium', () =
       expect(load).toMatch(/60,000 \+ 10,000 images/);
       expect(await textOf(page, 'epoch')).toBe('1 / 1, batch 938 / 938');
       await expectTrainedPage(page, errors);
-      console.log(`isolated page: MNIST loaded in ${load}; epoch done ${((Date.now() - t0) / 1000).toFixed(1)} s after opening; ${await textOf(page, 'status')}; ${await textOf(page, 'samples-per-second')} samples/s (last); backend ${await textOf(page, 'backend')}`);
+      console.log(`isolated page: MNIST loaded in ${load}; epoch done ${((Date.now() - t0) / 1000).toFixed(1)} s after opening; ${await textOf(page, 'status')}; ${await page.$eval('#epochs tbody tr td:last-child', (e) => e.textContent)} samples/s over the epoch; backend ${await textOf(page, 'backend')}`);
     }, EPOCH_TIMEOUT + 30_000);
 
     it('reads digits drawn on #draw', async () => {
