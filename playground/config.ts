@@ -193,7 +193,7 @@ export function buildOptimizer(config: TrainConfig, params: Tensor[]): Optimizer
   }
 }
 
-/** The schedule the menu names, or null for a constant rate. `perBatch` on it says when to step it. */
+/** The schedule the menu names, or null for a constant rate. `stepsOn` on it says when to step it. */
 export function buildSchedule(config: TrainConfig, optimizer: Optimizer, batchesPerEpoch: number): Schedule | null {
   switch (config.schedule) {
     case 'none':

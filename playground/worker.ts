@@ -4,8 +4,7 @@
  * slices of about SLICE_MS; between slices the worker returns to its event loop, so the page's messages
  * (pause, reset, classify this drawing) are answered within a slice while it trains.
  */
-import * as engine from '../engine/index.js';
-import { Tensor, noGrad } from '../engine/index.js';
+import { Tensor, getBackend, noGrad, scoped, setBackend } from '../engine/index.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Dense, Sequential } from '../layers/index.js';
@@ -26,27 +25,19 @@ const EVAL_BATCH = 1000;
 const post = (msg: FromWorker, transfer: Transferable[] = []): void => self.postMessage(msg, transfer);
 
 /**
- * The engine's backend switch, when this build of the engine has one (`setBackend`/`getBackend` come
- * with the WebAssembly backend); without it every op runs on the TypeScript kernels, i.e. 'js'.
+ * The backend: the WebAssembly kernels keep tensors in one shared memory, which needs SharedArrayBuffer,
+ * which only a cross-origin-isolated page has (the playground's server sends COOP/COEP unless told
+ * not to); elsewhere the engine runs its TypeScript kernels ('js'). The engine chooses that itself;
+ * setBackend compiles the module without blocking and says why when it cannot run.
  */
-const backendApi = engine as unknown as {
-  setBackend?: (name: 'wasm' | 'js') => unknown;
-  getBackend?: () => string;
-};
-
 async function chooseBackend(): Promise<void> {
   const isolated = self.crossOriginIsolated;
-  if (typeof backendApi.setBackend === 'function' && isolated) {
-    // The WebAssembly kernels share one memory with SharedArrayBuffer, which only an isolated page has;
-    // elsewhere the engine keeps the backend it chose itself.
-    try {
-      await backendApi.setBackend('wasm');
-    } catch (e) {
-      post({ type: 'status', text: `WebAssembly backend unavailable (${(e as Error).message}); using the engine's default` });
-    }
+  try {
+    await setBackend('wasm');
+  } catch (e) {
+    post({ type: 'status', text: `WebAssembly backend unavailable here (${(e as Error).message})` });
   }
-  const backend = typeof backendApi.getBackend === 'function' ? backendApi.getBackend() : 'js';
-  post({ type: 'backend', backend, isolated });
+  post({ type: 'backend', backend: getBackend(), isolated });
 }
 
 let data: LoadedMnist | null = null;
@@ -127,11 +118,13 @@ async function evaluate(model: Sequential, ds: Dataset, r: Run): Promise<{ loss:
   let correct = 0;
   for (const batch of loader.epochBatches(0)) {
     model.eval();
-    noGrad(() => {
-      const logits = model.forward(batch.x);
-      lossSum += Tensor.crossEntropy(logits, batch.y).item() * batch.size;
-      correct += correctCount(logits, batch.y, scratch);
-    });
+    scoped(() =>
+      noGrad(() => {
+        const logits = model.forward(batch.x);
+        lossSum += Tensor.crossEntropy(logits, batch.y).item() * batch.size;
+        correct += correctCount(logits, batch.y, scratch);
+      }),
+    );
     await breathe();
     if (r.stopped) return null;
   }
@@ -209,30 +202,35 @@ async function train(r: Run): Promise<void> {
   let testAccuracy = NaN;
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     // A schedule says what steps it: per-epoch ones here, per-batch ones (OneCycle) before each batch.
-    if (schedule !== null && !schedule.perBatch) schedule.step(epoch);
+    if (schedule !== null && schedule.stepsOn === 'epoch') schedule.step(epoch);
     const epochStart = performance.now();
     let pausedMs = 0;
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
     for (const batch of loader.epochBatches(epoch)) {
-      if (schedule !== null && schedule.perBatch) schedule.step(step);
+      if (schedule !== null && schedule.stepsOn === 'batch') schedule.step(step);
       const lr = optimizer.lr;
       model.train();
-      optimizer.zeroGrad();
-      const logits = model.forward(batch.x);
-      const loss = Tensor.crossEntropy(logits, batch.y);
-      const lossValue = loss.item();
+      // One step in an engine memory scope: its activations and gradients go back to the arena at its end.
+      const { lossValue, batchCorrect } = scoped(() => {
+        optimizer.zeroGrad();
+        const logits = model.forward(batch.x);
+        const loss = Tensor.crossEntropy(logits, batch.y);
+        const value = loss.item();
+        if (Number.isFinite(value)) {
+          loss.backward();
+          optimizer.step();
+        }
+        return { lossValue: value, batchCorrect: correctCount(logits, batch.y, scratch) };
+      });
       if (!Number.isFinite(lossValue)) {
         run = null; // a model with non-finite weights has nothing to say about a drawing
         post({ type: 'stopped', reason: `the loss is ${lossValue} at epoch ${epoch + 1}, batch ${batch.index + 1} (rate ${lr.toPrecision(3)}): training diverged; lower the learning rate` });
         return;
       }
-      loss.backward();
-      optimizer.step();
       step++;
 
-      const batchCorrect = correctCount(logits, batch.y, scratch);
       lossSum += lossValue * batch.size;
       correct += batchCorrect;
       seen += batch.size;
@@ -290,12 +288,18 @@ function lrFind(config: TrainConfig): void {
   const optimizer = buildOptimizer(config, model.parameters());
   const loader = new DataLoader(data!.train.take(config.train), { batchSize: config.batchSize, seed: config.seed });
   // The command line's range (tapegrad lr-find): 1e-5 to 10 over 100 batches, stopping once the loss blows up.
-  const result = findLearningRate(
-    model,
-    (m, batch: Batch) => Tensor.crossEntropy(m.forward(batch.x), batch.y),
-    loader.epochBatches(0),
-    { start: 1e-5, end: 10, steps: 100, optimizer },
-  );
+  const trainOn = (batch: Batch): number =>
+    scoped(() => {
+      optimizer.zeroGrad();
+      const loss = Tensor.crossEntropy(model.forward(batch.x), batch.y);
+      const value = loss.item();
+      if (Number.isFinite(value)) {
+        loss.backward();
+        optimizer.step();
+      }
+      return value;
+    });
+  const result = findLearningRate(trainOn, loader.epochBatches(0), { model, optimizer, start: 1e-5, end: 10, steps: 100 });
   post({
     type: 'lr-found', rates: result.rates, losses: result.losses, smoothed: result.smoothed,
     suggested: result.suggested, stopReason: result.stopReason, optimizer: config.optimizer,

@@ -14,17 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as engine from '../../engine/index.js';
 import { buildPlayground } from '../../playground/build.js';
 import { chromiumPath, hasChromium, launchChromium, type Chromium } from '../../playground/chromium.js';
 import { servePlayground, type RunningPlayground } from '../../playground/server.js';
 
 const EPOCH_TIMEOUT = 240_000;
-/**
- * With the WebAssembly backend (engine's setBackend), an isolated page must run it (SIMD validates in
- * Chromium and SharedArrayBuffer is there); without isolation, and in an engine without it, 'js'.
- */
-const ISOLATED_BACKEND = 'setBackend' in engine ? 'wasm' : 'js';
+/** An isolated page must run the WebAssembly backend (SIMD validates in Chromium, SharedArrayBuffer is there); without isolation, 'js'. */
+const ISOLATED_BACKEND = 'wasm';
 
 // The callbacks given to page.evaluate/$eval run in the page (puppeteer sends their source). The root
 // tsconfig has no DOM library, so these module-local declarations type the little of the page they touch.

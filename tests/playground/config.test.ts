@@ -72,7 +72,7 @@ describe('playground config', () => {
     expect(sgd.lr).toBe(0.05);
     const cosine = buildSchedule(config, sgd, 100)!;
     expect(cosine).toBeInstanceOf(CosineAnnealing);
-    expect(cosine.perBatch).toBe(false);
+    expect(cosine.stepsOn).toBe('epoch');
     expect(cosine.lrAt(0)).toBeCloseTo(0.05, 12);
     expect(cosine.lrAt(2)).toBeCloseTo(0.025, 12); // half-way down the cosine
     expect(buildSchedule(parseConfig({ schedule: 'none' }), sgd, 100)).toBeNull();
@@ -84,7 +84,7 @@ describe('playground config', () => {
     expect(adam).toBeInstanceOf(Adam);
     const onecycle = buildSchedule(adamConfig, adam, 50)!;
     expect(onecycle).toBeInstanceOf(OneCycle);
-    expect(onecycle.perBatch).toBe(true);
+    expect(onecycle.stepsOn).toBe('batch');
     // The peak is the form's rate, reached 30% of the way through the 100 batches (PyTorch's default).
     expect(onecycle.lrAt(29)).toBeCloseTo(DEFAULT_LR.adam, 12);
     // Adagrad has no momentum to cycle: the schedule must not insist on one.
