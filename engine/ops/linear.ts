@@ -1,6 +1,6 @@
 import { ShapeError, fmtShape } from '../errors.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward, gemmNN, gemmNT, gemmTN } from '../compute.js';
-import { alloc, allocUninit } from '../memory.js';
+import { alloc, allocPersistent, allocUninit } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -43,7 +43,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
     let dpre = dout;
     if (relu) {
       // dpre only feeds the two products below and is never handed out, so one buffer serves every step.
-      if (dpreScratch.length < B * OUT) dpreScratch = new Float32Array(B * OUT);
+      if (dpreScratch.length < B * OUT) dpreScratch = allocPersistent(B * OUT); // in the engine's memory: the kernels read it in place
       dpre = dpreScratch.subarray(0, B * OUT);
       biasReluBackward(dpre, dbias, dout, out, B, OUT);
     } else if (dbias !== null) {
