@@ -11,6 +11,7 @@
  */
 import { Rng, Tensor, dropout, getBackend, gradcheck, linear, noGrad, usesFma } from '../engine/index.js';
 import { gemmNTNaive } from '../engine/kernels/matmul.js';
+import { topologicalOrder } from '../engine/tape.js';
 import { packA } from '../engine/kernels/gemmPacked.js';
 import { ModuleBuilder, type FunctionBuilder } from '../engine/wasm/encoder.js';
 import { MR, kernelModuleBytes } from '../engine/wasm/index.js';
@@ -60,6 +61,7 @@ function oneNumber(log: Log): void {
   const [da, db2] = ab.node!.backward(dab!);
   log(`   mul's backward(1) -> a: ${da!.item()}, b: ${db2!.item()}   (dout·b, dout·a)`);
   log(`   b is reached twice: ${db1!.item()} + ${db2!.item()} = ${db1!.item() + db2!.item()}`);
+  log(`   topologicalOrder(c) = ${topologicalOrder(c2).map((t) => names.get(t)).join(', ')} (backward walks it from the end)`);
   c2.backward();
   log(`   c.backward() gives the same: a.grad = ${a2.grad!.item()}, b.grad = ${b2.grad!.item()}`);
 }
