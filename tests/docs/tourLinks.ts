@@ -3,10 +3,16 @@
  *
  * A link like `[engine/ops/relu.ts#L6-L14](../engine/ops/relu.ts#L6-L14)` must name an existing file and a
  * line range inside it. When the link ends the text that introduces a fenced code block (the block follows
- * with only blank lines between), the block is a quote of that range: every non-blank line of the block,
- * trimmed, must appear in the range, in order (lines in between may be skipped, and a line that is only an
- * elision, `// ...` or `...`, stands for skipped lines). Other engineers keep editing the quoted files, so
- * line numbers drift; `fixLinks` moves each quoted range to where its snippet now is.
+ * with only blank lines between), the block is a quote of that range, checked line by line (trimmed):
+ *
+ *   - its lines appear in the range in order, and next to each other, blank lines aside;
+ *   - where the quote leaves lines out it says so with a line that is only `// …`, and such a marker
+ *     stands for at least one line of code (a reader must never lose lines silently);
+ *   - a variable the quote uses is not declared only in lines it left out (`s` appearing from nowhere
+ *     because `const s = pg.data;` was elided).
+ *
+ * Other engineers keep editing the quoted files, so line numbers drift; `fixLinks` moves each quoted
+ * range to where its snippet now is.
  *
  *   npx tsx tests/docs/tourLinks.ts docs/TOUR.md          # report problems, exit 1 if any
  *   npx tsx tests/docs/tourLinks.ts docs/TOUR.md --fix    # rewrite the line numbers of quoted links
@@ -77,46 +83,135 @@ export function parseLinks(markdown: string): SourceLink[] {
   return links;
 }
 
-function isElision(line: string): boolean {
-  const t = line.trim();
-  return t === '' || t === '...' || t === '…' || t === '// ...' || t === '// …';
+/** The one elision marker: a line that is only `// …` stands for lines left out of the quote. */
+export const ELISION = '// …';
+
+/** A meaningful line of a quote, trimmed, and whether an elision marker stands right before it. */
+interface QuoteLine {
+  text: string;
+  elidedBefore: boolean;
 }
 
-/** The quote's meaningful lines, trimmed. */
-function quoteLines(quote: string[]): string[] {
-  return quote.filter((l) => !isElision(l)).map((l) => l.trim());
+/** The quote's meaningful lines (blank lines and markers dropped), each knowing if lines were elided before it. */
+function quoteLines(quote: string[]): QuoteLine[] {
+  const out: QuoteLine[] = [];
+  let elided = false;
+  for (const raw of quote) {
+    const text = raw.trim();
+    if (text === '') continue;
+    if (text === ELISION) {
+      elided = true;
+      continue;
+    }
+    out.push({ text, elidedBefore: elided && out.length > 0 });
+    elided = false;
+  }
+  return out;
 }
 
 /**
- * Matches the quote's lines in order against `fileLines` starting at index `start` (0-based), first
- * line exactly at `start`. Returns the 0-based index of the last matched line, or -1.
+ * Where the quote's lines sit in `fileLines` (0-based indexes), its first line exactly at `start` and
+ * none past `limit`, or null. Between two quoted lines the file may hold only blank lines, unless the
+ * quote marks an elision there; a marker must stand for at least one non-blank line. Backtracks, so a
+ * line that occurs twice in a range is matched wherever the whole quote fits.
  */
-function matchFrom(fileLines: string[], quote: string[], start: number, limit: number): number {
-  let at = start;
-  for (let q = 0; q < quote.length; q++) {
-    if (q === 0) {
-      if (fileLines[at]?.trim() !== quote[0]) return -1;
-      continue;
+function matchFrom(fileLines: string[], quote: QuoteLine[], start: number, limit: number): number[] | null {
+  if (quote.length === 0 || start > limit || fileLines[start]?.trim() !== quote[0].text) return null;
+  const at: number[] = [start];
+  const rest = (q: number): boolean => {
+    if (q === quote.length) return true;
+    const prev = at[q - 1];
+    const { text, elidedBefore } = quote[q];
+    if (!elidedBefore) {
+      let i = prev + 1;
+      while (i <= limit && fileLines[i].trim() === '') i++;
+      if (i > limit || fileLines[i].trim() !== text) return false;
+      at[q] = i;
+      return rest(q + 1);
     }
-    at++;
-    while (at <= limit && fileLines[at].trim() !== quote[q]) at++;
-    if (at > limit) return -1;
-  }
-  return at;
+    let skipped = false;
+    for (let i = prev + 1; i <= limit; i++) {
+      const line = fileLines[i].trim();
+      if (skipped && line === text) {
+        at[q] = i;
+        if (rest(q + 1)) return true;
+      }
+      if (line !== '') skipped = true;
+    }
+    return false;
+  };
+  return rest(1) ? at.slice(0, quote.length) : null;
 }
 
-/** The tightest range (1-based, inclusive) of the file holding the quote in order, or null. */
+/** The tightest range (1-based, inclusive) of the file holding the quote, or null. */
 export function locateQuote(fileLines: string[], quote: string[]): { from: number; to: number } | null {
   const q = quoteLines(quote);
   if (q.length === 0) return null;
   let best: { from: number; to: number } | null = null;
   for (let s = 0; s < fileLines.length; s++) {
-    if (fileLines[s].trim() !== q[0]) continue;
-    const end = matchFrom(fileLines, q, s, fileLines.length - 1);
-    if (end < 0) continue;
+    const at = matchFrom(fileLines, q, s, fileLines.length - 1);
+    if (at === null) continue;
+    const end = at[at.length - 1];
     if (best === null || end - s < best.to - best.from) best = { from: s + 1, to: end + 1 };
   }
   return best;
+}
+
+/**
+ * A line with its `//` comment and its quoted strings blanked, so that only code is searched for names
+ * (template literals are kept: their `${...}` holes are code).
+ */
+function codeOf(line: string): string {
+  return line
+    .replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, "''")
+    .replace(/\/\/.*$/, '');
+}
+
+/** Names a line declares: `const x`, `let x`, `var x`, destructured `const [a, b]` and `const { data: d }`. */
+export function declaredNames(line: string): string[] {
+  const code = codeOf(line);
+  const names: string[] = [];
+  for (const m of code.matchAll(/\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)/g)) names.push(m[1]);
+  for (const m of code.matchAll(/\b(?:const|let|var)\s*[[{]([^\]}]*)[\]}]/g)) {
+    for (const part of m[1].split(',')) {
+      const name = part.split('=')[0].split(':').pop()!.replace('...', '').trim();
+      if (/^[A-Za-z_$][\w$]*$/.test(name)) names.push(name);
+    }
+  }
+  return names;
+}
+
+/** True when `line`'s code uses `name` as a variable (not as `.name`, not inside a comment or string). */
+function uses(line: string, name: string): boolean {
+  const escaped = name.replace(/\$/g, '\\$');
+  return new RegExp(`(?<![\\w$.])${escaped}(?![\\w$])`).test(codeOf(line));
+}
+
+/**
+ * Variables the quote uses that it declares only in lines it elided: `s` appearing from nowhere because
+ * `const s = pg.data;` was left out. One sentence each; empty when every name it uses is shown or comes
+ * from outside the quoted range.
+ */
+function hiddenDeclarations(fileLines: string[], quote: QuoteLine[], at: number[]): string[] {
+  const problems: string[] = [];
+  const hidden = new Map<string, number>(); // name → 1-based line of the elided declaration
+  const shown = new Set<string>();
+  for (let q = 0; q < quote.length; q++) {
+    if (q > 0 && quote[q].elidedBefore) {
+      for (let i = at[q - 1] + 1; i < at[q]; i++) {
+        for (const name of declaredNames(fileLines[i])) if (!hidden.has(name)) hidden.set(name, i + 1);
+      }
+    }
+    const line = quote[q].text;
+    for (const [name, declaredAt] of hidden) {
+      if (!shown.has(name) && uses(line, name) && !declaredNames(line).includes(name)) {
+        problems.push(`the quote uses '${name}', declared in an elided line (L${declaredAt}): show that line`);
+        hidden.delete(name);
+      }
+    }
+    for (const name of declaredNames(line)) shown.add(name);
+  }
+  return problems;
 }
 
 /** Problems with the document's links, one sentence each; empty when every link resolves. */
@@ -143,14 +238,17 @@ export function checkLinks(markdown: string, docDir: string): string[] {
     if (link.quote) {
       const q = quoteLines(link.quote);
       if (q.length === 0) continue;
-      const start = link.from - 1;
-      let ok = false;
-      for (let s = start; s < link.to && !ok; s++) ok = matchFrom(fileLines, q, s, link.to - 1) >= 0;
-      if (!ok) {
+      let at: number[] | null = null;
+      for (let s = link.from - 1; s < link.to && at === null; s++) at = matchFrom(fileLines, q, s, link.to - 1);
+      if (at === null) {
         const now = locateQuote(fileLines, link.quote);
-        const hint = now ? `; the quote is now at L${now.from}-L${now.to}` : '; the quote is no longer in the file';
+        const hint = now
+          ? `; the quote is now at L${now.from}-L${now.to}`
+          : `; the quote is not in the file as written (its lines in order, '${ELISION}' where lines are left out)`;
         problems.push(`${where}: the code block after the link is not within L${link.from}-L${link.to}${hint}`);
+        continue;
       }
+      for (const p of hiddenDeclarations(fileLines, q, at)) problems.push(`${where}: ${p}`);
     }
   }
   return problems;

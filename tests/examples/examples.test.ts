@@ -126,12 +126,23 @@ describe('fashion-d2l-dropout --quick', () => {
   });
 });
 
-describe('tour', () => {
+describe('tour --quick', () => {
   it('prints every stop of docs/TOUR.md with the numbers the text promises', async () => {
-    const lines = await run(tour, []);
-    for (let stop = 1; stop <= 9; stop++) expect(lines.some((l) => l.startsWith(`${stop}. `))).toBe(true);
+    const lines = await run(tour, ['--quick']);
+    for (let stop = 1; stop <= 14; stop++) expect(lines.some((l) => l.startsWith(`${stop}. `)), `stop ${stop}`).toBe(true);
+    // One number: c = a·b + b at a = 2, b = -3; b is used twice, so its gradient is a + 1.
+    expect(lines).toContain('   c = -9');
+    expect(grab(lines, /^ {3}a\.grad = (-?\d+) /)[0]).toBe(-3);
+    expect(grab(lines, /^ {3}b\.grad = (-?\d+) /)[0]).toBe(3);
+    expect(grab(lines, /^ {3}b is reached twice: (-?\d+) \+ (-?\d+) = (-?\d+)$/)).toEqual([1, 2, 3]);
+    expect(lines).toContain('   c.backward() gives the same: a.grad = -3, b.grad = 3');
+    expect(lines).toContain('   w.grad = [[5,5],[7,7],[9,9]]   (row k: the sum of x\'s column k)');
     expect(lines).toContain('   x: Tensor [64, 784], storage Float32Array(50176); y: Int32Array(64) = 8 6 8 7 2 7 3 7 9 3 ...');
+    expect(grab(lines, /against the naive twin .*: largest difference ([\d.e+-]+)$/)[0]).toBeLessThan(1e-5);
     expect(grab(lines, /max difference ([\d.e+-]+), row sum/)[0]).toBeLessThan(1e-6);
+    const [byHand, tape] = grab(lines, /dW\[3, 7\] = sum over b of .* = ([\d.e+-]+); the tape: ([\d.e+-]+)$/);
+    expect(Math.abs(byHand - tape)).toBeLessThan(1e-5 * Math.abs(byHand));
+    expect(byHand).not.toBe(0);
     expect(grab(lines, /that received a gradient: (\d+)$/)[0]).toBe(0);
     expect(grab(lines, /max relative error ([\d.e+-]+)$/)[0]).toBeLessThan(1e-2);
     const [before, after] = grab(lines, /after the step: (\d\.\d+) -> (\d\.\d+)$/);
@@ -139,6 +150,16 @@ describe('tour', () => {
     expect(lines).toContain('   crossEntropy -> linear -> relu -> linear -> relu -> linear (then the leaves: 6 parameters)');
     // Sequential fuses Dense + ReLU; the gradients must not change.
     expect(lines).toContain('   through model.forward: crossEntropy -> linear -> linear+relu -> linear+relu; largest gradient difference 0');
+    // fit: two epochs of 16 batches; the loss falls.
+    const [loss0, , loss1] = grab(lines, /^ {3}epoch 0: loss (\d\.\d+), accuracy (\d\.\d+); epoch 1: loss (\d\.\d+)/);
+    expect(loss1).toBeLessThan(loss0);
+    expect(loss0).toBeLessThan(2.3);
+    // The SIMD stop: the k-step's bytes, disassembled, are the engine's own (found in both k loops of each build).
+    expect(lines).toContain('   packed (k-major panel): 0 10 20 30 1 11 21 31 2 12 22 32');
+    expect(grab(lines, /^ {3}one k-step of the 4×8 tile \(mul\+add\): (\d+) instructions, (\d+) bytes/)).toEqual([66, 160]);
+    expect(lines).toContain('     fd 09 02 00  v128.load32_splat align=4');
+    expect(lines).toContain('     fd 85 02     f32x4.relaxed_madd');
+    expect(grab(lines, /kernel module: mul\+add build (\d+)×, FMA build (\d+)×/)).toEqual([2, 2]);
   });
 });
 
