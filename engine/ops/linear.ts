@@ -12,7 +12,7 @@ export interface LinearOptions {
   relu?: boolean;
 }
 
-let dpreScratch = new Float32Array(0);
+let dpreScratch: Float32Array = new Float32Array(0);
 
 /**
  * The Dense layer's op: out = x·Wᵀ + b (then ReLU with `{ relu: true }`), with PyTorch's layout.
