@@ -33,6 +33,7 @@ import { readIdx, writeIdx } from './idx.js';
 import { nodeModule } from './node.js';
 import { optionalPackages } from './optional.js';
 
+/** Fashion-MNIST's ten classes, in label order. */
 export const FASHION_CLASS_NAMES = [
   'T-shirt/top',
   'Trouser',
@@ -55,6 +56,7 @@ const PIXELS = 784;
 /** Bumped when the cache layout changes, so old caches are not misread. */
 const CACHE_FORMAT = 1;
 
+/** Options of `loadFashionMnist` and `loadFashionMnistAll`. */
 export interface FashionOptions {
   /** Keep only the first n training samples (for fast tests and `--quick`). */
   trainSize?: number;

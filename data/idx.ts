@@ -14,6 +14,7 @@
 import { FormatError } from '../engine/index.js';
 import { nodeModule } from './node.js';
 
+/** An IDX file's contents: its shape and its bytes. */
 export interface IdxArray {
   /** The D sizes from the header: `[60000, 28, 28]` for MNIST's training images. */
   shape: number[];
@@ -21,6 +22,7 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
+/** What `parseIdx`/`readIdx` check the header against (any mismatch is a `FormatError`). */
 export interface IdxExpectation {
   /** The number of dimensions the caller needs (3 for images, 1 for labels). */
   dims?: number;
@@ -57,6 +59,21 @@ export function readIdx(path: string, expect: IdxExpectation = {}): IdxArray {
 /**
  * Checks and decodes IDX bytes; `source` names them in errors (a path, or '<buffer>'). Needs no Node:
  * this is the reader a page uses on fetched bytes.
+ *
+ * @example
+ * ```ts
+ * import { encodeIdx, parseIdx } from 'tapegrad';
+ *
+ * const bytes = encodeIdx(new Uint8Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+ * console.log(Array.from(bytes.subarray(0, 4))); // => [0, 0, 8, 2]
+ * const { shape, data } = parseIdx(bytes, 'two rows', { dims: 2 });
+ * console.log([shape, data]); // => [[2, 3], [1, 2, 3, 4, 5, 6]]
+ * try {
+ *   parseIdx(bytes.subarray(0, 10), 'cut short');
+ * } catch (err) {
+ *   console.log((err as Error).message); // => 'IDX file cut short: expected at least 12 bytes of header for 2 dimension(s), got 10 (truncated)'
+ * }
+ * ```
  */
 export function parseIdx(bytes: Uint8Array, source = '<buffer>', expect: IdxExpectation = {}): IdxArray {
   const fail = (what: string): never => {

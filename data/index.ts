@@ -52,9 +52,12 @@ export { NodeOnlyError } from './nodeOnlyError.js';
 export { DataLoader, shiftImage, shiftImages, mixSeed } from './loader.js';
 export type { Batch, LoaderOptions, LoaderState } from './loader.js';
 
+/** The names `loadDataset` (and the command line's `--dataset`) take. */
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'iris'] as const;
+/** One of `DATASET_NAMES`. */
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
+/** Options of `loadDataset`. */
 export interface LoadOptions {
   /** Keep only the first n training samples (`--quick`, tests). */
   trainSize?: number;

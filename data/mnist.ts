@@ -12,8 +12,10 @@ import { createDataset, type Dataset } from './dataset.js';
 import { readIdx } from './idx.js';
 import { nodeModule } from './node.js';
 
+/** MNIST's class names: the digits. */
 export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 
+/** Options of `loadMnist`. */
 export interface MnistOptions {
   /** Keep only the first n training samples (for fast tests and `--quick`). */
   trainSize?: number;

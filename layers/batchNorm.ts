@@ -88,9 +88,11 @@ export function affineBackward(dgamma: Float32Array, dbeta: Float32Array, dout: 
   }
 }
 
+/** Options of `BatchNorm`. */
 export interface BatchNormOptions {
   /** Weight of the new batch in the running averages (PyTorch's default 0.1; Keras's momentum 0.99 is 1 − this). */
   momentum?: number;
+  /** Added to the variance before the square root (default 1e-5, PyTorch's). */
   eps?: number;
 }
 

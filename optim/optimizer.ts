@@ -20,6 +20,7 @@ export interface BaseHyper {
   lr: number;
 }
 
+/** A group of parameters with its hyper-parameters (PyTorch's `param_groups` entry), defaults filled in. */
 export type ParamGroup<H extends BaseHyper> = H & { params: Tensor[] };
 
 /** What a caller passes for a group: its parameters and any hyper-parameters that differ from the defaults. */
@@ -146,6 +147,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     return this.paramGroups[0].lr;
   }
 
+  /** Sets the rate of every group (what schedules do); a negative or non-finite rate is a RangeError. */
   set lr(value: number) {
     checkNonNegative(this.type, 'lr', value);
     for (const group of this.paramGroups) group.lr = value;

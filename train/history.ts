@@ -17,6 +17,7 @@ export interface HistoryJson {
   history: Record<string, number[]>;
 }
 
+/** What `fit` returns (see the top of train/history.ts): the epochs run and one array per log name. */
 export class History {
   readonly epoch: number[] = [];
   readonly history: Record<string, number[]> = {};
@@ -60,6 +61,7 @@ export class History {
     return this.epoch.map((epoch, i) => ({ epoch, ...this.logs(i) }));
   }
 
+  /** `{ epoch, history }`, for `JSON.stringify` and checkpoints. */
   toJSON(): HistoryJson {
     return { epoch: this.epoch.slice(), history: Object.fromEntries(Object.entries(this.history).map(([k, v]) => [k, v.slice()])) };
   }

@@ -1,6 +1,7 @@
 import type { Optimizer } from '../optimizer.js';
 import { Schedule, checkIndex, checkPositiveInt } from './schedule.js';
 
+/** Options of `OneCycle` (PyTorch's `OneCycleLR` names and defaults). */
 export interface OneCycleOptions {
   /** The peak rate (default: the optimizer's rate at construction). */
   maxLr?: number;
@@ -50,6 +51,18 @@ interface Phase {
  * Like PyTorch, constructing it sets the optimizer to t = 0 (rate initialLr, momentum maxMomentum), and
  * t may run to T inclusive. Momentum is written to `betas[0]` when the optimizer has betas (Adam, AdamW,
  * Nadam), else to `momentum` (SGD, RMSprop).
+ *
+ * @example
+ * ```ts
+ * import { Tensor, SGD, OneCycle } from 'tapegrad';
+ *
+ * const optimizer = new SGD([Tensor.zeros([1], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
+ * const schedule = new OneCycle(optimizer, { maxLr: 1, totalSteps: 100 }); // step it once per batch
+ * console.log(optimizer.lr); // => 0.04
+ * console.log([schedule.lrAt(0), schedule.lrAt(29), schedule.lrAt(99)]); // => [0.04, 1, 0.000004]
+ * schedule.step(29);
+ * console.log(optimizer.paramGroups[0].momentum); // => 0.85
+ * ```
  */
 export class OneCycle extends Schedule {
   readonly type = 'OneCycle';

@@ -1,6 +1,7 @@
 import type { Optimizer } from '../optimizer.js';
 import { checkRate } from './schedule.js';
 
+/** Options of `ReduceOnPlateau` (PyTorch's names and defaults). */
 export interface ReduceOnPlateauOptions {
   /** 'min' (default): lower is better, as for a loss; 'max' for accuracy. */
   mode?: 'min' | 'max';
@@ -20,6 +21,7 @@ export interface ReduceOnPlateauOptions {
   eps?: number;
 }
 
+/** What `ReduceOnPlateau.stateDict()` returns: the best metric so far and the counters. */
 export interface ReduceOnPlateauState {
   type: 'ReduceOnPlateau';
   best: number | null;
@@ -127,6 +129,7 @@ export class ReduceOnPlateau {
     };
   }
 
+  /** Restores what `stateDict()` returned. */
   loadStateDict(state: ReduceOnPlateauState): void {
     if (state.type !== this.type) throw new TypeError(`ReduceOnPlateau.loadStateDict: the state is for ${state.type}`);
     this.best = state.best ?? (this.mode === 'min' ? Infinity : -Infinity);

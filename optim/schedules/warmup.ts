@@ -68,6 +68,7 @@ export class Warmup extends Schedule {
     return { ...super.stateDict(), inner: this.inner.stateDict() };
   }
 
+  /** Restores what `stateDict()` returned, the inner schedule's part too. */
   override loadStateDict(state: ScheduleState): void {
     super.loadStateDict(state);
     this.inner.loadStateDict(state.inner as ScheduleState);

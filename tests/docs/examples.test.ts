@@ -235,7 +235,7 @@ describe('the API reference (TypeDoc, as npm run docs builds it)', () => {
     const dir = join(work, 'typecheck');
     mkdirSync(dir);
     const files = examples.map((e, i) => {
-      const file = join(dir, `example${i}.ts`);
+      const file = join(dir, `example${i}.mts`); // .mts: an ES module, as a user's would be
       // `export {}`: each example is a module of its own (top-level await, no shared names).
       writeFileSync(file, `${e.code}\nexport {};\n`);
       return file;
@@ -275,7 +275,7 @@ describe('every @example runs and prints what it says', () => {
         if (d) failures.push(`${line}\n    ${d}`);
       },
     };
-    const file = join(work, `${example.name.replace(/[^\w]+/g, '_')}.ts`);
+    const file = join(work, `${example.name.replace(/[^\w]+/g, '_')}.mts`);
     writeFileSync(file, code);
     await import(pathToFileURL(file).href);
     expect(failures, `${example.name} (${example.where})`).toEqual([]);
