@@ -42,12 +42,19 @@ export interface Dataset {
 
 /** The samples and their labels (`labels` with `classNames`) or their float targets (`targets` with `targetShape`). */
 export interface DatasetInit {
+  /** Appears in messages: 'mnist/train', 'toy'. */
   name: string;
+  /** The samples, row-major, `features` values each. */
   x: Uint8Array | Float32Array;
+  /** The shape of one sample. */
   featureShape: readonly number[];
+  /** One class id per sample, in [0, classNames.length). */
   labels?: Int32Array;
+  /** One name per class (with `labels`). */
   classNames?: readonly string[];
+  /** Float targets, row-major, `targetShape` per sample (instead of labels). */
   targets?: Float32Array;
+  /** The shape of one sample's target (default `[]`, one number). */
   targetShape?: readonly number[];
   /** Defaults to 1/255 for bytes and 1 for float32. */
   scale?: number;

@@ -86,14 +86,21 @@ export interface LoaderState {
  * ```
  */
 export class DataLoader implements Iterable<Batch> {
+  /** What it batches. */
   readonly dataset: Dataset;
+  /** Samples per batch. */
   readonly batchSize: number;
+  /** Whether each epoch has its own order. */
   readonly shuffle: boolean;
+  /** Whether an epoch's last, smaller batch is dropped. */
   readonly dropLast: boolean;
   /** Pixels of the largest shift; 0 when augmentation is off. */
   readonly maxShift: number;
+  /** The base seed of every order and shift. */
   seed: number;
+  /** The epoch being (or about to be) read. */
   epoch = 0;
+  /** Batches of that epoch handed out so far. */
   batch = 0;
 
   private readonly xBuffer: Float32Array;

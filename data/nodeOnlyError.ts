@@ -1,5 +1,6 @@
 /** A function that reads or writes files was called where there is no Node (a page, a Web Worker). */
 export class NodeOnlyError extends Error {
+  /** The error class, as `err.name` shows it. */
   override name = 'NodeOnlyError';
 
   constructor(

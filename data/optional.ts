@@ -10,9 +10,11 @@ import { nodeModule } from './node.js';
 
 /** An optional package is not installed; the message names it and the install command. */
 export class MissingPackageError extends Error {
+  /** The error class, as `err.name` shows it. */
   override name = 'MissingPackageError';
 
   constructor(
+    /** The packages that are missing. */
     readonly packages: readonly string[],
     /** What needs them, as the start of a sentence: "Fashion-MNIST", "The SVG plots". */
     readonly purpose: string,

@@ -68,8 +68,11 @@ export interface RandomOptions {
  * ```
  */
 export class Tensor {
+  /** The values, row-major (the last axis varies fastest). Writing into it changes the tensor. */
   readonly data: Float32Array;
+  /** The size of each axis: `[]` for a scalar, `[rows, columns]` for a matrix. Frozen. */
   readonly shape: readonly number[];
+  /** Whether ops on this tensor are recorded so that `backward()` fills its `grad`. */
   requiresGrad: boolean;
   /** d(loss)/d(this), filled by `backward()` on leaves (tensors no op produced); it accumulates. */
   grad: Tensor | null = null;

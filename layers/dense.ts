@@ -43,13 +43,21 @@ export interface DenseOptions {
  */
 export class Dense extends Layer {
   readonly type = 'Dense';
+  /** Input features (`in`). */
   readonly inFeatures: number;
+  /** Units (`out`). */
   readonly outFeatures: number;
+  /** W, [out, in] (PyTorch's layout). */
   readonly weight: Tensor;
+  /** b, [out]; null with `useBias: false`. */
   readonly bias: Tensor | null;
+  /** The initializer the weight was drawn with. */
   readonly init: InitName;
+  /** Applied after x·Wᵀ + b. */
   readonly activation: ActivationName;
+  /** The weight's penalty, or null. */
   readonly kernelRegularizer: Regularizer | null;
+  /** The weight's constraint, or null. */
   readonly kernelConstraint: Constraint | null;
 
   constructor(inFeatures: number, outFeatures: number, options: DenseOptions = {}) {

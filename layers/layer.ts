@@ -5,13 +5,16 @@ import { FormatError, Rng, ShapeError, Tensor, fmtShape, noGrad, scoped } from '
  * separately, from a state dict). Every config has a `type`, the class name.
  */
 export interface LayerConfig {
+  /** The class name: 'Dense', 'Sequential', ... */
   type: string;
   [key: string]: unknown;
 }
 
 /** Anything with a shape and float32 values: a Tensor, or a tensor read from a safetensors file. */
 export interface TensorLike {
+  /** The size of each axis. */
   readonly shape: readonly number[];
+  /** The values, row-major. */
   readonly data: Float32Array;
 }
 

@@ -60,6 +60,7 @@ export interface FitOptions {
   epochs?: number;
   /** Default 32 (Keras's). */
   batchSize?: number;
+  /** What updates the weights after each batch (`SGD`, `Adam`, ...). */
   optimizer: OptimizerLike;
   /**
    * Stepped by `fit` on what it `stepsOn` (callbacks.ts LearningRateScheduler). A function is called once
@@ -67,6 +68,7 @@ export interface FitOptions {
    * new OneCycle(optimizer, { totalSteps: epochs * stepsPerEpoch })`.
    */
   schedule?: ScheduleLike | ((run: RunShape) => ScheduleLike | undefined);
+  /** Hooks called around epochs and batches, in order (`EarlyStopping`, `ModelCheckpoint`, ...). */
   callbacks?: Callback[];
   /** The loader's seed (shuffle order, augmentation) and the validation split's (default 1). */
   seed?: number;

@@ -19,7 +19,9 @@ export interface HistoryJson {
 
 /** What `fit` returns (see the top of train/history.ts): the epochs run and one array per log name. */
 export class History {
+  /** The epochs run, from 0. */
   readonly epoch: number[] = [];
+  /** One array per log name (`loss`, `val_accuracy`, ...), one number per epoch. */
   readonly history: Record<string, number[]> = {};
   /** Why training ended before its last epoch (early stopping, a NaN loss, an interrupt). */
   stopReason?: string;

@@ -21,8 +21,11 @@ import { Schedule, checkIndex, checkPositiveInt, checkRate } from './schedule.js
  * ```
  */
 export class CosineAnnealing extends Schedule {
+  /** The class name. */
   readonly type = 'CosineAnnealing';
+  /** The epoch at which the rate reaches `minLr`. */
   readonly tMax: number;
+  /** The lowest rate. */
   readonly minLr: number;
 
   constructor(optimizer: Optimizer<any>, options: { tMax: number; minLr?: number }) {

@@ -12,6 +12,7 @@ import { Schedule, checkIndex } from './schedule.js';
  * epoch a resumed run finishes, must not compound `lr * 0.9` a second time.
  */
 export class LambdaSchedule extends Schedule {
+  /** The class name. */
   readonly type = 'LambdaSchedule';
 
   constructor(

@@ -7,7 +7,9 @@ export interface OneCycleOptions {
   maxLr?: number;
   /** Batches in the whole run; or give `epochs` and `stepsPerEpoch`. */
   totalSteps?: number;
+  /** Epochs in the run (with `stepsPerEpoch`, instead of `totalSteps`). */
   epochs?: number;
+  /** Batches per epoch (with `epochs`). */
   stepsPerEpoch?: number;
   /** Fraction of the run spent raising the rate (default 0.3). */
   pctStart?: number;
@@ -15,7 +17,9 @@ export interface OneCycleOptions {
   annealStrategy?: 'cos' | 'linear';
   /** Move momentum (SGD's, RMSprop's) or beta1 (Adam's family) opposite to the rate (default true). */
   cycleMomentum?: boolean;
+  /** The lowest momentum, at the peak rate (default 0.85). */
   baseMomentum?: number;
+  /** The highest momentum, at the lowest rates (default 0.95). */
   maxMomentum?: number;
   /** initialLr = maxLr / divFactor (default 25). */
   divFactor?: number;
@@ -65,11 +69,16 @@ interface Phase {
  * ```
  */
 export class OneCycle extends Schedule {
+  /** The class name. */
   readonly type = 'OneCycle';
   override readonly stepsOn = 'batch';
+  /** Batches in the whole run, T. */
   readonly totalSteps: number;
+  /** The peak rate. */
   readonly maxLr: number;
+  /** Whether momentum (or beta1) moves opposite to the rate. */
   readonly cycleMomentum: boolean;
+  /** How each phase interpolates. */
   readonly annealStrategy: 'cos' | 'linear';
   private readonly phases: Phase[];
 

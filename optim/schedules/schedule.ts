@@ -32,13 +32,19 @@ export type ScheduleUnit = 'epoch' | 'batch' | 'metric';
  * The base rate `baseLr` is the optimizer's rate when the schedule is constructed.
  */
 export abstract class Schedule {
+  /** The class name, kept in its state so a checkpoint is loaded into the right schedule. */
   abstract readonly type: string;
   /** What `fit` steps it on: 'epoch' (at each epoch's start) or 'batch' (before each step, OneCycle). */
   readonly stepsOn: ScheduleUnit = 'epoch';
+  /** The optimizer's rate when the schedule was made: lr0 of the formulas. */
   baseLr: number;
+  /** The index the optimizer's rate is at: 0 from construction, then the last `step`'s. */
   last = 0;
 
-  constructor(readonly optimizer: Optimizer<any>) {
+  constructor(
+    /** The optimizer whose rate it writes. */
+    readonly optimizer: Optimizer<any>,
+  ) {
     this.baseLr = optimizer.lr;
   }
 

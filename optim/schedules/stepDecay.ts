@@ -24,8 +24,11 @@ import { Schedule, checkIndex, checkPositiveInt } from './schedule.js';
  * ```
  */
 export class StepDecay extends Schedule {
+  /** The class name. */
   readonly type = 'StepDecay';
+  /** The factor of each drop, in (0, 1]. */
   readonly drop: number;
+  /** Epochs between drops. */
   readonly every: number;
 
   constructor(optimizer: Optimizer<any>, options: { drop?: number; every?: number } = {}) {
