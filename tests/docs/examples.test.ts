@@ -6,6 +6,8 @@
  *     subpath), as a user would write it. Each one type-checks against the sources, and runs, with the
  *     package's specifiers mapped to the sources through the `exports` map.
  *
+ * The README's library section's JavaScript blocks run the same way (without checks: they must not throw).
+ *
  * An example checks itself doctest-style: a line `console.log(expr); // => expected` fails the suite
  * unless `expr` equals `expected` (a JavaScript literal). Numbers written with decimals match to the
  * digits shown (`// => 0.6931` accepts 0.69314...); integers match exactly; typed arrays compare as
@@ -17,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Application, Logger, LogLevel, type Comment, type ProjectReflection, type Reflection } from 'typedoc';
 import ts from 'typescript';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { getBackend, setBackend } from '../../engine/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -159,6 +161,15 @@ function markNumbers(expected: string): string {
   return out;
 }
 
+/** `from 'tapegrad'` (and its subpaths) to the source files, as file URLs. */
+function toSources(code: string, name: string): string {
+  return code.replace(/(from\s+|import\s*\(\s*)(['"])(tapegrad(?:\/[\w-]+)?)\2/g, (_all, lead: string, _q: string, spec: string) => {
+    const file = specifiers.get(spec);
+    if (!file) throw new Error(`${name}: imports ${spec}, which package.json's exports do not name`);
+    return `${lead}${JSON.stringify(pathToFileURL(file).href)}`;
+  });
+}
+
 /** The example as it runs: specifiers to sources, checked lines to `__doc.check` calls. */
 function runnable(example: Example): { code: string; checks: number } {
   let checks = 0;
@@ -168,14 +179,7 @@ function runnable(example: Example): { code: string; checks: number } {
     checks++;
     return `${m[1]}__doc.check(${m[2]}, ${markNumbers(m[3].trim())}, ${JSON.stringify(`line ${index + 1}: ${line.trim()}`)});`;
   });
-  const code = lines
-    .join('\n')
-    .replace(/(from\s+|import\s*\(\s*)(['"])(tapegrad(?:\/[\w-]+)?)\2/g, (all, lead: string, _q: string, spec: string) => {
-      const file = specifiers.get(spec);
-      if (!file) throw new Error(`${example.name}: imports ${spec}, which package.json's exports do not name`);
-      return `${lead}${JSON.stringify(pathToFileURL(file).href)}`;
-    });
-  return { code, checks };
+  return { code: toSources(lines.join('\n'), example.name), checks };
 }
 
 class Num {
@@ -280,5 +284,26 @@ describe('every @example runs and prints what it says', () => {
     await import(pathToFileURL(file).href);
     expect(failures, `${example.name} (${example.where})`).toEqual([]);
     expect(ran, `${example.name}: every checked line runs`).toBe(checks);
+  });
+});
+
+describe("the README's library examples", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Use it as a library'), readme.indexOf('\n## ', readme.indexOf('## Use it as a library') + 1));
+  const blocks = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+  it('are there: Node, a page, data/ in a page', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(blocks.map((code, i) => [i + 1, code] as const))('block %i runs', async (i, code) => {
+    const file = join(work, `readme${i}.mjs`);
+    writeFileSync(file, toSources(code, `README block ${i}`));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      await import(pathToFileURL(file).href);
+    } finally {
+      log.mockRestore();
+    }
   });
 });
