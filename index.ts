@@ -3,6 +3,8 @@
  * folder's public face in one place. Each folder is also its own entry (`tapegrad/engine`,
  * `tapegrad/layers`, `tapegrad/optim`, `tapegrad/data`, `tapegrad/train`), and the ndarray interop is
  * `tapegrad/ndarray` alone, because ndarray generates code with `new Function` (engine/ndarray.ts).
+ *
+ * @module tapegrad
  */
 export * from './engine/index.js';
 export * from './layers/index.js';

@@ -7,6 +7,10 @@
  */
 import { ShapeError, type Rng } from '../engine/index.js';
 
+/**
+ * A data set: samples in one flat typed array, with labels (classification) or float targets
+ * (regression). Make one with `createDataset`; the loaders return them too.
+ */
 export interface Dataset {
   /** 'mnist/train', 'fashion-mnist/test', 'iris', ... (appears in messages). */
   readonly name: string;
@@ -22,6 +26,7 @@ export interface Dataset {
   readonly count: number;
   /** The number of classes; 0 for a set of float targets. */
   readonly classes: number;
+  /** One name per class (`classNames[label]`); empty for a set of float targets. */
   readonly classNames: readonly string[];
   /** Float targets, row-major, `targetShape` per sample; null for a labelled set. */
   readonly targets: Float32Array | null;
@@ -37,18 +42,45 @@ export interface Dataset {
 
 /** The samples and their labels (`labels` with `classNames`) or their float targets (`targets` with `targetShape`). */
 export interface DatasetInit {
+  /** Appears in messages: 'mnist/train', 'toy'. */
   name: string;
+  /** The samples, row-major, `features` values each. */
   x: Uint8Array | Float32Array;
+  /** The shape of one sample. */
   featureShape: readonly number[];
+  /** One class id per sample, in [0, classNames.length). */
   labels?: Int32Array;
+  /** One name per class (with `labels`). */
   classNames?: readonly string[];
+  /** Float targets, row-major, `targetShape` per sample (instead of labels). */
   targets?: Float32Array;
+  /** The shape of one sample's target (default `[]`, one number). */
   targetShape?: readonly number[];
   /** Defaults to 1/255 for bytes and 1 for float32. */
   scale?: number;
 }
 
-/** Builds a data set and checks that its parts agree (lengths, label range). */
+/**
+ * Builds a data set and checks that its parts agree (lengths, label range): a `ShapeError` or
+ * `RangeError` naming the set and what does not fit. Works anywhere (a page too): bring the arrays.
+ *
+ * @example
+ * ```ts
+ * import { createDataset, splitValidation, classCounts, Rng } from 'tapegrad';
+ *
+ * const ds = createDataset({
+ *   name: 'toy',
+ *   x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1, 2, 2]), // 5 samples of 2 features
+ *   featureShape: [2],
+ *   labels: new Int32Array([0, 1, 1, 0, 1]),
+ *   classNames: ['even', 'odd'],
+ * });
+ * console.log([ds.count, ds.features, ds.classes]); // => [5, 2, 2]
+ * const { train, validation } = splitValidation(ds, 0.4, new Rng(1)); // stratified by class
+ * console.log([train.count, validation.count]); // => [3, 2]
+ * console.log(classCounts(validation)); // => [1, 1]
+ * ```
+ */
 export function createDataset(init: DatasetInit): Dataset {
   return new ArrayDataset(init);
 }

@@ -23,14 +23,17 @@
  * the package version (see `fashionCacheFiles`) and written atomically (temporary file + rename), so
  * every later load reads 55 MB of bytes and takes about 0.4 s. A cache file that fails the IDX checks is
  * ignored and rebuilt; a cache that cannot be written (read-only `node_modules`) only costs speed.
+ *
+ * The loaders and the cache read files: Node only (node:fs, asked for when they run, data/node.ts). The
+ * split (`fashionSplit`) and the parser (`parseClothesJson`) need no Node and work in a page.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { FormatError, Rng } from '../engine/index.js';
 import { createDataset, type Dataset } from './dataset.js';
 import { readIdx, writeIdx } from './idx.js';
+import { nodeModule } from './node.js';
 import { optionalPackages } from './optional.js';
 
+/** Fashion-MNIST's ten classes, in label order. */
 export const FASHION_CLASS_NAMES = [
   'T-shirt/top',
   'Trouser',
@@ -53,6 +56,7 @@ const PIXELS = 784;
 /** Bumped when the cache layout changes, so old caches are not misread. */
 const CACHE_FORMAT = 1;
 
+/** Options of `loadFashionMnist` and `loadFashionMnistAll`. */
 export interface FashionOptions {
   /** Keep only the first n training samples (for fast tests and `--quick`). */
   trainSize?: number;
@@ -69,6 +73,11 @@ export interface FashionOptions {
   sourceDir?: string;
 }
 
+/**
+ * Fashion-MNIST's 60,000/10,000 split (ours: see the top of this file), from the optional `fashion-mnist`
+ * package, through the binary cache. `trainSize`/`testSize` keep the first n of each. Node only; without
+ * the package, a `MissingPackageError` naming it.
+ */
 export function loadFashionMnist(opts: FashionOptions = {}): { train: Dataset; test: Dataset } {
   for (const key of ['trainSize', 'testSize'] as const) {
     const v = opts[key];
@@ -112,6 +121,8 @@ export function fashionSplit(labels: Int32Array, classes: number): { trainIndice
  * when Fashion-MNIST is asked for; without it this throws a MissingPackageError that names it.
  */
 function fashionPackage(): { dir: string; version: string } {
+  const { readFileSync } = nodeModule('node:fs', 'loadFashionMnist');
+  const { join } = nodeModule('node:path', 'loadFashionMnist');
   const [dir] = optionalPackages(['fashion-mnist'], 'Fashion-MNIST');
   const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   return { dir, version };
@@ -122,6 +133,7 @@ function fashionPackage(): { dir: string; version: string } {
  * `cacheDir` defaulting to `node_modules/.cache/tapegrad` (next to the package).
  */
 export function fashionCacheFiles(cacheDir?: string): { dir: string; images: string; labels: string } {
+  const { join } = nodeModule('node:path', 'fashionCacheFiles');
   const pkg = fashionPackage();
   const dir = cacheDir ?? join(pkg.dir, '..', '.cache', 'tapegrad');
   const stem = join(dir, `fashion-mnist-${pkg.version}-v${CACHE_FORMAT}`);
@@ -133,6 +145,8 @@ export function fashionCacheFiles(cacheDir?: string): { dir: string; images: str
  * there and sound. For splits of your own; `loadFashionMnist` gives the standard one.
  */
 export function loadFashionMnistAll(opts: Pick<FashionOptions, 'cache' | 'cacheDir' | 'sourceDir'> = {}): Dataset {
+  const { existsSync, mkdirSync, readFileSync } = nodeModule('node:fs', 'loadFashionMnistAll');
+  const { join } = nodeModule('node:path', 'loadFashionMnistAll');
   const pkg = fashionPackage();
   const sourceDir = opts.sourceDir ?? join(pkg.dir, 'src', 'clothes');
   const useCache = (opts.cache ?? true) && (opts.sourceDir === undefined || opts.cacheDir !== undefined);
@@ -204,7 +218,8 @@ export function parseClothesJson(bytes: Uint8Array, path: string): Uint8Array {
   const head = new TextDecoder().decode(bytes.subarray(0, 32));
   const prefix = /^\s*\{\s*"data"\s*:\s*\[/.exec(head);
   if (!prefix) fail('expected {"data":[ at the start', 0);
-  let i = Buffer.byteLength(prefix![0]);
+  // The prefix's length in bytes, not in characters (\s also matches multi-byte spaces); no Buffer, so a page can parse too.
+  let i = new TextEncoder().encode(prefix![0]).length;
   const n = bytes.length;
   // Every pixel takes at least two bytes ("0,"), which bounds the number of images.
   const capacity = Math.floor(n / (2 * PIXELS)) + 1;

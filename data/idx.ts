@@ -11,9 +11,10 @@
  * Fashion-MNIST use. Every check names the file, so a truncated download says which file and by how much
  * instead of turning into garbage pixels.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { FormatError } from '../engine/index.js';
+import { nodeModule } from './node.js';
 
+/** An IDX file's contents: its shape and its bytes. */
 export interface IdxArray {
   /** The D sizes from the header: `[60000, 28, 28]` for MNIST's training images. */
   shape: number[];
@@ -21,6 +22,7 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
+/** What `parseIdx`/`readIdx` check the header against (any mismatch is a `FormatError`). */
 export interface IdxExpectation {
   /** The number of dimensions the caller needs (3 for images, 1 for labels). */
   dims?: number;
@@ -39,8 +41,12 @@ const TYPE_NAMES: Record<number, string> = {
 
 const hex = (v: number, digits: number): string => '0x' + v.toString(16).padStart(digits, '0');
 
-/** Reads and checks an IDX file of unsigned bytes. Throws `FormatError` naming `path` if anything is off. */
+/**
+ * Reads and checks an IDX file of unsigned bytes. Throws `FormatError` naming `path` if anything is off.
+ * Node only (it reads the file with node:fs); in a page, fetch the bytes and call `parseIdx`.
+ */
 export function readIdx(path: string, expect: IdxExpectation = {}): IdxArray {
+  const { readFileSync } = nodeModule('node:fs', 'readIdx');
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -50,7 +56,25 @@ export function readIdx(path: string, expect: IdxExpectation = {}): IdxArray {
   return parseIdx(bytes, path, expect);
 }
 
-/** Checks and decodes IDX bytes; `source` names them in errors (a path, or '<buffer>'). */
+/**
+ * Checks and decodes IDX bytes; `source` names them in errors (a path, or '<buffer>'). Needs no Node:
+ * this is the reader a page uses on fetched bytes.
+ *
+ * @example
+ * ```ts
+ * import { encodeIdx, parseIdx } from 'tapegrad';
+ *
+ * const bytes = encodeIdx(new Uint8Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+ * console.log(Array.from(bytes.subarray(0, 4))); // => [0, 0, 8, 2]
+ * const { shape, data } = parseIdx(bytes, 'two rows', { dims: 2 });
+ * console.log([shape, data]); // => [[2, 3], [1, 2, 3, 4, 5, 6]]
+ * try {
+ *   parseIdx(bytes.subarray(0, 10), 'cut short');
+ * } catch (err) {
+ *   console.log((err as Error).message); // => 'IDX file cut short: expected at least 12 bytes of header for 2 dimension(s), got 10 (truncated)'
+ * }
+ * ```
+ */
 export function parseIdx(bytes: Uint8Array, source = '<buffer>', expect: IdxExpectation = {}): IdxArray {
   const fail = (what: string): never => {
     throw new FormatError(`IDX file ${source}: ${what}`);
@@ -126,14 +150,15 @@ export function encodeIdx(data: Uint8Array, shape: readonly number[]): Uint8Arra
 
 /**
  * Writes an IDX file atomically: to a temporary file in the same folder, fsync, then rename, so a reader
- * (or a crash) never sees half a file.
+ * (or a crash) never sees half a file. Node only.
  */
 export function writeIdx(path: string, data: Uint8Array, shape: readonly number[]): void {
   writeFileAtomic(path, encodeIdx(data, shape));
 }
 
-/** Temporary file + fsync + rename (the same folder, so the rename is atomic). */
+/** Temporary file + fsync + rename (the same folder, so the rename is atomic). Node only. */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } = nodeModule('node:fs', 'writeFileAtomic');
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
     const fd = openSync(tmp, 'w');

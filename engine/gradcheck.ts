@@ -3,11 +3,13 @@ import { Rng } from './rng.js';
 import { noGrad } from './tape.js';
 import { Tensor } from './tensor.js';
 
+/** Options of `gradcheck`. */
 export interface GradcheckOptions {
   /** The step of the central difference (default 1e-2: float32 storage makes smaller steps noisy). */
   eps?: number;
   /** Gradients smaller than this are compared absolutely rather than relatively (default 1e-2). */
   floor?: number;
+  /** Seed of the random weights that reduce a non-scalar output to a scalar (default 1). */
   seed?: number;
 }
 

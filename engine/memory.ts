@@ -38,6 +38,7 @@ const ALIGN = 64;
 /** The first block starts here, so that pointer 0 can mean "none" to the kernels. */
 const FIRST = ALIGN;
 
+/** What `memoryStats()` reports about the engine's memory. */
 export interface MemoryStats {
   /** Bytes the WebAssembly memory holds (it only grows). 0 without an arena. */
   arenaBytes: number;

@@ -3,6 +3,8 @@
  * entry). It lives outside the engine's index on purpose: ndarray and ndarray-ops generate their
  * code with `new Function`, which a page with a content-security policy refuses, so the core entry
  * never loads them and only code that asks for the interop pays for it.
+ *
+ * @module tapegrad/ndarray
  */
 import ndarray, { type NdArray } from 'ndarray';
 import ops from 'ndarray-ops';

@@ -1,14 +1,26 @@
-/**
- * A small seeded random generator: xoshiro128** (Blackman and Vigna, 2018), seeded through
- * SplitMix32. It uses only 32-bit integer arithmetic (`Math.imul`, shifts), so the same seed gives
- * the same stream on every machine and every Node version. Everything random in tapegrad — weight
- * initialisation, dropout masks, shuffling — takes one of these.
- */
 /** Rotate a 32-bit word left by k bits. */
 function rotl(v: number, k: number): number {
   return (v << k) | (v >>> (32 - k));
 }
 
+/**
+ * A small seeded random generator: xoshiro128** (Blackman and Vigna, 2018), seeded through
+ * SplitMix32. It uses only 32-bit integer arithmetic (`Math.imul`, shifts), so the same seed gives
+ * the same stream on every machine and every Node version. Everything random in tapegrad — weight
+ * initialisation, dropout masks, shuffling — takes one of these.
+ *
+ * @example
+ * ```ts
+ * import { Rng, Tensor } from 'tapegrad';
+ *
+ * const a = new Rng(7);
+ * const b = new Rng(7);
+ * console.log(a.uniform() === b.uniform()); // => true
+ * console.log(a.int(10) < 10); // => true
+ * const w = Tensor.randn([2, 3], { rng: new Rng(7) }); // the same weights on every machine
+ * console.log(w.shape); // => [2, 3]
+ * ```
+ */
 export class Rng {
   private s0 = 0;
   private s1 = 0;
@@ -21,6 +33,7 @@ export class Rng {
     this.seed(seed);
   }
 
+  /** Restarts the stream from `seed` (a 32-bit integer; other numbers are taken modulo 2³²). */
   seed(seed: number): void {
     // SplitMix32 spreads one 32-bit seed over the 128-bit state, which must not be all zeros.
     let x = seed >>> 0;
@@ -104,6 +117,7 @@ export class Rng {
     return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.spare];
   }
 
+  /** Restores a state that `getState` returned, so the stream continues exactly from there. */
   setState(state: readonly number[]): void {
     if (state.length !== 5 || state.slice(0, 4).some((w) => !Number.isInteger(w))) {
       throw new RangeError(`Rng.setState: expected [s0, s1, s2, s3, spare] with integer words, got ${JSON.stringify(state)}`);

@@ -31,13 +31,17 @@ import { Tensor } from './tensor.js';
  * recycles every gradient once it has been used.
  */
 export interface TapeNode {
+  /** The op's name, as `toDot` and error messages show it: 'matmul', 'add', ... */
   op: string;
+  /** The op's inputs, in argument order. */
   parents: Tensor[];
+  /** `dout` (the output's gradient) to the inputs' gradients, in `parents` order (null: none needed). */
   backward: (dout: Tensor) => (Tensor | null)[];
   /** True once a backward walked this node and dropped its closure and parents. */
   released?: boolean;
 }
 
+/** Options of `Tensor.backward`. */
 export interface BackwardOptions {
   /** Keep the graph after this backward, to walk it again or draw it (`toDot`). Default false. */
   retainGraph?: boolean;
@@ -56,6 +60,7 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** False inside `noGrad`, where ops record nothing. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }

@@ -35,23 +35,44 @@ function checkShape(shape: readonly number[], where: string): void {
   }
 }
 
+/** Options of `Tensor.from`, `full`, `zeros`, `ones`. */
 export interface FromOptions {
+  /** The shape to give the values (their count must match); by default the nesting's (or `[length]`). */
   shape?: readonly number[];
+  /** Record ops on this tensor so `backward()` fills its `grad` (default false). */
   requiresGrad?: boolean;
 }
 
+/** Options of `Tensor.rand` and `Tensor.randn`. */
 export interface RandomOptions {
+  /** Record ops on this tensor so `backward()` fills its `grad` (default false). */
   requiresGrad?: boolean;
+  /** The seeded generator to draw from (default `new Rng(1)`: the same numbers every run). */
   rng?: Rng;
 }
 
 /**
  * An n-dimensional array of float32 numbers, stored row-major in one Float32Array, that can record
  * the operations applied to it so that `backward()` can compute gradients.
+ *
+ * Ops are methods and broadcast like NumPy's; a number stands for a tensor of shape `[]`.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from 'tapegrad';
+ *
+ * const x = Tensor.from([[1, 2], [3, 4]]);
+ * console.log(x.shape); // => [2, 2]
+ * console.log(x.add(Tensor.from([10, 20])).toArray()); // => [[11, 22], [13, 24]]
+ * console.log(x.mul(2).sum().item()); // => 20
+ * ```
  */
 export class Tensor {
+  /** The values, row-major (the last axis varies fastest). Writing into it changes the tensor. */
   readonly data: Float32Array;
+  /** The size of each axis: `[]` for a scalar, `[rows, columns]` for a matrix. Frozen. */
   readonly shape: readonly number[];
+  /** Whether ops on this tensor are recorded so that `backward()` fills its `grad`. */
   requiresGrad: boolean;
   /** d(loss)/d(this), filled by `backward()` on leaves (tensors no op produced); it accumulates. */
   grad: Tensor | null = null;
@@ -70,17 +91,32 @@ export class Tensor {
     this.requiresGrad = requiresGrad;
   }
 
+  /** The number of values: the product of the shape. */
   get size(): number {
     return this.data.length;
   }
 
+  /** The number of axes: 0 for a scalar, 2 for a matrix. */
   get ndim(): number {
     return this.shape.length;
   }
 
   // ---- making tensors ----
 
-  /** From nested arrays (`[[1, 2], [3, 4]]`), a number, or a Float32Array with a shape. */
+  /**
+   * From nested arrays (`[[1, 2], [3, 4]]`), a number, or a Float32Array with a shape. Nested arrays
+   * are copied; a Float32Array becomes the tensor's storage as it is (no copy).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from 'tapegrad';
+   *
+   * console.log(Tensor.from([[1, 2, 3], [4, 5, 6]]).shape); // => [2, 3]
+   * console.log(Tensor.from(7).shape); // => []
+   * const v = Tensor.from(new Float32Array([1, 2, 3, 4]), { shape: [2, 2] });
+   * console.log(v.toArray()); // => [[1, 2], [3, 4]]
+   * ```
+   */
   static from(values: Nested | Float32Array | readonly number[], options: FromOptions = {}): Tensor {
     if (values instanceof Float32Array) {
       const shape = options.shape ?? [values.length];
@@ -107,6 +143,7 @@ export class Tensor {
     return new Tensor(data, target, options.requiresGrad ?? false);
   }
 
+  /** A tensor of `shape` with every value `value`. */
   static full(shape: readonly number[], value: number, options: FromOptions = {}): Tensor {
     checkShape(shape, 'Tensor.full');
     const data = alloc(sizeOf(shape));
@@ -114,10 +151,12 @@ export class Tensor {
     return new Tensor(data, shape, options.requiresGrad ?? false);
   }
 
+  /** A tensor of zeros. */
   static zeros(shape: readonly number[], options: FromOptions = {}): Tensor {
     return Tensor.full(shape, 0, options);
   }
 
+  /** A tensor of ones. */
   static ones(shape: readonly number[], options: FromOptions = {}): Tensor {
     return Tensor.full(shape, 1, options);
   }
@@ -146,6 +185,7 @@ export class Tensor {
 
   // ---- reading ----
 
+  /** The one value of a tensor of size 1 (a loss, a sum); a `ShapeError` for any other size. */
   item(): number {
     if (this.size !== 1) throw new ShapeError(`item: needs a tensor with one value, got shape ${fmtShape(this.shape)}`);
     return this.data[0];
@@ -175,6 +215,7 @@ export class Tensor {
     return new Tensor(data, this.shape, false);
   }
 
+  /** `Tensor([2,3], op=matmul, requiresGrad)`: the shape and where it came from, not the values. */
   toString(): string {
     return `Tensor(${fmtShape(this.shape)}${this.node ? `, op=${this.node.op}` : ''}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
@@ -193,6 +234,16 @@ export class Tensor {
    * shape. Gradients of leaves accumulate into `.grad` (call `zeroGrad` between steps). The graph is
    * released afterwards unless `{ retainGraph: true }` is passed (`backward({ retainGraph: true })` or
    * `backward(gradient, { retainGraph: true })`).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from 'tapegrad';
+   *
+   * const w = Tensor.from([1, 2, 3], { requiresGrad: true });
+   * const loss = w.mul(w).sum(); // Σ w², whose gradient is 2w
+   * loss.backward();
+   * console.log(w.grad!.toArray()); // => [2, 4, 6]
+   * ```
    */
   backward(gradient?: Tensor | Float32Array | BackwardOptions, options: BackwardOptions = {}): void {
     if (gradient !== undefined && !(gradient instanceof Tensor) && !(gradient instanceof Float32Array)) {
@@ -209,14 +260,17 @@ export class Tensor {
 
   // ---- ops: the primitives live in ops/, one file each; the rest are compositions ----
 
+  /** Elementwise `this + other`, broadcasting. */
   add(other: Tensor | number): Tensor {
     return add(this, this.lift(other));
   }
 
+  /** Elementwise `this − other`, broadcasting (a composition: add and neg). */
   sub(other: Tensor | number): Tensor {
     return add(this, neg(this.lift(other)));
   }
 
+  /** Elementwise `this × other`, broadcasting. */
   mul(other: Tensor | number): Tensor {
     return mul(this, this.lift(other));
   }
@@ -227,30 +281,50 @@ export class Tensor {
     return mul(this, pow(other, -1));
   }
 
+  /** Elementwise `−this`. */
   neg(): Tensor {
     return neg(this);
   }
 
+  /** Elementwise `this ** exponent`, for a constant exponent. */
   pow(exponent: number): Tensor {
     return pow(this, exponent);
   }
 
+  /** Elementwise `eˣ`. */
   exp(): Tensor {
     return exp(this);
   }
 
+  /** Elementwise natural logarithm (`NaN` below 0, `-Infinity` at 0, as in PyTorch). */
   log(): Tensor {
     return log(this);
   }
 
+  /** Elementwise square root. */
   sqrt(): Tensor {
     return sqrt(this);
   }
 
+  /** Elementwise `this²` (a composition: `this × this`). */
   square(): Tensor {
     return mul(this, this);
   }
 
+  /**
+   * The matrix product: `[M, K] · [K, N]` gives `[M, N]` (register-blocked kernels; on two threads in
+   * Node when the product is large).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from 'tapegrad';
+   *
+   * const a = Tensor.from([[1, 2], [3, 4]]);
+   * const b = Tensor.from([[5, 6, 7], [8, 9, 10]]);
+   * console.log(a.matmul(b).toArray()); // => [[21, 24, 27], [47, 54, 61]]
+   * console.log(a.matmul(b).shape); // => [2, 3]
+   * ```
+   */
   matmul(other: Tensor): Tensor {
     return matmul(this, other);
   }
@@ -265,10 +339,12 @@ export class Tensor {
     return transpose(this);
   }
 
+  /** The same values in another shape of the same size (row-major order). */
   reshape(shape: readonly number[]): Tensor {
     return reshape(this, shape);
   }
 
+  /** The sum of every value (shape `[]`), or along `axis` (negative counts from the end), keeping it as size 1 if `keepDims`. */
   sum(axis?: number, keepDims = false): Tensor {
     return sum(this, axis, keepDims);
   }
@@ -279,26 +355,35 @@ export class Tensor {
     return sum(this, axis, keepDims).mul(1 / count);
   }
 
+  /**
+   * The largest value, overall or along `axis`. As in PyTorch: NaN wins; along an axis the gradient goes
+   * to the first largest, over everything a tie shares it (engine/ops/max.ts).
+   */
   max(axis?: number, keepDims = false): Tensor {
     return max(this, axis, keepDims);
   }
 
+  /** Elementwise `max(0, x)`; its gradient at 0 is 0 (PyTorch's choice). */
   relu(): Tensor {
     return relu(this);
   }
 
+  /** Elementwise `1 / (1 + e⁻ˣ)`. */
   sigmoid(): Tensor {
     return sigmoid(this);
   }
 
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor {
     return tanh(this);
   }
 
+  /** `exp(x) / Σ exp(x)` along `axis` (default the last), computed stably (the maximum subtracted first). */
   softmax(axis = -1): Tensor {
     return softmax(this, axis);
   }
 
+  /** `x − log Σ exp(x)` along `axis` (default the last): log-probabilities, stable where `softmax().log()` is not. */
   logSoftmax(axis = -1): Tensor {
     return logSoftmax(this, axis);
   }

@@ -1,6 +1,7 @@
 import { fmtShape } from './errors.js';
 import { Tensor } from './tensor.js';
 
+/** Options of `toDot`. */
 export interface ToDotOptions {
   /**
    * Names to print on tensors, as micrograd's `label`: either an object `{ a, b, c }` (the key is the
@@ -47,6 +48,19 @@ const STYLE = {
  * Node ids follow a fixed order (inputs before the tensors made from them, an op's inputs in argument
  * order), so the same computation always gives the same text. The walk uses an explicit stack: a long
  * chain of ops would overflow the call stack if it recursed.
+ *
+ * @example
+ * ```ts
+ * import { Tensor, toDot } from 'tapegrad';
+ *
+ * const a = Tensor.from([1, 2], { requiresGrad: true });
+ * const b = Tensor.from([3, 4]);
+ * const y = a.mul(b).sum();
+ * const dot = toDot(y, { names: { a, b, y } }); // feed it to Graphviz: dot -Tsvg
+ * console.log(dot.split('\n')[0]); // => 'digraph tape {'
+ * console.log([...dot.matchAll(/label="(\w+)", shape=ellipse/g)].map((m) => m[1])); // => ['mul', 'sum']
+ * console.log(dot.includes('label="y\\nscalar\\ndata 11"')); // => true
+ * ```
  */
 export function toDot(root: Tensor, options: ToDotOptions = {}): string {
   if (!(root instanceof Tensor)) throw new TypeError(`toDot: expected a Tensor, got ${describe(root)}`);

@@ -88,9 +88,11 @@ export function affineBackward(dgamma: Float32Array, dbeta: Float32Array, dout: 
   }
 }
 
+/** Options of `BatchNorm`. */
 export interface BatchNormOptions {
   /** Weight of the new batch in the running averages (PyTorch's default 0.1; Keras's momentum 0.99 is 1 − this). */
   momentum?: number;
+  /** Added to the variance before the square root (default 1e-5, PyTorch's). */
   eps?: number;
 }
 
@@ -109,12 +111,19 @@ export interface BatchNormOptions {
  */
 export class BatchNorm extends Layer {
   readonly type = 'BatchNorm';
+  /** Features normalized (the input is [B, features]). */
   readonly features: number;
+  /** Weight of each batch in the running averages. */
   readonly momentum: number;
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** gamma, the learned scale [features] (starts at ones). */
   readonly weight: Tensor;
+  /** beta, the learned shift [features] (starts at zeros). */
   readonly bias: Tensor;
+  /** The running mean [features] used in eval mode (a buffer, saved as `running_mean`). */
   readonly runningMean: Tensor;
+  /** The running unbiased variance [features] used in eval mode (saved as `running_var`). */
   readonly runningVar: Tensor;
   /** Batches seen in training, a 0-d tensor (int64 in PyTorch; float32 here, exact below 2^24). */
   readonly numBatchesTracked: Tensor;

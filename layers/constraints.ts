@@ -2,8 +2,11 @@ import { FormatError, ShapeError, Tensor, fmtShape } from '../engine/index.js';
 
 /** A projection applied to a weight in place after each optimizer update (Keras's `kernel_constraint`). */
 export interface Constraint {
+  /** Which constraint. */
   readonly type: 'maxNorm';
+  /** Projects `w` in place. */
   apply(w: Tensor): void;
+  /** The JSON that `constraintFromConfig` rebuilds it from. */
   config(): { type: 'maxNorm'; maxValue: number };
 }
 
@@ -41,6 +44,7 @@ export function maxNorm(c = 2): Constraint {
   };
 }
 
+/** The constraint a `config()` describes (null for none); a `FormatError` for an unknown type. */
 export function constraintFromConfig(cfg: unknown): Constraint | null {
   if (cfg === null || cfg === undefined) return null;
   const c = cfg as { type?: unknown; maxValue?: unknown };

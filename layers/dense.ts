@@ -6,14 +6,19 @@ import { Layer, type LayerConfig, checkSize, defaultRng, fmtShapeB } from './lay
 import { type Regularizer, regularizerFromConfig } from './regularizers.js';
 import { ReLU } from './relu.js';
 
+/** The activations a `Dense` can apply itself (Keras's `activation=`); 'linear' is none. */
 export type ActivationName = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
 const ACTIVATIONS: readonly ActivationName[] = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax'];
 
+/** Options of `Dense`. */
 export interface DenseOptions {
   /** Kernel initializer; Keras's default, Glorot-uniform. The bias always starts at zero. */
   init?: InitName;
+  /** Add the bias `b` (default true). */
   useBias?: boolean;
+  /** A penalty on the weight that `fit` adds to the loss (`l1`, `l2`); default none. */
   kernelRegularizer?: Regularizer | null;
+  /** A projection applied to the weight after every optimizer step (`maxNorm`); default none. */
   kernelConstraint?: Constraint | null;
   /** Keras's `activation=` convenience, applied after x·Wᵀ + b. Default 'linear' (none). */
   activation?: ActivationName;
@@ -24,16 +29,35 @@ export interface DenseOptions {
 /**
  * A fully connected layer, y = x·Wᵀ + b (PyTorch's `nn.Linear` layout: weight [out, in], bias [out];
  * Keras's `Dense` stores the transpose, [in, out]). The product runs on the engine's `linear` op.
+ *
+ * @example
+ * ```ts
+ * import { Dense, Tensor } from 'tapegrad';
+ *
+ * const dense = new Dense(3, 2); // 3 inputs, 2 units
+ * console.log(dense.weight.shape); // => [2, 3]
+ * console.log(dense.bias!.toArray()); // => [0, 0]
+ * dense.weight.data.set([1, 0, 0, 0, 1, 1]); // row o holds the weights into unit o
+ * console.log(dense.forward(Tensor.from([[1, 2, 3]])).toArray()); // => [[1, 5]]
+ * ```
  */
 export class Dense extends Layer {
   readonly type = 'Dense';
+  /** Input features (`in`). */
   readonly inFeatures: number;
+  /** Units (`out`). */
   readonly outFeatures: number;
+  /** W, [out, in] (PyTorch's layout). */
   readonly weight: Tensor;
+  /** b, [out]; null with `useBias: false`. */
   readonly bias: Tensor | null;
+  /** The initializer the weight was drawn with. */
   readonly init: InitName;
+  /** Applied after x·Wᵀ + b. */
   readonly activation: ActivationName;
+  /** The weight's penalty, or null. */
   readonly kernelRegularizer: Regularizer | null;
+  /** The weight's constraint, or null. */
   readonly kernelConstraint: Constraint | null;
 
   constructor(inFeatures: number, outFeatures: number, options: DenseOptions = {}) {
@@ -74,6 +98,7 @@ export class Dense extends Layer {
     return linear(x, this.weight, this.bias, { relu: true });
   }
 
+  /** The activation of x·Wᵀ + b, for `x` of shape [B, in]; a `ShapeError` naming the layer otherwise. */
   forward(x: Tensor): Tensor {
     if (this.activation === 'relu') return this.forwardLinearRelu(x);
     const y = this.forwardLinear(x);
@@ -140,6 +165,7 @@ export class Dense extends Layer {
     };
   }
 
+  /** A new Dense from its `config()` (fresh weights, drawn from `rng`; the values come from a state dict). */
   static fromConfig(cfg: LayerConfig, rng?: Rng): Dense {
     return new Dense(cfg.in as number, cfg.out as number, {
       init: (cfg.init as InitName | undefined) ?? 'glorotUniform',

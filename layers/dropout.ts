@@ -18,7 +18,9 @@ import { Layer, type LayerConfig, defaultRng } from './layer.js';
  */
 export class Dropout extends Layer {
   readonly type = 'Dropout';
+  /** The probability of zeroing each unit in training, in [0, 1). */
   readonly rate: number;
+  /** Where the masks come from (saved in checkpoints for an exact resume). */
   readonly rng: Rng;
 
   constructor(rate: number, options: { rng?: Rng } = {}) {

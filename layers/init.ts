@@ -8,6 +8,7 @@ import type { Rng } from '../engine/index.js';
  */
 export type InitName = 'glorotUniform' | 'heNormal' | 'zeros';
 
+/** Every initializer's name, as `Dense`'s `init` option takes it. */
 export const INIT_NAMES: readonly InitName[] = ['glorotUniform', 'heNormal', 'zeros'];
 
 function fans(shape: readonly number[], op: string): { fanIn: number; fanOut: number } {
@@ -48,6 +49,7 @@ export function zeros(shape: readonly number[], _rng?: Rng): Tensor {
   return Tensor.zeros(shape);
 }
 
+/** The initializers by name: `initializers[name](shape, rng)` is a new tensor of that shape. */
 export const initializers: Record<InitName, (shape: readonly number[], rng: Rng) => Tensor> = {
   glorotUniform,
   heNormal,

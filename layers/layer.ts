@@ -5,20 +5,27 @@ import { FormatError, Rng, ShapeError, Tensor, fmtShape, noGrad, scoped } from '
  * separately, from a state dict). Every config has a `type`, the class name.
  */
 export interface LayerConfig {
+  /** The class name: 'Dense', 'Sequential', ... */
   type: string;
   [key: string]: unknown;
 }
 
 /** Anything with a shape and float32 values: a Tensor, or a tensor read from a safetensors file. */
 export interface TensorLike {
+  /** The size of each axis. */
   readonly shape: readonly number[];
+  /** The values, row-major. */
   readonly data: Float32Array;
 }
 
+/** What `loadStateDict` takes: tensors by name, as an object or a Map (what `readSafetensors` gives). */
 export type StateDictInput = Record<string, TensorLike> | Map<string, TensorLike>;
 
+/** What `loadStateDict` did not match (always empty when strict, since strict throws instead). */
 export interface LoadResult {
+  /** Names the model has and the state dict lacked. */
   missingKeys: string[];
+  /** Names the state dict had and the model lacks. */
   unexpectedKeys: string[];
 }
 
@@ -49,6 +56,7 @@ export abstract class Layer {
   /** Where this layer sits in its model ('0', '2.1'), set by Sequential; empty when standalone. */
   path = '';
 
+  /** The layer applied to a batch `x` (rows are samples), recorded on the tape when a parameter needs a gradient. */
   abstract forward(x: Tensor): Tensor;
 
   /**
@@ -134,6 +142,7 @@ export abstract class Layer {
     return out;
   }
 
+  /** Every saved, non-learned tensor (BatchNorm's running statistics) with its PyTorch-style name. */
   namedBuffers(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = this.ownBuffers().map(([name, t]) => [prefix + name, t]);
     for (const [name, child] of this.children()) out.push(...child.namedBuffers(`${prefix}${name}.`));
@@ -166,6 +175,7 @@ export abstract class Layer {
     return out;
   }
 
+  /** The generator this layer draws from while training (Dropout's masks), or null for a layer that draws nothing. */
   protected ownRng(): Rng | null {
     return null;
   }
@@ -177,6 +187,7 @@ export abstract class Layer {
     return out;
   }
 
+  /** Restores what `rngState()` returned, so a resumed run draws the same masks as one that never stopped. */
   loadRngState(state: Record<string, readonly number[]>): void {
     for (const [name, rng] of this.namedRngs()) {
       const s = state[name];

@@ -69,9 +69,13 @@ export function layerNormBackward(
  */
 export class LayerNorm extends Layer {
   readonly type = 'LayerNorm';
+  /** Features normalized per row (the last axis). */
   readonly features: number;
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** gamma, the learned scale [features] (starts at ones). */
   readonly weight: Tensor;
+  /** beta, the learned shift [features] (starts at zeros). */
   readonly bias: Tensor;
 
   constructor(features: number, options: { eps?: number } = {}) {

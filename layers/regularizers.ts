@@ -5,9 +5,13 @@ import { FormatError, Tensor } from '../engine/index.js';
  * the tape, so `loss.add(penalty)` sends its gradient to w.
  */
 export interface Regularizer {
+  /** Which penalty. */
   readonly type: 'l1' | 'l2';
+  /** Its strength λ. */
   readonly lambda: number;
+  /** The penalty of weight `w`, a scalar on the tape. */
   penalty(w: Tensor): Tensor;
+  /** The JSON that `regularizerFromConfig` rebuilds it from. */
   config(): { type: 'l1' | 'l2'; lambda: number };
 }
 
@@ -46,6 +50,7 @@ export function l2(lambda = 0.01): Regularizer {
   };
 }
 
+/** The regularizer a `config()` describes (null for none); a `FormatError` for an unknown type. */
 export function regularizerFromConfig(cfg: unknown): Regularizer | null {
   if (cfg === null || cfg === undefined) return null;
   const c = cfg as { type?: unknown; lambda?: unknown };

@@ -15,6 +15,18 @@ interface Stage {
  *
  * When the shapes are known (the first shaped layer, e.g. a Dense, fixes the input width), they are
  * checked as layers are added, so `Dense(784, 300)` followed by `Dense(200, 10)` fails at build time.
+ *
+ * @example
+ * ```ts
+ * import { Sequential, Dense, ReLU, Tensor, Rng } from 'tapegrad';
+ *
+ * const rng = new Rng(1);
+ * const model = new Sequential([new Dense(4, 8, { rng }), new ReLU(), new Dense(8, 3, { rng })]);
+ * console.log(Object.keys(model.stateDict())); // => ['0.weight', '0.bias', '2.weight', '2.bias']
+ * console.log(model.parameterCount()); // => 67
+ * console.log(model.forward(Tensor.zeros([5, 4])).shape); // => [5, 3]
+ * console.log(model.predict([[0, 0, 0, 0]]).toArray()); // => [[0, 0, 0]]
+ * ```
  */
 export class Sequential extends Layer {
   readonly type = 'Sequential';
@@ -54,10 +66,12 @@ export class Sequential extends Layer {
     return this;
   }
 
+  /** The number of layers. */
   get length(): number {
     return this.list.length;
   }
 
+  /** Each layer in turn (a Dense followed by a ReLU as one fused op: the same values). */
   forward(x: Tensor): Tensor {
     let y = x;
     for (const stage of this.stages) y = stage.forward(y);

@@ -5,7 +5,9 @@ import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 export interface AdadeltaHyper extends BaseHyper {
   /** Decay of both running averages, in [0, 1). */
   rho: number;
+  /** Added inside both square roots, for stability (default 1e-6). */
   eps: number;
+  /** Coupled L2: `weightDecay × w` added to the gradient (default 0). */
   weightDecay: number;
 }
 

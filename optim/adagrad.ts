@@ -5,9 +5,11 @@ import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 export interface AdagradHyper extends BaseHyper {
   /** Time-based decay of the rate per step: lr / (1 + (t - 1) * lrDecay). */
   lrDecay: number;
+  /** Coupled L2: `weightDecay × w` added to the gradient (default 0). */
   weightDecay: number;
   /** Starting value of the squared-gradient sum. */
   initialAccumulatorValue: number;
+  /** Added to the denominator, for stability (default 1e-10). */
   eps: number;
 }
 

@@ -3,8 +3,9 @@ import { Optimizer, checkBetas, checkNonNegative, checkPositive, invalid } from 
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
 export interface AdamHyper extends BaseHyper {
-  /** [beta1, beta2]: decay rates of the first and second moment averages, each in [0, 1). */
+  /** `[beta1, beta2]`: decay rates of the first and second moment averages, each in [0, 1). */
   betas: [number, number];
+  /** Added to the denominator, for stability (default 1e-8). */
   eps: number;
   /** Adam: coupled L2 added to the gradient. AdamW: decoupled decay of the weights. */
   weightDecay: number;
@@ -24,6 +25,19 @@ export interface AdamHyper extends BaseHyper {
  *
  * Note eps is added after the bias correction of sqrt(v), as PyTorch does; Keras adds its eps (1e-7) to
  * sqrt(v̂) too, but its default differs.
+ *
+ * @example
+ * ```ts
+ * import { Tensor, Adam } from 'tapegrad';
+ *
+ * const w = Tensor.from([1, -2], { requiresGrad: true });
+ * const optimizer = new Adam([w], { lr: 0.1 });
+ * optimizer.zeroGrad();
+ * w.square().sum().backward();
+ * optimizer.step();
+ * // Adam's first step moves every weight by about lr, whatever the gradient's size: m̂/√v̂ = ±1
+ * console.log(w.toArray()); // => [0.9, -1.9]
+ * ```
  */
 export class Adam extends Optimizer<AdamHyper> {
   readonly type = 'Adam';

@@ -3,10 +3,13 @@ import type { Optimizer, OptimizerStateDict } from './optimizer.js';
 
 /** What the sweep restores afterwards: the parameters, and any other tensors of `stateDict()` (batch-norm statistics). */
 export interface FinderModel {
+  /** The tensors the sweep trains and puts back. */
   parameters(): Tensor[];
+  /** Any other state tensors to put back (optional). */
   stateDict?(): Map<string, Tensor> | Record<string, Tensor>;
 }
 
+/** Options of `findLearningRate`. */
 export interface FindLearningRateOptions {
   /** The model `step` trains: its weights (and state tensors) are put back after the sweep. */
   model: FinderModel;
@@ -24,6 +27,7 @@ export interface FindLearningRateOptions {
   stopFactor?: number;
 }
 
+/** Three readings of the loss-versus-rate curve (see `findLearningRate`). */
 export interface LrSuggestions {
   /** The rate where the (centered-average) loss falls fastest against log(rate), before its minimum. */
   steepest: number;
@@ -33,6 +37,7 @@ export interface LrSuggestions {
   halfTurn: number;
 }
 
+/** What a range test found: the curve, the suggestions and why it stopped. */
 export interface LrFinderResult {
   /** The rate used for each batch. */
   rates: number[];
@@ -40,6 +45,7 @@ export interface LrFinderResult {
   losses: number[];
   /** The debiased moving average of `losses` (what the stop rule watches, and what to plot). */
   smoothed: number[];
+  /** The three readings of the curve. */
   suggestions: LrSuggestions;
   /** The one to use: `halfTurn`, the rule of reference article 002. */
   suggested: number;
@@ -79,6 +85,26 @@ export interface LrFinderResult {
  *   - minOver10: rate_m / 10 (fastai's rule);
  *   - halfTurn:  rate_m / 2: article 002's "the best rate is about half the rate where the loss turns
  *                up". On a/2 w² (divergence at 2/a, best rate 1/a) it comes out at about 1.2/a.
+ *
+ * @example
+ * ```ts
+ * import { Tensor, SGD, findLearningRate } from 'tapegrad';
+ *
+ * // w² (a = 2): gradient descent diverges above a rate of 1 and converges fastest at 0.5.
+ * const w = Tensor.from([3], { requiresGrad: true });
+ * const optimizer = new SGD([w], { lr: 0.01 });
+ * const step = (): number => {
+ *   optimizer.zeroGrad();
+ *   const loss = w.square().sum();
+ *   loss.backward();
+ *   optimizer.step();
+ *   return loss.item();
+ * };
+ * const result = findLearningRate(step, [null], { model: { parameters: () => [w] }, optimizer, start: 1e-3, end: 10 });
+ * console.log(result.stopReason); // => 'diverged'
+ * console.log(result.suggested > 0.25 && result.suggested < 1); // => true
+ * console.log([w.item(), optimizer.lr]); // => [3, 0.01]
+ * ```
  */
 export function findLearningRate<B>(step: (batch: B) => number, batches: Iterable<B>, options: FindLearningRateOptions): LrFinderResult {
   const op = 'findLearningRate';

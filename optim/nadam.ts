@@ -3,7 +3,9 @@ import { Optimizer, checkBetas, checkNonNegative, checkPositive } from './optimi
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
 export interface NadamHyper extends BaseHyper {
+  /** `[beta1, beta2]`: decay rates of the moment averages, each in [0, 1). */
   betas: [number, number];
+  /** Added to the denominator, for stability (default 1e-8). */
   eps: number;
   /** Coupled L2 added to the gradient. */
   weightDecay: number;

@@ -17,9 +17,11 @@ import type { Tensor } from '../engine/index.js';
 
 /** Hyper-parameters every optimizer has. Subclasses add their own (numbers, booleans, number pairs). */
 export interface BaseHyper {
+  /** The learning rate. */
   lr: number;
 }
 
+/** A group of parameters with its hyper-parameters (PyTorch's `param_groups` entry), defaults filled in. */
 export type ParamGroup<H extends BaseHyper> = H & { params: Tensor[] };
 
 /** What a caller passes for a group: its parameters and any hyper-parameters that differ from the defaults. */
@@ -29,6 +31,7 @@ export type ParamGroupInput<H extends BaseHyper> = Partial<H> & { params: Tensor
 export interface ParamState {
   /** Steps taken for this parameter (1 during its first update): Adam's bias corrections use it. */
   step: number;
+  /** Arrays the size of the parameter, by name (`momentum`, `exp_avg`, ...). */
   buffers: Record<string, Float32Array>;
   /** Per-parameter running numbers that are not arrays (Nadam's product of momentum coefficients). */
   scalars: Record<string, number>;
@@ -36,7 +39,9 @@ export interface ParamState {
 
 /** JSON-able part of an optimizer's state dictionary. */
 export interface OptimizerMeta {
+  /** The optimizer's class name, checked on load. */
   type: string;
+  /** Steps taken (SGD's `decay` counts them). */
   iterations: number;
   /** One entry per group: its hyper-parameters and how many parameters it holds (in order). */
   groups: Array<Record<string, unknown> & { paramCount: number }>;
@@ -50,7 +55,9 @@ export interface OptimizerMeta {
  * as tensors under an `optimizer.` prefix). `paramIndex` counts parameters across groups in order.
  */
 export interface OptimizerStateDict {
+  /** The JSON part. */
   meta: OptimizerMeta;
+  /** The arrays, named `state.<paramIndex>.<buffer>`. */
   buffers: Record<string, Float32Array>;
 }
 
@@ -83,7 +90,9 @@ export function checkBetas(op: string, betas: readonly number[]): void {
 }
 
 export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
+  /** The groups of parameters with their hyper-parameters (PyTorch's `param_groups`); schedules write `lr` here. */
   readonly paramGroups: ParamGroup<H>[];
+  /** Per-parameter state (moment buffers, step counts), created at a parameter's first step. */
   readonly state = new Map<Tensor, ParamState>();
   /** Number of `step()` calls so far (Keras's `iterations`). */
   iterations = 0;
@@ -146,6 +155,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     return this.paramGroups[0].lr;
   }
 
+  /** Sets the rate of every group (what schedules do); a negative or non-finite rate is a RangeError. */
   set lr(value: number) {
     checkNonNegative(this.type, 'lr', value);
     for (const group of this.paramGroups) group.lr = value;

@@ -5,7 +5,9 @@ import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 export interface RMSpropHyper extends BaseHyper {
   /** Decay of the squared-gradient average (Keras calls it rho), in [0, 1). */
   alpha: number;
+  /** Added to the denominator, for stability (default 1e-8). */
   eps: number;
+  /** Coupled L2: `weightDecay × w` added to the gradient (default 0). */
   weightDecay: number;
   /** Heavy-ball momentum on the scaled step, in [0, 1). */
   momentum: number;

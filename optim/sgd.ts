@@ -28,6 +28,22 @@ export interface SGDHyper extends BaseHyper {
  * two agree exactly. When the rate changes they do not: Keras's velocity still carries the old rate
  * (the change takes effect gradually, as the old velocity decays), PyTorch rescales the whole buffer by
  * the new rate at once. tests/optim/sgd.test.ts shows both.
+ *
+ * @example
+ * ```ts
+ * import { Tensor, SGD } from 'tapegrad';
+ *
+ * const w = Tensor.from([1, -2], { requiresGrad: true });
+ * const optimizer = new SGD([w], { lr: 0.1, momentum: 0.9 });
+ * for (let step = 0; step < 2; step++) {
+ *   optimizer.zeroGrad();
+ *   w.square().sum().backward(); // the gradient of Σ w² is 2w
+ *   optimizer.step();
+ * }
+ * // v = −0.1·[2, −4] = [−0.2, 0.4], w = [0.8, −1.6]; then v = 0.9·v − 0.1·[1.6, −3.2] = [−0.34, 0.68]
+ * console.log(w.toArray()); // => [0.46, -0.92]
+ * console.log(optimizer.lr); // => 0.1
+ * ```
  */
 export class SGD extends Optimizer<SGDHyper> {
   readonly type = 'SGD';

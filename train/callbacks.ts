@@ -48,6 +48,7 @@ function isBetter(monitor: string, value: number, best: number, minDelta: number
   return monitor.includes('acc') ? value > best + minDelta : value < best - minDelta;
 }
 
+/** Options of `EarlyStopping` (Keras's names, in camelCase). */
 export interface EarlyStoppingOptions {
   /** A log name (default 'val_loss', Keras's). */
   monitor?: string;
@@ -120,12 +121,15 @@ export class EarlyStopping implements Callback {
   }
 }
 
+/** Options of `ModelCheckpoint`. */
 export interface ModelCheckpointOptions {
   /** The folder receiving `best.safetensors` and `last.safetensors`. */
   dir: string;
   /** A log name (default 'val_loss'). */
   monitor?: string;
+  /** Write `best.safetensors` when the monitored value improves (default true). */
   saveBest?: boolean;
+  /** Write `last.safetensors` after every epoch (default true). */
   saveLast?: boolean;
 }
 
@@ -149,10 +153,12 @@ export class ModelCheckpoint implements Callback {
     this.saveLast = options.saveLast ?? true;
   }
 
+  /** `<dir>/best.safetensors`. */
   get bestPath(): string {
     return join(this.dir, 'best.safetensors');
   }
 
+  /** `<dir>/last.safetensors`. */
   get lastPath(): string {
     return join(this.dir, 'last.safetensors');
   }
@@ -248,9 +254,11 @@ export function epochLine(epoch: number, logs: Logs, epochs: number): string {
   return parts.join('  ');
 }
 
+/** Options of `ProgressBar`. */
 export interface ProgressBarOptions {
   /** Draw a live bar (stdout is a terminal); otherwise print one line per epoch. */
   tty?: boolean;
+  /** Where the per-epoch lines go (default: stdout). */
   write?: (line: string) => void;
 }
 

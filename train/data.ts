@@ -19,8 +19,11 @@ export type Features = Tensor | number[][];
  * [N, outputs]), a number[][] (one row per sample) or a Tensor.
  */
 export type Targets = Int32Array | Float32Array | number[] | number[][] | Tensor;
+/** Samples and their targets as plain arrays or tensors: `{ x, y }`. */
 export interface ArrayData {
+  /** The samples, one row each. */
   x: Features;
+  /** Class ids or float targets, one per sample. */
   y: Targets;
 }
 

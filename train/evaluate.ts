@@ -15,6 +15,7 @@ import { resolveMetrics, type Metric, type MetricName } from './metrics.js';
 import { evalStep } from './step.js';
 import type { Model } from './types.js';
 
+/** Options of `evaluate`. */
 export interface EvaluateOptions {
   /** Default 'crossEntropy'. */
   loss?: LossName | LossFunction;
@@ -24,6 +25,24 @@ export interface EvaluateOptions {
   batchSize?: number;
 }
 
+/**
+ * The loss and metrics of `model` on `data` (`{ x, y }` or a Dataset), in eval mode, without a tape:
+ * Keras's `model.evaluate`. The data are checked as `fit` checks them.
+ *
+ * @example
+ * ```ts
+ * import { Sequential, Dense, evaluate } from 'tapegrad';
+ *
+ * const model = new Sequential([new Dense(2, 2, { useBias: false })]);
+ * model.parameters()[0].data.set([1, 0, 0, 1]); // the identity: the logits are the inputs
+ * const x = [[2, 0], [0, 2], [2, 0], [0, 0]];
+ * const logs = evaluate(model, { x, y: [0, 1, 1, 0] });
+ * console.log(Object.keys(logs)); // => ['loss', 'accuracy']
+ * // Sample 3 is wrong; sample 4's logits tie (the first class wins), which is right.
+ * console.log(logs.accuracy); // => 0.75
+ * console.log(logs.loss); // => 0.7685
+ * ```
+ */
 export function evaluate(model: Model, data: ArrayData | Dataset, options: EvaluateOptions = {}): Logs {
   const op = 'evaluate';
   const loss = resolveLoss(options.loss, op);

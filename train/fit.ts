@@ -36,6 +36,7 @@ export interface RunShape {
   stepsPerEpoch: number;
 }
 
+/** Options of `fit`: Keras's `model.fit` arguments, in camelCase. */
 export interface FitOptions {
   /** The samples: a Tensor [N, ...features] or number[][] (or give `train`). */
   x?: Features;
@@ -59,6 +60,7 @@ export interface FitOptions {
   epochs?: number;
   /** Default 32 (Keras's). */
   batchSize?: number;
+  /** What updates the weights after each batch (`SGD`, `Adam`, ...). */
   optimizer: OptimizerLike;
   /**
    * Stepped by `fit` on what it `stepsOn` (callbacks.ts LearningRateScheduler). A function is called once
@@ -66,6 +68,7 @@ export interface FitOptions {
    * new OneCycle(optimizer, { totalSteps: epochs * stepsPerEpoch })`.
    */
   schedule?: ScheduleLike | ((run: RunShape) => ScheduleLike | undefined);
+  /** Hooks called around epochs and batches, in order (`EarlyStopping`, `ModelCheckpoint`, ...). */
   callbacks?: Callback[];
   /** The loader's seed (shuffle order, augmentation) and the validation split's (default 1). */
   seed?: number;
@@ -95,7 +98,31 @@ const SPLIT_STREAM = 0x53504c;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Trains `model`; returns the per-epoch History (also kept, for resume, in every checkpoint). */
+/**
+ * Trains `model`; returns the per-epoch History (also kept, for resume, in every checkpoint).
+ *
+ * @example
+ * ```ts
+ * import { Sequential, Dense, ReLU, SGD, fit, Rng } from 'tapegrad';
+ *
+ * // Which side of the line a + b = 0 is each point on?
+ * const rng = new Rng(3);
+ * const x: number[][] = [];
+ * const y: number[] = [];
+ * for (let i = 0; i < 200; i++) {
+ *   const [a, b] = [rng.uniform() * 2 - 1, rng.uniform() * 2 - 1];
+ *   x.push([a, b]);
+ *   y.push(a + b > 0 ? 1 : 0);
+ * }
+ * const model = new Sequential([new Dense(2, 8, { rng }), new ReLU(), new Dense(8, 2, { rng })]);
+ * const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ * const history = await fit(model, { x, y, epochs: 10, batchSize: 16, optimizer, validationSplit: 0.2 });
+ * console.log(history.epoch); // => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+ * const { loss, val_accuracy } = history.history;
+ * console.log(loss[9] < loss[0] / 4); // => true
+ * console.log(val_accuracy[9] > 0.9); // => true
+ * ```
+ */
 export async function fit(model: Model, options: FitOptions): Promise<History> {
   const op = 'fit';
   const { optimizer, signal } = options;

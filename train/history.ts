@@ -17,8 +17,11 @@ export interface HistoryJson {
   history: Record<string, number[]>;
 }
 
+/** What `fit` returns (see the top of train/history.ts): the epochs run and one array per log name. */
 export class History {
+  /** The epochs run, from 0. */
   readonly epoch: number[] = [];
+  /** One array per log name (`loss`, `val_accuracy`, ...), one number per epoch. */
   readonly history: Record<string, number[]> = {};
   /** Why training ended before its last epoch (early stopping, a NaN loss, an interrupt). */
   stopReason?: string;
@@ -60,6 +63,7 @@ export class History {
     return this.epoch.map((epoch, i) => ({ epoch, ...this.logs(i) }));
   }
 
+  /** `{ epoch, history }`, for `JSON.stringify` and checkpoints. */
   toJSON(): HistoryJson {
     return { epoch: this.epoch.slice(), history: Object.fromEntries(Object.entries(this.history).map(([k, v]) => [k, v.slice()])) };
   }

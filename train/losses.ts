@@ -16,10 +16,14 @@
 import { ShapeError, Tensor, fmtShape } from '../engine/index.js';
 import type { Batch } from '../data/index.js';
 
+/** The losses `fit` and `evaluate` know by name. */
 export const LOSS_NAMES = ['crossEntropy', 'binaryCrossEntropy', 'mse'] as const;
+/** One of `LOSS_NAMES`. */
 export type LossName = (typeof LOSS_NAMES)[number];
+/** A loss of your own: the batch's predictions and targets to a scalar tensor on the tape. */
 export type LossFunction = (pred: Tensor, target: Tensor) => Tensor;
 
+/** A loss as `fit` uses it, resolved from a name or a function by `resolveLoss`. */
 export interface Loss {
   /** The name in messages: 'crossEntropy', ..., or 'custom loss'. */
   readonly name: string;

@@ -16,10 +16,14 @@ import type { Tensor } from '../engine/index.js';
 import type { Batch } from '../data/index.js';
 import type { Loss } from './losses.js';
 
+/** The metrics `fit` and `evaluate` compute by name. */
 export const METRIC_NAMES = ['accuracy', 'mae', 'mse'] as const;
+/** One of `METRIC_NAMES`. */
 export type MetricName = (typeof METRIC_NAMES)[number];
 
+/** A metric as `fit` uses it: a per-batch sum, averaged over the epoch's samples. */
 export interface Metric {
+  /** Its name in the logs (`accuracy`, `val_accuracy`, ...). */
   readonly name: MetricName;
   /** The sum over the batch's samples of this metric's per-sample value. */
   sum(pred: Tensor, batch: Batch): number;

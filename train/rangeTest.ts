@@ -11,6 +11,7 @@ import { resolveLoss, type LossFunction, type LossName } from './losses.js';
 import { trainStep } from './step.js';
 import type { Model } from './types.js';
 
+/** Options of `rangeTest`: `findLearningRate`'s, plus the data and how to batch it. */
 export interface RangeTestOptions extends Omit<FindLearningRateOptions, 'model'> {
   /** The data: `{ x, y }` or a Dataset, batched and shuffled as `fit` does. */
   data: ArrayData | Dataset;
@@ -21,6 +22,31 @@ export interface RangeTestOptions extends Omit<FindLearningRateOptions, 'model'>
   augment?: boolean;
 }
 
+/**
+ * The learning-rate range test (`findLearningRate`) on `model` and `options.data`, each step a
+ * training step as `fit` takes it. The weights and the optimizer are put back afterwards.
+ *
+ * @example
+ * ```ts
+ * import { Sequential, Dense, ReLU, SGD, rangeTest, Rng } from 'tapegrad';
+ *
+ * const rng = new Rng(3);
+ * const x: number[][] = [];
+ * const y: number[] = [];
+ * for (let i = 0; i < 256; i++) {
+ *   const [a, b] = [rng.uniform() * 2 - 1, rng.uniform() * 2 - 1];
+ *   x.push([a, b]);
+ *   y.push(a + b > 0 ? 1 : 0);
+ * }
+ * const model = new Sequential([new Dense(2, 8, { rng }), new ReLU(), new Dense(8, 2, { rng })]);
+ * const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+ * const before = model.parameters()[0].data.slice();
+ * const result = rangeTest(model, { data: { x, y }, optimizer, start: 1e-3, end: 100, steps: 100, batchSize: 16 });
+ * console.log(result.rates[0]); // => 0.001
+ * console.log(result.suggested > 0.01 && result.suggested < 10); // => true
+ * console.log(model.parameters()[0].data.every((w, i) => w === before[i])); // => true
+ * ```
+ */
 export function rangeTest(model: Model, options: RangeTestOptions): LrFinderResult {
   const op = 'rangeTest';
   const loss = resolveLoss(options.loss, op);

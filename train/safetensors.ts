@@ -21,6 +21,7 @@ export interface StoredTensor {
   data: Float32Array;
 }
 
+/** A safetensors file's tensors and metadata, as `readSafetensors` returns them. */
 export interface SafetensorsContents {
   tensors: Map<string, StoredTensor>;
   /** `__metadata__`: strings only, by the format's rule (tapegrad JSON-encodes structured values). */
@@ -178,6 +179,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   renameSync(tmp, path);
 }
 
+/** Writes `tensors` (float32) and `metadata` as a safetensors file, atomically (temporary file, fsync, rename). */
 export function writeSafetensors(
   path: string,
   tensors: Map<string, StoredTensor> | Record<string, StoredTensor>,

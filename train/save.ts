@@ -35,6 +35,7 @@ import { History, type HistoryJson, type V1Row } from './history.js';
 import { readSafetensors, writeSafetensors, type StoredTensor } from './safetensors.js';
 import type { Model, OptimizerLike, ScheduleLike, StateDict } from './types.js';
 
+/** The `format` a checkpoint's metadata names; `load` reads this one and the one before. */
 export const CHECKPOINT_FORMAT = 'tapegrad-checkpoint/2';
 const FORMAT_V1 = 'tapegrad-checkpoint/1';
 const OPTIMIZER_PREFIX = 'optimizer.';
@@ -100,6 +101,7 @@ export interface CheckpointInfo {
   hyperParams?: Record<string, unknown>;
 }
 
+/** What `save` writes: the model, and for a resumable checkpoint the optimizer, schedule and progress. */
 export interface SaveOptions {
   model: Model;
   optimizer?: OptimizerLike;
@@ -132,7 +134,27 @@ function fromJson(text: string): unknown {
   return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && typeof v.$number === 'string' && Object.keys(v).length === 1 ? Number(v.$number) : v));
 }
 
-/** Writes a checkpoint of the model and, if given, the optimizer, schedule and progress. */
+/**
+ * Writes a checkpoint of the model and, if given, the optimizer, schedule and progress: a safetensors
+ * file whose tensors PyTorch reads (`0.weight`, ...) and whose metadata holds the architecture. Node only.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync, rmSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { Sequential, Dense, ReLU, Tensor, save, load } from 'tapegrad';
+ *
+ * const dir = mkdtempSync(join(tmpdir(), 'tapegrad-'));
+ * const model = new Sequential([new Dense(2, 4), new ReLU(), new Dense(4, 1)]);
+ * save(join(dir, 'model.safetensors'), { model });
+ * const checkpoint = load(join(dir, 'model.safetensors'));
+ * console.log([...checkpoint.weights.keys()].sort()); // => ['0.bias', '0.weight', '2.bias', '2.weight']
+ * const x = Tensor.from([[0.5, -1]]);
+ * console.log(checkpoint.model!.forward(x).item() === model.forward(x).item()); // => true
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export function save(path: string, options: SaveOptions): void {
   const tensors = new Map<string, StoredTensor>();
   for (const [name, t] of entriesOf(options.model.stateDict())) {
@@ -161,10 +183,16 @@ export function save(path: string, options: SaveOptions): void {
   writeSafetensors(path, tensors, metadata);
 }
 
+/** What `load` read: the rebuilt model, its weights, and the run's state for a resume. */
 export interface Checkpoint {
   path: string;
   /** The model rebuilt from the architecture with the saved weights (null if the file has no architecture). */
-  model: (Model & { config(): LayerConfig }) | null;
+  model:
+    | (Model & {
+        /** The architecture as JSON. */
+        config(): LayerConfig;
+      })
+    | null;
   architecture: LayerConfig | null;
   /** The model's tensors (everything not under `optimizer.`). */
   weights: Map<string, Tensor>;
@@ -182,7 +210,26 @@ export interface Checkpoint {
 
 /**
  * Reads a checkpoint and rebuilds its model. A file that is not a tapegrad checkpoint, or whose
- * metadata is damaged, is a FormatError naming the file; a missing file is Node's ENOENT error.
+ * metadata is damaged, is a FormatError naming the file; a missing file is Node's ENOENT error. Node only.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync, rmSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { Sequential, Dense, SGD, save, load } from 'tapegrad';
+ *
+ * const dir = mkdtempSync(join(tmpdir(), 'tapegrad-'));
+ * const path = join(dir, 'run.safetensors');
+ * const model = new Sequential([new Dense(3, 2)]);
+ * save(path, { model, optimizer: new SGD(model.parameters(), { lr: 0.05 }), epoch: 4 });
+ * const checkpoint = load(path);
+ * console.log(checkpoint.epoch); // => 4
+ * console.log(checkpoint.architecture!.type); // => 'Sequential'
+ * console.log(checkpoint.weights.get('0.weight')!.shape); // => [2, 3]
+ * console.log(checkpoint.optimizerState !== null); // => true
+ * rmSync(dir, { recursive: true });
+ * ```
  */
 export function load(path: string): Checkpoint {
   const { tensors, metadata } = readSafetensors(path);

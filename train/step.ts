@@ -23,6 +23,7 @@ export interface StepSetup {
   metrics: readonly Metric[];
 }
 
+/** What one `trainStep` or `evalStep` measured on its batch. */
 export interface StepResult {
   /** The batch's mean loss (in training, the model's regularization penalties included, as Keras reports it). */
   loss: number;

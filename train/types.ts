@@ -14,11 +14,17 @@ export type StateDict = Map<string, Tensor> | Record<string, Tensor>;
  * and then it ends in logits (PyTorch's habit), has no penalties, constraints or generators to save.
  */
 export interface Model {
+  /** The outputs for a batch `x`, recorded on the tape. */
   forward(x: Tensor): Tensor;
+  /** The tensors the optimizer updates. */
   parameters(): Tensor[];
+  /** Training mode: dropout drops, batch norm uses batch statistics. */
   train(): unknown;
+  /** Evaluation mode. */
   eval(): unknown;
+  /** The weights (and buffers) by name, for checkpoints. */
   stateDict(): StateDict;
+  /** Copies weights in, as `stateDict()` gave them. */
   loadStateDict(state: StateDict): unknown;
   /** True in training mode; `evaluate` puts it back after running in eval mode. */
   readonly training?: boolean;
@@ -30,15 +36,21 @@ export interface Model {
   applyConstraints?(): void;
   /** The model's generators (Dropout masks), saved in checkpoints for an exact resume. */
   rngState?(): Record<string, number[]>;
+  /** Restores what `rngState()` gave. */
   loadRngState?(state: Record<string, number[]>): void;
 }
 
 /** An optimizer as optim defines it; `stateDict` may hold tensors, typed arrays and plain JSON. */
 export interface OptimizerLike {
+  /** The rate of the next step; schedules write it. */
   lr: number;
+  /** Forgets the parameters' gradients (they accumulate). */
   zeroGrad(): void;
+  /** One update from the gradients. */
   step(): void;
+  /** Its state (moment buffers, step counts) for a checkpoint. */
   stateDict?(): unknown;
+  /** Restores what `stateDict()` gave. */
   loadStateDict?(state: never): void;
 }
 
@@ -47,9 +59,13 @@ export interface OptimizerLike {
  * schedules), or fed a metric. `stepsOn` says which (absent: 'epoch').
  */
 export interface ScheduleLike {
+  /** Sets the optimizer's rate for index `t` (an epoch or a batch), or from `metric` (ReduceOnPlateau). */
   step(t?: number, metric?: number): unknown;
+  /** What `fit` steps it on (absent: 'epoch'). */
   readonly stepsOn?: 'epoch' | 'batch' | 'metric';
+  /** Its position, for a checkpoint. */
   stateDict?(): unknown;
+  /** Restores what `stateDict()` gave. */
   loadStateDict?(state: never): void;
 }
 
@@ -99,13 +115,22 @@ export interface TrainContext {
  * its state saved in checkpoints, so early stopping's patience counter survives a resume.
  */
 export interface Callback {
+  /** The key its state is saved under in checkpoints (with `getState`/`setState`). */
   readonly name?: string;
+  /** Before the first epoch. */
   onTrainBegin?(logs: Logs, ctx: TrainContext): void;
+  /** At the start of each epoch, after the schedule set its rate. */
   onEpochBegin?(epoch: number, logs: Logs, ctx: TrainContext): void;
+  /** Before each batch's step. */
   onBatchBegin?(batch: number, logs: Logs, ctx: TrainContext): void;
+  /** After each batch's step, with that batch's loss and metrics. */
   onBatchEnd?(batch: number, logs: Logs, ctx: TrainContext): void;
+  /** After each epoch and its validation, with the epoch's logs. */
   onEpochEnd?(epoch: number, logs: Logs, ctx: TrainContext): void | Promise<void>;
+  /** After the last epoch (or an early stop), with its logs. */
   onTrainEnd?(logs: Logs, ctx: TrainContext): void | Promise<void>;
+  /** The state a checkpoint keeps (a patience counter, a best value). */
   getState?(): unknown;
+  /** Restores what `getState()` gave, on resume. */
   setState?(state: unknown): void;
 }

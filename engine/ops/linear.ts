@@ -4,6 +4,7 @@ import { alloc, allocPersistent, allocUninit } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
+/** Options of `linear`. */
 export interface LinearOptions {
   /**
    * Apply ReLU to the result in the same pass as the bias (and mask the gradient in the same pass as

@@ -48,6 +48,7 @@ export function setParallelMinMacs(macs: number): void {
   parallelMinMacs = macs;
 }
 
+/** How many products the thread pool has run since the process started (tests check that it moves). */
 export function parallelProductCount(): number {
   return parallelProducts;
 }
@@ -82,6 +83,7 @@ export function setThreads(n: number): void {
   closeThreads();
 }
 
+/** The number of threads products may use (see `setThreads`); 1 outside Node. */
 export function getThreads(): number {
   return threadCount();
 }

@@ -8,10 +8,24 @@ import { Schedule, checkIndex, checkPositiveInt, checkRate } from './schedule.js
  *
  * lr0 at t = 0, minLr at t = tMax. Like PyTorch's closed form it is not clamped: past tMax the
  * cosine climbs back towards lr0 (set tMax to the number of epochs to end at minLr).
+ *
+ * @example
+ * ```ts
+ * import { Tensor, SGD, CosineAnnealing } from 'tapegrad';
+ *
+ * const optimizer = new SGD([Tensor.zeros([1], { requiresGrad: true })], { lr: 0.1 });
+ * const schedule = new CosineAnnealing(optimizer, { tMax: 10, minLr: 0.001 });
+ * console.log([0, 5, 10].map((epoch) => schedule.lrAt(epoch))); // => [0.1, 0.0505, 0.001]
+ * schedule.step(); // PyTorch's pattern: after each epoch, move to the next
+ * console.log(optimizer.lr); // => 0.0976
+ * ```
  */
 export class CosineAnnealing extends Schedule {
+  /** The class name. */
   readonly type = 'CosineAnnealing';
+  /** The epoch at which the rate reaches `minLr`. */
   readonly tMax: number;
+  /** The lowest rate. */
   readonly minLr: number;
 
   constructor(optimizer: Optimizer<any>, options: { tMax: number; minLr?: number }) {

@@ -3,7 +3,9 @@ import { Schedule, checkIndex } from './schedule.js';
 
 /** PyTorch's ExponentialLR in closed form:  lr(t) = lr0 * gamma^t  (t = epoch, from 0). */
 export class ExponentialDecay extends Schedule {
+  /** The class name. */
   readonly type = 'ExponentialDecay';
+  /** The factor per epoch: lr0 × gamma^t. */
   readonly gamma: number;
 
   constructor(optimizer: Optimizer<any>, options: { gamma: number }) {

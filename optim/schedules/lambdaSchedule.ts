@@ -12,9 +12,14 @@ import { Schedule, checkIndex } from './schedule.js';
  * epoch a resumed run finishes, must not compound `lr * 0.9` a second time.
  */
 export class LambdaSchedule extends Schedule {
+  /** The class name. */
   readonly type = 'LambdaSchedule';
 
-  constructor(optimizer: Optimizer<any>, readonly fn: (epoch: number, lr: number) => number) {
+  constructor(
+    optimizer: Optimizer<any>,
+    /** The rate of epoch `epoch`, given the optimizer's current rate `lr`. */
+    readonly fn: (epoch: number, lr: number) => number,
+  ) {
     super(optimizer);
     if (typeof fn !== 'function') throw new TypeError('LambdaSchedule: expected a function (epoch, lr) => rate');
     this.optimizer.lr = this.lrAt(0);

@@ -8,8 +8,11 @@ import { Schedule, checkIndex, checkPositiveInt, checkRate } from './schedule.js
  *     lr(t) = endLr + (lr0 - endLr) * (1 - min(t, total) / total)
  */
 export class LinearDecay extends Schedule {
+  /** The class name. */
   readonly type = 'LinearDecay';
+  /** The epoch at which the rate reaches `endLr`. */
   readonly total: number;
+  /** The rate at `total` and after. */
   readonly endLr: number;
 
   constructor(optimizer: Optimizer<any>, options: { total: number; endLr?: number }) {

@@ -1,12 +1,15 @@
 import type { Optimizer } from '../optimizer.js';
 import { Schedule, checkIndex, checkPositiveInt } from './schedule.js';
 
+/** Options of `OneCycle` (PyTorch's `OneCycleLR` names and defaults). */
 export interface OneCycleOptions {
   /** The peak rate (default: the optimizer's rate at construction). */
   maxLr?: number;
   /** Batches in the whole run; or give `epochs` and `stepsPerEpoch`. */
   totalSteps?: number;
+  /** Epochs in the run (with `stepsPerEpoch`, instead of `totalSteps`). */
   epochs?: number;
+  /** Batches per epoch (with `epochs`). */
   stepsPerEpoch?: number;
   /** Fraction of the run spent raising the rate (default 0.3). */
   pctStart?: number;
@@ -14,7 +17,9 @@ export interface OneCycleOptions {
   annealStrategy?: 'cos' | 'linear';
   /** Move momentum (SGD's, RMSprop's) or beta1 (Adam's family) opposite to the rate (default true). */
   cycleMomentum?: boolean;
+  /** The lowest momentum, at the peak rate (default 0.85). */
   baseMomentum?: number;
+  /** The highest momentum, at the lowest rates (default 0.95). */
   maxMomentum?: number;
   /** initialLr = maxLr / divFactor (default 25). */
   divFactor?: number;
@@ -50,13 +55,30 @@ interface Phase {
  * Like PyTorch, constructing it sets the optimizer to t = 0 (rate initialLr, momentum maxMomentum), and
  * t may run to T inclusive. Momentum is written to `betas[0]` when the optimizer has betas (Adam, AdamW,
  * Nadam), else to `momentum` (SGD, RMSprop).
+ *
+ * @example
+ * ```ts
+ * import { Tensor, SGD, OneCycle } from 'tapegrad';
+ *
+ * const optimizer = new SGD([Tensor.zeros([1], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
+ * const schedule = new OneCycle(optimizer, { maxLr: 1, totalSteps: 100 }); // step it once per batch
+ * console.log(optimizer.lr); // => 0.04
+ * console.log([schedule.lrAt(0), schedule.lrAt(29), schedule.lrAt(99)]); // => [0.04, 1, 0.000004]
+ * schedule.step(29);
+ * console.log(optimizer.paramGroups[0].momentum); // => 0.85
+ * ```
  */
 export class OneCycle extends Schedule {
+  /** The class name. */
   readonly type = 'OneCycle';
   override readonly stepsOn = 'batch';
+  /** Batches in the whole run, T. */
   readonly totalSteps: number;
+  /** The peak rate. */
   readonly maxLr: number;
+  /** Whether momentum (or beta1) moves opposite to the rate. */
   readonly cycleMomentum: boolean;
+  /** How each phase interpolates. */
   readonly annealStrategy: 'cos' | 'linear';
   private readonly phases: Phase[];
 

@@ -1,6 +1,7 @@
 import type { Optimizer } from '../optimizer.js';
 import { checkRate } from './schedule.js';
 
+/** Options of `ReduceOnPlateau` (PyTorch's names and defaults). */
 export interface ReduceOnPlateauOptions {
   /** 'min' (default): lower is better, as for a loss; 'max' for accuracy. */
   mode?: 'min' | 'max';
@@ -20,11 +21,17 @@ export interface ReduceOnPlateauOptions {
   eps?: number;
 }
 
+/** What `ReduceOnPlateau.stateDict()` returns: the best metric so far and the counters. */
 export interface ReduceOnPlateauState {
+  /** The class name. */
   type: 'ReduceOnPlateau';
+  /** The best metric so far (null before the first, or when it was infinite). */
   best: number | null;
+  /** Epochs since the last improvement. */
   numBadEpochs: number;
+  /** Epochs of cooldown left. */
   cooldownCounter: number;
+  /** The last epoch stepped. */
   last: number;
 }
 
@@ -43,23 +50,40 @@ export interface ReduceOnPlateauState {
  * It reads the optimizer's current rate, so it composes with anything else that sets it.
  */
 export class ReduceOnPlateau {
+  /** The class name. */
   readonly type = 'ReduceOnPlateau';
   /** It moves on a metric at each epoch's end, not on the epoch count. */
   readonly stepsOn = 'metric';
+  /** Whether lower or higher is better. */
   readonly mode: 'min' | 'max';
+  /** new rate = rate × factor. */
   readonly factor: number;
+  /** Bad epochs tolerated before a reduction. */
   readonly patience: number;
+  /** How much better counts as better. */
   readonly threshold: number;
+  /** Whether `threshold` is relative or absolute. */
   readonly thresholdMode: 'rel' | 'abs';
+  /** Epochs to wait after a reduction. */
   readonly cooldown: number;
+  /** The rate never goes below this. */
   readonly minLr: number;
+  /** A reduction smaller than this is skipped. */
   readonly eps: number;
+  /** The best metric so far. */
   best: number;
+  /** Epochs since the last improvement. */
   numBadEpochs = 0;
+  /** Epochs of cooldown left. */
   cooldownCounter = 0;
+  /** The last epoch stepped (-1 before the first). */
   last = -1;
 
-  constructor(readonly optimizer: Optimizer<any>, options: ReduceOnPlateauOptions = {}) {
+  constructor(
+    /** The optimizer whose rate it writes. */
+    readonly optimizer: Optimizer<any>,
+    options: ReduceOnPlateauOptions = {},
+  ) {
     const op = 'ReduceOnPlateau';
     this.mode = options.mode ?? 'min';
     if (this.mode !== 'min' && this.mode !== 'max') throw new RangeError(`${op}: invalid mode ${String(this.mode)}, expected 'min' or 'max'`);
@@ -127,6 +151,7 @@ export class ReduceOnPlateau {
     };
   }
 
+  /** Restores what `stateDict()` returned. */
   loadStateDict(state: ReduceOnPlateauState): void {
     if (state.type !== this.type) throw new TypeError(`ReduceOnPlateau.loadStateDict: the state is for ${state.type}`);
     this.best = state.best ?? (this.mode === 'min' ? Infinity : -Infinity);

@@ -1,5 +1,19 @@
 import type { Optimizer } from '../optimizer.js';
 
+/** What `stateDict()` returns: JSON-able, so a checkpoint's metadata can hold it. */
+export interface ScheduleState {
+  /** The schedule's class name, checked on load. */
+  type: string;
+  /** The optimizer's rate when the schedule was made. */
+  baseLr: number;
+  /** The index the optimizer's rate is at: 0 from construction, then the last index passed to `step`. */
+  last: number;
+  [key: string]: unknown;
+}
+
+/** What moves a schedule: each epoch (most), each batch (OneCycle), or a metric at the end of each epoch (ReduceOnPlateau). */
+export type ScheduleUnit = 'epoch' | 'batch' | 'metric';
+
 /**
  * The base of the closed-form schedules. A schedule is a function of the epoch index t (counted from 0;
  * for per-batch schedules such as OneCycle, the batch index over the whole run): `lrAt(t)` computes the
@@ -17,25 +31,20 @@ import type { Optimizer } from '../optimizer.js';
  *
  * The base rate `baseLr` is the optimizer's rate when the schedule is constructed.
  */
-export interface ScheduleState {
-  type: string;
-  baseLr: number;
-  /** The index the optimizer's rate is at: 0 from construction, then the last index passed to `step`. */
-  last: number;
-  [key: string]: unknown;
-}
-
-/** What moves a schedule: each epoch (most), each batch (OneCycle), or a metric at the end of each epoch (ReduceOnPlateau). */
-export type ScheduleUnit = 'epoch' | 'batch' | 'metric';
-
 export abstract class Schedule {
+  /** The class name, kept in its state so a checkpoint is loaded into the right schedule. */
   abstract readonly type: string;
   /** What `fit` steps it on: 'epoch' (at each epoch's start) or 'batch' (before each step, OneCycle). */
   readonly stepsOn: ScheduleUnit = 'epoch';
+  /** The optimizer's rate when the schedule was made: lr0 of the formulas. */
   baseLr: number;
+  /** The index the optimizer's rate is at: 0 from construction, then the last `step`'s. */
   last = 0;
 
-  constructor(readonly optimizer: Optimizer<any>) {
+  constructor(
+    /** The optimizer whose rate it writes. */
+    readonly optimizer: Optimizer<any>,
+  ) {
     this.baseLr = optimizer.lr;
   }
 
@@ -55,6 +64,7 @@ export abstract class Schedule {
     return { type: this.type, baseLr: this.baseLr, last: this.last };
   }
 
+  /** Restores what `stateDict()` returned (a TypeError for another schedule's state). */
   loadStateDict(state: ScheduleState): void {
     if (state.type !== this.type) throw new TypeError(`${this.type}.loadStateDict: the state is for ${state.type}`);
     checkRate(this.type, 'baseLr', state.baseLr);

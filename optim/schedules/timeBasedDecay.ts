@@ -7,7 +7,9 @@ import { Schedule, checkIndex, checkRate } from './schedule.js';
  * (t = iterations); this one moves once per epoch. Article 000's choice decay = lr0 / epochs is common.
  */
 export class TimeBasedDecay extends Schedule {
+  /** The class name. */
   readonly type = 'TimeBasedDecay';
+  /** lr0 / (1 + decay × t). */
   readonly decay: number;
 
   constructor(optimizer: Optimizer<any>, options: { decay: number }) {

@@ -24,10 +24,14 @@ class ConstantLr extends Schedule {
  * not delay the schedule, it tempers its first steps (Goyal et al. 2017 warm up the same way).
  */
 export class Warmup extends Schedule {
+  /** The class name. */
   readonly type = 'Warmup';
   override readonly stepsOn: ScheduleUnit;
+  /** The schedule it warms up. */
   readonly inner: Schedule;
+  /** Indices of warm-up: the factor reaches 1 at t = steps. */
   readonly steps: number;
+  /** The factor at t = 0. */
   readonly startFactor: number;
 
   constructor(inner: Schedule | Optimizer<any>, options: { steps: number; startFactor?: number }) {
@@ -68,6 +72,7 @@ export class Warmup extends Schedule {
     return { ...super.stateDict(), inner: this.inner.stateDict() };
   }
 
+  /** Restores what `stateDict()` returned, the inner schedule's part too. */
   override loadStateDict(state: ScheduleState): void {
     super.loadStateDict(state);
     this.inner.loadStateDict(state.inner as ScheduleState);

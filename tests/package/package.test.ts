@@ -7,7 +7,9 @@
  *   - `npx tapegrad` runs the compiled command, and an absent optional package is one line, exit 2;
  *   - the tarball and the install stay small, and publint and @arethetypeswrong/cli find nothing;
  *   - the engine, layers and optimizers bundle for a browser (esbuild, no stubs) and train in headless
- *     Chromium under a content-security policy that refuses `eval` and `new Function`.
+ *     Chromium under a content-security policy that refuses `eval` and `new Function`;
+ *   - so does `tapegrad/data`: a data set made with createDataset from IDX bytes, split, and fed by the
+ *     augmenting DataLoader trains there; its file-reading loaders say they need Node.
  * Building and installing take about half a minute, once for the whole file.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
@@ -16,7 +18,7 @@ import { createServer, type Server } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -262,12 +264,88 @@ console.log(JSON.stringify({ defaultThreads, before, after, same: pooled.every((
 
 describe('an installed tapegrad, in a browser', () => {
   let server: Server | undefined;
-  afterAll(() => server?.close());
+  let browser: Browser | undefined;
+  /** What the server hands out: the page at / and each bundle at /<name>.js. */
+  const files: Record<string, [string, string]> = {
+    '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>tapegrad</title>'],
+  };
+  // A policy that refuses string evaluation (as a strict page would): any `new Function` would throw.
+  // 'wasm-unsafe-eval' lets WebAssembly compile, which an engine that emits its own modules needs.
+  const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  /**
+   * Bundles `source` (a page script in the consumer folder, importing the installed tapegrad) the way a
+   * user's bundler would, minified so no comment is left to match, and checks the bundle holds no code
+   * generation and no Node import.
+   */
+  async function bundle(name: string, source: string): Promise<string> {
+    writeFileSync(join(app, `${name}.js`), source);
+    const bundled = await build({
+      absWorkingDir: app,
+      entryPoints: [`${name}.js`],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      minify: true,
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = bundled.outputFiles[0].text;
+    console.log(`browser bundle ${name} (minified): ${code.length} bytes`);
+    expect(code).not.toMatch(/(?<![.\w$])Function\s*\(/); // new Function(...) and Function(...) alike (ndarray's codegen)
+    expect(code).not.toMatch(/(?<![.\w$])eval\s*\((?!\)\{)/); // a call of eval, not a layer's eval() method
+    expect(code).not.toMatch(/(?:\bfrom|\bimport|\brequire)\s*\(?\s*["']node:/);
+    return code;
+  }
+
+  /** Runs a bundle as the module script of a fresh page under the policy; resolves with its `window.__result`. */
+  async function runInPage<T>(name: string, code: string): Promise<T> {
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    files[`/${name}.js`] = ['text/javascript', code];
+    files[`/${name}.html`] = ['text/html', `${files['/'][1]}<script type="module" src="/${name}.js"></script>`];
+    if (!server) {
+      server = createServer((req, res) => {
+        if (req.url === '/favicon.ico') return void res.writeHead(204).end(); // asked for by every page load
+        const file = files[req.url ?? ''];
+        if (!file) return void res.writeHead(404).end();
+        res.writeHead(200, { 'content-type': file[0], 'content-security-policy': csp }).end(file[1]);
+      });
+      await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
+    }
+    const port = (server.address() as { port: number }).port;
+    browser ??= await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      userDataDir: mkdtempSync(join(work, 'chromium-')),
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const page = await browser.newPage();
+    try {
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(String(e)));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(m.text());
+      });
+      await page.goto(`http://127.0.0.1:${port}/${name}.html`);
+      await page.waitForFunction('window.__result !== undefined', { timeout: 60_000 }).catch(() => {
+        throw new Error(`the page ${name} did not finish: ${problems.join('; ') || 'no error reported'}`);
+      });
+      const result = (await page.evaluate('window.__result')) as T;
+      expect(problems).toEqual([]);
+      return result;
+    } finally {
+      await page.close();
+    }
+  }
 
   it('bundles engine, layers and optim with esbuild (no eval, no new Function, no node: import) and trains XOR in headless Chromium', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    writeFileSync(
-      join(app, 'page.js'),
+    const code = await bundle(
+      'xor',
       `import { Tensor, Rng, getThreads } from 'tapegrad/engine';
 import { Sequential, Dense, Tanh } from 'tapegrad/layers';
 import { SGD } from 'tapegrad/optim';
@@ -288,63 +366,81 @@ const predicted = model.forward(x).toArray().map((row) => (row[1] > row[0] ? 1 :
 window.__result = { first: losses[0], last: losses[losses.length - 1], predicted, threads: getThreads() };
 `,
     );
-    const bundled = await build({
-      absWorkingDir: app,
-      entryPoints: ['page.js'],
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      minify: true, // no comments left to match below
-      write: false,
-      logLevel: 'silent',
-    });
-    const code = bundled.outputFiles[0].text;
-    console.log(`browser bundle (engine, layers, optim, minified): ${code.length} bytes`);
     expect(code).toContain('crossEntropy: labels must be an Int32Array');
-    expect(code).not.toMatch(/(?<![.\w$])Function\s*\(/); // new Function(...) and Function(...) alike (ndarray's codegen)
-    expect(code).not.toMatch(/(?<![.\w$])eval\s*\((?!\)\{)/); // a call of eval, not a layer's eval() method
-    expect(code).not.toMatch(/(?:\bfrom|\bimport|\brequire)\s*\(?\s*["']node:/);
+    const result = await runInPage<{ first: number; last: number; predicted: number[]; threads: number }>('xor', code);
+    expect(result.last).toBeLessThan(0.1 * result.first);
+    expect(result.predicted).toEqual([0, 1, 1, 0]);
+    expect(result.threads).toBe(1); // no worker_threads in a page: products run on the calling thread
+  }, 120_000);
 
-    // A policy that refuses string evaluation (as a strict page would): any `new Function` would throw.
-    // 'wasm-unsafe-eval' lets WebAssembly compile, which an engine that emits its own modules needs.
-    const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
-    const files: Record<string, [string, string]> = {
-      '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>tapegrad</title><script type="module" src="/bundle.js"></script>'],
-      '/bundle.js': ['text/javascript', code],
-    };
-    server = createServer((req, res) => {
-      if (req.url === '/favicon.ico') return void res.writeHead(204).end(); // asked for by every page load
-      const file = files[req.url ?? ''];
-      if (!file) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': file[0], 'content-security-policy': csp }).end(file[1]);
-    });
-    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
-    const port = (server.address() as { port: number }).port;
-
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      userDataDir: mkdtempSync(join(work, 'chromium-')),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    try {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on('pageerror', (e) => problems.push(String(e)));
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(m.text());
-      });
-      await page.goto(`http://127.0.0.1:${port}/`);
-      await page.waitForFunction('window.__result !== undefined', { timeout: 60_000 }).catch(() => {
-        throw new Error(`the page did not finish training: ${problems.join('; ') || 'no error reported'}`);
-      });
-      const result = (await page.evaluate('window.__result')) as { first: number; last: number; predicted: number[]; threads: number };
-      expect(problems).toEqual([]);
-      expect(result.last).toBeLessThan(0.1 * result.first);
-      expect(result.predicted).toEqual([0, 1, 1, 0]);
-      expect(result.threads).toBe(1); // no worker_threads in a page: products run on the calling thread
-    } finally {
-      await browser.close();
-    }
+  it('bundles tapegrad/data too: IDX bytes -> createDataset -> splitValidation -> an augmenting DataLoader trains in Chromium; Iris loads; loadMnist is a NodeOnlyError', async () => {
+    // The images: 8×8 bytes, a horizontal bar (class 0) or a vertical one (class 1) at a random place,
+    // over faint noise. Shifting by a pixel keeps the class, so the loader's augmentation is sound here.
+    const code = await bundle(
+      'data',
+      `import { Tensor, Rng } from 'tapegrad/engine';
+import { Sequential, Dense, ReLU } from 'tapegrad/layers';
+import { SGD } from 'tapegrad/optim';
+import { createDataset, splitValidation, DataLoader, encodeIdx, parseIdx, classCounts, loadIris, loadMnist, NodeOnlyError } from 'tapegrad/data';
+const rng = new Rng(5);
+const N = 400, H = 8, W = 8;
+const pixels = new Uint8Array(N * H * W);
+const labels = new Uint8Array(N);
+for (let i = 0; i < N; i++) {
+  const c = i % 2, at = 1 + rng.int(H - 2);
+  labels[i] = c;
+  for (let r = 0; r < H; r++) for (let k = 0; k < W; k++) {
+    const on = c === 0 ? r === at : k === at;
+    pixels[i * H * W + r * W + k] = on ? 200 + rng.int(56) : rng.int(40);
+  }
+}
+// Through the IDX format and back, as bytes fetched from a server would come.
+const images = parseIdx(encodeIdx(pixels, [N, H, W]), 'images.idx', { dims: 3, shape: [null, H, W] });
+const ids = parseIdx(encodeIdx(labels, [N]), 'labels.idx', { dims: 1 });
+const all = createDataset({ name: 'bars', x: images.data, featureShape: [H, W], labels: Int32Array.from(ids.data), classNames: ['horizontal', 'vertical'] });
+const { train, validation } = splitValidation(all, 0.25, new Rng(1));
+const loader = new DataLoader(train, { batchSize: 32, seed: 3, augment: { maxShift: 1 } });
+const model = new Sequential([new Dense(H * W, 32, { rng }), new ReLU(), new Dense(32, 2, { rng })]);
+const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+const epochLoss = [];
+for (let epoch = 0; epoch < 8; epoch++) {
+  let sum = 0, seen = 0;
+  for (const { x, y, size } of loader.epochBatches(epoch)) {
+    optimizer.zeroGrad();
+    const loss = Tensor.crossEntropy(model.forward(x), y);
+    loss.backward();
+    optimizer.step();
+    sum += loss.item() * size;
+    seen += size;
+  }
+  epochLoss.push(sum / seen);
+}
+model.eval();
+let correct = 0;
+for (const { x, y } of new DataLoader(validation, { batchSize: 50, shuffle: false }).epochBatches(0)) {
+  const rows = model.forward(x).toArray();
+  rows.forEach((row, i) => { if ((row[1] > row[0] ? 1 : 0) === y[i]) correct++; });
+}
+let mnist = 'loaded';
+try { loadMnist(); } catch (err) { mnist = (err instanceof NodeOnlyError ? 'NodeOnlyError: ' : 'other: ') + err.message; }
+const iris = loadIris();
+window.__result = {
+  counts: [train.count, validation.count, ...classCounts(validation)],
+  epochLoss,
+  accuracy: correct / validation.count,
+  iris: [iris.count, iris.features, iris.classes],
+  mnist,
+};
+`,
+    );
+    const result = await runInPage<{ counts: number[]; epochLoss: number[]; accuracy: number; iris: number[]; mnist: string }>('data', code);
+    expect(result.counts).toEqual([300, 100, 50, 50]); // a stratified split: half of each class
+    expect(result.epochLoss).toHaveLength(8);
+    expect(result.epochLoss[7]).toBeLessThan(0.25 * result.epochLoss[0]);
+    expect(result.accuracy).toBeGreaterThan(0.95);
+    expect(result.iris).toEqual([150, 4, 3]); // Iris's rows are JSON the bundler inlined
+    expect(result.mnist).toBe(
+      'NodeOnlyError: mnistDir needs Node (node:module), which this runtime does not have; in a page, fetch the bytes and use parseIdx (or your own parser) with createDataset',
+    );
   }, 120_000);
 });
