@@ -2,14 +2,15 @@
  * `tapegrad lr-find`: the learning-rate range test (Smith 2015) from optim's `findLearningRate`, on a
  * fresh model built from the same flags as `train`. The rate grows geometrically from --start to --end
  * over --steps batches; the sweep stops once the smoothed loss passes 4× its minimum, and the weights are
- * restored afterwards. Writes lr-find.svg (smoothed loss against the rate on a log axis, the suggestion
- * marked) and prints the suggestions.
+ * restored afterwards. Writes lr-find.svg (each batch's loss and the centered average the suggestion is
+ * read from, against the rate on a log axis, with where it turns up and the suggestion marked) and
+ * prints the suggestions. lr-find sets the rate itself: it refuses --lr and --schedule (options.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lrFindSpec, rangeTest, renderSvg, requirePlotPackages } from '../train/index.js';
 import { buildModel, buildOptimizer, loadRunData, seeds } from './build.js';
-import { applyThreads, defaultRunDir, type Io } from './io.js';
+import { applyBackend, applyThreads, checkOutDir, defaultRunDir, type Io } from './io.js';
 import { LRFIND_FLAGS, parseFlags, parseRunOptions, parseTrainConfig, UsageError, type RawOptions } from './options.js';
 
 export interface LrFindOutcome {
@@ -27,6 +28,10 @@ export async function lrFindCommand(raw: RawOptions, io: Io): Promise<LrFindOutc
   const { start, end, steps } = parseFlags(LRFIND_FLAGS, raw);
   if (!(end > start)) throw new UsageError(`--end ${end}: must be larger than --start ${start}`);
   requirePlotPackages(); // lr-find.svg is the command's output: check before the sweep of rates
+  // And where it goes: an unwritable --out is found before the sweep, not after it.
+  const out = run.out ?? defaultRunDir(`lr-find-${config.dataset}`);
+  checkOutDir('--out', out);
+  await applyBackend(run.backend);
   applyThreads(run.threads);
 
   const data = loadRunData(config);
@@ -43,10 +48,8 @@ export async function lrFindCommand(raw: RawOptions, io: Io): Promise<LrFindOutc
     end,
     steps,
   });
-  const out = run.out ?? defaultRunDir(`lr-find-${config.dataset}`);
-  mkdirSync(out, { recursive: true });
   const svgPath = join(out, 'lr-find.svg');
-  writeFileSync(svgPath, await renderSvg(lrFindSpec(result.rates, result.smoothed, result.suggested)));
+  writeFileSync(svgPath, await renderSvg(lrFindSpec(result)));
   const fmt = (r: number) => r.toExponential(2);
   io.out(`swept ${result.rates.length} batches (${result.stopReason})`);
   io.out(`steepest descent: ${fmt(result.suggestions.steepest)}; minimum / 10: ${fmt(result.suggestions.minOver10)}`);
