@@ -56,12 +56,34 @@ export function loadRunData(config: TrainConfig): RunData {
   if (config.augment && full.featureShape.length !== 2) {
     throw new UsageError(`--augment: shifts images by up to 2 pixels, and ${config.dataset}'s samples are ${full.featureShape.join('×')} features, not images`);
   }
-  if (config.valSplit === 0) return { train: full, validation: undefined, test };
+  if (config.valSplit === 0) {
+    checkBatchNorm(config, full.count);
+    return { train: full, validation: undefined, test };
+  }
   const { train, validation } = splitValidation(full, config.valSplit, new Rng(seeds.split(config.seed)));
   if (train.count === 0) {
     throw new UsageError(`--val-split ${config.valSplit}: holds out ${validation.count} of the ${full.count} training samples of ${config.dataset}, leaving none to train on`);
   }
+  checkBatchNorm(config, train.count);
   return { train, validation: validation.count > 0 ? validation : undefined, test };
+}
+
+/**
+ * BatchNorm normalizes by the batch's own variance in training, which one sample does not have
+ * (PyTorch refuses it too: "Expected more than 1 value per channel"). A batch of one comes from
+ * --batch-size 1, or as the last of each epoch when the training samples are one more than a multiple
+ * of the batch size: found here, before training, rather than as a crash at the end of epoch 1.
+ */
+function checkBatchNorm(config: TrainConfig, count: number): void {
+  if (!config.batchNorm) return;
+  if (config.batchSize === 1) throw new UsageError('--batch-norm needs batches of at least 2 samples (--batch-size 1): BatchNorm normalizes by the batch\'s variance');
+  const b = config.batchSize;
+  if (count % b === 1) {
+    const near = [b + 1, b - 1, b + 2, b - 2, b + 3].find((c) => c >= 2 && count % c !== 1);
+    throw new UsageError(
+      `--batch-size ${b}: with --batch-norm, the last batch of each epoch would hold 1 of the ${count} training samples, and BatchNorm needs at least 2; choose another --batch-size${near ? ` (e.g. ${near})` : ''}`,
+    );
+  }
 }
 
 /**

@@ -110,7 +110,9 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     )
     .action(async (opts: RawOptions) => {
       start('lr-find', opts);
-      summary = { command: 'lr-find', ...(await lrFindCommand(opts, io)) };
+      const { exitCode: code, ...outcome } = await lrFindCommand(opts, io);
+      exitCode = code;
+      summary = { command: 'lr-find', ...outcome };
     });
 
   addFlags(program.command('sweep').description("reference article 001's dropout study: one run per dropout rate, plotted together"), 'sweep')

@@ -244,7 +244,9 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   if (history.diverged) {
     const lastPath = join(out, 'last.safetensors');
     const kept = written.includes(lastPath) ? `; nothing diverged was saved (last.safetensors holds epoch ${checkpoints.lastEpoch! + 1})` : '; no checkpoint was written';
-    outcome.failure = `${history.stopReason}${kept}; try a lower --lr than ${config.lr} (npx tapegrad lr-find suggests one)`;
+    // What to try: a lower rate first; a penalty or decay given explicitly may be what blew up.
+    const penalties = (['weightDecay', 'l2'] as const).filter((k) => config[k] > 0).map((k) => ` or a smaller ${flagName(k)} than ${config[k]}`).join('');
+    outcome.failure = `${history.stopReason}${kept}; try a lower --lr than ${config.lr} (npx tapegrad lr-find suggests one)${penalties}`;
     if (!hooks.reportsFailure) io.err(`tapegrad train: ${outcome.failure}`);
     outcome.exitCode = 1;
     return outcome;

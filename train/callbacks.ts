@@ -483,6 +483,8 @@ export class TerminateOnNaN implements Callback {
   }
 
   private stop(ctx: TrainContext, reason: string): void {
+    // The first sign is the one to report (a batch that diverged at an epoch's last batch, then its validation).
+    if (ctx.diverged) return;
     ctx.stopTraining = true;
     ctx.diverged = true;
     ctx.stopReason = `training diverged: ${reason}`;

@@ -55,6 +55,27 @@ describe('flags a command would ignore, and data that does not fit a flag', () =
   });
 });
 
+describe('runs that cannot work are refused before they start, or said to have failed', () => {
+  it('--batch-norm with a batch of one sample, first or last: one line, exit 2 (it crashed at the end of epoch 1)', async () => {
+    expectOneLine(await cli('train', '--dataset', 'iris', '--batch-norm', '--batch-size', '1', '--out', join(dir, 'bn1')), 2, '--batch-norm', 'at least 2');
+    // Iris's 108 training samples in batches of 107: the last holds 1.
+    expectOneLine(await cli('train', '--dataset', 'iris', '--batch-norm', '--batch-size', '107', '--out', join(dir, 'bn107')), 2, '--batch-size 107', 'the last batch', 'e.g. 108');
+  });
+
+  it('lr-find whose loss only rises (every rate too high) fails, exit 1, instead of suggesting half the first rate', async () => {
+    const out = join(dir, 'lr-high');
+    const r = await cli('lr-find', '--dataset', 'iris', '--start', '1e12', '--end', '1e15', '--out', out);
+    expectOneLine(r, 1, 'the loss rose from the first rate on (1.00e+12', 'give a lower --start');
+    expect(r.out.some((l) => l.startsWith('suggested'))).toBe(false);
+    expect(existsSync(join(out, 'lr-find.svg'))).toBe(true);
+  });
+
+  it('a run that diverges at the last batch of an epoch is reported by that batch, not by its validation', async () => {
+    const r = await cli('train', '--dataset', 'iris', '--weight-decay', '1e9', '--epochs', '3', '--quiet', '--out', join(dir, 'wd'));
+    expectOneLine(r, 1, 'at epoch 1, batch 2/2', 'or a smaller --weight-decay than 1000000000');
+  });
+});
+
 describe('--out is checked before any work', () => {
   it('an existing file, or a path through one: one line naming --out, exit 2, nothing trained', async () => {
     const file = join(dir, 'a-file');
