@@ -281,8 +281,6 @@ export interface ProgressBarOptions {
   /** Draw a live bar (stdout is a terminal); otherwise print one line per epoch. */
   tty?: boolean;
   write?: (line: string) => void;
-  /** Where the live bar is drawn (default process.stdout). */
-  stream?: NodeJS.WritableStream;
 }
 
 /**
@@ -298,12 +296,10 @@ export class ProgressBar implements Callback {
   private accuracySum = 0;
   private seen = 0;
   private started = 0;
-  private readonly stream: NodeJS.WritableStream;
 
   constructor(options: ProgressBarOptions = {}) {
     this.tty = options.tty ?? Boolean(process.stdout.isTTY);
     this.write = options.write ?? ((line) => process.stdout.write(`${line}\n`));
-    this.stream = options.stream ?? process.stdout;
   }
 
   /**
@@ -328,7 +324,7 @@ export class ProgressBar implements Callback {
       hideCursor: true,
       // The bar gives way to the epoch's summary line, so a finished run reads one line per epoch.
       clearOnComplete: true,
-      stream: this.stream,
+      stream: process.stdout,
       etaBuffer: 50,
     });
     this.bar.start(ctx.stepsPerEpoch, 0, { loss: '-', acc: '-', sps: '-' });
