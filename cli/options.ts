@@ -245,7 +245,7 @@ export const TRAIN_FLAGS = {
   // default MNIST run: validation accuracy 0.975-0.983 over epochs 5-10 at a constant 0.05, 0.986 at the end with cosine).
   schedule: flag<ScheduleSpec>({
     arg: '<spec>',
-    help: `${SCHEDULE_NAMES.map((n) => SCHEDULE_HELP[n]).join(' | ')} (parameters optional; shown with their defaults: tmax and onecycle span --epochs, max is --lr)`,
+    help: `${SCHEDULE_NAMES.map((n) => SCHEDULE_HELP[n]).join(' | ')} (each parameter optional, shown at its default; EPOCHS is --epochs, LR is --lr)`,
     default: { name: 'cosine', params: {} },
     defaultText: 'cosine, annealing to 0 over --epochs',
     parse: (t, f) => parseSchedule(f, t),

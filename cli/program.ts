@@ -55,7 +55,7 @@ Writes to --out: best.safetensors (the weights of the epoch with the best val_lo
 loads it strictly), last.safetensors (the latest weights with everything --resume needs), metrics.csv,
 metrics.jsonl and curves.svg. The test accuracy printed at the end is that of the last epoch's weights.
 Ctrl-C stops after the current batch, saves last.safetensors and prints the command that resumes.
-A run whose loss explodes (NaN, or 10x where it started) stops with exit 1 and writes no checkpoint.
+A run whose loss explodes (NaN, or 10x where it started) stops with exit 1 and checkpoints none of it.
 --resume --epochs N extends a finished run: step, exp and plateau go on as their formulas say (as if
 the run had been started with --epochs N); cosine and onecycle, which span the run, start a new cycle
 over the added epochs (a warm restart), and say so.`;

@@ -166,6 +166,20 @@ describe('resume', () => {
     expect(lr8.slice(6)).toEqual([0.05, 0.025]);
   });
 
+  it('extending a one-cycle run adds a cycle over the added epochs (per batch), the first one unchanged', async () => {
+    const out = join(dir, 'extend-onecycle');
+    expect((await cli('train', ...iris, '--schedule', 'onecycle', '--epochs', '2', '--out', out)).code).toBe(0);
+    const before = column(join(out, 'metrics.csv'), 'learning_rate');
+    const r = await cli('train', '--resume', join(out, 'last.safetensors'), '--epochs', '4');
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(r.out.some((l) => l.includes('its onecycle schedule ended at epoch 2, so epochs 3-4 start a new onecycle cycle'))).toBe(true);
+    const after = column(join(out, 'metrics.csv'), 'learning_rate');
+    expect(after.slice(0, 2)).toEqual(before);
+    // Each epoch's first step: the new cycle starts where the first did (maxLr / 25).
+    expect(after.slice(2)).toEqual(before);
+    expect(after[0]).toBeCloseTo(0.05 / 25, 12);
+  });
+
   it('extending a step-schedule run goes on with its formula, as a longer run would have', async () => {
     const flags = [...iris, '--schedule', 'step:drop=0.5,every=2'];
     const out = join(dir, 'extend-step');
