@@ -34,6 +34,8 @@ export interface BenchmarkOptions {
   outDir?: string;
   /** Progress lines; default console.log. */
   log?: (line: string) => void;
+  /** Only the tapegrad rows of this backend (`tapegrad bench --backend`); the peers run as usual. */
+  backend?: 'wasm' | 'js';
 }
 
 /** One row of the training table: medians over the row's runs; all null when it could not run here. */
@@ -157,6 +159,8 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   if (python?.found === false) log(`pytorch: ${python.reason} (tried ${python.tried.join('; ')})`);
   /** How a contestant runs here, or why it cannot. */
   const launcherFor = (c: Contestant): Launcher | string => {
+    const backend = c.script === 'peers/tapegrad.ts' ? c.args[c.args.indexOf('--backend') + 1] : undefined;
+    if (options.backend !== undefined && backend !== undefined && backend !== options.backend) return `not run: --backend ${options.backend}`;
     if (c.runtime === 'node') return nodeLauncher();
     if (python === null || python.found === false) return python?.reason ?? 'no Python was looked for';
     return { command: python.python, prefix: [], env: python.env };

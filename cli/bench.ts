@@ -5,16 +5,23 @@
  * The module is loaded when the command runs, not at start-up: the other commands never pay for it.
  */
 import type { Io } from './io.js';
+import { BENCH_FLAGS, RUN_FLAGS, parseFlags, type RawOptions } from './options.js';
 
 interface BenchModule {
-  runBenchmark(options: { quick?: boolean; log?: (line: string) => void }): Promise<{
+  runBenchmark(options: { quick?: boolean; log?: (line: string) => void; backend?: 'wasm' | 'js' }): Promise<{
     training: Array<{ peer: string; trainSamplesPerSec: number | null; inferSamplesPerSec: number | null; unavailable?: string }>;
     ratios: Record<string, number | null>;
     files: { json: string; markdown: string };
   }>;
 }
 
-export async function benchCommand(raw: { quick?: unknown }, io: Io): Promise<Record<string, unknown>> {
+/**
+ * `--backend` here picks the tapegrad rows of the training table (each runs in a process of its own, on
+ * the backend its row names), not this process's kernels: the peers and the kernel table run as usual.
+ */
+export async function benchCommand(raw: RawOptions, io: Io): Promise<Record<string, unknown>> {
+  const { quick } = parseFlags(BENCH_FLAGS, raw);
+  const { backend } = parseFlags(RUN_FLAGS, raw);
   const modulePath = '../benchmarks/index.js';
   let mod: Partial<BenchModule>;
   try {
@@ -27,8 +34,7 @@ export async function benchCommand(raw: { quick?: unknown }, io: Io): Promise<Re
     io.out('bench: the benchmarks are not available; see the performance issue');
     return { command: 'bench', available: false };
   }
-  const quick = raw.quick === true;
-  const result = await mod.runBenchmark({ quick, log: (line) => io.out(line) });
+  const result = await mod.runBenchmark({ quick, log: (line) => io.out(line), ...(backend !== null ? { backend } : {}) });
   io.out('training throughput (samples/s):');
   for (const t of result.training) {
     if (t.unavailable !== undefined || t.trainSamplesPerSec === null || t.inferSamplesPerSec === null) {
@@ -38,5 +44,5 @@ export async function benchCommand(raw: { quick?: unknown }, io: Io): Promise<Re
     io.out(`  ${t.peer.padEnd(24)} train ${Math.round(t.trainSamplesPerSec).toString().padStart(7)}   inference ${Math.round(t.inferSamplesPerSec).toString().padStart(8)}`);
   }
   io.out(`results: ${result.files.markdown} and ${result.files.json}`);
-  return { command: 'bench', available: true, quick, training: result.training, ratios: result.ratios, files: result.files };
+  return { command: 'bench', available: true, quick, backend, training: result.training, ratios: result.ratios, files: result.files };
 }

@@ -3,10 +3,11 @@
  * architecture (no flags needed) and reports its test loss and accuracy. The data set defaults to the one
  * the model was trained on.
  */
-import { loadDataset } from '../data/index.js';
+import { DATASET_NAMES, loadDataset } from '../data/index.js';
 import { evaluate } from '../train/index.js';
 import type { Sequential } from '../layers/index.js';
-import { applyThreads, loadCheckpointFlag, type Io } from './io.js';
+import { applyBackend, applyThreads, loadCheckpointFlag, type Io } from './io.js';
+import { plural } from './train.js';
 import { EVAL_FLAGS, parseFlags, parseRunOptions, UsageError, type RawOptions } from './options.js';
 
 export interface EvalOutcome {
@@ -20,12 +21,16 @@ export interface EvalOutcome {
 export async function evalCommand(raw: RawOptions, io: Io): Promise<EvalOutcome> {
   const run = parseRunOptions(raw);
   const { model: path, dataset: datasetFlag, testSize, batchSize } = parseFlags(EVAL_FLAGS, raw);
+  await applyBackend(run.backend);
   applyThreads(run.threads);
 
   const checkpoint = loadCheckpointFlag('--model', path);
   if (!checkpoint.model) throw new UsageError(`--model ${path}: the checkpoint has no architecture in its metadata, so the model cannot be rebuilt`);
   const saved = (checkpoint.hyperParams.config as { dataset?: string; seed?: number } | undefined) ?? {};
   const dataset = datasetFlag ?? saved.dataset ?? 'mnist';
+  if (!(DATASET_NAMES as readonly string[]).includes(dataset)) {
+    throw new UsageError(`--model ${path}: the checkpoint names the data set ${JSON.stringify(dataset)}, which is not one of ${DATASET_NAMES.join(', ')}; give --dataset`, 1);
+  }
   // Iris's train/test split is seeded; use the run's seed so "test" means the same 30 flowers.
   const { test } = loadDataset(dataset, { testSize: testSize ?? undefined, seed: dataset === 'iris' ? saved.seed : undefined });
   const model = checkpoint.model as unknown as Sequential;
@@ -34,7 +39,7 @@ export async function evalCommand(raw: RawOptions, io: Io): Promise<EvalOutcome>
     throw new UsageError(`--dataset ${dataset}: the model in ${path} takes ${inputs} inputs, ${dataset} has ${test.features} features`);
   }
   const result = evaluate(model, test, { batchSize });
-  io.out(`model: ${path} (${model.parameterCount()} parameters, trained ${checkpoint.epoch ?? '?'} epochs)`);
+  io.out(`model: ${path} (${model.parameterCount()} parameters, trained ${checkpoint.epoch === null ? '? epochs' : plural(checkpoint.epoch, 'epoch')})`);
   io.out(`test loss: ${result.loss.toFixed(4)}`);
   io.out(`test accuracy: ${result.accuracy.toFixed(4)}`);
   return { model: path, dataset, count: test.count, loss: result.loss, accuracy: result.accuracy };

@@ -14,6 +14,7 @@
  *
  * A new check (a stricter number syntax, a range) goes in the flag's `parse`, the one place that reads it.
  */
+import { availableParallelism } from 'node:os';
 import { DATASET_NAMES, type DatasetName } from '../data/index.js';
 
 /** A user mistake on the command line: main.ts prints the message alone and exits with `exitCode`. */
@@ -36,8 +37,11 @@ export interface Flag<T> {
   help: string;
   /** The value when the flag is not given. */
   default: T;
-  /** What the help says about the default when the value alone would not say it (or mislead). */
-  defaultText?: string;
+  /**
+   * What the help says about the default when the value alone would not say it (or mislead); a
+   * function when it differs by command (`--out`'s folder is named after the command).
+   */
+  defaultText?: string | ((command: CommandName) => string);
   /** Text → value, or a UsageError naming the flag and the text (via `fail`). Absent for a switch. */
   parse?: (text: string, flag: string) => T;
   /** The commands that take it. */
@@ -46,6 +50,11 @@ export interface Flag<T> {
   required?: boolean;
   /** May accompany --resume: what a resumed run may change (everything else is the saved run's). */
   resumable?: boolean;
+  /**
+   * Commands that accept the flag only to refuse it, with the reason (lr-find sets the rate itself, so
+   * `--lr` there would be silently ignored): one line naming the flag and why, exit 2.
+   */
+  refusedBy?: Partial<Record<CommandName, string>>;
 }
 
 const flag = <T>(spec: Flag<T>): Flag<T> => spec;
@@ -61,17 +70,30 @@ export function fail(flag: string, value: string, expected: string): never {
   throw new UsageError(`${flag} ${JSON.stringify(value)}: expected ${expected}`);
 }
 
-/** A finite number, checked with `ok`; `expected` says what is wanted, for the message. */
+/**
+ * A decimal number as people write one: `0.05`, `.5`, `5e-4`, `-1`. JavaScript's Number() also reads
+ * `0x10` as 16, `0b11`, `0o7`, `Infinity`, '' and ' 1' (as 0 and 1): none of that is what a user meant.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** The number `text` spells in decimal, or NaN. */
+export function decimal(text: string): number {
+  return DECIMAL.test(text) ? Number(text) : NaN;
+}
+
+/** A finite decimal number, checked with `ok`; `expected` says what is wanted, for the message. */
 export function parseNumber(flag: string, value: string, ok: (n: number) => boolean, expected: string): number {
-  // Number('') is 0 and Number(' 1') is 1: refuse empty and padded text explicitly.
-  const n = value.trim() === value && value !== '' ? Number(value) : NaN;
+  const n = decimal(value);
   if (!Number.isFinite(n) || !ok(n)) fail(flag, value, expected);
   return n;
 }
 
-export function parseInteger(flag: string, value: string, min: number, expected = `an integer >= ${min}`): number {
-  return parseNumber(flag, value, (n) => Number.isInteger(n) && n >= min, expected);
+export function parseInteger(flag: string, value: string, min: number, expected = `an integer >= ${min}`, max = Number.MAX_SAFE_INTEGER): number {
+  return parseNumber(flag, value, (n) => Number.isInteger(n) && n >= min && n <= max, expected);
 }
+
+/** Seeds are 32-bit (engine/rng.ts reads `seed >>> 0`): 4294967297 would silently be seed 1. */
+export const MAX_SEED = 2 ** 32 - 1;
 
 /** A rate in [0, 1): dropout, validation split, momentum. */
 export function parseUnit(flag: string, value: string): number {
@@ -96,12 +118,16 @@ export function parseLayers(flag: string, value: string): number[] {
   return parts.map((p) => Number(p.trim()));
 }
 
-/** `0,0.1,...,0.9`-style lists of rates in [0, 1) (a literal `...` is not expanded). */
+/**
+ * `0,0.1,...,0.9`-style lists of rates in [0, 1) (a literal `...` is not expanded). Each rate once:
+ * each rate's run has a folder of its own (`dropout-0.5`), and two runs of one rate would share it.
+ */
 export function parseRateList(flag: string, value: string): number[] {
-  const parts = value.split(',');
-  if (parts.length === 0 || parts.some((p) => p.trim() === '')) fail(flag, value, 'comma-separated rates in [0, 1), e.g. 0,0.2,0.5');
-  const rates = parts.map((p) => Number(p.trim()));
-  if (rates.some((r) => !(r >= 0 && r < 1))) fail(flag, value, 'comma-separated rates in [0, 1), e.g. 0,0.2,0.5');
+  const expected = 'comma-separated rates in [0, 1), e.g. 0,0.2,0.5';
+  const rates = value.split(',').map((p) => decimal(p.trim()));
+  if (rates.some((r) => !(r >= 0 && r < 1))) fail(flag, value, expected);
+  const twice = rates.find((r, i) => rates.indexOf(r) !== i);
+  if (twice !== undefined) fail(flag, value, `each rate once (${twice} is listed twice, and each rate's run has a folder of its own)`);
   return rates;
 }
 
@@ -146,9 +172,25 @@ export const SCHEDULE_PARAMS: Record<ScheduleName, readonly string[]> = {
   plateau: ['factor', 'patience', 'min'],
 };
 
+/** What the help says each schedule's parameters are, with their defaults. */
+export const SCHEDULE_HELP: Record<ScheduleName, string> = {
+  none: 'none',
+  step: 'step:drop=0.5,every=10',
+  exp: 'exp:gamma=0.95',
+  cosine: 'cosine:tmax=EPOCHS,min=0',
+  onecycle: 'onecycle:max=LR',
+  plateau: 'plateau:factor=0.1,patience=10,min=0',
+};
+
 export interface ScheduleSpec {
   name: ScheduleName;
   params: Record<string, number>;
+  /**
+   * For the schedules that span the run (cosine without tmax, onecycle): the epoch at which each
+   * cycle ends. Absent: one cycle over --epochs. A resume that extends a finished cycle adds one
+   * (cli/build.ts `buildSchedule`); set by `--resume --epochs`, never on the command line.
+   */
+  cycles?: number[];
 }
 
 /** `none`, `cosine`, `step:drop=0.5,every=10`, `exp:gamma=0.95`, ... */
@@ -164,8 +206,7 @@ export function parseSchedule(flag: string, value: string): ScheduleSpec {
       if (!allowed.includes(key)) {
         fail(flag, value, allowed.length ? `${name} parameters among ${allowed.join(', ')} (e.g. ${name}:${allowed[0]}=...)` : `no parameters for ${name}`);
       }
-      const text = pair.slice(eq + 1);
-      const n = eq < 0 || text.trim() === '' ? NaN : Number(text);
+      const n = eq < 0 ? NaN : decimal(pair.slice(eq + 1));
       if (!(Number.isFinite(n) && n >= 0)) fail(flag, value, `${key}=<a number >= 0>`);
       params[key] = n;
     }
@@ -176,6 +217,8 @@ export function parseSchedule(flag: string, value: string): ScheduleSpec {
 // ---- the tables ----
 
 const MODEL = ['train', 'lr-find', 'sweep'] as const;
+/** lr-find sets the rate itself, batch by batch, from --start to --end. */
+const LRFIND_SETS_RATE = 'lr-find sets the rate itself, from --start to --end; give those instead';
 const RUN = ['train', 'sweep'] as const;
 const positiveInt = (text: string, f: string) => parseInteger(f, text, 1, 'a positive integer');
 
@@ -190,7 +233,7 @@ export const TRAIN_FLAGS = {
   inputDropout: flag({ arg: '<rate>', help: 'dropout on the inputs, in [0, 1)', default: 0, parse: (t, f) => parseUnit(f, t), commands: MODEL }),
   batchNorm: flag({ help: 'BatchNorm after each hidden Dense layer', default: false, commands: MODEL }),
   optimizer: flag<OptimizerName>({ arg: '<name>', help: OPTIMIZER_NAMES.join(' | '), default: 'sgd', parse: (t, f) => parseChoice(f, t, OPTIMIZER_NAMES), commands: MODEL }),
-  lr: flag({ arg: '<rate>', help: 'learning rate', default: NaN, defaultText: '0.05 for sgd, the usual default for the others', parse: (t, f) => parsePositive(f, t), commands: MODEL }),
+  lr: flag({ arg: '<rate>', help: 'learning rate', default: NaN, defaultText: '0.05 for sgd, the usual default for the others', parse: (t, f) => parsePositive(f, t), commands: RUN, refusedBy: { 'lr-find': LRFIND_SETS_RATE } }),
   /** null: the optimizer's own default (0.9 for SGD, 0 for RMSprop). */
   momentum: flag<number | null>({ arg: '<m>', help: 'momentum for sgd or rmsprop, in [0, 1)', default: null, defaultText: '0.9 for sgd, 0 for rmsprop', parse: (t, f) => parseUnit(f, t), commands: MODEL }),
   nesterov: flag({ help: 'Nesterov momentum (sgd)', default: false, commands: MODEL }),
@@ -202,19 +245,20 @@ export const TRAIN_FLAGS = {
   // default MNIST run: validation accuracy 0.975-0.983 over epochs 5-10 at a constant 0.05, 0.986 at the end with cosine).
   schedule: flag<ScheduleSpec>({
     arg: '<spec>',
-    help: 'none | step:drop=0.5,every=10 | exp:gamma=0.95 | cosine | onecycle | plateau',
+    help: `${SCHEDULE_NAMES.map((n) => SCHEDULE_HELP[n]).join(' | ')} (each parameter optional, shown at its default; EPOCHS is --epochs, LR is --lr)`,
     default: { name: 'cosine', params: {} },
     defaultText: 'cosine, annealing to 0 over --epochs',
     parse: (t, f) => parseSchedule(f, t),
-    commands: MODEL,
+    commands: RUN,
+    refusedBy: { 'lr-find': LRFIND_SETS_RATE },
   }),
   batchSize: flag({ arg: '<n>', help: 'samples per batch', default: 64, parse: positiveInt, commands: MODEL }),
   valSplit: flag({ arg: '<fraction>', help: 'share of the training set held out for validation, in [0, 1)', default: 0.1, parse: (t, f) => parseUnit(f, t), commands: MODEL }),
-  seed: flag({ arg: '<n>', help: 'seed of every random choice: weights, dropout, split, shuffle', default: 1, parse: (t, f) => parseInteger(f, t, 0, 'an integer >= 0'), commands: MODEL }),
+  seed: flag({ arg: '<n>', help: `seed of every random choice: weights, dropout, split, shuffle; 0 to ${MAX_SEED}`, default: 1, parse: (t, f) => parseInteger(f, t, 0, `an integer from 0 to ${MAX_SEED}`, MAX_SEED), commands: MODEL }),
   augment: flag({ help: 'random shifts of up to 2 pixels (images only)', default: false, commands: MODEL }),
   /** Use only the first N training / test samples (quick runs, tests). */
   trainSize: flag<number | null>({ arg: '<n>', help: 'use only the first n training samples (quick runs)', default: null, parse: positiveInt, commands: MODEL }),
-  testSize: flag<number | null>({ arg: '<n>', help: 'use only the first n test samples', default: null, parse: positiveInt, commands: MODEL }),
+  testSize: flag<number | null>({ arg: '<n>', help: 'use only the first n test samples', default: null, parse: positiveInt, commands: RUN, refusedBy: { 'lr-find': 'lr-find does not test: it trains on the training set alone' } }),
   epochs: flag({ arg: '<n>', help: 'epochs to train', default: 10, parse: positiveInt, commands: RUN, resumable: true }),
   /** Patience in epochs, or null for no early stopping. */
   earlyStopping: flag<number | null>({
@@ -227,12 +271,47 @@ export const TRAIN_FLAGS = {
   }),
 };
 
+/** The cores of this machine: the most threads that can run at once. */
+export const CORES = Math.max(1, availableParallelism());
+
+export const BACKEND_NAMES = ['wasm', 'js'] as const;
+export type BackendFlag = (typeof BACKEND_NAMES)[number];
+
+/** The run folder each command makes when --out is not given (io.ts `defaultRunDir` adds the time). */
+export const OUT_PREFIX: Partial<Record<CommandName, string>> = { train: '', sweep: 'sweep-', 'lr-find': 'lr-find-' };
+
 /** How to run, as opposed to what to train: not part of the hyper-parameters. */
 export const RUN_FLAGS = {
-  out: flag<string | null>({ arg: '<dir>', help: 'run folder for checkpoints, logs and plots', default: null, defaultText: 'runs/<dataset>-<time>', parse: (t, f) => parsePath(f, t, 'a folder path'), commands: ['train', 'sweep', 'lr-find'], resumable: true }),
+  out: flag<string | null>({
+    arg: '<dir>',
+    help: 'run folder for checkpoints, logs and plots',
+    default: null,
+    defaultText: (command) => `runs/${OUT_PREFIX[command] ?? ''}<dataset>-<time>${command === 'train' ? ', or the folder of --resume' : ''}`,
+    parse: (t, f) => parsePath(f, t, 'a folder path'),
+    commands: ['train', 'sweep', 'lr-find'],
+    resumable: true,
+  }),
   resume: flag<string | null>({ arg: '<checkpoint>', help: 'continue a run exactly from its last.safetensors', default: null, parse: (t, f) => parsePath(f, t, 'a checkpoint path, e.g. runs/NAME/last.safetensors'), commands: ['train'], resumable: true }),
   quiet: flag({ help: 'no progress output', default: false, commands: RUN, resumable: true }),
-  threads: flag<number | null>({ arg: '<n>', help: 'threads for the matrix products', default: null, defaultText: 'all cores', parse: positiveInt, commands: ['train', 'eval', 'lr-find', 'sweep'], resumable: true }),
+  threads: flag<number | null>({
+    arg: '<n>',
+    help: `threads for the matrix products, 1 to ${CORES} (this machine's cores); results do not depend on it`,
+    default: null,
+    defaultText: `all ${CORES}`,
+    parse: (t, f) => parseInteger(f, t, 1, `an integer from 1 to ${CORES} (this machine's cores)`, CORES),
+    commands: ['train', 'eval', 'lr-find', 'sweep'],
+    resumable: true,
+  }),
+  /** null: the engine's default (wasm where WebAssembly SIMD validates, else js). */
+  backend: flag<BackendFlag | null>({
+    arg: '<name>',
+    help: 'kernels: wasm (WebAssembly SIMD) | js (plain TypeScript); the same seed and backend give the same bits',
+    default: null,
+    defaultText: 'wasm where WebAssembly SIMD runs, else js',
+    parse: (t, f) => parseChoice(f, t, BACKEND_NAMES),
+    commands: ['train', 'eval', 'lr-find', 'sweep', 'bench'],
+    resumable: true,
+  }),
   json: flag({ help: 'print one JSON line with the final metrics last', default: false, commands: ['train', 'eval', 'lr-find', 'sweep', 'bench'], resumable: true }),
 };
 
@@ -240,7 +319,7 @@ export const RUN_FLAGS = {
 export const EVAL_FLAGS = {
   model: flag<string>({ arg: '<checkpoint>', help: 'a .safetensors checkpoint written by train', default: '', parse: (t, f) => parsePath(f, t, 'a checkpoint path'), commands: ['eval'], required: true }),
   dataset: flag<DatasetName | null>({ arg: '<name>', help: DATASET_NAMES.join(' | '), default: null, defaultText: 'the one it was trained on', parse: (t, f) => parseChoice(f, t, DATASET_NAMES), commands: ['eval'] }),
-  testSize: { ...TRAIN_FLAGS.testSize, commands: ['eval'] } as Flag<number | null>,
+  testSize: { ...TRAIN_FLAGS.testSize, commands: ['eval'], refusedBy: undefined } as Flag<number | null>,
   batchSize: flag({ arg: '<n>', help: 'samples per forward pass', default: 1000, parse: positiveInt, commands: ['eval'] }),
 };
 
@@ -259,6 +338,16 @@ export const SWEEP_FLAGS = {
 export const BENCH_FLAGS = {
   quick: flag({ help: 'a short run', default: false, commands: ['bench'] }),
 };
+
+/** The flags given to a command that refuses them (`refusedBy`): the first one is a UsageError with its reason. */
+export function checkRefused(command: CommandName, raw: RawOptions): void {
+  for (const table of FLAG_TABLES) {
+    for (const [key, f] of Object.entries(table)) {
+      const why = f.refusedBy?.[command];
+      if (why !== undefined && raw[key] !== undefined) throw new UsageError(`${flagName(key)}: ${why}`);
+    }
+  }
+}
 
 /** Every table, in the order the help lists them. */
 export const FLAG_TABLES: ReadonlyArray<Record<string, Flag<unknown>>> = [EVAL_FLAGS, TRAIN_FLAGS, LRFIND_FLAGS, SWEEP_FLAGS, RUN_FLAGS, BENCH_FLAGS];
@@ -337,9 +426,10 @@ export function parseRunOptions(raw: RawOptions): RunOptions {
   return parseFlags(RUN_FLAGS, raw);
 }
 
-/** The help line of a flag: its text and its default. */
-export function flagHelp(f: Flag<unknown>): string {
+/** The help line of a flag for `command`: its text and its default. */
+export function flagHelp(f: Flag<unknown>, command: CommandName = f.commands[0]): string {
   const d = f.default;
-  const shown = f.defaultText ?? (d === null || d === false || d === '' || (typeof d === 'number' && Number.isNaN(d)) ? undefined : String(d));
+  const text = typeof f.defaultText === 'function' ? f.defaultText(command) : f.defaultText;
+  const shown = text ?? (d === null || d === false || d === '' || (typeof d === 'number' && Number.isNaN(d)) ? undefined : String(d));
   return shown === undefined ? f.help : `${f.help} (default: ${shown})`;
 }

@@ -9,13 +9,14 @@
  *   1    a failure at run time (an unreadable file, a diverged run)      130  interrupted (Ctrl-C)
  */
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
 import { processIo, type Io } from './io.js';
 import { lrFindCommand } from './lrfind.js';
 import { MissingPackageError } from '../data/index.js';
-import { FLAG_TABLES, UsageError, flagHelp, flagName, type CommandName, type RawOptions } from './options.js';
+import { WriteError } from '../train/index.js';
+import { FLAG_TABLES, UsageError, checkRefused, flagHelp, flagName, type CommandName, type RawOptions } from './options.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand, trainSummary } from './train.js';
 
@@ -24,14 +25,19 @@ function packageVersion(): string {
   return (createRequire(import.meta.url)('tapegrad/package.json') as { version: string }).version;
 }
 
-/** A command's options, from the flag tables (options.ts): every flag that lists this command. */
+/**
+ * A command's options, from the flag tables (options.ts): every flag that lists this command, and,
+ * hidden from the help, those it refuses (`refusedBy`), so that they get their reason rather than
+ * commander's "unknown option".
+ */
 function addFlags(cmd: Command, command: CommandName): Command {
   for (const table of FLAG_TABLES) {
     for (const [key, f] of Object.entries(table)) {
-      if (!f.commands.includes(command)) continue;
       const spelling = `${flagName(key)}${f.arg ? ` ${f.arg}` : ''}`;
-      if (f.required) cmd.requiredOption(spelling, flagHelp(f));
-      else cmd.option(spelling, flagHelp(f));
+      if (f.refusedBy?.[command] !== undefined) cmd.addOption(new Option(spelling).hideHelp());
+      if (!f.commands.includes(command)) continue;
+      if (f.required) cmd.requiredOption(spelling, flagHelp(f, command));
+      else cmd.option(spelling, flagHelp(f, command));
     }
   }
   return cmd;
@@ -43,9 +49,16 @@ Examples:
   $ tapegrad train --dataset fashion-mnist --dropout 0.2 --optimizer adam --epochs 20
   $ tapegrad train --dataset iris --layers 4,6 --input-dropout 0.2 --lr 0.1 --epochs 100 --batch-size 8
   $ tapegrad train --schedule step:drop=0.5,every=5 --early-stopping 3 --out runs/mnist-step
-  $ tapegrad train --resume runs/mnist-step/last.safetensors --epochs 20   # continue exactly
-Writes best.safetensors, last.safetensors, metrics.csv, metrics.jsonl and curves.svg to --out.
-Ctrl-C stops after the current batch, saves last.safetensors and prints the command that resumes.`;
+  $ tapegrad train --resume runs/mnist-step/last.safetensors              # finish an interrupted run, bit for bit
+  $ tapegrad train --resume runs/mnist-step/last.safetensors --epochs 20  # 10 more epochs (see below)
+Writes to --out: best.safetensors (the weights of the epoch with the best val_loss, alone: PyTorch
+loads it strictly), last.safetensors (the latest weights with everything --resume needs), metrics.csv,
+metrics.jsonl and curves.svg. The test accuracy printed at the end is that of the last epoch's weights.
+Ctrl-C stops after the current batch, saves last.safetensors and prints the command that resumes.
+A run whose loss explodes (NaN, or 10x where it started) stops with exit 1 and checkpoints none of it.
+--resume --epochs N extends a finished run: step, exp and plateau go on as their formulas say (as if
+the run had been started with --epochs N); cosine and onecycle, which span the run, start a new cycle
+over the added epochs (a warm restart), and say so.`;
 
 /** Runs the command line `argv` (without `node` and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -66,9 +79,10 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       outputError: () => {},
     });
 
-  const start = (name: string, opts: RawOptions) => {
+  const start = (name: CommandName, opts: RawOptions) => {
     commandName = name;
     json = opts.json === true;
+    checkRefused(name, opts);
   };
 
   addFlags(program.command('train').description('train a model (the defaults train MNIST to >= 98% test accuracy)'), 'train')
@@ -88,16 +102,26 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     });
 
   addFlags(program.command('lr-find').description('learning-rate range test (Smith 2015): loss against a geometric sweep of rates'), 'lr-find')
-    .addHelpText('after', '\nExamples:\n  $ tapegrad lr-find\n  $ tapegrad lr-find --optimizer adam --start 1e-6 --end 1 --out runs/lr-adam\nWrites lr-find.svg to --out (default: runs/lr-find-<dataset>-<time>).')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tapegrad lr-find\n  $ tapegrad lr-find --optimizer adam --start 1e-6 --end 1 --out runs/lr-adam\n' +
+        'Writes lr-find.svg to --out: the loss of each batch against its rate, the centered average the suggestion\n' +
+        'is read from, where that average turns up, and the suggestion (half that rate). The model is not kept.',
+    )
     .action(async (opts: RawOptions) => {
       start('lr-find', opts);
-      summary = { command: 'lr-find', ...(await lrFindCommand(opts, io)) };
+      const { exitCode: code, ...outcome } = await lrFindCommand(opts, io);
+      exitCode = code;
+      summary = { command: 'lr-find', ...outcome };
     });
 
   addFlags(program.command('sweep').description("reference article 001's dropout study: one run per dropout rate, plotted together"), 'sweep')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ tapegrad sweep --dropout 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9 --epochs 20\n  $ tapegrad sweep --dropout 0,0.5 --train-size 5000 --epochs 3 --out runs/sweep-small\nWrites sweep.svg (train and validation accuracy per epoch, a line per rate) and one run folder per rate.',
+      '\nExamples:\n  $ tapegrad sweep --dropout 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9 --epochs 20\n  $ tapegrad sweep --dropout 0,0.5 --train-size 5000 --epochs 3 --out runs/sweep-small\n' +
+        'Writes sweep.svg (train and validation accuracy per epoch, a line per rate), sweep.jsonl (the final numbers)\n' +
+        'and one run folder per rate (dropout-0.5/...). A rate that fails stops the sweep: what the finished rates\n' +
+        'produced is kept and drawn, and the failure is named (exit 1).',
     )
     .action(async (opts: RawOptions) => {
       start('sweep', opts);
@@ -107,7 +131,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     });
 
   addFlags(program.command('bench').description('kernel and training speed'), 'bench')
-    .addHelpText('after', '\nExamples:\n  $ tapegrad bench --quick')
+    .addHelpText('after', '\nExamples:\n  $ tapegrad bench --quick\n  $ tapegrad bench --quick --backend js   # the training table\'s tapegrad rows on that backend only')
     .action(async (opts: RawOptions) => {
       start('bench', opts);
       summary = await benchCommand(opts, io);
@@ -130,6 +154,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     if (e instanceof UsageError) {
       io.err(`tapegrad ${commandName}: ${e.message}`);
       return e.exitCode;
+    }
+    // A full disk, a folder made read-only mid-run: the message names the file and the reason.
+    if (e instanceof WriteError) {
+      io.err(`tapegrad ${commandName}: ${e.message}`);
+      return 1;
     }
     // An optional package the command needs is not installed: as a bad argument, one line and exit 2.
     if (e instanceof MissingPackageError) {

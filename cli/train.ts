@@ -1,13 +1,24 @@
 /**
  * `tapegrad train`: load the data, build the model, optimizer and schedule from the flags (or from a
  * checkpoint with --resume), run `fit` with the standard callbacks, evaluate on the test set, and leave
- * best.safetensors, last.safetensors, metrics.csv, metrics.jsonl and curves.svg in the run folder.
+ * best.safetensors (the best epoch's weights alone), last.safetensors (the latest state, for --resume),
+ * metrics.csv, metrics.jsonl and curves.svg in the run folder. Everything about the flags, the files
+ * and the data is checked before the first step.
  *
- * Ctrl-C stops after the current batch, writes last.safetensors and prints the command that resumes
- * (exit 130, the shell's code for SIGINT). A second Ctrl-C exits at once.
+ * How a run ends:
+ *   0    trained every epoch (or stopped early), tested: `test accuracy: 0.9812 (last weights, epoch 10)`
+ *   1    diverged (train/callbacks.ts TerminateOnNaN's rule): one line naming the epoch, the batch and
+ *        the loss, and what to try; no checkpoint of the diverged state is written
+ *   2    a bad flag, or --resume of a run that is complete (and how to extend it)
+ *   130  Ctrl-C: stops after the current batch, writes last.safetensors and prints the command that
+ *        resumes (the shell's code for SIGINT); a second Ctrl-C exits at once
+ *
+ * --resume continues an interrupted run bit for bit (same backend and FMA setting; on another it
+ * continues, with a note). `--resume --epochs N` extends a run; what that means for the schedule is
+ * `resolveTrain`'s to say.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import {
   CsvLogger,
   EarlyStopping,
@@ -23,10 +34,10 @@ import {
   type Checkpoint,
   type History,
 } from '../train/index.js';
-import { MissingPackageError } from '../data/index.js';
+import { DATASET_NAMES, MissingPackageError } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
-import { buildModel, buildOptimizer, buildSchedule, loadRunData, seeds } from './build.js';
-import { applyThreads, defaultRunDir, loadCheckpointFlag, type Io } from './io.js';
+import { buildModel, buildOptimizer, buildSchedule, cyclesOf, loadRunData, seeds, spansRun } from './build.js';
+import { applyBackend, applyThreads, backendNote, checkOutDir, defaultRunDir, loadCheckpointFlag, type Io } from './io.js';
 import { RESUME_FLAGS, flagName, parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
 
 export interface TrainOutcome {
@@ -35,6 +46,10 @@ export interface TrainOutcome {
   out: string;
   history: History;
   test?: { loss: number; accuracy: number };
+  /** The files this run wrote (a file it did not write is never claimed). */
+  written: string[];
+  /** Why the run did not finish (diverged, interrupted), in the words printed. */
+  failure?: string;
 }
 
 export interface TrainHooks {
@@ -42,30 +57,102 @@ export interface TrainHooks {
   callbacks?: Callback[];
   /** Print per-epoch lines even when quiet (the sweep prints its own). */
   linePrefix?: string;
+  /** The caller prints the failure of a diverged run itself (the sweep, in its own line). */
+  reportsFailure?: boolean;
 }
 
-/** Resolves the flags (and the checkpoint, with --resume) into a configuration and run options. */
-export function resolveTrain(raw: RawOptions): { config: TrainConfig; run: RunOptions; checkpoint: Checkpoint | null } {
+/** `1 epoch`, `10 epochs`; `1 batch`, `2 batches`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}
+
+export interface ResolvedTrain {
+  config: TrainConfig;
+  run: RunOptions;
+  checkpoint: Checkpoint | null;
+  /** What a resume changes about the run, said before it starts (an extension, a schedule restart). */
+  notes: string[];
+}
+
+/**
+ * Resolves the flags (and the checkpoint, with --resume) into a configuration and run options, with
+ * every check that needs no data: a resumed run may change only the RESUME_FLAGS; a run that is
+ * complete (all its epochs trained, or stopped early) is a UsageError saying how to extend it.
+ *
+ * Extending a run, `--resume last.safetensors --epochs N` with N above the saved --epochs:
+ *   - step, exp, plateau, none and cosine with an explicit tmax are formulas of the epoch: they go on
+ *     as they would have in a run started with --epochs N;
+ *   - cosine (without tmax) and onecycle span the run: the saved cycle is kept as it was, and the
+ *     added epochs get a new cycle of their own (a warm restart: the rate goes back up to --lr and
+ *     anneals again by epoch N; cli/build.ts `Restarted`). Stretching the old cycle over N epochs
+ *     instead would make the rate jump (20× at the boundary of a 10-epoch cosine run doubled).
+ * Either way it is said before training starts, and never called an exact continuation.
+ */
+export function resolveTrain(raw: RawOptions): ResolvedTrain {
   const run = parseRunOptions(raw);
-  if (run.resume === null) return { config: parseTrainConfig(raw), run, checkpoint: null };
+  if (run.resume === null) return { config: parseTrainConfig(raw), run, checkpoint: null, notes: [] };
   const extra = Object.keys(raw).filter((k) => raw[k] !== undefined && !RESUME_FLAGS.has(k));
   if (extra.length > 0) {
     const allowed = [...RESUME_FLAGS].filter((k) => k !== 'resume').map(flagName).join(', ');
     throw new UsageError(`${flagName(extra[0])} cannot be combined with --resume: a resumed run keeps its saved settings (only ${allowed} may change)`);
   }
-  const checkpoint = loadCheckpointFlag('--resume', run.resume);
+  const path = run.resume;
+  const checkpoint = loadCheckpointFlag('--resume', path);
   const saved = checkpoint.hyperParams.config as TrainConfig | undefined;
-  if (!saved || !checkpoint.model || !checkpoint.progress || !checkpoint.optimizerState) {
-    throw new UsageError(`--resume ${run.resume}: the checkpoint has no training state to resume (was it written by tapegrad train?)`);
+  if (checkpoint.model && !checkpoint.progress) {
+    throw new UsageError(`--resume ${path}: holds a model's weights alone (as best.safetensors does); resume from the last.safetensors beside it`);
   }
-  return { config: parseTrainConfig(raw, saved), run, checkpoint };
+  if (!saved || !checkpoint.model || !checkpoint.progress || !checkpoint.optimizerState) {
+    throw new UsageError(`--resume ${path}: the checkpoint has no training state to resume (was it written by tapegrad train?)`);
+  }
+  if (!(DATASET_NAMES as readonly string[]).includes(saved.dataset)) {
+    throw new UsageError(`--resume ${path}: the checkpoint names the data set ${JSON.stringify(saved.dataset)}, which is not one of ${DATASET_NAMES.join(', ')}`, 1);
+  }
+  const config = parseTrainConfig(raw, saved);
+  const progress = checkpoint.progress;
+  const done = progress.epoch;
+  if (config.epochs <= done) {
+    if (raw.epochs === undefined) {
+      throw new UsageError(
+        `--resume ${path}: the run is complete (${plural(done, 'epoch')} of ${saved.epochs}); to train it further, give the total to reach: --resume ${path} --epochs ${done + saved.epochs}`,
+      );
+    }
+    throw new UsageError(`--epochs ${config.epochs}: the run in ${path} has already trained ${plural(done, 'epoch')}; to extend it, give more than ${done}`);
+  }
+  const stopped = progress.callbacks.earlyStopping as { wait?: number } | undefined;
+  if (config.earlyStopping !== null && stopped?.wait !== undefined && stopped.wait > config.earlyStopping && progress.batch === 0) {
+    throw new UsageError(
+      `--resume ${path}: the run stopped early after epoch ${done} (val_loss had not improved for ${plural(stopped.wait, 'epoch')}); to go on, give --early-stopping ${stopped.wait} or more`,
+    );
+  }
+
+  const notes: string[] = [];
+  const name = config.schedule.name;
+  if (spansRun(config)) {
+    const cycles = cyclesOf(saved);
+    const end = cycles[cycles.length - 1];
+    if (config.epochs > end) {
+      notes.push(
+        `extending the run to ${plural(config.epochs, 'epoch')}: its ${name} schedule ended at epoch ${end}, so epochs ${end + 1}-${config.epochs} start a new ${name} cycle from lr ${config.lr} (a warm restart), not what a ${config.epochs}-epoch run would have done`,
+      );
+      config.schedule = { ...config.schedule, cycles: [...cycles, config.epochs] };
+    } else {
+      if (config.epochs < end) notes.push(`stopping at epoch ${config.epochs}: the ${name} schedule spans ${end} epochs and is left part-way`);
+      config.schedule = { ...config.schedule, cycles };
+    }
+  } else if (config.epochs > saved.epochs) {
+    const how = name === 'none' ? `at lr ${config.lr}` : `with the ${name} schedule going on as its formula says (the rates a ${config.epochs}-epoch run would have had)`;
+    notes.push(`extending the run from ${saved.epochs} to ${plural(config.epochs, 'epoch')} ${how}`);
+  }
+  return { config, run, checkpoint, notes };
 }
 
 export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = {}): Promise<TrainOutcome> {
-  const { config, run, checkpoint } = resolveTrain(raw);
+  const { config, run, checkpoint, notes } = resolveTrain(raw);
+  await applyBackend(run.backend);
   applyThreads(run.threads);
   const out = run.out ?? (run.resume ? dirname(run.resume) : defaultRunDir(config.dataset));
-  mkdirSync(out, { recursive: true });
+  checkOutDir('--out', out);
 
   const data = loadRunData(config);
   const model = (checkpoint?.model as Sequential | undefined) ?? buildModel(config, data.train.features, data.train.classes);
@@ -74,18 +161,27 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     throw new UsageError(`--dataset ${config.dataset}: the model takes ${inputs} inputs, ${config.dataset} has ${data.train.features} features`);
   }
   const optimizer = buildOptimizer(config, model.parameters());
+  if (checkpoint) {
+    const note = backendNote(checkpoint);
+    if (note !== null) notes.push(note);
+  }
 
   const layers = model.layers.map((l) => l.describe()).join(' → ');
   const from = checkpoint ? `resuming at epoch ${checkpoint.progress!.epoch + 1}, batch ${checkpoint.progress!.batch}` : 'from scratch';
   const announce: Callback = {
     onTrainBegin(_logs, ctx) {
       io.out(`${config.dataset}: ${data.train.count} training, ${data.validation?.count ?? 0} validation, ${data.test.count} test samples`);
-      io.out(`model: ${layers} (${model.parameterCount()} parameters); ${config.optimizer} lr ${config.lr}; ${config.epochs} epochs of ${ctx.stepsPerEpoch} batches, ${from} -> ${out}`);
+      io.out(
+        `model: ${layers} (${model.parameterCount()} parameters); ${config.optimizer} lr ${config.lr}; ${plural(config.epochs, 'epoch')} of ${plural(ctx.stepsPerEpoch, 'batch', 'batches')}, ${from} -> ${out}`,
+      );
+      for (const note of notes) io.out(note);
     },
   };
+  const bar = run.quiet ? null : new ProgressBar({ tty: io.isTTY, write: (l) => io.out(`${hooks.linePrefix ?? ''}${l}`) });
+  const checkpoints = new ModelCheckpoint({ dir: out });
   const callbacks: Callback[] = [announce];
-  if (!run.quiet) callbacks.push(new ProgressBar({ tty: io.isTTY, write: (l) => io.out(`${hooks.linePrefix ?? ''}${l}`) }));
-  callbacks.push(new ModelCheckpoint({ dir: out }), new CsvLogger(join(out, 'metrics.csv')), new JsonlLogger(join(out, 'metrics.jsonl')));
+  if (bar) callbacks.push(bar);
+  callbacks.push(checkpoints, new CsvLogger(join(out, 'metrics.csv')), new JsonlLogger(join(out, 'metrics.jsonl')));
   if (config.earlyStopping !== null) callbacks.push(new EarlyStopping({ patience: config.earlyStopping }));
   callbacks.push(...(hooks.callbacks ?? []));
 
@@ -94,10 +190,13 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   const detach = io.onInterrupt?.(() => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
+    // The bar first: a live bar redraws its line on a timer, over whatever is printed after it.
+    bar?.stop();
     io.err('interrupt: finishing the current batch and saving last.safetensors (press Ctrl-C again to quit at once)');
     controller.abort();
   });
 
+  const epochsBefore = checkpoint?.progress?.history.epoch.length ?? 0;
   let history: History;
   try {
     history = await fit(model, {
@@ -119,12 +218,13 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     detach?.();
   }
 
-  const outcome: TrainOutcome = { exitCode: 0, config, out, history };
-  let plotted = false;
+  const written = [...checkpoints.written];
+  if (history.length > epochsBefore) written.push(join(out, 'metrics.csv'), join(out, 'metrics.jsonl'));
+  const outcome: TrainOutcome = { exitCode: 0, config, out, history, written };
   try {
     if (history.length > 0) {
       writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(history, `${config.dataset}: training curves`)));
-      plotted = true;
+      written.push(join(out, 'curves.svg'));
     }
   } catch (e) {
     // The plot is a by-product of training: without vega the run still succeeds, and says what to install.
@@ -134,13 +234,20 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
 
   if (history.interrupted) {
     const lastPath = join(out, 'last.safetensors');
-    io.err(`${history.stopReason}; saved ${lastPath}`);
-    io.err(`resume with: npx tapegrad train --resume ${lastPath}`);
+    const saved = written.includes(lastPath);
+    outcome.failure = history.stopReason;
+    io.err(`${history.stopReason}; ${saved ? `saved ${lastPath}` : 'nothing saved (the weights were not finite)'}`);
+    if (saved) io.err(`resume with: npx tapegrad train --resume ${lastPath}`);
     outcome.exitCode = 130;
     return outcome;
   }
   if (history.diverged) {
-    io.err(`${history.stopReason}`);
+    const lastPath = join(out, 'last.safetensors');
+    const kept = written.includes(lastPath) ? `; nothing diverged was saved (last.safetensors holds epoch ${checkpoints.lastEpoch! + 1})` : '; no checkpoint was written';
+    // What to try: a lower rate first; a penalty or decay given explicitly may be what blew up.
+    const penalties = (['weightDecay', 'l2'] as const).filter((k) => config[k] > 0).map((k) => ` or a smaller ${flagName(k)} than ${config[k]}`).join('');
+    outcome.failure = `${history.stopReason}${kept}; try a lower --lr than ${config.lr} (npx tapegrad lr-find suggests one)${penalties}`;
+    if (!hooks.reportsFailure) io.err(`tapegrad train: ${outcome.failure}`);
     outcome.exitCode = 1;
     return outcome;
   }
@@ -152,9 +259,11 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     const chart = terminalChart(history);
     if (chart) io.out(chart);
   }
-  io.out(`saved ${join(out, 'best.safetensors')}, last.safetensors, metrics.csv, metrics.jsonl${plotted ? ', curves.svg' : ''}`);
+  const names = written.map((p) => (p === checkpoints.bestPath && checkpoints.bestEpoch !== null ? `best.safetensors (epoch ${checkpoints.bestEpoch + 1})` : basename(p)));
+  io.out(written.length > 0 ? `saved in ${out}: ${names.join(', ')}` : `nothing saved in ${out}`);
+  const lastEpoch = history.length > 0 ? history.epoch[history.length - 1] + 1 : 0;
   io.out(`test loss: ${test.loss.toFixed(4)}`);
-  io.out(`test accuracy: ${test.accuracy.toFixed(4)}`);
+  io.out(`test accuracy: ${test.accuracy.toFixed(4)} (last weights, epoch ${lastEpoch})`);
   return outcome;
 }
 
@@ -175,6 +284,8 @@ export function trainSummary(o: TrainOutcome): Record<string, unknown> {
     val_accuracy: last?.val_accuracy ?? null,
     test_loss: o.test?.loss ?? null,
     test_accuracy: o.test?.accuracy ?? null,
+    tested: o.test ? 'last' : null,
+    written: o.written,
     seconds: (o.history.history.seconds ?? []).reduce((s, v) => s + v, 0),
   };
 }

@@ -65,9 +65,9 @@ export async function main(args: string[], log: Log = console.log) {
   log(`suggestions: steepest descent ${suggestions.steepest.toExponential(2)}, minimum / 10 ${suggestions.minOver10.toExponential(2)}, half the turning point ${suggestions.halfTurn.toExponential(2)}`);
   let lowest = 0;
   for (let i = 1; i < smoothed.length; i++) if (smoothed[i] < smoothed[lowest]) lowest = i;
-  log(`the loss turns up at rate ${turning.toExponential(2)} (the plotted moving average, which lags, is lowest at ${rates[lowest].toExponential(2)})`);
+  log(`the loss turns up at rate ${turning.toExponential(2)} (the moving average, which lags, is lowest at ${rates[lowest].toExponential(2)})`);
   log(`training at half the turning point: lr ${lr.toExponential(2)}`);
-  await writeFigure(figures, `${prefix}lr-range-test.svg`, lrFindSpec(rates, smoothed, lr), log);
+  await writeFigure(figures, `${prefix}lr-range-test.svg`, lrFindSpec(range), log);
 
   // 2. Training from scratch at that rate.
   const model = build(new Rng(seed + 1));

@@ -43,8 +43,10 @@ export interface LrFinderResult {
   rates: number[];
   /** Each batch's loss, before that batch's step. */
   losses: number[];
-  /** The debiased moving average of `losses` (what the stop rule watches, and what to plot). */
+  /** The debiased moving average of `losses` (what the stop rule watches). */
   smoothed: number[];
+  /** The centered average of `losses` that the suggestions are read from (what to plot with them). */
+  centered: number[];
   /** The three readings of the curve. */
   suggestions: LrSuggestions;
   /** The one to use: `halfTurn`, the rule of reference article 002. */
@@ -160,8 +162,9 @@ export function findLearningRate<B>(step: (batch: B) => number, batches: Iterabl
   }
   if (rates.length === 0) throw new RangeError(`${op}: the loss was not finite at the first batch (rate ${start}); nothing to suggest`);
 
-  const suggestions = suggest(rates, centeredAverage(losses, Math.max(2, Math.round(losses.length * 0.03))));
-  return { rates, losses, smoothed, suggestions, suggested: suggestions.halfTurn, stopReason };
+  const centered = centeredAverage(losses, Math.max(2, Math.round(losses.length * 0.03)));
+  const suggestions = suggest(rates, centered);
+  return { rates, losses, smoothed, centered, suggestions, suggested: suggestions.halfTurn, stopReason };
 }
 
 /**

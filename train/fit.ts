@@ -87,7 +87,10 @@ export interface FitOptions {
   augment?: boolean;
   /** Aborting it (the CLI does on SIGINT) stops training after the current batch. */
   signal?: AbortSignal;
-  /** Stop at the first non-finite loss (default true: a TerminateOnNaN callback). */
+  /**
+   * Stop when the run diverges: a non-finite loss, or one far above where training started (default
+   * true: a TerminateOnNaN callback with its default factor; give your own to change it).
+   */
   terminateOnNaN?: boolean;
   /** Architecture and hyper-parameters, stored in every checkpoint so `load` can rebuild the model. */
   checkpointInfo?: CheckpointInfo;
@@ -156,10 +159,12 @@ export async function fit(model: Model, options: FitOptions): Promise<History> {
   const callbacks: Callback[] = [];
   // The schedule goes first so that every later callback (the bar, the logs) sees this epoch's rate.
   if (schedule) callbacks.push(new LearningRateScheduler(schedule));
-  if (options.terminateOnNaN !== false && !options.callbacks?.some((c) => c instanceof TerminateOnNaN)) {
-    callbacks.push(new TerminateOnNaN());
-  }
-  callbacks.push(...(options.callbacks ?? []));
+  // The divergence check runs before every other callback of the list (a given one is moved to the
+  // front), so that a checkpoint callback never sees a diverged epoch as a good one.
+  const given = options.callbacks ?? [];
+  const terminate = given.filter((c) => c instanceof TerminateOnNaN);
+  if (terminate.length === 0 && options.terminateOnNaN !== false) terminate.push(new TerminateOnNaN());
+  callbacks.push(...terminate, ...given.filter((c) => !(c instanceof TerminateOnNaN)));
 
   const rngs = options.rngs ?? {};
   const history = progress0 ? History.fromJSON(progress0.history) : new History();
@@ -185,7 +190,9 @@ export async function fit(model: Model, options: FitOptions): Promise<History> {
     history,
     stopTraining: false,
     interrupted: false,
+    diverged: false,
     saveCheckpoint: (path) => save(path, { model, optimizer, schedule, progress: progress(), info: options.checkpointInfo ?? {} }),
+    saveWeights: (path) => save(path, { model, epoch: epochDone ? ctx.epoch + 1 : ctx.epoch, info: options.checkpointInfo ?? {} }),
   };
 
   /** Where the run stands: after an epoch, at the next one's start; mid-epoch, at the next batch. */
@@ -267,6 +274,7 @@ export async function fit(model: Model, options: FitOptions): Promise<History> {
   for (const cb of callbacks) await cb.onTrainEnd?.(history.last() ?? {}, ctx);
   history.stopReason = ctx.stopReason;
   history.interrupted = ctx.interrupted;
+  if (ctx.diverged) history.diverged = true;
   return history;
 }
 

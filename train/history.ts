@@ -25,7 +25,7 @@ export class History {
   readonly history: Record<string, number[]> = {};
   /** Why training ended before its last epoch (early stopping, a NaN loss, an interrupt). */
   stopReason?: string;
-  /** True when a batch's loss was NaN or infinite (its update was skipped). */
+  /** True when the run diverged (TerminateOnNaN's rule: a non-finite loss, or one far above where it started). */
   diverged = false;
   /** True when `signal` was aborted mid-run. */
   interrupted = false;

@@ -30,13 +30,13 @@ export {
   cloneWeights,
   weightsAreFinite,
 } from './callbacks.js';
-export type { EarlyStoppingOptions, ModelCheckpointOptions, ProgressBarOptions } from './callbacks.js';
+export type { EarlyStoppingOptions, ModelCheckpointOptions, ProgressBarOptions, TerminateOnNaNOptions } from './callbacks.js';
 export { save, load, architectureOf, CHECKPOINT_FORMAT } from './save.js';
 export type { Checkpoint, CheckpointInfo, PartialEpoch, Progress, SaveOptions } from './save.js';
-export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic } from './safetensors.js';
+export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic, removeStaleTemporaries, WriteError } from './safetensors.js';
 export type { StoredTensor, SafetensorsContents } from './safetensors.js';
-export { curvesSpec, lrFindSpec, sweepSpec, renderSvg, requirePlotPackages, terminalChart } from './plots.js';
-export type { VegaLiteSpec, SweepRun } from './plots.js';
+export { curvesSpec, lrFindSpec, sweepSpec, epochAxis, renderSvg, requirePlotPackages, terminalChart, VALUE_FORMAT, SWEEP_SCHEME } from './plots.js';
+export type { VegaLiteSpec, SweepRun, LrFindPlot } from './plots.js';
 export type { Callback, TrainContext, Model, OptimizerLike, ScheduleLike } from './types.js';
 export { rangeTest } from './rangeTest.js';
 export type { RangeTestOptions } from './rangeTest.js';

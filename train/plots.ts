@@ -40,8 +40,38 @@ function curveRows(history: History): Array<{ epoch: number; metric: string; spl
   return rows.filter((r) => Number.isFinite(r.value));
 }
 
+/**
+ * The epoch axis: whole epochs only, counted from 1 as the per-epoch lines print them. Every epoch up
+ * to 12, then multiples of a round step (2, 5, 10, 20, 25, 50...) keeping about ten ticks. vega's own
+ * ticks would split a 2-epoch run into 1.0, 1.2, 1.4...; `tickMinStep` does not stop it.
+ */
+export function epochAxis(lastEpoch: number): { scale: Record<string, unknown>; axis: Record<string, unknown> } {
+  const last = Math.max(1, Math.round(lastEpoch));
+  let values: number[];
+  if (last <= 12) {
+    values = Array.from({ length: last }, (_, i) => i + 1);
+  } else {
+    const steps = [2, 5, 10, 20, 25, 50];
+    let step = steps.find((s) => last / s <= 12);
+    for (let scale = 100; step === undefined; scale *= 10) step = [1, 2, 2.5, 5].map((s) => s * scale).find((s) => last / s <= 12);
+    values = [1];
+    for (let v = step; v <= last; v += step) values.push(v);
+  }
+  // One epoch alone still needs a span for a scale to have a width.
+  const domain = last === 1 ? [0.5, 1.5] : [1, last];
+  return { scale: { domain, nice: false, zero: false }, axis: { values, format: 'd', title: 'epoch' } };
+}
+
+/**
+ * Tick labels that stay short whatever the magnitude: 4 significant digits, trailing zeros dropped
+ * (0.9812, 0.05, 2.5e+29 instead of 2.4999999999999997e+29). d3-format's syntax, which vega uses.
+ */
+export const VALUE_FORMAT = '.4~g';
+
 /** curves.svg: the loss and each metric side by side, train and validation as two colours, per epoch. */
 export function curvesSpec(history: History, title = 'Training curves'): VegaLiteSpec {
+  const rows = curveRows(history);
+  const x = epochAxis(Math.max(1, ...rows.map((r) => r.epoch)));
   const panel = (metric: string) => ({
     title: metric,
     width: 320,
@@ -49,56 +79,104 @@ export function curvesSpec(history: History, title = 'Training curves'): VegaLit
     transform: [{ filter: `datum.metric === '${metric}'` }],
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
-      y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } },
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: x.scale, axis: x.axis },
+      y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false }, axis: { format: VALUE_FORMAT } },
       color: { field: 'split', type: 'nominal', title: null },
     },
   });
   return {
     $schema: SCHEMA,
     title,
-    data: { values: curveRows(history) },
+    data: { values: rows },
     hconcat: curveMetrics(history).map(panel),
   };
 }
 
+/** What lr-find.svg draws: the range test's result (optim's `LrFinderResult` has these fields). */
+export interface LrFindPlot {
+  /** The rate of each batch. */
+  rates: readonly number[];
+  /** Each batch's raw loss. */
+  losses: readonly number[];
+  /** The centered average of the losses, which the suggestion is read from. */
+  centered: readonly number[];
+  /** The suggested rate: half the rate at the centered average's minimum. */
+  suggested?: number;
+}
+
+const RAW = 'loss of each batch';
+const CENTERED = 'centered average: the suggestion is read from it';
+
 /**
- * lr-find.svg: smoothed loss against the learning rate on a log axis (Smith 2015's range test),
- * with the suggested rate drawn as a vertical rule. The loss axis stops at the larger of the first
- * loss and 4× the minimum (the range test's own stop rule): the last steps of a diverging run reach
- * 1e29 and would otherwise flatten the whole interesting part of the curve into the floor.
+ * lr-find.svg (Smith 2015's range test): against the learning rate on a log axis, the raw loss of each
+ * batch (thin, grey) and the centered average that the suggestion is computed from (optim's
+ * `findLearningRate` reads its suggestions from it, not from the lagging moving average); a point where
+ * that average is lowest ("turns up at", the rate the suggestion halves) and a dashed rule at the
+ * suggested rate, each labelled with its rate as the text output prints it. The loss axis runs from the lowest loss
+ * to the larger of the first loss and 4× the lowest average (the range test's own stop rule): the last
+ * steps of a diverging run reach 1e29 and would otherwise flatten the interesting part of the curve.
  */
-export function lrFindSpec(rates: readonly number[], losses: readonly number[], suggestion?: number): VegaLiteSpec {
-  const values = [];
+export function lrFindSpec(result: LrFindPlot): VegaLiteSpec {
+  const { rates, losses, centered, suggested } = result;
+  const values: Array<{ lr: number; loss: number; curve: string }> = [];
+  let m = -1;
   for (let i = 0; i < rates.length; i++) {
-    if (Number.isFinite(losses[i]) && rates[i] > 0) values.push({ lr: rates[i], loss: losses[i] });
+    if (!(rates[i] > 0)) continue;
+    if (Number.isFinite(losses[i])) values.push({ lr: rates[i], loss: losses[i], curve: RAW });
+    if (Number.isFinite(centered[i])) {
+      values.push({ lr: rates[i], loss: centered[i], curve: CENTERED });
+      if (m < 0 || centered[i] < centered[m]) m = i;
+    }
   }
-  const layers: unknown[] = [
-    {
-      data: { values },
-      mark: 'line',
-      encoding: {
-        x: { field: 'lr', type: 'quantitative', scale: { type: 'log' }, title: 'learning rate (log scale)' },
-        y: { field: 'loss', type: 'quantitative', title: 'smoothed loss', scale: { zero: false, domain: lossDomain(values), clamp: true } },
-      },
-    },
-  ];
-  if (suggestion !== undefined && Number.isFinite(suggestion)) {
-    const mark = { data: { values: [{ lr: suggestion, label: `suggested ${suggestion.toExponential(2)}` }] } };
+  const domain = lossDomain(losses, centered, m);
+  // Ticks and grid lines at the powers of ten only: a log axis's minor lines would crowd the curve.
+  const finiteRates = rates.filter((r) => r > 0 && Number.isFinite(r));
+  const decades: number[] = [];
+  if (finiteRates.length > 0) {
+    for (let e = Math.floor(Math.log10(Math.min(...finiteRates))); e <= Math.ceil(Math.log10(Math.max(...finiteRates))); e++) decades.push(Number(`1e${e}`));
+  }
+  const x = { field: 'lr', type: 'quantitative', scale: { type: 'log' }, title: 'learning rate (log scale)', axis: { format: '.0e', values: decades } };
+  const y = { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false, domain, nice: false }, axis: { format: VALUE_FORMAT } };
+  // The two curves share one colour scale (through `datum`), which gives them one legend.
+  const colors = { domain: [RAW, CENTERED], range: ['#a8a8a8', '#1f5f9f'] };
+  const curve = (name: string, strokeWidth: number) => ({
+    data: { values },
+    transform: [{ filter: { field: 'curve', equal: name } }],
+    mark: { type: 'line', clip: true, strokeWidth },
+    encoding: { x, y, color: { datum: name, type: 'nominal', title: null, scale: colors, legend: { orient: 'bottom', labelLimit: 400 } } },
+  });
+  const layers: unknown[] = [curve(RAW, 1), curve(CENTERED, 2.5)];
+  if (m >= 0) {
+    const turn = { lr: rates[m], loss: centered[m], label: `turns up at ${rates[m].toExponential(2)}` };
+    layers.push({ data: { values: [turn] }, mark: { type: 'point', filled: true, size: 60, color: '#1f5f9f' }, encoding: { x: { field: 'lr', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative' } } });
+    layers.push({
+      data: { values: [turn] },
+      mark: { type: 'text', align: 'left', dx: 6, dy: 12, color: '#1f5f9f' },
+      encoding: { x: { field: 'lr', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative' }, text: { field: 'label' } },
+    });
+  }
+  if (suggested !== undefined && Number.isFinite(suggested)) {
+    const mark = { data: { values: [{ lr: suggested, label: `suggested ${suggested.toExponential(2)}` }] } };
     layers.push({ ...mark, mark: { type: 'rule', color: 'firebrick', strokeDash: [4, 3] }, encoding: { x: { field: 'lr', type: 'quantitative' } } });
     layers.push({
       ...mark,
-      mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: 'firebrick', baseline: 'top' },
+      mark: { type: 'text', align: 'right', dx: -4, dy: 4, color: 'firebrick', baseline: 'top' },
       encoding: { x: { field: 'lr', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
     });
   }
   return { $schema: SCHEMA, title: 'Learning-rate range test', width: 480, height: 300, layer: layers };
 }
 
-function lossDomain(values: readonly { loss: number }[]): [number, number] | undefined {
-  if (values.length === 0) return undefined;
-  const low = Math.min(...values.map((v) => v.loss));
-  const high = Math.min(Math.max(...values.map((v) => v.loss)), Math.max(values[0].loss, 4 * low));
+/**
+ * From the lowest loss drawn to the larger of the highest loss before the average's minimum (index m)
+ * and 4× that minimum: all of the descent shows, and the explosion after it leaves the top.
+ */
+function lossDomain(losses: readonly number[], centered: readonly number[], m: number): [number, number] | undefined {
+  const drawn = [...losses, ...centered].filter(Number.isFinite);
+  if (drawn.length === 0) return undefined;
+  const low = Math.min(...drawn);
+  const before = m < 0 ? drawn : [...losses.slice(0, m + 1), ...centered.slice(0, m + 1)].filter(Number.isFinite);
+  const high = Math.min(Math.max(...drawn), Math.max(...before, m < 0 ? -Infinity : 4 * centered[m]));
   return high > low ? [low, high] : undefined;
 }
 
@@ -109,20 +187,32 @@ export interface SweepRun {
 }
 
 /**
+ * The sweep's colours: an ordered scale (the rates are ordered, so their colours should be too), viridis
+ * from dark purple through blue and teal to green, without its last, pale-yellow part, which vanishes
+ * on a white page. Viridis changes hue all along (plasma's first half is all purples), so ten rates get
+ * ten steps a reader can tell apart, also in grey and for the common colour blindnesses.
+ */
+export const SWEEP_SCHEME = { name: 'viridis', extent: [0, 0.85] };
+
+/**
  * sweep.svg: the two figures of reference article 001's dropout study — training accuracy and
- * validation accuracy per epoch, one line per dropout rate.
+ * validation accuracy per epoch, one line per dropout rate, coloured in the rates' order.
  */
 export function sweepSpec(runs: readonly SweepRun[], label = 'dropout'): VegaLiteSpec {
   const values = [];
+  let lastEpoch = 1;
   for (const run of runs) {
     const key = String(run.rate);
     const { accuracy, val_accuracy: valAccuracy } = run.history.history;
     for (let i = 0; i < run.history.length; i++) {
       const epoch = run.history.epoch[i] + 1;
+      lastEpoch = Math.max(lastEpoch, epoch);
       if (accuracy !== undefined && Number.isFinite(accuracy[i])) values.push({ epoch, [label]: key, split: 'train', accuracy: accuracy[i] });
       if (valAccuracy !== undefined && Number.isFinite(valAccuracy[i])) values.push({ epoch, [label]: key, split: 'validation', accuracy: valAccuracy[i] });
     }
   }
+  const order = [...new Set(runs.map((r) => r.rate))].sort((a, b) => a - b).map(String);
+  const x = epochAxis(lastEpoch);
   const panel = (split: string) => ({
     title: `${split} accuracy`,
     width: 320,
@@ -130,9 +220,9 @@ export function sweepSpec(runs: readonly SweepRun[], label = 'dropout'): VegaLit
     transform: [{ filter: `datum.split === '${split}'` }],
     mark: 'line',
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
-      y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } },
-      color: { field: label, type: 'ordinal', title: `${label} rate`, scale: { scheme: 'viridis' } },
+      x: { field: 'epoch', type: 'quantitative', scale: x.scale, axis: x.axis },
+      y: { field: 'accuracy', type: 'quantitative', scale: { zero: false }, axis: { format: VALUE_FORMAT } },
+      color: { field: label, type: 'ordinal', title: `${label} rate`, scale: { domain: order, scheme: SWEEP_SCHEME } },
     },
   });
   return {

@@ -9,9 +9,10 @@
  * The reader trusts nothing: every size and offset is checked against the file's real length before a
  * byte is read, so a truncated or corrupt file is a FormatError naming the file, never garbage or a
  * huge allocation. Writes are atomic (temporary file in the same folder, fsync, rename), so a crash or
- * Ctrl-C mid-write leaves the previous checkpoint intact.
+ * Ctrl-C mid-write leaves the previous checkpoint intact; a write that fails (a full disk) is a
+ * WriteError naming the file, and the previous file is still there.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FormatError, fmtShape } from '../engine/errors.js';
 
@@ -158,25 +159,86 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   return { tensors, metadata };
 }
 
+/** A file could not be written (a full disk, a read-only folder): the message names the file and why. */
+export class WriteError extends Error {
+  override name = 'WriteError';
+
+  constructor(
+    readonly path: string,
+    /** Node's error code: 'ENOSPC', 'EROFS', 'EACCES'... */
+    readonly code: string | undefined,
+    reason: string,
+  ) {
+    super(`cannot write ${path}: ${reason}`);
+  }
+}
+
+/** `ENOSPC: no space left on device, write` → `no space left on device (ENOSPC)`. */
+function systemReason(e: NodeJS.ErrnoException): string {
+  if (!e.code) return e.message;
+  return `${e.message.replace(`${e.code}: `, '').replace(/, \w+( '.*')?$/, '')} (${e.code})`;
+}
+
+/** `.best.safetensors.<pid>.<time>.tmp`: the temporary files of writeFileAtomic. */
+const TEMPORARY = /^\..+\.(\d+)\.\d+\.tmp$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, owned by someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files that a killed write left in `dir` (a `kill -9` between open and rename
+ * leaves one, as big as the checkpoint). A file is stale when the process named in it is gone, or is
+ * this one: this process writes synchronously, so none of its own writes is in flight.
+ */
+export function removeStaleTemporaries(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TEMPORARY.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && processAlive(pid)) continue;
+    rmSync(join(dir, name), { force: true });
+  }
+}
+
 /**
  * Writes atomically: the bytes go to a temporary file beside the target, are flushed to disk, and the
- * temporary file is renamed over the target (rename is atomic within one file system).
+ * temporary file is renamed over the target (rename is atomic within one file system). Stale
+ * temporaries of earlier, killed writes in the same folder are removed first. A failure (ENOSPC, EROFS,
+ * EACCES) is a WriteError naming `path`; the temporary file is removed and the target is untouched.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w');
+  const dir = dirname(path);
+  removeStaleTemporaries(dir);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-    let written = 0;
-    while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
-    fsyncSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+      let written = 0;
+      while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
   } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
+    rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new WriteError(path, err.code, systemReason(err));
   }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 /** Writes `tensors` (float32) and `metadata` as a safetensors file, atomically (temporary file, fsync, rename). */

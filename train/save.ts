@@ -209,8 +209,10 @@ export interface Checkpoint {
 }
 
 /**
- * Reads a checkpoint and rebuilds its model. A file that is not a tapegrad checkpoint, or whose
- * metadata is damaged, is a FormatError naming the file; a missing file is Node's ENOENT error. Node only.
+ * Reads a checkpoint and rebuilds its model. A file that is not a tapegrad checkpoint, whose metadata
+ * is damaged, or whose weights hold NaN or an infinity (a diverged run's: tapegrad never writes one,
+ * but another program may) is a FormatError naming the file (and the tensor); a missing file is Node's
+ * ENOENT error. Node only.
  *
  * @example
  * ```ts
@@ -247,7 +249,10 @@ export function load(path: string): Checkpoint {
   const buffers: Record<string, Float32Array> = {};
   for (const [name, t] of tensors) {
     if (name.startsWith(OPTIMIZER_PREFIX)) buffers[name.slice(OPTIMIZER_PREFIX.length)] = t.data;
-    else weights.set(name, Tensor.from(t.data, { shape: t.shape }));
+    else {
+      checkFinite(path, name, t.data);
+      weights.set(name, Tensor.from(t.data, { shape: t.shape }));
+    }
   }
 
   const format = metadata.format;
@@ -281,6 +286,16 @@ export function load(path: string): Checkpoint {
     fma: metadata.fma === undefined ? null : metadata.fma === 'true',
     metadata,
   };
+}
+
+/** A model whose weights are not finite computes nothing but NaN: refuse it, naming the first bad value. */
+function checkFinite(path: string, name: string, data: Float32Array): void {
+  for (let i = 0; i < data.length; i++) {
+    if (Number.isFinite(data[i])) continue;
+    let bad = 0;
+    for (let j = i; j < data.length; j++) if (!Number.isFinite(data[j])) bad++;
+    throw new FormatError(`${path}: tensor '${name}' holds ${data[i]} (value ${i} of ${data.length}; ${bad} not finite): the weights of a diverged run cannot be used`);
+  }
 }
 
 function readProgress(value: unknown, format: string | undefined, path: string): Progress | null {

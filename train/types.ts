@@ -95,8 +95,12 @@ export interface TrainContext {
   stopReason?: string;
   /** Set when training was interrupted (`signal` aborted) in the middle of an epoch. */
   interrupted: boolean;
+  /** Set when the run diverged (TerminateOnNaN's rule): nothing is checkpointed after it. */
+  diverged: boolean;
   /** Writes a checkpoint that `fit({ resume: load(path) })` continues from exactly (see save.ts). */
   saveCheckpoint(path: string): void;
+  /** Writes the model's weights alone, with its architecture (PyTorch loads it strictly; `load` rebuilds it). */
+  saveWeights(path: string): void;
 }
 
 /**

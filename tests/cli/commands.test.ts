@@ -53,7 +53,10 @@ describe('sweep and lr-find', () => {
     const summary = JSON.parse(io.lines[io.lines.length - 1]);
     expect(summary.suggested).toBeGreaterThan(1e-4);
     expect(summary.suggested).toBeLessThan(10);
-    expect(readFileSync(join(out, 'lr-find.svg'), 'utf8')).toContain('suggested');
+    // The marker is labelled with the rate the text prints, and sits at the rate the summary holds.
+    const printed = /^suggested learning rate: ([\d.e+-]+) /.exec(io.lines.find((l) => l.startsWith('suggested learning rate'))!)![1];
+    expect(Math.abs(Number(printed) / summary.suggested - 1)).toBeLessThan(0.006);
+    expect(readFileSync(join(out, 'lr-find.svg'), 'utf8')).toContain(`suggested ${printed}`);
   });
 
   it('lr-find checks its own flags', async () => {

@@ -21,7 +21,7 @@ describe('tapegrad train on MNIST (short)', () => {
     expect(code).toBe(0);
     const summary = JSON.parse(io.lines[io.lines.length - 1]);
     expect(summary.test_accuracy).toBeGreaterThan(0.85);
-    expect(io.lines).toContain(`test accuracy: ${summary.test_accuracy.toFixed(4)}`);
+    expect(io.lines).toContain(`test accuracy: ${summary.test_accuracy.toFixed(4)} (last weights, epoch 1)`);
     for (const f of ['best.safetensors', 'last.safetensors', 'metrics.csv', 'metrics.jsonl', 'curves.svg']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }

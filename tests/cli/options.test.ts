@@ -37,6 +37,22 @@ describe('flag validation', () => {
     [['train', '--early-stopping', 'soon'], '--early-stopping', 'soon'],
     [['sweep', '--dropout', '0,0.5,1.2'], '--dropout', '0,0.5,1.2'],
     [['eval', '--model', join(dir, 'missing.safetensors')], '--model', 'missing.safetensors'],
+    // Numbers are decimal: JavaScript's Number() reads 0x10 as 16, 0b11 as 3, '' as 0.
+    [['train', '--lr', '0x10'], '--lr', '0x10'],
+    [['train', '--lr', '0b11'], '--lr', '0b11'],
+    [['train', '--lr', 'Infinity'], '--lr', 'Infinity'],
+    [['train', '--epochs', '0o7'], '--epochs', '0o7'],
+    [['train', '--schedule', 'step:drop=0x1'], '--schedule', 'step:drop=0x1'],
+    [['sweep', '--dropout', '0,0x0'], '--dropout', '0,0x0'],
+    // Seeds are 32-bit: 4294967297 was silently seed 1.
+    [['train', '--seed', '4294967297'], '--seed', '4294967297'],
+    [['train', '--seed', '1e10'], '--seed', '1e10'],
+    [['train', '--threads', '99'], '--threads', '99'],
+    [['train', '--backend', 'cuda'], '--backend', 'cuda'],
+    [['eval', '--model', 'x.safetensors', '--backend', 'gpu'], '--backend', 'gpu'],
+    // Two runs of one rate would share a folder.
+    [['sweep', '--dropout', '0.5,0.5'], '--dropout', '0.5,0.5'],
+    [['sweep', '--dropout', '0.5,0.50'], '--dropout', '0.5,0.50'],
   ];
   for (const [argv, flag, value] of bad) {
     it(`${argv.join(' ')} → exit 2, one line naming ${flag}`, async () => {
@@ -57,11 +73,11 @@ describe('flag validation', () => {
     }
   });
 
-  it('a corrupt --model file is exit 2, an unreadable one (a folder) exit 1', async () => {
+  it('a bad --model file is exit 1 (a corrupt one, an unreadable one: a folder), naming it', async () => {
     const corrupt = join(dir, 'corrupt.safetensors');
     writeFileSync(corrupt, Buffer.from('this is not a checkpoint at all'));
     const r = await cli('eval', '--model', corrupt);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.err).toHaveLength(1);
     expect(r.err[0]).toMatch(/--model .*corrupt\.safetensors: not a valid tapegrad checkpoint/);
 
@@ -118,7 +134,7 @@ describe('the flag table (one declaration per flag)', () => {
         for (const [key, f] of Object.entries(table)) {
           if (!f.commands.includes(command)) continue;
           declared.push(flagName(key));
-          expect(help, `${command} ${flagName(key)}`).toContain(flagHelp(f).replace(/\s+/g, ' '));
+          expect(help, `${command} ${flagName(key)}`).toContain(flagHelp(f, command).replace(/\s+/g, ' '));
         }
       }
       // Nothing among the options that the table does not declare, and everything it does.
@@ -132,7 +148,7 @@ describe('the flag table (one declaration per flag)', () => {
     expect(flagHelp(TRAIN_FLAGS.batchSize)).toBe('samples per batch (default: 64)');
     expect(flagHelp(TRAIN_FLAGS.lr)).toBe('learning rate (default: 0.05 for sgd, the usual default for the others)');
     expect(TRAIN_DEFAULTS.batchSize).toBe(TRAIN_FLAGS.batchSize.default);
-    expect([...RESUME_FLAGS].sort()).toEqual(['earlyStopping', 'epochs', 'json', 'out', 'quiet', 'resume', 'threads']);
+    expect([...RESUME_FLAGS].sort()).toEqual(['backend', 'earlyStopping', 'epochs', 'json', 'out', 'quiet', 'resume', 'threads']);
   });
 
   it('--resume refuses a flag that would change the saved run, naming the ones that may change', async () => {

@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../engine/errors.js';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from '../../train/safetensors.js';
+import { WriteError, decodeSafetensors, encodeSafetensors, readSafetensors, writeFileAtomic, writeSafetensors } from '../../train/safetensors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-st-'));
 
@@ -86,5 +87,43 @@ describe('safetensors', () => {
     writeSafetensors(path, { x: { shape: [1], data: new Float32Array([7]) } });
     expect([...readSafetensors(path).tensors.keys()]).toEqual(['x']);
     expect(readFileSync(path).length).toBeGreaterThan(8);
+  });
+});
+
+describe('atomic writes', () => {
+  it("remove the temporary files a killed write left in the folder, and only those", async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tapegrad-stale-'));
+    // A process that has exited (as a `kill -9`ed one has), and one that is still running.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+    try {
+      const stale = [`.last.safetensors.${dead}.1700000000000.tmp`, `.best.safetensors.${dead}.1700000000001.tmp`, `.metrics.csv.${process.pid}.1700000000002.tmp`];
+      const live = `.last.safetensors.${alive.pid}.1700000000003.tmp`;
+      for (const name of [...stale, live, 'notes.tmp', '.hidden']) writeFileSync(join(folder, name), Buffer.alloc(1000));
+      writeFileAtomic(join(folder, 'metrics.csv'), 'epoch\n0\n');
+      expect(readdirSync(folder).sort()).toEqual([live, '.hidden', 'metrics.csv', 'notes.tmp'].sort());
+    } finally {
+      alive.kill();
+    }
+  });
+
+  it('a failed write is a WriteError naming the file, leaves no temporary file, and the previous file intact', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tapegrad-fail-'));
+    const target = join(folder, 'last.safetensors');
+    writeFileSync(target, 'previous');
+    // A folder in the way of the rename: the write itself succeeds, the rename fails (EISDIR).
+    const blocked = join(folder, 'best.safetensors');
+    mkdirSync(blocked);
+    writeFileSync(join(blocked, 'x'), '');
+    let error: unknown;
+    try {
+      writeFileAtomic(blocked, 'new');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(WriteError);
+    expect((error as WriteError).message).toMatch(new RegExp(`^cannot write ${blocked}: .* \\((EISDIR|ENOTEMPTY|EEXIST)\\)$`));
+    expect(readdirSync(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(readFileSync(target, 'utf8')).toBe('previous');
   });
 });

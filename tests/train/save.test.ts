@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FormatError, Rng, Tensor, setBackend, usesFma } from '../../engine/index.js';
 import { Dense, Dropout, Layer, ReLU, Sequential, Softmax, layerFromConfig, registerLayer, type LayerConfig } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
-import { fit, load, readSafetensors, save } from '../../train/index.js';
+import { ModelCheckpoint, fit, load, readSafetensors, save } from '../../train/index.js';
 
 /** A user's own layer: y = x · scale + shift, one learnable scale and shift per feature. */
 class Scale extends Layer {
@@ -112,5 +112,38 @@ describe('a checkpoint records the backend that computed it', () => {
       expect(ck.fma).toBe(usesFma());
       expect(readSafetensors(path).metadata.backend).toBe(backend);
     }
+  });
+});
+
+describe('checkpoints that must not be used', () => {
+  it('load refuses weights that are NaN or infinite, naming the tensor', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapegrad-nan-'));
+    const model = new Sequential([new Dense(3, 4, { rng: new Rng(1) }), new ReLU(), new Dense(4, 2, { rng: new Rng(2) })]);
+    (model.layers[2] as Dense).weight.data[5] = NaN;
+    (model.layers[2] as Dense).weight.data[6] = Infinity;
+    const path = join(dir, 'nan.safetensors');
+    save(path, { model });
+    expect(() => load(path)).toThrow(FormatError);
+    expect(() => load(path)).toThrow(`${path}: tensor '2.weight' holds NaN (value 5 of 8; 2 not finite): the weights of a diverged run cannot be used`);
+  });
+});
+
+describe('best.safetensors and last.safetensors', () => {
+  it('best holds the weights alone (with the architecture); last everything a resume needs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapegrad-best-'));
+    const { train, test } = await import('../../data/index.js').then((d) => d.loadDataset('iris'));
+    const model = new Sequential([new Dense(4, 8, { rng: new Rng(1) }), new ReLU(), new Dropout(0.2, { rng: new Rng(2) }), new Dense(8, 3, { rng: new Rng(3) })]);
+    const checkpoints = new ModelCheckpoint({ dir });
+    await fit(model, { train, validationData: test, epochs: 3, batchSize: 16, optimizer: new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }), callbacks: [checkpoints] });
+    const best = readSafetensors(join(dir, 'best.safetensors'));
+    expect([...best.tensors.keys()].sort()).toEqual(['0.bias', '0.weight', '3.bias', '3.weight']);
+    expect(best.metadata.progress).toBeUndefined();
+    expect(best.metadata.optimizer).toBeUndefined();
+    expect(load(join(dir, 'best.safetensors')).model).not.toBeNull();
+    expect(load(join(dir, 'best.safetensors')).epoch).toBe(checkpoints.bestEpoch! + 1);
+    const last = load(join(dir, 'last.safetensors'));
+    expect(last.optimizerState).not.toBeNull();
+    expect(last.progress!.epoch).toBe(3);
+    expect(checkpoints.written).toEqual([join(dir, 'best.safetensors'), join(dir, 'last.safetensors')]);
   });
 });
