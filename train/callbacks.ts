@@ -388,6 +388,7 @@ export class LearningRateScheduler implements Callback {
   }
 }
 
+/** Options of `TerminateOnNaN`: how far the loss may rise before a run counts as diverged. */
 export interface TerminateOnNaNOptions {
   /**
    * How far above where training started the loss may go before the run counts as diverged (default
