@@ -96,7 +96,8 @@ export class EarlyStopping implements Callback {
       return;
     }
     this.wait++;
-    if (this.wait > this.patience) {
+    // Keras's rule: stop once `patience` epochs in a row have not improved (at the first one, for patience 0).
+    if (this.wait >= this.patience) {
       ctx.stopTraining = true;
       ctx.stopReason = `early stopping at epoch ${epoch + 1}: ${this.monitor} has not improved for ${this.wait} epochs (best ${this.best.toFixed(4)} at epoch ${this.bestEpoch + 1})`;
     }

@@ -379,21 +379,33 @@ describe('EarlyStopping', () => {
   const logs = (valLoss: number): Logs => ({ loss: 1, accuracy: 0.5, val_loss: valLoss, val_accuracy: 0.5, learning_rate: 0.1 });
   const ctx = () => ({ model: mlp(), stopTraining: false }) as unknown as TrainContext;
 
-  it('waits `patience` epochs without an improvement larger than minDelta', () => {
+  it('stops after `patience` epochs in a row without an improvement larger than minDelta (Keras\'s rule)', () => {
     const es = new EarlyStopping({ patience: 2, minDelta: 0.01 });
     const c = ctx();
-    const seq = [1.0, 0.9, 0.895, 0.899, 0.85];
+    const seq = [1.0, 0.9, 0.895, 0.85];
     seq.forEach((v, epoch) => es.onEpochEnd(epoch, logs(v), c));
-    // 0.895 and 0.899 do not beat 0.9 by 0.01: two bad epochs are tolerated, then 0.85 is better.
+    // 0.895 does not beat 0.9 by 0.01 (one bad epoch), then 0.85 does: the count starts again.
+    expect(c.stopTraining).toBe(false);
+    es.onEpochEnd(4, logs(0.9), c);
     expect(c.stopTraining).toBe(false);
     es.onEpochEnd(5, logs(0.9), c);
-    expect(c.stopTraining).toBe(false);
-    es.onEpochEnd(6, logs(0.9), c);
-    es.onEpochEnd(7, logs(0.9), c);
     expect(c.stopTraining).toBe(true);
     // Messages count epochs from 1, as the per-epoch lines do; the state keeps Keras's 0-based epoch.
-    expect(c.stopReason).toMatch(/early stopping at epoch 8: val_loss has not improved for 3 epochs \(best 0\.8500 at epoch 5\)/);
-    expect(es.getState()).toEqual({ best: 0.85, bestEpoch: 4, wait: 3 });
+    expect(c.stopReason).toMatch(/early stopping at epoch 6: val_loss has not improved for 2 epochs \(best 0\.8500 at epoch 4\)/);
+    expect(es.getState()).toEqual({ best: 0.85, bestEpoch: 3, wait: 2 });
+  });
+
+  it("Keras's documented example: patience 3 on a loss that never improves runs 4 epochs", async () => {
+    // keras.callbacks.EarlyStopping's docstring: monitor='loss', patience=3, a Dense(10) fit to zeros
+    // with SGD: 'Only 4 epochs are run.' A loss that cannot improve: the model's output is ignored.
+    const model = new Sequential([new Dense(20, 10, { rng: new Rng(1) })]);
+    const x = Array.from({ length: 5 }, (_, i) => Array.from({ length: 20 }, (_, j) => i * 20 + j));
+    const constantLoss = (pred: Tensor): Tensor => pred.mul(0).sum().add(1);
+    const history = await fit(model, {
+      x, y: new Float32Array(5 * 10), loss: constantLoss, epochs: 10, batchSize: 1,
+      optimizer: new SGD(model.parameters(), { lr: 0.01 }), callbacks: [new EarlyStopping({ monitor: 'loss', patience: 3 })],
+    });
+    expect(history.epoch).toEqual([0, 1, 2, 3]);
   });
 
   it('monitors any log name, falling back to the training one without validation', () => {
