@@ -75,6 +75,9 @@ function makeBackend(module: WasmModule): Backend {
     kit: wasmGemmKit(k, (job) => mainScratch.address(wasmScratchBytes(job))),
     prepareWorkers(p: Pool, job: GemmJob): void {
       const bytes = wasmScratchBytes(job);
+      // The main thread's too: it may take no chunk of this job (the workers were quicker) and need the
+      // room only later; grown now, the scratch reaches its final size with the first product of each shape.
+      mainScratch.address(bytes);
       for (let w = 0; w < p.size; w++) {
         workerScratch[w] ??= new Scratch();
         p.setScratch(w, workerScratch[w].address(bytes));
