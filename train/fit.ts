@@ -107,9 +107,10 @@ const SPLIT_STREAM = 0x53504c;
  * MessageChannel, a task of its own in pages and workers, and not throttled as `setTimeout(0)` is
  * (1 ms a call in Node, 4 ms in a page once nested). Measured in Node (Iris, batches of 8, best of
  * 12 runs): setImmediate 245k samples/s, a message 255k, setTimeout(0) 4.7k. Node gets setImmediate
- * all the same, because there a MessagePort delivers up to a thousand queued messages in one turn of
- * the loop, running the microtasks (the next batch) between them: with messages, the command line's
- * Ctrl-C test (tests/cli/spawn.test.ts) trained on to the last epoch and exited 0.
+ * all the same, because there a message to ourselves does not let a signal in between batches: with
+ * messages, the command line's Ctrl-C test (tests/cli/spawn.test.ts) trained on to the last epoch and
+ * exited 0 (Node delivers the port's messages, each followed by its microtasks, the next batch, ahead of
+ * the signal).
  */
 function yieldToEventLoop(): Promise<void> {
   const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
