@@ -18,10 +18,13 @@ type Builtins = {
   'node:module': typeof import('node:module');
 };
 
+/** What a page does instead of data/'s file readers. */
+const IN_A_PAGE = 'in a page, fetch the bytes and use parseIdx (or your own parser) with createDataset';
+
 /** The Node built-in module `id`, for `op`; a `NodeOnlyError` where there is none. */
 export function nodeModule<K extends keyof Builtins>(id: K, op: string): Builtins[K] {
   const p = nodeProcess();
   const mod = p === null ? undefined : (p.getBuiltinModule!(id) as Builtins[K] | undefined);
-  if (mod === undefined) throw new NodeOnlyError(op, id);
+  if (mod === undefined) throw new NodeOnlyError(op, id, IN_A_PAGE);
   return mod;
 }

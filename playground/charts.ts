@@ -95,11 +95,13 @@ export class TrainingChart {
 }
 
 /**
- * The range test's curve: each batch's loss (points) and its moving average (line) against the rate on
- * a log axis, and a rule at the suggested rate.
+ * The range test's curve: each batch's loss (points) and the finder's centered average (line) against
+ * the rate on a log axis, and a rule at the suggested rate. The centered average is the curve the
+ * suggestion is read from (optim/lrFinder.ts), as `tapegrad lr-find`'s plot draws it; the moving
+ * average that decides when the sweep stops lags the losses, and turns up later than they do.
  */
-export function lrFinderSpec(found: { rates: number[]; losses: number[]; smoothed: number[]; suggested: number }): TopLevelSpec {
-  const rows = found.rates.map((rate, i) => ({ rate, loss: found.losses[i], smoothed: found.smoothed[i] }));
+export function lrFinderSpec(found: { rates: number[]; losses: number[]; centered: number[]; suggested: number }): TopLevelSpec {
+  const rows = found.rates.map((rate, i) => ({ rate, loss: found.losses[i], centered: found.centered[i] }));
   const x = { field: 'rate', type: 'quantitative' as const, scale: { type: 'log' as const }, title: 'learning rate' };
   // The last losses climb far past the first (the sweep stops at 4x the minimum, raw losses overshoot):
   // cap the axis at 1.5x the first loss so the dip stays visible.
@@ -110,7 +112,7 @@ export function lrFinderSpec(found: { rates: number[]; losses: number[]; smoothe
     height: 200,
     layer: [
       { data: { values: rows }, mark: { type: 'point', size: 12, opacity: 0.5, clip: true }, encoding: { x, y: { ...y, field: 'loss' } } },
-      { data: { values: rows }, mark: { type: 'line', clip: true }, encoding: { x, y: { ...y, field: 'smoothed' } } },
+      { data: { values: rows }, mark: { type: 'line', clip: true }, encoding: { x, y: { ...y, field: 'centered' } } },
       {
         data: { values: [{ rate: found.suggested, label: `suggested ${found.suggested.toPrecision(2)}` }] },
         layer: [

@@ -80,7 +80,8 @@ export type FromWorker =
       type: 'lr-found';
       rates: number[];
       losses: number[];
-      smoothed: number[];
+      /** The centered average of the losses, which the suggestion is read from. */
+      centered: number[];
       suggested: number;
       stopReason: string;
       optimizer: string;

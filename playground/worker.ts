@@ -301,7 +301,7 @@ function lrFind(config: TrainConfig): void {
     });
   const result = findLearningRate(trainOn, loader.epochBatches(0), { model, optimizer, start: 1e-5, end: 10, steps: 100 });
   post({
-    type: 'lr-found', rates: result.rates, losses: result.losses, smoothed: result.smoothed,
+    type: 'lr-found', rates: result.rates, losses: result.losses, centered: result.centered,
     suggested: result.suggested, stopReason: result.stopReason, optimizer: config.optimizer,
   });
 }

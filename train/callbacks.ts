@@ -2,13 +2,17 @@
  * Callbacks in the manner of Keras (`keras.callbacks`): small objects with hooks that `fit` calls at the
  * start and end of training, of each epoch and of each batch. Training itself stays one readable loop in
  * fit.ts; everything optional (stopping early, checkpoints, logs, the progress bar) lives here.
+ *
+ * EarlyStopping, LearningRateScheduler and TerminateOnNaN touch nothing outside the run, so they work in
+ * a page. ModelCheckpoint and the CSV and JSONL logs write files, and the progress bar draws on the
+ * terminal: they ask for Node when they are made (node.ts), so in a page the constructor throws a
+ * NodeOnlyError at once, rather than the first epoch's end after minutes of training.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { Tensor } from '../engine/index.js';
 import type { History, Logs } from './history.js';
-import { writeFileAtomic } from './safetensors.js';
+import { nodeModule, requirePackage } from './node.js';
+import { writeFileAtomicFor } from './safetensors.js';
 import type { Callback, Model, ScheduleLike, StateDict, TrainContext } from './types.js';
 
 /** The state dictionary as entries, whether the model returns a Map or a plain object. */
@@ -155,6 +159,10 @@ export class ModelCheckpoint implements Callback {
   readonly monitor: string;
   readonly saveBest: boolean;
   readonly saveLast: boolean;
+  /** `<dir>/best.safetensors`. */
+  readonly bestPath: string;
+  /** `<dir>/last.safetensors`. */
+  readonly lastPath: string;
   /** The paths written by this run, in the order first written. */
   readonly written: string[] = [];
   /** The epoch (from 0) whose weights best.safetensors holds, when this run wrote it. */
@@ -163,25 +171,19 @@ export class ModelCheckpoint implements Callback {
   lastEpoch: number | null = null;
   private best = NaN;
 
+  /** Node only: in a page, a NodeOnlyError. */
   constructor(options: ModelCheckpointOptions) {
+    const { join } = nodeModule('node:path', 'ModelCheckpoint', 'files');
     this.dir = options.dir;
     this.monitor = options.monitor ?? 'val_loss';
     this.saveBest = options.saveBest ?? true;
     this.saveLast = options.saveLast ?? true;
-  }
-
-  /** `<dir>/best.safetensors`. */
-  get bestPath(): string {
-    return join(this.dir, 'best.safetensors');
-  }
-
-  /** `<dir>/last.safetensors`. */
-  get lastPath(): string {
-    return join(this.dir, 'last.safetensors');
+    this.bestPath = join(this.dir, 'best.safetensors');
+    this.lastPath = join(this.dir, 'last.safetensors');
   }
 
   onTrainBegin(): void {
-    mkdirSync(this.dir, { recursive: true });
+    nodeModule('node:fs', 'ModelCheckpoint', 'files').mkdirSync(this.dir, { recursive: true });
   }
 
   onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
@@ -240,20 +242,26 @@ export function metricsCsv(history: History): string {
  * so a resumed run, whose history comes back from the checkpoint, never duplicates or loses rows.
  */
 export class CsvLogger implements Callback {
-  constructor(readonly path: string) {}
+  /** Node only: in a page, a NodeOnlyError. */
+  constructor(readonly path: string) {
+    nodeModule('node:fs', 'CsvLogger', 'logs');
+  }
 
   onEpochEnd(_epoch: number, _logs: Logs, ctx: TrainContext): void {
-    writeFileAtomic(this.path, metricsCsv(ctx.history));
+    writeFileAtomicFor(this.path, metricsCsv(ctx.history), 'CsvLogger');
   }
 }
 
 /** metrics.jsonl, one JSON object an epoch, `{ epoch, loss, ... }` (rewritten whole, like the CSV). */
 export class JsonlLogger implements Callback {
-  constructor(readonly path: string) {}
+  /** Node only: in a page, a NodeOnlyError. */
+  constructor(readonly path: string) {
+    nodeModule('node:fs', 'JsonlLogger', 'logs');
+  }
 
   onEpochEnd(_epoch: number, _logs: Logs, ctx: TrainContext): void {
     const lines = ctx.history.rows().map((row) => JSON.stringify(row));
-    writeFileAtomic(this.path, `${lines.join('\n')}\n`);
+    writeFileAtomicFor(this.path, `${lines.join('\n')}\n`, 'JsonlLogger');
   }
 }
 
@@ -296,19 +304,29 @@ export interface ProgressBarOptions {
  * A live bar per epoch (cli-progress) with the running loss, accuracy, samples/s and the ETA when stdout
  * is a terminal; one plain line per epoch otherwise, so logs and CI output stay readable. The running
  * means are the batches' own logs averaged over the epoch so far (weighted by batch size).
+ *
+ * Node only (the terminal), except with `{ tty: false, write }`: then it only formats lines, which a
+ * page can show. cli-progress is loaded when a bar is made for a terminal, not when tapegrad loads.
  */
 export class ProgressBar implements Callback {
   private readonly tty: boolean;
   private readonly write: (line: string) => void;
+  private readonly stdout: NodeJS.WriteStream | null = null;
+  private readonly Bar: typeof SingleBar | null = null;
   private bar: SingleBar | null = null;
   private lossSum = 0;
   private accuracySum = 0;
   private seen = 0;
   private started = 0;
 
+  /** In a page, a NodeOnlyError unless given `{ tty: false, write }`. */
   constructor(options: ProgressBarOptions = {}) {
-    this.tty = options.tty ?? Boolean(process.stdout.isTTY);
-    this.write = options.write ?? ((line) => process.stdout.write(`${line}\n`));
+    const { tty, write } = options;
+    if (tty === undefined || tty || write === undefined) this.stdout = nodeModule('node:process', 'ProgressBar', 'terminal').stdout;
+    this.tty = tty ?? Boolean(this.stdout!.isTTY);
+    const stdout = this.stdout;
+    this.write = write ?? ((line) => stdout!.write(`${line}\n`));
+    if (this.tty) this.Bar = requirePackage<typeof import('cli-progress')>('cli-progress', 'ProgressBar', 'terminal').SingleBar;
   }
 
   /**
@@ -326,14 +344,14 @@ export class ProgressBar implements Callback {
     this.accuracySum = 0;
     this.seen = 0;
     this.started = performance.now();
-    if (!this.tty) return;
-    this.bar = new SingleBar({
+    if (this.Bar === null) return;
+    this.bar = new this.Bar({
       format: `epoch ${epoch + 1}/${ctx.epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | {sps} samples/s | ETA {eta_formatted}`,
       barsize: 24,
       hideCursor: true,
       // The bar gives way to the epoch's summary line, so a finished run reads one line per epoch.
       clearOnComplete: true,
-      stream: process.stdout,
+      stream: this.stdout!,
       etaBuffer: 50,
     });
     this.bar.start(ctx.stepsPerEpoch, 0, { loss: '-', acc: '-', sps: '-' });

@@ -2,6 +2,15 @@
  * train: `fit`/`evaluate` (Keras's contract for any model, loss and data), the one training step and
  * evaluation step, losses and metrics, callbacks, checkpoints (safetensors, `save`/`load`) and the plots.
  * Imports engine, layers, optim and data.
+ *
+ * In a page too: this entry imports nothing of Node. `fit`, `evaluate`, `rangeTest`, the steps, losses,
+ * metrics, History, EarlyStopping, LearningRateScheduler, TerminateOnNaN, the encoders
+ * (`encodeCheckpoint`/`decodeCheckpoint`, `encodeSafetensors`/`decodeSafetensors`: bytes in, bytes out)
+ * and the plot specs all run there. What writes or reads files, or the terminal, is Node only and asks
+ * for Node when it runs (node.ts): `save`, `load`, `readSafetensors`, `writeSafetensors`,
+ * `writeFileAtomic`, `removeStaleTemporaries`, `ModelCheckpoint`, `CsvLogger`, `JsonlLogger`,
+ * `ProgressBar` (unless given `{ tty: false, write }`), `renderSvg`, `requirePlotPackages` and
+ * `terminalChart`; in a page each throws a `NodeOnlyError` naming itself and what to use instead.
  */
 export { fit } from './fit.js';
 export type { FitOptions, RunShape } from './fit.js';
@@ -31,7 +40,7 @@ export {
   weightsAreFinite,
 } from './callbacks.js';
 export type { EarlyStoppingOptions, ModelCheckpointOptions, ProgressBarOptions, TerminateOnNaNOptions } from './callbacks.js';
-export { save, load, architectureOf, CHECKPOINT_FORMAT } from './save.js';
+export { save, load, encodeCheckpoint, decodeCheckpoint, architectureOf, CHECKPOINT_FORMAT } from './save.js';
 export type { Checkpoint, CheckpointInfo, PartialEpoch, Progress, SaveOptions } from './save.js';
 export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic, removeStaleTemporaries, WriteError } from './safetensors.js';
 export type { StoredTensor, SafetensorsContents } from './safetensors.js';

@@ -5,10 +5,14 @@
  * a second and most commands (and every argument error) never draw anything. vega and vega-lite are
  * optional peer dependencies of the package (27 MB that a library user who never plots should not
  * install): without them `renderSvg` throws a MissingPackageError naming both.
+ *
+ * The specs are plain JSON and work anywhere (a page draws them with vega-embed); `renderSvg`,
+ * `requirePlotPackages` and the terminal chart are Node only (node.ts), and a page's bundle holds
+ * neither vega nor asciichart: both are loaded by a name the bundler does not follow.
  */
-import { createRequire } from 'node:module';
 import { optionalPackages } from '../data/index.js';
 import type { History } from './history.js';
+import { nodeModule, requirePackage } from './node.js';
 
 /** A vega-lite specification (kept loose: vega-lite's own types are large and add nothing here). */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -235,15 +239,30 @@ export function sweepSpec(runs: readonly SweepRun[], label = 'dropout'): VegaLit
 
 const PLOT_PACKAGES = ['vega', 'vega-lite'];
 
-/** Throws a MissingPackageError unless vega and vega-lite are installed (commands whose output is a plot check first). */
+/**
+ * Throws a MissingPackageError unless vega and vega-lite are installed (commands whose output is a plot
+ * check first). Node only.
+ */
 export function requirePlotPackages(): void {
+  checkPlotPackages('requirePlotPackages');
+}
+
+function checkPlotPackages(op: string): void {
+  nodeModule('node:module', op, 'plots');
   optionalPackages(PLOT_PACKAGES, 'The SVG plots');
 }
 
-/** Compiles a vega-lite spec and renders it to an SVG string, headless. */
+/**
+ * `import(name)` with the name in a variable: Node resolves it when it runs, and a bundler, which
+ * follows only literal names, leaves vega (megabytes that only the command line draws with) out of a
+ * page's bundle.
+ */
+const importByName = (name: string): Promise<unknown> => import(name);
+
+/** Compiles a vega-lite spec and renders it to an SVG string, headless. Node only. */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  requirePlotPackages();
-  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  checkPlotPackages('renderSvg');
+  const [vega, vegaLite] = (await Promise.all(PLOT_PACKAGES.map(importByName))) as [typeof import('vega'), typeof import('vega-lite')];
   // vega-lite's TopLevelSpec type is a deep union; our specs are plain JSON checked by the tests.
   const compiled = vegaLite.compile(spec as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
@@ -256,13 +275,13 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
 
 /**
  * A small terminal chart of the per-epoch loss (train and validation) for the end of `train`,
- * drawn with asciichart. Returns '' with fewer than two epochs, where a line says nothing.
+ * drawn with asciichart. Returns '' with fewer than two epochs, where a line says nothing. Node only.
  */
 export function terminalChart(history: History, height = 8, width = 60): string {
-  if (history.length < 2) return '';
   // Loaded through require: asciichart is CommonJS and exports a colour named `default`, which
-  // confuses ESM interop about what the default export is.
-  const asciichart = createRequire(import.meta.url)('asciichart') as typeof import('asciichart');
+  // confuses ESM interop about what the default export is. (First, so a page fails whatever the history.)
+  const asciichart = requirePackage<typeof import('asciichart')>('asciichart', 'terminalChart', 'chart');
+  if (history.length < 2) return '';
   const train = (history.history.loss ?? []).filter(Number.isFinite);
   const val = (history.history.val_loss ?? []).filter(Number.isFinite);
   // asciichart draws one column per value; stretch the curves to `width` columns so ten epochs read as

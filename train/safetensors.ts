@@ -11,10 +11,13 @@
  * huge allocation. Writes are atomic (temporary file in the same folder, fsync, rename), so a crash or
  * Ctrl-C mid-write leaves the previous checkpoint intact; a write that fails (a full disk) is a
  * WriteError naming the file, and the previous file is still there.
+ *
+ * The encoder and the decoder work on bytes alone (TextEncoder, TextDecoder, DataView: no Buffer), so
+ * they run in a page too; what touches files asks for node:fs when it runs (node.ts) and is a
+ * NodeOnlyError in a page.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { FormatError, fmtShape } from '../engine/errors.js';
+import { nodeModule } from './node.js';
 
 /** One tensor as stored: row-major float32 values and their shape. */
 export interface StoredTensor {
@@ -73,14 +76,14 @@ export function encodeSafetensors(
   }
 
   // The format allows trailing spaces in the header; padding to 8 bytes keeps the data aligned.
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = json.length + ((8 - (json.length % 8)) % 8);
 
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
+  const out = new Uint8Array(8 + headerLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
   for (const [, t] of entries) {
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
     at += t.data.byteLength;
@@ -103,7 +106,8 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
 
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8'));
+    // ignoreBOM keeps a byte-order mark, so such a header fails as JSON (the format starts it with '{').
+    header = JSON.parse(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerLen)));
   } catch (e) {
     fail(`header is not JSON (${(e as Error).message})`);
   }
@@ -195,9 +199,15 @@ function processAlive(pid: number): boolean {
 /**
  * Removes the temporary files that a killed write left in `dir` (a `kill -9` between open and rename
  * leaves one, as big as the checkpoint). A file is stale when the process named in it is gone, or is
- * this one: this process writes synchronously, so none of its own writes is in flight.
+ * this one: this process writes synchronously, so none of its own writes is in flight. Node only.
  */
 export function removeStaleTemporaries(dir: string): void {
+  removeStale(dir, 'removeStaleTemporaries');
+}
+
+function removeStale(dir: string, op: string): void {
+  const { readdirSync, rmSync } = nodeModule('node:fs', op, 'files');
+  const { join } = nodeModule('node:path', op, 'files');
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -218,15 +228,26 @@ export function removeStaleTemporaries(dir: string): void {
  * temporary file is renamed over the target (rename is atomic within one file system). Stale
  * temporaries of earlier, killed writes in the same folder are removed first. A failure (ENOSPC, EROFS,
  * EACCES) is a WriteError naming `path`; the temporary file is removed and the target is untouched.
+ * Node only.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  writeFileAtomicFor(path, bytes, 'writeFileAtomic');
+}
+
+/**
+ * writeFileAtomic for `op`, the public function that was called (`save`, `CsvLogger`...): in a page
+ * the NodeOnlyError names it rather than this helper.
+ */
+export function writeFileAtomicFor(path: string, bytes: Uint8Array | string, op: string): void {
+  const { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } = nodeModule('node:fs', op, 'files');
+  const { basename, dirname, join } = nodeModule('node:path', op, 'files');
   const dir = dirname(path);
-  removeStaleTemporaries(dir);
+  removeStale(dir, op);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     const fd = openSync(tmp, 'w');
     try {
-      const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+      const buf = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
       let written = 0;
       while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
       fsyncSync(fd);
@@ -241,16 +262,21 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   }
 }
 
-/** Writes `tensors` (float32) and `metadata` as a safetensors file, atomically (temporary file, fsync, rename). */
+/** A file's bytes, for `op`; a missing file is Node's ENOENT error. */
+export function readFileFor(path: string, op: string): Uint8Array {
+  return nodeModule('node:fs', op, 'files').readFileSync(path);
+}
+
+/** Writes `tensors` (float32) and `metadata` as a safetensors file, atomically (temporary file, fsync, rename). Node only. */
 export function writeSafetensors(
   path: string,
   tensors: Map<string, StoredTensor> | Record<string, StoredTensor>,
   metadata: Record<string, string> = {},
 ): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomicFor(path, encodeSafetensors(tensors, metadata), 'writeSafetensors');
 }
 
-/** Reads a safetensors file. A missing file throws Node's ENOENT error; a malformed one a FormatError. */
+/** Reads a safetensors file. A missing file throws Node's ENOENT error; a malformed one a FormatError. Node only. */
 export function readSafetensors(path: string): SafetensorsContents {
-  return decodeSafetensors(readFileSync(path), path);
+  return decodeSafetensors(readFileFor(path, 'readSafetensors'), path);
 }

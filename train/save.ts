@@ -26,13 +26,14 @@
  * per metric (`metricSums`) instead of a correct count. A version 1 file is upgraded as it is read, so
  * `fit({ resume: load(old) })` continues it exactly.
  *
- * Who owns what: `save`/`load` turn a run into a file and back; `fit` alone restores a run from what
+ * Who owns what: `encodeCheckpoint`/`decodeCheckpoint` turn a run into bytes and back (anywhere, a page
+ * too); `save`/`load` are the same with a file (Node only); `fit` alone restores a run from what
  * `load` returns (weights, optimizer, schedule, generators, history, callbacks: see fit.ts).
  */
 import { FormatError, Tensor, getBackend, usesFma } from '../engine/index.js';
 import { layerFromConfig, type LayerConfig } from '../layers/index.js';
 import { History, type HistoryJson, type V1Row } from './history.js';
-import { readSafetensors, writeSafetensors, type StoredTensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readFileFor, writeFileAtomicFor, type StoredTensor } from './safetensors.js';
 import type { Model, OptimizerLike, ScheduleLike, StateDict } from './types.js';
 
 /** The `format` a checkpoint's metadata names; `load` reads this one and the one before. */
@@ -136,7 +137,8 @@ function fromJson(text: string): unknown {
 
 /**
  * Writes a checkpoint of the model and, if given, the optimizer, schedule and progress: a safetensors
- * file whose tensors PyTorch reads (`0.weight`, ...) and whose metadata holds the architecture. Node only.
+ * file whose tensors PyTorch reads (`0.weight`, ...) and whose metadata holds the architecture. Node only
+ * (in a page, `encodeCheckpoint` gives the same bytes).
  *
  * @example
  * ```ts
@@ -156,6 +158,26 @@ function fromJson(text: string): unknown {
  * ```
  */
 export function save(path: string, options: SaveOptions): void {
+  writeFileAtomicFor(path, encodeCheckpoint(options), 'save');
+}
+
+/**
+ * The bytes `save` writes (a safetensors file), without a file: anywhere, a page too. `decodeCheckpoint`
+ * reads them back.
+ *
+ * @example
+ * ```ts
+ * import { Sequential, Dense, ReLU, Tensor, encodeCheckpoint, decodeCheckpoint } from 'tapegrad';
+ *
+ * const model = new Sequential([new Dense(2, 4), new ReLU(), new Dense(4, 1)]);
+ * const bytes = encodeCheckpoint({ model, epoch: 3 }); // a Uint8Array: store it, post it, download it
+ * const checkpoint = decodeCheckpoint(bytes, 'model.safetensors');
+ * console.log(checkpoint.epoch); // => 3
+ * const x = Tensor.from([[0.5, -1]]);
+ * console.log(checkpoint.model!.forward(x).item() === model.forward(x).item()); // => true
+ * ```
+ */
+export function encodeCheckpoint(options: SaveOptions): Uint8Array {
   const tensors = new Map<string, StoredTensor>();
   for (const [name, t] of entriesOf(options.model.stateDict())) {
     if (name.startsWith(OPTIMIZER_PREFIX)) throw new FormatError(`save: model tensor '${name}' clashes with the optimizer prefix`);
@@ -180,11 +202,12 @@ export function save(path: string, options: SaveOptions): void {
   const epoch = options.epoch ?? options.progress?.epoch;
   if (epoch !== undefined) metadata.epoch = String(epoch);
   if (options.progress) metadata.progress = toJson(options.progress);
-  writeSafetensors(path, tensors, metadata);
+  return encodeSafetensors(tensors, metadata);
 }
 
 /** What `load` read: the rebuilt model, its weights, and the run's state for a resume. */
 export interface Checkpoint {
+  /** The file it was read from (`decodeCheckpoint`: the name it was given). */
   path: string;
   /** The model rebuilt from the architecture with the saved weights (null if the file has no architecture). */
   model:
@@ -212,7 +235,7 @@ export interface Checkpoint {
  * Reads a checkpoint and rebuilds its model. A file that is not a tapegrad checkpoint, whose metadata
  * is damaged, or whose weights hold NaN or an infinity (a diverged run's: tapegrad never writes one,
  * but another program may) is a FormatError naming the file (and the tensor); a missing file is Node's
- * ENOENT error. Node only.
+ * ENOENT error. Node only (in a page, `decodeCheckpoint` reads the bytes).
  *
  * @example
  * ```ts
@@ -234,7 +257,16 @@ export interface Checkpoint {
  * ```
  */
 export function load(path: string): Checkpoint {
-  const { tensors, metadata } = readSafetensors(path);
+  return decodeCheckpoint(readFileFor(path, 'load'), path);
+}
+
+/**
+ * A checkpoint from its bytes (what `encodeCheckpoint` or `save` produced, or a PyTorch safetensors
+ * file), anywhere, a page too: `load` without the file. `path` names the source in error messages and
+ * in the result.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, path = '<bytes>'): Checkpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, path);
   const parse = (key: string): unknown => {
     const text = metadata[key];
     if (text === undefined) return undefined;

@@ -9,7 +9,10 @@
  *   - the engine, layers and optimizers bundle for a browser (esbuild, no stubs) and train in headless
  *     Chromium under a content-security policy that refuses `eval` and `new Function`;
  *   - so does `tapegrad/data`: a data set made with createDataset from IDX bytes, split, and fed by the
- *     augmenting DataLoader trains there; its file-reading loaders say they need Node.
+ *     augmenting DataLoader trains there; its file-reading loaders say they need Node;
+ *   - and so does the root `tapegrad`: `fit` with callbacks, `evaluate` and `predict` train and predict
+ *     there, a checkpoint goes to bytes and back, and `save` (a file) says it needs Node; the bundle
+ *     holds none of the packages only Node uses (cli-progress, asciichart, vega, ndarray, commander).
  * Building and installing take about half a minute, once for the whole file.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
@@ -293,10 +296,15 @@ describe('an installed tapegrad, in a browser', () => {
       format: 'esm',
       minify: true,
       write: false,
+      metafile: true,
       logLevel: 'silent',
     });
     const code = bundled.outputFiles[0].text;
     console.log(`browser bundle ${name} (minified): ${code.length} bytes`);
+    // The packages that only Node's side uses (the bar, the terminal chart, the SVG plots, the command
+    // line) or that generate code (ndarray) are loaded by name when they run, never bundled.
+    const packages = new Set(Object.keys(bundled.metafile.inputs).map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1] ?? '(own)'));
+    for (const nodeOnly of ['cli-progress', 'asciichart', 'vega', 'vega-lite', 'ndarray', 'ndarray-ops', 'commander']) expect(packages, nodeOnly).not.toContain(nodeOnly);
     expect(code).not.toMatch(/(?<![.\w$])Function\s*\(/); // new Function(...) and Function(...) alike (ndarray's codegen)
     expect(code).not.toMatch(/(?<![.\w$])eval\s*\((?!\)\{)/); // a call of eval, not a layer's eval() method
     expect(code).not.toMatch(/(?:\bfrom|\bimport|\brequire)\s*\(?\s*["']node:/);
@@ -442,5 +450,79 @@ window.__result = {
     expect(result.mnist).toBe(
       'NodeOnlyError: mnistDir needs Node (node:module), which this runtime does not have; in a page, fetch the bytes and use parseIdx (or your own parser) with createDataset',
     );
+  }, 120_000);
+
+  it("bundles the root 'tapegrad' too: fit (arrays, validationSplit, callbacks with (epoch, logs)), evaluate and predict train in Chromium; a checkpoint goes to bytes and back; save is a NodeOnlyError", async () => {
+    const code = await bundle(
+      'root',
+      `import { Tensor, Sequential, Dense, ReLU, SGD, StepDecay, fit, evaluate, EarlyStopping, ProgressBar, save, encodeCheckpoint, decodeCheckpoint, NodeOnlyError, Rng } from 'tapegrad';
+const rng = new Rng(3);
+const x = [], y = [];
+for (let i = 0; i < 400; i++) {
+  const a = rng.uniform() * 2 - 1, b = rng.uniform() * 2 - 1;
+  x.push([a, b]); y.push(a * b > 0 ? 1 : 0); // XOR of the signs
+}
+const model = new Sequential([new Dense(2, 16, { rng }), new ReLU(), new Dense(16, 2, { rng })]);
+const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+const epochs = [], lines = [];
+let ticks = 0;
+const ticker = setInterval(() => ticks++, 0); // runs only if fit lets the page's event loop turn
+const history = await fit(model, {
+  x, y, epochs: 20, batchSize: 16, optimizer, validationSplit: 0.2, seed: 1,
+  schedule: new StepDecay(optimizer, { drop: 0.5, every: 15 }),
+  callbacks: [
+    new EarlyStopping({ monitor: 'val_loss', patience: 50 }),
+    new ProgressBar({ tty: false, write: (line) => lines.push(line) }),
+    { onEpochEnd(epoch, logs) { epochs.push([epoch, logs.loss, logs.val_accuracy]); } },
+  ],
+});
+clearInterval(ticker);
+const result = evaluate(model, { x, y });
+const probe = Tensor.from([[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]]);
+const predicted = model.predict(probe).toArray().map((row) => (row[1] > row[0] ? 1 : 0));
+let saved = 'saved';
+try { save('model.safetensors', { model }); } catch (err) { saved = (err instanceof NodeOnlyError ? 'NodeOnlyError: ' : 'other: ') + err.message; }
+const bytes = encodeCheckpoint({ model, optimizer, epoch: history.epoch.length });
+const back = decodeCheckpoint(bytes, 'page.safetensors');
+const again = back.model.predict(probe).data;
+window.__result = {
+  loss: history.history.loss, valAccuracy: history.history.val_accuracy.at(-1), rates: history.history.learning_rate,
+  epochs, lines: lines.length, lastLine: lines.at(-1), ticks, accuracy: result.accuracy, predicted, saved,
+  bytes: bytes.length, epoch: back.epoch, same: Array.from(model.predict(probe).data).every((v, i) => v === again[i]),
+};
+`,
+    );
+    const r = await runInPage<{
+      loss: number[];
+      valAccuracy: number;
+      rates: number[];
+      epochs: Array<[number, number, number]>;
+      lines: number;
+      lastLine: string;
+      ticks: number;
+      accuracy: number;
+      predicted: number[];
+      saved: string;
+      bytes: number;
+      epoch: number;
+      same: boolean;
+    }>('root', code);
+    expect(r.loss).toHaveLength(20);
+    expect(r.loss[19]).toBeLessThan(0.5 * r.loss[0]);
+    expect(r.valAccuracy).toBeGreaterThan(0.9);
+    expect(r.rates[14]).toBeCloseTo(0.1);
+    expect(r.rates[15]).toBeCloseTo(0.05);
+    // The callback saw every epoch, from 0, with the logs History recorded.
+    expect(r.epochs.map(([e]) => e)).toEqual([...Array(20).keys()]);
+    expect(r.epochs.map(([, loss]) => loss)).toEqual(r.loss);
+    expect(r.lines).toBe(20);
+    expect(r.lastLine).toMatch(/^epoch 20\/20 {2}loss 0\.\d{4} {2}acc 0\.\d{4} {2}val_loss /);
+    expect(r.ticks).toBeGreaterThan(10); // 400 batches: the page's timers ran while it trained
+    expect(r.accuracy).toBeGreaterThan(0.9);
+    expect(r.predicted).toEqual([1, 0, 1, 0]);
+    expect(r.saved).toMatch(/^NodeOnlyError: save needs Node \(node:fs\), which this runtime does not have; in a page, encodeCheckpoint and decodeCheckpoint /);
+    expect(r.bytes).toBeGreaterThan(4 * (2 * 16 + 16 + 16 * 2 + 2)); // the weights, as float32, and a header
+    expect(r.epoch).toBe(20);
+    expect(r.same).toBe(true);
   }, 120_000);
 });
