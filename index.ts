@@ -16,5 +16,3 @@ export * from './layers/index.js';
 export * from './optim/index.js';
 export * from './data/index.js';
 export * from './train/index.js';
-// data/ and train/ both export a writeFileAtomic; the root names train's, which also takes a string.
-export { writeFileAtomic } from './train/index.js';

@@ -15,7 +15,7 @@ import { evalCommand } from './eval.js';
 import { processIo, type Io } from './io.js';
 import { lrFindCommand } from './lrfind.js';
 import { MissingPackageError } from '../data/index.js';
-import { WriteError } from '../train/index.js';
+import { WriteError } from '../data/index.js';
 import { FLAG_TABLES, UsageError, checkRefused, flagHelp, flagName, type CommandName, type RawOptions } from './options.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand, trainSummary } from './train.js';

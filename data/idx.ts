@@ -12,6 +12,7 @@
  * instead of turning into garbage pixels.
  */
 import { FormatError } from '../engine/index.js';
+import { writeFileAtomicFor } from './files.js';
 import { nodeModule } from './node.js';
 
 /** An IDX file's contents: its shape and its bytes. */
@@ -153,25 +154,6 @@ export function encodeIdx(data: Uint8Array, shape: readonly number[]): Uint8Arra
  * (or a crash) never sees half a file. Node only.
  */
 export function writeIdx(path: string, data: Uint8Array, shape: readonly number[]): void {
-  writeFileAtomic(path, encodeIdx(data, shape));
+  writeFileAtomicFor(path, encodeIdx(data, shape), 'writeIdx');
 }
 
-/** Temporary file + fsync + rename (the same folder, so the rename is atomic). Node only. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } = nodeModule('node:fs', 'writeFileAtomic');
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}

@@ -12,7 +12,7 @@
  * standardizer, the `DataLoader` with its augmentation, and Iris (`loadIris`, `loadIrisSplit`,
  * `loadDataset('iris')`: its rows are JSON a bundler inlines) all run there. What reads files is Node
  * only, and asks for node:fs when it runs (data/node.ts): `loadMnist`, `mnistDir`, the Fashion-MNIST
- * loaders and cache, `readIdx`, `writeIdx`, `writeFileAtomic`, `optionalPackages`; in a page each throws a
+ * loaders and cache, `readIdx`, `writeIdx`, `writeFileAtomic`, `removeStaleTemporaries`, `optionalPackages`; in a page each throws a
  * `NodeOnlyError` naming itself.
  */
 import { loadFashionMnist } from './fashion.js';
@@ -22,7 +22,8 @@ import { loadMnist } from './mnist.js';
 
 export { createDataset, splitValidation, classCounts, indicesByClass } from './dataset.js';
 export type { Dataset, DatasetInit } from './dataset.js';
-export { readIdx, parseIdx, encodeIdx, writeIdx, writeFileAtomic } from './idx.js';
+export { readIdx, parseIdx, encodeIdx, writeIdx } from './idx.js';
+export { writeFileAtomic, removeStaleTemporaries, WriteError } from './files.js';
 export type { IdxArray, IdxExpectation } from './idx.js';
 export { loadMnist, mnistDir, MNIST_CLASS_NAMES } from './mnist.js';
 export type { MnistOptions } from './mnist.js';

@@ -12,19 +12,23 @@
 import { nodeProcess } from '../engine/node.js';
 import { NodeOnlyError } from './nodeOnlyError.js';
 
-type Builtins = {
+export type Builtins = {
   'node:fs': typeof import('node:fs');
   'node:path': typeof import('node:path');
   'node:module': typeof import('node:module');
+  'node:process': typeof import('node:process');
 };
 
 /** What a page does instead of data/'s file readers. */
 const IN_A_PAGE = 'in a page, fetch the bytes and use parseIdx (or your own parser) with createDataset';
 
-/** The Node built-in module `id`, for `op`; a `NodeOnlyError` where there is none. */
-export function nodeModule<K extends keyof Builtins>(id: K, op: string): Builtins[K] {
+/**
+ * The Node built-in module `id`, for `op`; a `NodeOnlyError` where there is none, ending with `instead`
+ * (what a page does instead: by default, data's way of making a data set without files).
+ */
+export function nodeModule<K extends keyof Builtins>(id: K, op: string, instead: string = IN_A_PAGE): Builtins[K] {
   const p = nodeProcess();
   const mod = p === null ? undefined : (p.getBuiltinModule!(id) as Builtins[K] | undefined);
-  if (mod === undefined) throw new NodeOnlyError(op, id, IN_A_PAGE);
+  if (mod === undefined) throw new NodeOnlyError(op, id, instead);
   return mod;
 }

@@ -8,7 +8,7 @@
  * (`encodeCheckpoint`/`decodeCheckpoint`, `encodeSafetensors`/`decodeSafetensors`: bytes in, bytes out)
  * and the plot specs all run there. What writes or reads files, or the terminal, is Node only and asks
  * for Node when it runs (node.ts): `save`, `load`, `readSafetensors`, `writeSafetensors`,
- * `writeFileAtomic`, `removeStaleTemporaries`, `ModelCheckpoint`, `CsvLogger`, `JsonlLogger`,
+ * `ModelCheckpoint`, `CsvLogger`, `JsonlLogger`,
  * `ProgressBar` (unless given `{ tty: false, write }`), `renderSvg`, `requirePlotPackages` and
  * `terminalChart`; in a page each throws a `NodeOnlyError` naming itself and what to use instead.
  */
@@ -42,7 +42,7 @@ export {
 export type { EarlyStoppingOptions, ModelCheckpointOptions, ProgressBarOptions, TerminateOnNaNOptions } from './callbacks.js';
 export { save, load, encodeCheckpoint, decodeCheckpoint, architectureOf, CHECKPOINT_FORMAT } from './save.js';
 export type { Checkpoint, CheckpointInfo, PartialEpoch, Progress, SaveOptions } from './save.js';
-export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic, removeStaleTemporaries, WriteError } from './safetensors.js';
+export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export type { StoredTensor, SafetensorsContents } from './safetensors.js';
 export { curvesSpec, lrFindSpec, sweepSpec, epochAxis, renderSvg, requirePlotPackages, terminalChart, VALUE_FORMAT, SWEEP_SCHEME } from './plots.js';
 export type { VegaLiteSpec, SweepRun, LrFindPlot } from './plots.js';

@@ -7,15 +7,7 @@
  * so a bundler has nothing to stub, and in a page the call is a `NodeOnlyError` naming what was called,
  * the module it needed and what a page does instead.
  */
-import { NodeOnlyError } from '../data/index.js';
-import { nodeProcess } from '../engine/node.js';
-
-type Builtins = {
-  'node:fs': typeof import('node:fs');
-  'node:path': typeof import('node:path');
-  'node:module': typeof import('node:module');
-  'node:process': typeof import('node:process');
-};
+import { nodeModule as dataNodeModule, type Builtins } from '../data/node.js';
 
 /** What a page does instead, by what needed Node: the end of each NodeOnlyError's message. */
 const IN_A_PAGE = {
@@ -33,11 +25,11 @@ export type NodeUse = keyof typeof IN_A_PAGE;
 
 /** The Node built-in module `id`, for `op`; a `NodeOnlyError` where there is none. */
 export function nodeModule<K extends keyof Builtins>(id: K, op: string, use: NodeUse): Builtins[K] {
-  const p = nodeProcess();
-  const mod = p === null ? undefined : (p.getBuiltinModule!(id) as Builtins[K] | undefined);
-  if (mod === undefined) throw new NodeOnlyError(op, id, IN_A_PAGE[use]);
-  return mod;
+  return dataNodeModule(id, op, IN_A_PAGE[use]);
 }
+
+/** What a page does instead of train's file functions (the end of their NodeOnlyError). */
+export const FILES_IN_A_PAGE = IN_A_PAGE.files;
 
 /**
  * A CommonJS package, loaded when it is first needed (not at module load, so a page's bundle never

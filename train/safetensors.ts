@@ -17,7 +17,8 @@
  * NodeOnlyError in a page.
  */
 import { FormatError, fmtShape } from '../engine/errors.js';
-import { nodeModule } from './node.js';
+import { readFileFor as dataReadFileFor, writeFileAtomicFor as dataWriteFileAtomicFor } from '../data/files.js';
+import { FILES_IN_A_PAGE } from './node.js';
 
 /** One tensor as stored: row-major float32 values and their shape. */
 export interface StoredTensor {
@@ -163,108 +164,17 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   return { tensors, metadata };
 }
 
-/** A file could not be written (a full disk, a read-only folder): the message names the file and why. */
-export class WriteError extends Error {
-  override name = 'WriteError';
-
-  constructor(
-    readonly path: string,
-    /** Node's error code: 'ENOSPC', 'EROFS', 'EACCES'... */
-    readonly code: string | undefined,
-    reason: string,
-  ) {
-    super(`cannot write ${path}: ${reason}`);
-  }
-}
-
-/** `ENOSPC: no space left on device, write` → `no space left on device (ENOSPC)`. */
-function systemReason(e: NodeJS.ErrnoException): string {
-  if (!e.code) return e.message;
-  return `${e.message.replace(`${e.code}: `, '').replace(/, \w+( '.*')?$/, '')} (${e.code})`;
-}
-
-/** `.best.safetensors.<pid>.<time>.tmp`: the temporary files of writeFileAtomic. */
-const TEMPORARY = /^\..+\.(\d+)\.\d+\.tmp$/;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists, owned by someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * Removes the temporary files that a killed write left in `dir` (a `kill -9` between open and rename
- * leaves one, as big as the checkpoint). A file is stale when the process named in it is gone, or is
- * this one: this process writes synchronously, so none of its own writes is in flight. Node only.
- */
-export function removeStaleTemporaries(dir: string): void {
-  removeStale(dir, 'removeStaleTemporaries');
-}
-
-function removeStale(dir: string, op: string): void {
-  const { readdirSync, rmSync } = nodeModule('node:fs', op, 'files');
-  const { join } = nodeModule('node:path', op, 'files');
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = TEMPORARY.exec(name);
-    if (m === null) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid && processAlive(pid)) continue;
-    rmSync(join(dir, name), { force: true });
-  }
-}
-
-/**
- * Writes atomically: the bytes go to a temporary file beside the target, are flushed to disk, and the
- * temporary file is renamed over the target (rename is atomic within one file system). Stale
- * temporaries of earlier, killed writes in the same folder are removed first. A failure (ENOSPC, EROFS,
- * EACCES) is a WriteError naming `path`; the temporary file is removed and the target is untouched.
- * Node only.
- */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  writeFileAtomicFor(path, bytes, 'writeFileAtomic');
-}
-
-/**
- * writeFileAtomic for `op`, the public function that was called (`save`, `CsvLogger`...): in a page
- * the NodeOnlyError names it rather than this helper.
+ * data/files.ts's writeFileAtomic for `op`, the public function that was called (`save`, `CsvLogger`...);
+ * in a page its NodeOnlyError says what a page does instead (the checkpoint encoders).
  */
 export function writeFileAtomicFor(path: string, bytes: Uint8Array | string, op: string): void {
-  const { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } = nodeModule('node:fs', op, 'files');
-  const { basename, dirname, join } = nodeModule('node:path', op, 'files');
-  const dir = dirname(path);
-  removeStale(dir, op);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      const buf = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-      let written = 0;
-      while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    const err = e as NodeJS.ErrnoException;
-    throw new WriteError(path, err.code, systemReason(err));
-  }
+  dataWriteFileAtomicFor(path, bytes, op, FILES_IN_A_PAGE);
 }
 
 /** A file's bytes, for `op`; a missing file is Node's ENOENT error. */
 export function readFileFor(path: string, op: string): Uint8Array {
-  return nodeModule('node:fs', op, 'files').readFileSync(path);
+  return dataReadFileFor(path, op, FILES_IN_A_PAGE);
 }
 
 /** Writes `tensors` (float32) and `metadata` as a safetensors file, atomically (temporary file, fsync, rename). Node only. */

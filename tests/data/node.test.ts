@@ -34,7 +34,7 @@ describe('data/ where Node is absent', () => {
   it('the file readers throw a NodeOnlyError naming the function and the module', () => {
     const cases: Array<[() => unknown, string, string]> = [
       [() => readIdx('/x.idx'), 'readIdx', 'node:fs'],
-      [() => writeIdx('/x.idx', new Uint8Array(1), [1]), 'writeFileAtomic', 'node:fs'],
+      [() => writeIdx('/x.idx', new Uint8Array(1), [1]), 'writeIdx', 'node:fs'],
       [() => writeFileAtomic('/x', new Uint8Array(1)), 'writeFileAtomic', 'node:fs'],
       [() => mnistDir(), 'mnistDir', 'node:module'],
       [() => loadMnist(), 'mnistDir', 'node:module'],
@@ -54,7 +54,9 @@ describe('data/ where Node is absent', () => {
       expect(caught, op).toBeInstanceOf(NodeOnlyError);
       expect((caught as NodeOnlyError).op).toBe(op);
       expect((caught as NodeOnlyError).module).toBe(module);
-      expect((caught as Error).message).toMatch(new RegExp(`^${op} needs Node \\(${module}\\), which this runtime does not have; in a page, fetch the bytes`));
+      // A reader says how a page makes its data set; a writer, where a page keeps bytes instead.
+      const instead = op.startsWith('write') ? 'in a page, keep the bytes' : 'in a page, fetch the bytes';
+      expect((caught as Error).message).toMatch(new RegExp(`^${op} needs Node \\(${module}\\), which this runtime does not have; ${instead}`));
     }
   });
 

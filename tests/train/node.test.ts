@@ -7,7 +7,7 @@
  * Chromium; this is the fast check of each function.)
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { NodeOnlyError } from '../../data/index.js';
+import { NodeOnlyError, removeStaleTemporaries, writeFileAtomic } from '../../data/index.js';
 import { Rng, Tensor } from '../../engine/index.js';
 import { Dense, ReLU, Sequential } from '../../layers/index.js';
 import { SGD, StepDecay } from '../../optim/index.js';
@@ -26,12 +26,10 @@ import {
   fit,
   load,
   readSafetensors,
-  removeStaleTemporaries,
   renderSvg,
   requirePlotPackages,
   save,
   terminalChart,
-  writeFileAtomic,
   writeSafetensors,
   History,
   type Logs,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../engine/errors.js';
-import { WriteError, decodeSafetensors, encodeSafetensors, readSafetensors, writeFileAtomic, writeSafetensors } from '../../train/safetensors.js';
+import { WriteError, writeFileAtomic } from '../../data/files.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors } from '../../train/safetensors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-st-'));
 
