@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../../engine/index.js';
 import { encodeIdx, loadMnist } from '../../data/index.js';
-import { fetchMnist, mnistSplit, parseIdxBytes } from '../../playground/mnist.js';
+import { fetchMnist, mnistSplit } from '../../playground/mnist.js';
 import { CSP, servePlayground, type RunningPlayground } from '../../playground/server.js';
 
 let isolated: RunningPlayground;
@@ -64,21 +64,15 @@ describe('playground server', () => {
   });
 });
 
-describe('playground IDX parsing', () => {
-  it('reads what encodeIdx writes', () => {
-    const pixels = Uint8Array.from({ length: 2 * 28 * 28 }, (_, i) => i % 251);
-    const parsed = parseIdxBytes(encodeIdx(pixels, [2, 28, 28]), 'x', 3);
-    expect(parsed.shape).toEqual([2, 28, 28]);
-    expect(Array.from(parsed.data)).toEqual(Array.from(pixels));
-  });
-
-  it('names the file and what is wrong: truncated, wrong magic, images and labels that disagree', () => {
+describe('playground MNIST', () => {
+  it("names the file and what is wrong: data/'s parser's errors, and images and labels that disagree", () => {
     const images = encodeIdx(new Uint8Array(3 * 784), [3, 28, 28]);
     const labels = encodeIdx(Uint8Array.from([1, 2]), [2]);
-    expect(() => parseIdxBytes(images.subarray(0, images.length - 1), 'http://h/imgs', 3)).toThrow(FormatError);
-    expect(() => parseIdxBytes(images.subarray(0, images.length - 1), 'http://h/imgs', 3)).toThrow(/IDX file http:\/\/h\/imgs: expected 2368 bytes .* got 2367/);
-    expect(() => parseIdxBytes(labels, 'lbl', 3)).toThrow(/IDX file lbl: magic 0x00000801; expected 0x00000803/);
+    expect(() => mnistSplit('mnist/test', images.subarray(0, images.length - 1), labels, ['http://h/imgs', 'lbls'])).toThrow(FormatError);
+    expect(() => mnistSplit('mnist/test', images.subarray(0, images.length - 1), labels, ['http://h/imgs', 'lbls'])).toThrow(/IDX file http:\/\/h\/imgs: /);
     expect(() => mnistSplit('mnist/test', images, labels, ['imgs', 'lbls'])).toThrow(/MNIST mnist\/test: imgs holds 3 images but lbls holds 2 labels/);
+    const small = encodeIdx(new Uint8Array(2 * 14 * 14), [2, 14, 14]);
+    expect(() => mnistSplit('mnist/test', small, labels, ['imgs', 'lbls'])).toThrow(/IDX file imgs: /);
   });
 });
 
