@@ -104,6 +104,14 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
    * overriding `defaults`. The subclass validates each group with `validate`.
    */
   protected constructor(params: Tensor[] | ParamGroupInput<H>[], defaults: H, name: string) {
+    if (!Array.isArray(params)) {
+      // Keras's habit, `new SGD({ lr: 0.1 })`: say where the options go instead of "no params array".
+      const got = params === null || typeof params !== 'object' ? String(params) : `{ ${Object.keys(params).join(', ')} }`;
+      throw new TypeError(
+        `${name}: the first argument is the parameters to optimize (model.parameters(), or a list of parameter groups), got ${got}; ` +
+          `the options come second: new ${name}(model.parameters(), { lr: 0.01 })`,
+      );
+    }
     const inputs: ParamGroupInput<H>[] = isGroupList(params) ? params : [{ params } as ParamGroupInput<H>];
     if (inputs.length === 0) throw new RangeError(`${name}: got an empty list of parameters`);
     const seen = new Set<Tensor>();

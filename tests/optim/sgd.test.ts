@@ -146,6 +146,13 @@ describe('SGD (Keras form)', () => {
     expect(() => new SGD(p, { decay: -1 })).toThrow('invalid decay -1');
     expect(() => new SGD(p, { weightDecay: -1 })).toThrow('invalid weightDecay -1');
     expect(() => new SGD([p[0], p[0]])).toThrow(/more than once/);
+    // Keras's order, options first: the message says where they go.
+    // @ts-expect-error -- the wrong call on purpose
+    expect(() => new SGD({ lr: 0.1, momentum: 0.9 })).toThrow(
+      'SGD: the first argument is the parameters to optimize (model.parameters(), or a list of parameter groups), got { lr, momentum }; the options come second: new SGD(model.parameters(), { lr: 0.01 })',
+    );
+    // @ts-expect-error -- no parameters at all
+    expect(() => new SGD(undefined)).toThrow(/SGD: the first argument is the parameters to optimize .*got undefined/);
     const opt = new SGD(p);
     expect(() => {
       opt.lr = -1;
