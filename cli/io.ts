@@ -4,8 +4,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import * as engine from '../engine/index.js';
-import { FormatError, getBackend, setBackend, usesFma } from '../engine/index.js';
+import { FormatError, getBackend, getThreads, setBackend, setThreads, usesFma } from '../engine/index.js';
 import { load, type Checkpoint } from '../train/index.js';
 import { UsageError, type BackendFlag } from './options.js';
 
@@ -144,13 +143,19 @@ export function backendNote(ck: Checkpoint): string | null {
 /** `--threads N`: the engine's worker pool size (results do not depend on it, only speed). */
 export function applyThreads(threads: number | null): void {
   if (threads === null) return;
-  const setThreads = (engine as Record<string, unknown>).setThreads;
-  if (typeof setThreads !== 'function') return;
   try {
-    (setThreads as (n: number) => void)(threads);
+    setThreads(threads);
   } catch (e) {
     throw new UsageError(`--threads ${threads}: ${(e as Error).message}`);
   }
+}
+
+/** What the products run on, for the start of a run: `engine: wasm (WebAssembly SIMD, mul+add), 2 threads`. */
+export function engineLine(): string {
+  const backend = getBackend();
+  const kernels = backend === 'wasm' ? `WebAssembly SIMD, ${usesFma() ? 'FMA' : 'mul+add'}` : 'JavaScript kernels';
+  const threads = getThreads();
+  return `engine: ${backend} (${kernels}), ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 
 /** `runs/mnist-20261123-201500`: a fresh folder per run, so runs never overwrite each other. */

@@ -37,7 +37,7 @@ import {
 import { DATASET_NAMES, MissingPackageError } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
 import { buildModel, buildOptimizer, buildSchedule, cyclesOf, loadRunData, seeds, spansRun } from './build.js';
-import { applyBackend, applyThreads, backendNote, checkOutDir, defaultRunDir, loadCheckpointFlag, type Io } from './io.js';
+import { applyBackend, applyThreads, backendNote, checkOutDir, defaultRunDir, engineLine, loadCheckpointFlag, type Io } from './io.js';
 import { RESUME_FLAGS, flagName, parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
 
 export interface TrainOutcome {
@@ -174,6 +174,7 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
       io.out(
         `model: ${layers} (${model.parameterCount()} parameters); ${config.optimizer} lr ${config.lr}; ${plural(config.epochs, 'epoch')} of ${plural(ctx.stepsPerEpoch, 'batch', 'batches')}, ${from} -> ${out}`,
       );
+      io.out(engineLine());
       for (const note of notes) io.out(note);
     },
   };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from '../../cli/io.js';
+import { getBackend, getThreads, setBackend, setThreads, usesFma } from '../../engine/index.js';
 import { runCli } from '../../cli/program.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-cmd-'));
@@ -30,6 +31,23 @@ describe('train --resume', () => {
       expect(column(join(first, 'metrics.csv'), name)).toEqual(column(join(straight, 'metrics.csv'), name));
     }
     expect(JSON.parse(io.lines[io.lines.length - 1]).test_accuracy).toBe(straightSummary.test_accuracy);
+  });
+});
+
+describe('train says what it runs on', () => {
+  it('names the backend, its kernels and the thread count after the model line', async () => {
+    const before = { backend: getBackend(), threads: getThreads() };
+    try {
+      const js = memoryIo();
+      expect(await runCli(['train', ...iris, '--epochs', '1', '--quiet', '--backend', 'js', '--threads', '1', '--out', join(dir, 'engine-js')], js)).toBe(0);
+      expect(js.lines[js.lines.findIndex((l) => l.startsWith('model: ')) + 1]).toBe('engine: js (JavaScript kernels), 1 thread');
+      const wasm = memoryIo();
+      expect(await runCli(['train', ...iris, '--epochs', '1', '--quiet', '--backend', 'wasm', '--threads', '2', '--out', join(dir, 'engine-wasm')], wasm)).toBe(0);
+      expect(wasm.lines).toContain(`engine: wasm (WebAssembly SIMD, ${usesFma() ? 'FMA' : 'mul+add'}), 2 threads`);
+    } finally {
+      await setBackend(before.backend);
+      setThreads(before.threads);
+    }
   });
 });
 
