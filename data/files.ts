@@ -11,9 +11,11 @@ const IN_A_PAGE = 'in a page, keep the bytes where a page can (IndexedDB, a down
 
 /** A file could not be written (a full disk, a read-only folder): the message names the file and why. */
 export class WriteError extends Error {
+  /** The error class, as `err.name` and stack traces show it. */
   override name = 'WriteError';
 
   constructor(
+    /** The file that could not be written: the target, not the temporary file beside it. */
     readonly path: string,
     /** Node's error code: 'ENOSPC', 'EROFS', 'EACCES'... */
     readonly code: string | undefined,

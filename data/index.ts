@@ -16,12 +16,12 @@
  * `NodeOnlyError` naming itself.
  */
 import { loadFashionMnist } from './fashion.js';
-import type { Dataset } from './dataset.js';
+import type { TrainTestSplit } from './dataset.js';
 import { loadIrisSplit } from './iris.js';
 import { loadMnist } from './mnist.js';
 
 export { createDataset, splitValidation, classCounts, indicesByClass } from './dataset.js';
-export type { Dataset, DatasetInit } from './dataset.js';
+export type { Dataset, DatasetInit, TrainTestSplit } from './dataset.js';
 export { readIdx, parseIdx, encodeIdx, writeIdx } from './idx.js';
 export { writeFileAtomic, removeStaleTemporaries, WriteError } from './files.js';
 export type { IdxArray, IdxExpectation } from './idx.js';
@@ -75,7 +75,7 @@ export interface LoadOptions {
  * deterministic stratified 60,000/10,000 (see fashion.ts). Iris: a stratified 120/30 split, standardized
  * with the training part's statistics (see `loadIrisSplit`).
  */
-export function loadDataset(name: string, opts: LoadOptions = {}): { train: Dataset; test: Dataset } {
+export function loadDataset(name: string, opts: LoadOptions = {}): TrainTestSplit {
   switch (name as DatasetName) {
     case 'mnist':
       return loadMnist({ trainSize: opts.trainSize, testSize: opts.testSize });

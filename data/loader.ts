@@ -46,7 +46,10 @@ export interface LoaderOptions {
   /** Instead of `seed`: draw the base seed from this generator (one 32-bit number, at construction). */
   rng?: Rng;
   /** Random shifts of 28×28 (any H×W) images by up to `maxShift` pixels (default 2) in x and y. */
-  augment?: boolean | { maxShift?: number };
+  augment?: boolean | {
+    /** The largest shift in pixels, each way, in x and in y: a non-negative integer (default 2; 0 shifts nothing). */
+    maxShift?: number;
+  };
 }
 
 /** Where a loader is: all `getState` saves and `setState` restores. */

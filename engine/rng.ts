@@ -102,7 +102,11 @@ export class Rng {
   }
 
   /** Fisher–Yates shuffle, in place; returns the same array. */
-  shuffle<T extends { length: number; [i: number]: unknown }>(items: T): T {
+  shuffle<T extends {
+    /** How many items: indices 0 .. length-1 are permuted (an array or a typed array). */
+    length: number;
+    [i: number]: unknown;
+  }>(items: T): T {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const tmp = items[i];

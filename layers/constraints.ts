@@ -7,7 +7,12 @@ export interface Constraint {
   /** Projects `w` in place. */
   apply(w: Tensor): void;
   /** The JSON that `constraintFromConfig` rebuilds it from. */
-  config(): { type: 'maxNorm'; maxValue: number };
+  config(): {
+    /** Which constraint, as `type`. */
+    type: 'maxNorm';
+    /** The largest L2 norm c > 0 a unit's incoming weights may have (Keras's `max_value`). */
+    maxValue: number;
+  };
 }
 
 /**

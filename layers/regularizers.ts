@@ -12,7 +12,12 @@ export interface Regularizer {
   /** The penalty of weight `w`, a scalar on the tape. */
   penalty(w: Tensor): Tensor;
   /** The JSON that `regularizerFromConfig` rebuilds it from. */
-  config(): { type: 'l1' | 'l2'; lambda: number };
+  config(): {
+    /** Which penalty, as `type`: 'l1' (λ·Σ|w|) or 'l2' (λ·Σw²). */
+    type: 'l1' | 'l2';
+    /** The strength λ >= 0, as `lambda` (Keras's `l1=` / `l2=` argument). */
+    lambda: number;
+  };
 }
 
 function checkLambda(lambda: unknown, op: string): number {

@@ -22,10 +22,16 @@ export interface BaseHyper {
 }
 
 /** A group of parameters with its hyper-parameters (PyTorch's `param_groups` entry), defaults filled in. */
-export type ParamGroup<H extends BaseHyper> = H & { params: Tensor[] };
+export type ParamGroup<H extends BaseHyper> = H & {
+  /** The group's parameters, updated in place by `step()` (a copy of the list the caller passed). */
+  params: Tensor[];
+};
 
 /** What a caller passes for a group: its parameters and any hyper-parameters that differ from the defaults. */
-export type ParamGroupInput<H extends BaseHyper> = Partial<H> & { params: Tensor[] };
+export type ParamGroupInput<H extends BaseHyper> = Partial<H> & {
+  /** The tensors these hyper-parameters apply to (PyTorch's `params` key); a tensor may be in one group only. */
+  params: Tensor[];
+};
 
 /** A parameter's optimizer state: named buffers the size of the parameter, scalars, and its step count. */
 export interface ParamState {
@@ -44,9 +50,21 @@ export interface OptimizerMeta {
   /** Steps taken (SGD's `decay` counts them). */
   iterations: number;
   /** One entry per group: its hyper-parameters and how many parameters it holds (in order). */
-  groups: Array<Record<string, unknown> & { paramCount: number }>;
+  groups: Array<Record<string, unknown> & {
+    /** How many parameters the group holds; `loadStateDict` refuses a state whose counts differ. */
+    paramCount: number;
+  }>;
   /** One entry per parameter that has state, by its index in the flattened group order. */
-  state: Array<{ index: number; step: number; scalars: Record<string, number>; buffers: string[] }>;
+  state: Array<{
+    /** The parameter's position counted across all groups in order: the `<paramIndex>` of its buffers' names. */
+    index: number;
+    /** Its step count (`ParamState.step`). */
+    step: number;
+    /** Its non-array state (`ParamState.scalars`), copied. */
+    scalars: Record<string, number>;
+    /** The names of its buffers; the arrays are in `OptimizerStateDict.buffers` as `state.<index>.<name>`. */
+    buffers: string[];
+  }>;
 }
 
 /**

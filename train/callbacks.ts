@@ -70,9 +70,13 @@ export interface EarlyStoppingOptions {
  */
 export class EarlyStopping implements Callback {
   readonly name = 'earlyStopping';
+  /** The log name watched (default 'val_loss'); higher is better when it holds 'acc', lower otherwise (Keras's `mode='auto'`). */
   readonly monitor: string;
+  /** Epochs in a row without improvement before stopping (default 0: stop at the first). */
   readonly patience: number;
+  /** The smallest change that counts as an improvement, >= 0 (default 0; a negative option is taken as its absolute value). */
   readonly minDelta: number;
+  /** Whether a run that stops early ends with the best epoch's weights (default false: the last epoch's). */
   readonly restoreBestWeights: boolean;
   private best = NaN;
   private bestEpoch = 0;
@@ -155,9 +159,13 @@ export interface ModelCheckpointOptions {
  */
 export class ModelCheckpoint implements Callback {
   readonly name = 'modelCheckpoint';
+  /** The folder that receives best.safetensors and last.safetensors (made when training begins). */
   readonly dir: string;
+  /** The log name that decides the best epoch (default 'val_loss'; higher is better when it holds 'acc'). */
   readonly monitor: string;
+  /** Whether best.safetensors is written when `monitor` improves (default true). */
   readonly saveBest: boolean;
+  /** Whether last.safetensors, the resumable checkpoint, is written after every epoch and on an interrupt (default true). */
   readonly saveLast: boolean;
   /** `<dir>/best.safetensors`. */
   readonly bestPath: string;
@@ -243,7 +251,10 @@ export function metricsCsv(history: History): string {
  */
 export class CsvLogger implements Callback {
   /** Node only: in a page, a NodeOnlyError. */
-  constructor(readonly path: string) {
+  constructor(
+    /** Where metrics.csv goes; rewritten whole, atomically, after every epoch. */
+    readonly path: string,
+  ) {
     nodeModule('node:fs', 'CsvLogger', 'logs');
   }
 
@@ -255,7 +266,10 @@ export class CsvLogger implements Callback {
 /** metrics.jsonl, one JSON object an epoch, `{ epoch, loss, ... }` (rewritten whole, like the CSV). */
 export class JsonlLogger implements Callback {
   /** Node only: in a page, a NodeOnlyError. */
-  constructor(readonly path: string) {
+  constructor(
+    /** Where metrics.jsonl goes; rewritten whole, atomically, after every epoch. */
+    readonly path: string,
+  ) {
     nodeModule('node:fs', 'JsonlLogger', 'logs');
   }
 
@@ -388,9 +402,13 @@ export class ProgressBar implements Callback {
  * each epoch's end, fed the validation loss (or the training loss, without a validation set).
  */
 export class LearningRateScheduler implements Callback {
+  /** When the schedule is stepped: its own `stepsOn`, or 'epoch' when it has none. */
   readonly stepsOn: 'epoch' | 'batch' | 'metric';
 
-  constructor(readonly schedule: ScheduleLike) {
+  constructor(
+    /** The schedule that sets the optimizer's rate at each step. */
+    readonly schedule: ScheduleLike,
+  ) {
     this.stepsOn = schedule.stepsOn ?? 'epoch';
   }
 
@@ -454,6 +472,7 @@ const SMOOTHING = 0.9;
  */
 export class TerminateOnNaN implements Callback {
   readonly name = 'terminateOnNaN';
+  /** The multiple of the starting loss past which the smoothed or validation loss means divergence, > 1 (default 10; `Infinity`: Keras's rule alone). */
   readonly factor: number;
   private startSum = 0;
   private startSeen = 0;

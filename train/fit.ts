@@ -32,8 +32,11 @@ import type { Callback, Model, OptimizerLike, ScheduleLike, TrainContext } from 
 
 /** What a schedule factory is told: the schedule may need the run's length (OneCycle's total steps). */
 export interface RunShape {
+  /** The optimizer `fit` was given (`FitOptions.optimizer`): the one the schedule should drive. */
   optimizer: OptimizerLike;
+  /** The epoch count the run trains to (`FitOptions.epochs`, counting `initialEpoch`). */
   epochs: number;
+  /** Batches per epoch, ceil(samples / batchSize) with the last, partial one: OneCycle's `totalSteps` is `epochs * stepsPerEpoch`. */
   stepsPerEpoch: number;
 }
 

@@ -13,7 +13,9 @@ export type Logs = Record<string, number>;
 
 /** A history as JSON (checkpoints keep it, a sweep's runs are saved as it). */
 export interface HistoryJson {
+  /** The epochs run, from 0 (`History.epoch`). */
   epoch: number[];
+  /** One array per log name, one number per epoch (`History.history`). */
   history: Record<string, number[]>;
 }
 
@@ -59,7 +61,10 @@ export class History {
   }
 
   /** Every epoch as `{ epoch, ...logs }`: the rows of metrics.csv and metrics.jsonl. */
-  rows(): Array<Logs & { epoch: number }> {
+  rows(): Array<Logs & {
+    /** The epoch, from 0 (metrics.csv's first column, as Keras's CSVLogger writes it). */
+    epoch: number;
+  }> {
     return this.epoch.map((epoch, i) => ({ epoch, ...this.logs(i) }));
   }
 

@@ -49,7 +49,12 @@ function curveRows(history: History): Array<{ epoch: number; metric: string; spl
  * to 12, then multiples of a round step (2, 5, 10, 20, 25, 50...) keeping about ten ticks. vega's own
  * ticks would split a 2-epoch run into 1.0, 1.2, 1.4...; `tickMinStep` does not stop it.
  */
-export function epochAxis(lastEpoch: number): { scale: Record<string, unknown>; axis: Record<string, unknown> } {
+export function epochAxis(lastEpoch: number): {
+  /** The x encoding's vega-lite `scale`: the domain [1, last epoch] ([0.5, 1.5] for one epoch), not rounded out, not from zero. */
+  scale: Record<string, unknown>;
+  /** The x encoding's vega-lite `axis`: those tick values, as integers, titled 'epoch'. */
+  axis: Record<string, unknown>;
+} {
   const last = Math.max(1, Math.round(lastEpoch));
   let values: number[];
   if (last <= 12) {
@@ -186,7 +191,9 @@ function lossDomain(losses: readonly number[], centered: readonly number[], m: n
 
 /** One training run of a sweep: the swept value and the run's per-epoch history. */
 export interface SweepRun {
+  /** The swept value (a dropout rate; `sweepSpec`'s `label` names it): one line and one colour per rate. */
   rate: number;
+  /** The run's history; its `accuracy` and `val_accuracy` are plotted. */
   history: History;
 }
 
@@ -196,7 +203,12 @@ export interface SweepRun {
  * on a white page. Viridis changes hue all along (plasma's first half is all purples), so ten rates get
  * ten steps a reader can tell apart, also in grey and for the common colour blindnesses.
  */
-export const SWEEP_SCHEME = { name: 'viridis', extent: [0, 0.85] };
+export const SWEEP_SCHEME = {
+  /** vega's name of the colour scheme. */
+  name: 'viridis',
+  /** The part of the scheme used, from 0 to 1: it stops before the pale yellow. */
+  extent: [0, 0.85],
+};
 
 /**
  * sweep.svg: the two figures of reference article 001's dropout study — training accuracy and

@@ -15,10 +15,13 @@ import type { Model } from './types.js';
 export interface RangeTestOptions extends Omit<FindLearningRateOptions, 'model'> {
   /** The data: `{ x, y }` or a Dataset, batched and shuffled as `fit` does. */
   data: ArrayData | Dataset;
+  /** 'crossEntropy' (default), 'mse', 'binaryCrossEntropy', or (pred, target) => scalar Tensor, as `fit` takes it. */
   loss?: LossName | LossFunction;
+  /** Samples per step (default 32); the finder goes on into the next epoch when it runs past one. */
   batchSize?: number;
   /** The loader's seed (default 1). */
   seed?: number;
+  /** Random shifts of up to 2 pixels for 28×28 images, as `fit`'s `augment` (default false). */
   augment?: boolean;
 }
 

@@ -22,12 +22,15 @@ import { FILES_IN_A_PAGE } from './node.js';
 
 /** One tensor as stored: row-major float32 values and their shape. */
 export interface StoredTensor {
+  /** Its dimensions, outermost first (`[out, in]` for a Dense weight); `[]` for a scalar. */
   shape: number[];
+  /** Its values, row-major: as many as the product of `shape`. */
   data: Float32Array;
 }
 
 /** A safetensors file's tensors and metadata, as `readSafetensors` returns them. */
 export interface SafetensorsContents {
+  /** Every tensor of the file by name (`0.weight`, ...), each with its own copy of the values. */
   tensors: Map<string, StoredTensor>;
   /** `__metadata__`: strings only, by the format's rule (tapegrad JSON-encodes structured values). */
   metadata: Record<string, string>;

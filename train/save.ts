@@ -51,11 +51,13 @@ export interface Progress {
   partial: PartialEpoch | null;
   /** The optimizer's rate at the moment of saving (ReduceOnPlateau changes it outside any formula). */
   lr: number;
+  /** The training loader's base seed (shuffle order, augmentation shifts), so a resume draws the same batches. */
   loaderSeed: number;
   /** Extra named generators. */
   rng: Record<string, number[]>;
   /** The model's generators (Dropout layers), by layer path. */
   modelRng: Record<string, number[]>;
+  /** The epochs finished so far (`History.toJSON()`); the resumed run's history continues it. */
   history: HistoryJson;
   /** Callback state by callback name (early stopping's patience counter, the best metric so far). */
   callbacks: Record<string, unknown>;
@@ -63,10 +65,15 @@ export interface Progress {
 
 /** An epoch's running sums: loss × samples, each metric's per-sample sum, the samples, the time, the first step's rate. */
 export interface PartialEpoch {
+  /** The sum of batch loss × batch size over the batches run so far; the epoch's `loss` is `lossSum / seen`. */
   lossSum: number;
+  /** Per metric name, the sum of its per-sample values so far; the epoch's value is that sum / `seen`. */
   metricSums: Record<string, number>;
+  /** Samples trained on so far this epoch. */
   seen: number;
+  /** Wall-clock seconds spent on this epoch's batches so far (validation not included), across resumes. */
   seconds: number;
+  /** The rate of the epoch's first step, logged as `learning_rate`. */
   learningRate: number;
 }
 
@@ -99,17 +106,23 @@ function upgradeProgressV1(p: ProgressV1): Progress {
 export interface CheckpointInfo {
   /** Overrides the architecture read from the model's `config()`. */
   architecture?: LayerConfig;
+  /** The options the run was started with, any JSON (the CLI stores its `{ config }`); `load` returns it as `Checkpoint.hyperParams`. */
   hyperParams?: Record<string, unknown>;
 }
 
 /** What `save` writes: the model, and for a resumable checkpoint the optimizer, schedule and progress. */
 export interface SaveOptions {
+  /** The model whose `stateDict()` is written under its own names, and whose `config()` gives the architecture. */
   model: Model;
+  /** Its `stateDict()` is saved too: the JSON part in the metadata, the buffers as `optimizer.` tensors. Leave out for weights alone. */
   optimizer?: OptimizerLike;
+  /** Its `stateDict()`, if it has one, is saved in the metadata. */
   schedule?: ScheduleLike;
   /** Epochs completed; defaults to `progress.epoch`. */
   epoch?: number;
+  /** Where the run stands (fit's), which makes the checkpoint resumable with `fit({ resume })`. */
   progress?: Progress;
+  /** The architecture (instead of the model's own) and the run's hyper-parameters. */
   info?: CheckpointInfo;
 }
 
@@ -216,18 +229,30 @@ export interface Checkpoint {
         config(): LayerConfig;
       })
     | null;
+  /** The model's layer configs as saved (`{ type: 'Sequential', layers: [...] }`); null in a file without one (PyTorch's). */
   architecture: LayerConfig | null;
   /** The model's tensors (everything not under `optimizer.`). */
   weights: Map<string, Tensor>;
   /** `{ meta, buffers }` for `optimizer.loadStateDict`, or null when no optimizer was saved. */
-  optimizerState: { meta: unknown; buffers: Record<string, Float32Array> } | null;
+  optimizerState: {
+    /** The optimizer's JSON state (`OptimizerMeta`: type, iterations, groups, step counts). */
+    meta: unknown;
+    /** Its arrays, named `state.<paramIndex>.<buffer>` (the `optimizer.` prefix taken off). */
+    buffers: Record<string, Float32Array>;
+  } | null;
+  /** The schedule's `stateDict()`, for its `loadStateDict`; null when none was saved. */
   scheduleState: unknown;
+  /** `CheckpointInfo.hyperParams` as saved (the CLI's run config); `{}` when none. */
   hyperParams: Record<string, unknown>;
+  /** Epochs completed when it was written; null when the file does not say. */
   epoch: number | null;
+  /** Where the run stood, for `fit({ resume })` (a format 1 file's upgraded); null for weights alone (best.safetensors). */
   progress: Progress | null;
-  /** The backend that wrote the weights ('wasm' | 'js'), and whether it used FMA; null in older files. */
+  /** The backend that computed the weights ('wasm' | 'js'); null in older files. */
   backend: string | null;
+  /** Whether its products used fused multiply-add (relaxed SIMD): a resume with the same setting continues bit for bit; null in older files. */
   fma: boolean | null;
+  /** The raw `__metadata__` strings (format, backend, fma, and the JSON documents above), as read. */
   metadata: Record<string, string>;
 }
 

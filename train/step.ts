@@ -17,9 +17,13 @@ import type { Model, OptimizerLike } from './types.js';
 
 /** What a step needs: decided once per run (fit resolves the loss and metrics before training starts). */
 export interface StepSetup {
+  /** The model: `forwardLogits` (for a loss on logits) or `forward` predicts; its penalties and constraints apply if it has them. */
   model: Model;
+  /** Zeroes the gradients before the forward pass and applies them after the backward pass. */
   optimizer: OptimizerLike;
+  /** The resolved loss (`resolveLoss`), which gives the batch's mean loss on the tape. */
   loss: Loss;
+  /** What to measure on each batch besides the loss, in the order of `StepResult.metrics`. */
   metrics: readonly Metric[];
 }
 

@@ -75,13 +75,17 @@ export interface ScheduleLike {
  * can be a plain object literal with no `this`.
  */
 export interface TrainContext {
+  /** The model being trained (the one passed to `fit`). */
   readonly model: Model;
+  /** The optimizer `fit` steps after each batch (`FitOptions.optimizer`); its `lr` is the current rate. */
   readonly optimizer: OptimizerLike;
+  /** The learning-rate schedule `fit` steps (given, or made by the `schedule` factory); undefined without one. */
   readonly schedule?: ScheduleLike;
   /** The epoch count `fit` was asked to reach (Keras's `params.epochs`). */
   readonly epochs: number;
   /** Batches per epoch (Keras's `params.steps`). */
   readonly stepsPerEpoch: number;
+  /** Samples per batch (`FitOptions.batchSize`, default 32); an epoch's last batch may hold fewer. */
   readonly batchSize: number;
   /** Training samples (after a validation split). */
   readonly samples: number;
