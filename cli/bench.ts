@@ -5,7 +5,7 @@
  * The module is loaded when the command runs, not at start-up: the other commands never pay for it.
  */
 import type { Io } from './io.js';
-import { BENCH_FLAGS, RUN_FLAGS, parseFlags, type RawOptions } from './options.js';
+import { BENCH_FLAGS, RUN_FLAGS, UsageError, parseFlags, type RawOptions } from './options.js';
 
 interface BenchModule {
   runBenchmark(options: { quick?: boolean; log?: (line: string) => void; backend?: 'wasm' | 'js' }): Promise<{
@@ -31,8 +31,10 @@ export async function benchCommand(raw: RawOptions, io: Io): Promise<Record<stri
     mod = {};
   }
   if (typeof mod.runBenchmark !== 'function') {
-    io.out('bench: the benchmarks are not available; see the performance issue');
-    return { command: 'bench', available: false };
+    // An installed package: the benchmarks and their peers (TF.js, js-pytorch, PyTorch) stay in the repository.
+    throw new UsageError(
+      'the benchmarks are not part of the npm package (they run TensorFlow.js, js-pytorch and PyTorch beside tapegrad): run `npm ci && npm run bench` in a clone of the repository',
+    );
   }
   const result = await mod.runBenchmark({ quick, log: (line) => io.out(line), ...(backend !== null ? { backend } : {}) });
   io.out('training throughput (samples/s):');
@@ -44,5 +46,5 @@ export async function benchCommand(raw: RawOptions, io: Io): Promise<Record<stri
     io.out(`  ${t.peer.padEnd(24)} train ${Math.round(t.trainSamplesPerSec).toString().padStart(7)}   inference ${Math.round(t.inferSamplesPerSec).toString().padStart(8)}`);
   }
   io.out(`results: ${result.files.markdown} and ${result.files.json}`);
-  return { command: 'bench', available: true, quick, backend, training: result.training, ratios: result.ratios, files: result.files };
+  return { command: 'bench', quick, backend, training: result.training, ratios: result.ratios, files: result.files };
 }
