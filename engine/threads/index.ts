@@ -29,7 +29,10 @@ const MAX_THREADS = Math.min(MAX_WORKERS + 1, Math.floor(MAX_CHUNKS / CHUNKS_PER
  * Products with fewer multiply-adds than this stay on the calling thread: waking a worker costs
  * more than such a product saves. Measured with benchmarks/cutover.ts on a quiet machine (batch 64,
  * the JavaScript kernels, one thread vs the pool of two): 0.51× at 64×10×100 (64 k multiply-adds),
- * 0.80× at 0.19 M, 0.91× at 0.32 M, then 1.57× at 0.64 M, 1.89× at 1.9 M and 2.16× at 15 M.
+ * 0.80× at 0.19 M, 0.91× at 0.32 M, then 1.57× at 0.64 M, 1.89× at 1.9 M and 2.16× at 15 M. The
+ * WebAssembly kernels are 6× faster, so waking a worker weighs more: 0.50× at 64 k, 0.83× at 0.32 M,
+ * 0.99× at 0.64 M, 1.16× at 1.9 M, 1.71× at 15 M (2026-12-02); above the cut-over the planner times
+ * each shape both ways anyway, so one threshold serves both backends.
  */
 export const PARALLEL_MIN_MACS = 500_000;
 
