@@ -70,6 +70,19 @@ export class TestArena {
     return { ptr, view: new Int32Array(this.memory.buffer, ptr, n) };
   }
 
+  /** Room for a product's packed operands: A's row panels and B's column panels, each with its index. */
+  panels(M: number, K: number, N: number) {
+    const Mp = panelCount(M, MR);
+    const Np = panelCount(N, NR);
+    return {
+      Mp, Np,
+      pa: this.f32(packedBytes(MR, Mp, K) / 4),
+      pb: this.f32(packedBytes(NR, Np, K) / 4),
+      aIdx: this.i32(indexBytes(Mp, K) / 4),
+      bIdx: this.i32(indexBytes(Np, K) / 4),
+    };
+  }
+
   reset(): void {
     this.top = 64;
   }
@@ -204,12 +217,7 @@ function strideCheck(kernels: WasmKernels, arena: TestArena, layout: Layout, M: 
   const b = arena.copy(B);
   const c = arena.f32(M * ldc + GUARD);
   c.view.fill(SENTINEL);
-  const Mp = panelCount(M, MR);
-  const Np = panelCount(N, NR);
-  const pa = arena.f32(packedBytes(MR, Mp, K) / 4);
-  const pb = arena.f32(packedBytes(NR, Np, K) / 4);
-  const aIdx = arena.i32(indexBytes(Mp, K) / 4);
-  const bIdx = arena.i32(indexBytes(Np, K) / 4);
+  const { Mp, Np, pa, pb, aIdx, bIdx } = arena.panels(M, K, N);
   const [ai, ak, bk, bj] = layout.strides(M, K, N);
   kernels.packA(pa.ptr, a.ptr, ai, ak, M, K, 0, Mp, aIdx.ptr);
   kernels.packB(pb.ptr, b.ptr, bk, bj, K, N, 0, Np, bIdx.ptr);
@@ -354,12 +362,7 @@ function splitCheck(kernels: WasmKernels, arena: TestArena, layout: Layout, M: n
     const b = arena.copy(B);
     const c = arena.f32(M * N);
     c.view.fill(NaN);
-    const Mp = panelCount(M, MR);
-    const Np = panelCount(N, NR);
-    const pa = arena.f32(packedBytes(MR, Mp, K) / 4);
-    const pb = arena.f32(packedBytes(NR, Np, K) / 4);
-    const aIdx = arena.i32(indexBytes(Mp, K) / 4);
-    const bIdx = arena.i32(indexBytes(Np, K) / 4);
+    const { Mp, Np, pa, pb, aIdx, bIdx } = arena.panels(M, K, N);
     const [ai, ak, bk, bj] = layout.strides(M, K, N);
     // Packing split in two as well, as each thread would pack its share.
     const mMid = Mp >> 1;

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, ModuleBuilder } from '../../engine/wasm/encoder.js';
 import {
-  MR, NR, compileKernels, indexBytes, instantiateKernels, kernelModuleBytes, packedBytes, panelCount, wasmSupport,
+  NR, compileKernels, indexBytes, instantiateKernels, kernelModuleBytes, packedBytes, wasmSupport,
 } from '../../engine/wasm/index.js';
 import { LAYOUTS, TestArena, firstDifference } from './wasm-checks.js';
 
@@ -120,12 +120,7 @@ describe('the kernel module in a worker thread', () => {
     for (let i = 0; i < a.view.length; i++) a.view[i] = Math.sin(i) * (i % 5 === 0 ? 0 : 1);
     for (let i = 0; i < b.view.length; i++) b.view[i] = Math.cos(i);
     const [ai, ak, bk, bj] = layout.strides(M, K, N);
-    const Mp = panelCount(M, MR);
-    const Np = panelCount(N, NR);
-    const pa = arena.f32(packedBytes(MR, Mp, K) / 4);
-    const pb = arena.f32(packedBytes(NR, Np, K) / 4);
-    const aIdx = arena.i32(indexBytes(Mp, K) / 4);
-    const bIdx = arena.i32(indexBytes(Np, K) / 4);
+    const { Mp, Np, pa, pb, aIdx, bIdx } = arena.panels(M, K, N);
     const one = arena.f32(M * N);
     const two = arena.f32(M * N);
     const scratch = arena.f32(1 << 18);
