@@ -25,12 +25,11 @@ export const CONTESTANTS: Contestant[] = [
   { peer: 'tapegrad-wasm-2t', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'wasm', '--threads', '2'], steps: [1600, 400], infer: [20, 4], vs: ['pytorch-1t', 'tfjs-wasm', 'tfjs-cpu', 'tapegrad-2t', 'tapegrad-wasm-1t'] },
   { peer: 'tapegrad-wasm-2t-dense', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'wasm', '--threads', '2', '--zero-skip', '0'], steps: [1200, 300], infer: [10, 2], vs: ['pytorch-1t', 'tfjs-wasm'] },
   { peer: 'tapegrad-1t', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'js', '--threads', '1'], steps: [400, 100], infer: [10, 2], vs: ['pytorch-1t', 'tfjs-cpu', 'tfjs-wasm'] },
-  { peer: 'tapegrad-2t', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'js', '--threads', '2'], steps: [600, 150], infer: [10, 2], vs: ['pytorch-1t', 'tfjs-cpu', 'tfjs-wasm', 'js-pytorch', 'tapegrad-1t'] },
+  { peer: 'tapegrad-2t', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'js', '--threads', '2'], steps: [600, 150], infer: [10, 2], vs: ['pytorch-1t', 'tfjs-cpu', 'tfjs-wasm', 'tapegrad-1t'] },
   { peer: 'tapegrad-2t-dense', runtime: 'node', script: 'peers/tapegrad.ts', args: ['--backend', 'js', '--threads', '2', '--zero-skip', '0'], steps: [400, 100], infer: [5, 1], vs: ['pytorch-1t', 'tfjs-cpu', 'tfjs-wasm'] },
   { peer: 'pytorch-1t', runtime: 'python', script: 'peers/pytorch.py', args: ['--threads', '1'], steps: [2000, 400], infer: [40, 10] },
   { peer: 'tfjs-cpu', runtime: 'node', script: 'peers/tfjs.ts', args: ['--backend', 'cpu'], steps: [60, 10], infer: [3, 1] },
   { peer: 'tfjs-wasm', runtime: 'node', script: 'peers/tfjs.ts', args: ['--backend', 'wasm'], steps: [250, 60], infer: [10, 2] },
-  { peer: 'js-pytorch', runtime: 'node', script: 'peers/jspytorch.ts', args: [], steps: [20, 3], infer: [2, 1] },
 ];
 
 /** A row's training speed, or why it has none (a contestant that could not run here). */

@@ -6,7 +6,7 @@
  *   2. training and inference throughput on MNIST, 784-300-100-10, SGD lr 0.1 momentum 0.9,
  *      batch 64, for the rows of benchmarks/contestants.ts: tapegrad on 1 and 2 threads, PyTorch on
  *      one thread with OpenBLAS (when a Python with torch is found, benchmarks/python.ts), TensorFlow.js
- *      CPU and WASM, js-pytorch (benchmarks/peers/*), warm-up excluded, peers interleaved round by
+ *      CPU and WASM, jax-js (benchmarks/peers/*), warm-up excluded, peers interleaved round by
  *      round, medians; the ratios the table asks for, from this same run;
  *   3. (full run) five epochs of tapegrad on all 60,000 images: heap and tensor arena after each
  *      epoch, peak RSS.

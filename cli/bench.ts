@@ -31,9 +31,9 @@ export async function benchCommand(raw: RawOptions, io: Io): Promise<Record<stri
     mod = {};
   }
   if (typeof mod.runBenchmark !== 'function') {
-    // An installed package: the benchmarks and their peers (TF.js, js-pytorch, PyTorch) stay in the repository.
+    // An installed package: the benchmarks and their peers (TF.js, jax-js, PyTorch) stay in the repository.
     throw new UsageError(
-      'the benchmarks are not part of the npm package (they run TensorFlow.js, js-pytorch and PyTorch beside tapegrad): run `npm ci && npm run bench` in a clone of the repository',
+      'the benchmarks are not part of the npm package (they run TensorFlow.js, jax-js and PyTorch beside tapegrad): run `npm ci && npm run bench` in a clone of the repository',
     );
   }
   const result = await mod.runBenchmark({ quick, log: (line) => io.out(line), ...(backend !== null ? { backend } : {}) });

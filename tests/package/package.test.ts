@@ -257,7 +257,7 @@ console.log(JSON.stringify({ defaultThreads, before, after, same: pooled.every((
     const bench = npx(['bench', '--quick']);
     expect(bench.status).toBe(2);
     expect(bench.stderr.trim().split('\n')).toEqual([
-      'tapegrad bench: the benchmarks are not part of the npm package (they run TensorFlow.js, js-pytorch and PyTorch beside tapegrad): run `npm ci && npm run bench` in a clone of the repository',
+      'tapegrad bench: the benchmarks are not part of the npm package (they run TensorFlow.js, jax-js and PyTorch beside tapegrad): run `npm ci && npm run bench` in a clone of the repository',
     ]);
 
     const out = join(app, 'runs/mnist');
