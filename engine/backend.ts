@@ -19,6 +19,7 @@ import { reluBackward, reluForward } from './kernels/activation.js';
 import { jsGemmKit, type GemmJob } from './kernels/gemmPacked.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward } from './kernels/linear.js';
 import { adamUpdate, sgdUpdate } from './kernels/updates.js';
+import { adaboundUpdate, adamaxUpdate, lionUpdate, lookaheadSync, muonApply, muonMomentum, radamUpdate } from './kernels/updates.js';
 import { threadsReady as poolReady, type PoolKernels } from './threads/index.js';
 import { KIND_JS } from './threads/protocol.js';
 import { wasmBackendAsync, wasmBackendSync } from './wasmBackend.js';
@@ -41,6 +42,14 @@ export interface Backend {
   reluBackward: typeof reluBackward;
   sgdUpdate: typeof sgdUpdate;
   adamUpdate: typeof adamUpdate;
+  // The updates of Adamax, RAdam, AdaBound, Lion, Muon and Lookahead (kernels/updates.ts).
+  adamaxUpdate: typeof adamaxUpdate;
+  radamUpdate: typeof radamUpdate;
+  adaboundUpdate: typeof adaboundUpdate;
+  lionUpdate: typeof lionUpdate;
+  muonMomentum: typeof muonMomentum;
+  muonApply: typeof muonApply;
+  lookaheadSync: typeof lookaheadSync;
 }
 
 const jsPool: PoolKernels = { kind: KIND_JS, kit: jsGemmKit() };
@@ -57,6 +66,13 @@ const jsBackend: Backend = {
   reluBackward,
   sgdUpdate,
   adamUpdate,
+  adamaxUpdate,
+  radamUpdate,
+  adaboundUpdate,
+  lionUpdate,
+  muonMomentum,
+  muonApply,
+  lookaheadSync,
 };
 
 let active: Backend | null = null;

@@ -10,6 +10,7 @@
 import { activeBackend } from './backend.js';
 import { chooseAxis, zeroSkippingEnabled, type GemmJob } from './kernels/gemmPacked.js';
 import { runGemm } from './threads/index.js';
+import type { AdaBoundStep, AdamaxStep, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep } from './kernels/updates.js';
 
 function gemm(
   C: Float32Array,
@@ -80,4 +81,44 @@ export function adamUpdate(
   lr: number, beta1: number, beta2: number, eps: number, coupledDecay: number, decoupledDecay: number, t: number, N: number,
 ): void {
   activeBackend().adamUpdate(w, m, v, vmax, g, lr, beta1, beta2, eps, coupledDecay, decoupledDecay, t, N);
+}
+
+// The updates of Adamax, RAdam, AdaBound, Lion, Muon and Lookahead (kernels/updates.ts), each taking
+// the step's hyper-parameters as a record.
+
+/** The Adamax update in place (kernels/updates.ts). w, m, u, g are (N). */
+export function adamaxUpdate(w: Float32Array, m: Float32Array, u: Float32Array, g: Float32Array, step: AdamaxStep, N: number): void {
+  activeBackend().adamaxUpdate(w, m, u, g, step, N);
+}
+
+/** The RAdam update in place. w, m, v, g are (N). */
+export function radamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, step: RAdamStep, N: number): void {
+  activeBackend().radamUpdate(w, m, v, g, step, N);
+}
+
+/** The AdaBound update in place; vmax is null without AMSBound. w, m, v, vmax, g are (N). */
+export function adaboundUpdate(
+  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdaBoundStep, N: number,
+): void {
+  activeBackend().adaboundUpdate(w, m, v, vmax, g, step, N);
+}
+
+/** The Lion update in place. w, m, g are (N). */
+export function lionUpdate(w: Float32Array, m: Float32Array, g: Float32Array, step: LionStep, N: number): void {
+  activeBackend().lionUpdate(w, m, g, step, N);
+}
+
+/** Muon's momentum: the buffer b in place, the matrix to orthogonalize into u. u, b, g are (N). */
+export function muonMomentum(u: Float32Array, b: Float32Array, g: Float32Array, step: MuonMomentumStep, N: number): void {
+  activeBackend().muonMomentum(u, b, g, step, N);
+}
+
+/** Muon's step from the orthogonalized update o: w = w·(1 − lr·weightDecay) − adjustedLr·o. */
+export function muonApply(w: Float32Array, o: Float32Array, step: MuonApplyStep, N: number): void {
+  activeBackend().muonApply(w, o, step, N);
+}
+
+/** Lookahead's synchronisation: slow += alpha·(w − slow), then w = slow. w, slow are (N). */
+export function lookaheadSync(w: Float32Array, slow: Float32Array, step: LookaheadStep, N: number): void {
+  activeBackend().lookaheadSync(w, slow, step, N);
 }

@@ -28,3 +28,7 @@ export { setBackend, getBackend, usesFma, threadsReady } from './backend.js';
 export type { BackendName } from './backend.js';
 // The optimizers' update loops, on the current backend (optim/ calls them; engine/kernels/updates.ts).
 export { sgdUpdate, adamUpdate } from './compute.js';
+export { adamaxUpdate, radamUpdate, adaboundUpdate, lionUpdate, muonMomentum, muonApply, lookaheadSync } from './compute.js';
+export type { AdamaxStep, RAdamStep, AdaBoundStep, LionStep, MuonMomentumStep, MuonApplyStep, LookaheadStep } from './kernels/updates.js';
+// The matrix products Muon's Newton–Schulz iteration runs on (the ops' own, on the current backend and threads).
+export { gemmNN, gemmNT } from './compute.js';

@@ -9,6 +9,7 @@
  */
 import type { Backend } from './backend.js';
 import type { GemmJob } from './kernels/gemmPacked.js';
+import { adaboundFactors, adamaxFactors, lionFactors, radamFactors } from './kernels/updates.js';
 import { alloc, allocPersistent, inSharedMemory, release, sharedMemory } from './memory.js';
 import { setWorkerModule, stagedGemm, type Pool, type PoolKernels } from './threads/index.js';
 import { KIND_WASM } from './threads/protocol.js';
@@ -124,6 +125,35 @@ function makeBackend(module: WasmModule): Backend {
     },
     adamUpdate(w, m, v, vmax, g, lr, beta1, beta2, eps, coupledDecay, decoupledDecay, t, N) {
       k.adamUpdate(s.inout(w), s.inout(m), s.inout(v), vmax === null ? 0 : s.inout(vmax), s.in(g), { lr, beta1, beta2, eps, coupledDecay, decoupledDecay, t }, N);
+      s.done();
+    },
+    // The per-step numbers come from kernels/updates.ts's factor functions, as the JavaScript loops' do.
+    adamaxUpdate(w, m, u, g, step, N) {
+      k.adamaxUpdate(s.inout(w), s.inout(m), s.inout(u), s.in(g), adamaxFactors(step), N);
+      s.done();
+    },
+    radamUpdate(w, m, v, g, step, N) {
+      k.radamUpdate(s.inout(w), s.inout(m), s.inout(v), s.in(g), radamFactors(step), N);
+      s.done();
+    },
+    adaboundUpdate(w, m, v, vmax, g, step, N) {
+      k.adaboundUpdate(s.inout(w), s.inout(m), s.inout(v), vmax === null ? 0 : s.inout(vmax), s.in(g), adaboundFactors(step), N);
+      s.done();
+    },
+    lionUpdate(w, m, g, step, N) {
+      k.lionUpdate(s.inout(w), s.inout(m), s.in(g), lionFactors(step), N);
+      s.done();
+    },
+    muonMomentum(u, b, g, step, N) {
+      k.muonMomentum(s.out(u), s.inout(b), s.in(g), step, N);
+      s.done();
+    },
+    muonApply(w, o, step, N) {
+      k.muonApply(s.inout(w), s.in(o), step, N);
+      s.done();
+    },
+    lookaheadSync(w, slow, step, N) {
+      k.lookaheadSync(s.inout(w), s.inout(slow), step, N);
       s.done();
     },
   };

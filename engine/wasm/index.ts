@@ -25,12 +25,14 @@
 import { ModuleBuilder } from './encoder.js';
 import { ELEMENTWISE_EXPORTS, emitElementwise } from './elementwise.js';
 import { GEMM_EXPORTS, emitGemm } from './gemm.js';
-import { OPTIM_EXPORTS, emitOptim } from './optim.js';
+import { OPTIM_EXPORTS, OPTIM_ZOO_EXPORTS, emitOptim, emitOptimZoo } from './optim.js';
+import type { AdaBoundFactors, AdamaxFactors, LionFactors, RAdamFactors } from './optim.js';
 import { requireWebAssembly, webAssembly } from './runtime.js';
 import type { WasmInstance, WasmMemory, WasmModule } from './runtime.js';
 
 export { MR, NR, SPARSE_FRACTION, gemmScratchBytes, indexBytes, packedBytes, panelCount } from './gemm.js';
 export type { WasmMemory, WasmModule } from './runtime.js';
+export type { AdaBoundFactors, AdamaxFactors, LionFactors, RAdamFactors } from './optim.js';
 
 export interface WasmSupport {
   /** 128-bit SIMD (v128, f32x4): the kernels need it. */
@@ -92,6 +94,7 @@ export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array {
   emitGemm(mod, { fma: opts.fma });
   emitElementwise(mod);
   emitOptim(mod);
+  emitOptimZoo(mod);
   // Which tile loop was built, readable from any instance (a worker, a checkpoint's metadata).
   const fma = mod.func('builtWithFma', {}, ['i32']);
   fma.i32(opts.fma ? 1 : 0);
@@ -174,6 +177,20 @@ export interface WasmKernels {
   sgdUpdate(w: number, v: number, g: number, step: SgdStep, N: number): void;
   /** The Adam/AdamW update in place; vmax = 0 without AMSGrad. */
   adamUpdate(w: number, m: number, v: number, vmax: number, g: number, step: AdamStep, N: number): void;
+  /** The Adamax update in place, from the step's numbers (kernels/updates.ts `adamaxFactors`). */
+  adamaxUpdate(w: number, m: number, u: number, g: number, f: AdamaxFactors, N: number): void;
+  /** The RAdam update in place (`radamFactors`). */
+  radamUpdate(w: number, m: number, v: number, g: number, f: RAdamFactors, N: number): void;
+  /** The AdaBound update in place (`adaboundFactors`); vmax = 0 without AMSBound. */
+  adaboundUpdate(w: number, m: number, v: number, vmax: number, g: number, f: AdaBoundFactors, N: number): void;
+  /** The Lion update in place (`lionFactors`). */
+  lionUpdate(w: number, m: number, g: number, f: LionFactors, N: number): void;
+  /** Muon's momentum: the buffer b in place, the matrix to orthogonalize into u. */
+  muonMomentum(u: number, b: number, g: number, step: { momentum: number; nesterov: boolean }, N: number): void;
+  /** Muon's step: w = w·(1 − lr·weightDecay) − adjustedLr·o. */
+  muonApply(w: number, o: number, step: { lr: number; adjustedLr: number; weightDecay: number }, N: number): void;
+  /** Lookahead's synchronisation: slow moves alpha of the way to w, and w takes its value. */
+  lookaheadSync(w: number, slow: number, step: { alpha: number }, N: number): void;
 }
 
 type Raw = (...args: (number | boolean)[]) => number | undefined;
@@ -188,7 +205,7 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
     if (typeof fn !== 'function') throw new Error(`instantiateKernels: the module exports no function '${name}'`);
     return fn as Raw;
   };
-  for (const name of [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS]) raw(name);
+  for (const name of [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS]) raw(name);
   const sgd = raw('sgdUpdate');
   const adam = raw('adamUpdate');
   return {
@@ -212,6 +229,42 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
       const bc2Sqrt = Math.sqrt(1 - Math.pow(s.beta2, s.t));
       const shrink = 1 - s.lr * s.decoupledDecay;
       adam(w, m, v, vmax, g, stepSize, bc2Sqrt, shrink, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.coupledDecay, N);
+    },
+    ...zooKernels(raw),
+  };
+}
+
+/** The updates of Adamax, RAdam, AdaBound, Lion, Muon and Lookahead (optim.ts `emitOptimZoo`), as typed calls. */
+function zooKernels(raw: (name: string) => Raw): Pick<WasmKernels, (typeof OPTIM_ZOO_EXPORTS)[number]> {
+  const adamax = raw('adamaxUpdate');
+  const radam = raw('radamUpdate');
+  const adabound = raw('adaboundUpdate');
+  const lion = raw('lionUpdate');
+  const momentum = raw('muonMomentum');
+  const apply = raw('muonApply');
+  const sync = raw('lookaheadSync');
+  return {
+    adamaxUpdate(w, m, u, g, f, N) {
+      adamax(w, m, u, g, f.clr, f.beta1, f.oneMinusBeta1, f.beta2, f.eps, f.weightDecay, N);
+    },
+    radamUpdate(w, m, v, g, f, N) {
+      radam(w, m, v, g, f.lr, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.bc1, f.sqrtBc2, f.rectified ? 1 : 0, f.rect, N);
+    },
+    adaboundUpdate(w, m, v, vmax, g, f, N) {
+      adabound(w, m, v, vmax, g, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.stepSize, f.lower, f.upper, N);
+    },
+    lionUpdate(w, m, g, f, N) {
+      lion(w, m, g, f.lr, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.shrink, N);
+    },
+    muonMomentum(u, b, g, s, N) {
+      // 1 − momentum as kernels/updates.ts computes it, so both loops multiply by the same number.
+      momentum(u, b, g, s.momentum, 1 - s.momentum, s.nesterov ? 1 : 0, N);
+    },
+    muonApply(w, o, s, N) {
+      apply(w, o, 1 - s.lr * s.weightDecay, s.adjustedLr, N);
+    },
+    lookaheadSync(w, slow, s, N) {
+      sync(w, slow, s.alpha, N);
     },
   };
 }
