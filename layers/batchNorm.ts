@@ -94,6 +94,11 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root (default 1e-5, PyTorch's). */
   eps?: number;
+  /**
+   * Learn a scale and shift per feature (default true). false is PyTorch's `affine=False`: the output is
+   * the normalized input itself, and the layer has no parameters (its state dict only the statistics).
+   */
+  affine?: boolean;
 }
 
 /**
@@ -105,7 +110,9 @@ export interface BatchNormOptions {
  *    momentum = 0.1, eps = 1e-5 by default, as PyTorch;
  *  - eval: the same formula with running_mean and running_var (initially 0 and 1).
  * gamma (`weight`) starts at ones, beta (`bias`) at zeros. The state dict holds `weight`, `bias`,
- * `running_mean`, `running_var` and `num_batches_tracked`, PyTorch's names and shapes.
+ * `running_mean`, `running_var` and `num_batches_tracked`, PyTorch's names and shapes. With
+ * `affine: false` gamma and beta stay ones and zeros, constants rather than parameters, and the state
+ * dict leaves them out, as PyTorch's does.
  * Forward and backward are hand-written kernels (above); `batchNormComposed` is their twin made of
  * engine ops, the reference the tests compare against.
  */
@@ -117,9 +124,11 @@ export class BatchNorm extends Layer {
   readonly momentum: number;
   /** Added to the variance before the square root. */
   readonly eps: number;
-  /** gamma, the learned scale [features] (starts at ones). */
+  /** Whether gamma and beta are learned (PyTorch's `affine`). */
+  readonly affine: boolean;
+  /** gamma, the learned scale [features] (starts at ones; constant ones without `affine`). */
   readonly weight: Tensor;
-  /** beta, the learned shift [features] (starts at zeros). */
+  /** beta, the learned shift [features] (starts at zeros; constant zeros without `affine`). */
   readonly bias: Tensor;
   /** The running mean [features] used in eval mode (a buffer, saved as `running_mean`). */
   readonly runningMean: Tensor;
@@ -139,8 +148,10 @@ export class BatchNorm extends Layer {
     if (typeof this.eps !== 'number' || !(this.eps > 0 && Number.isFinite(this.eps))) {
       throw new RangeError(`BatchNorm: eps must be a finite number > 0, got ${String(this.eps)}`);
     }
-    this.weight = Tensor.ones([features], { requiresGrad: true });
-    this.bias = Tensor.zeros([features], { requiresGrad: true });
+    this.affine = options.affine ?? true;
+    if (typeof this.affine !== 'boolean') throw new TypeError(`BatchNorm: affine must be true or false, got ${String(this.affine)}`);
+    this.weight = Tensor.ones([features], { requiresGrad: this.affine });
+    this.bias = Tensor.zeros([features], { requiresGrad: this.affine });
     this.runningMean = Tensor.zeros([features]);
     this.runningVar = Tensor.ones([features]);
     this.numBatchesTracked = Tensor.zeros([]);
@@ -204,7 +215,7 @@ export class BatchNorm extends Layer {
   }
 
   protected override ownParameters(): [string, Tensor][] {
-    return [['weight', this.weight], ['bias', this.bias]];
+    return this.affine ? [['weight', this.weight], ['bias', this.bias]] : [];
   }
 
   protected override ownBuffers(): [string, Tensor][] {
@@ -223,11 +234,11 @@ export class BatchNorm extends Layer {
   }
 
   override describe(): string {
-    return `BatchNorm(${this.features})`;
+    return `BatchNorm(${this.features}${this.affine ? '' : ', affine=false'})`;
   }
 
   config(): LayerConfig {
-    return { type: 'BatchNorm', features: this.features, momentum: this.momentum, eps: this.eps };
+    return { type: 'BatchNorm', features: this.features, momentum: this.momentum, eps: this.eps, ...(this.affine ? {} : { affine: false }) };
   }
 }
 

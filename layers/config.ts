@@ -79,6 +79,10 @@ registerBuiltIn('Tanh', () => new Tanh());
 registerBuiltIn('Softmax', () => new Softmax());
 registerBuiltIn('Flatten', () => new Flatten());
 registerBuiltIn('Dropout', (cfg, o) => new Dropout(cfg.rate as number, { rng: o.rng }));
-registerBuiltIn('BatchNorm', (cfg) => new BatchNorm(cfg.features as number, { momentum: cfg.momentum as number | undefined, eps: cfg.eps as number | undefined }));
-registerBuiltIn('LayerNorm', (cfg) => new LayerNorm(cfg.features as number, { eps: cfg.eps as number | undefined }));
+registerBuiltIn('BatchNorm', (cfg) =>
+  new BatchNorm(cfg.features as number, { momentum: cfg.momentum as number | undefined, eps: cfg.eps as number | undefined, affine: cfg.affine as boolean | undefined }),
+);
+registerBuiltIn('LayerNorm', (cfg) =>
+  new LayerNorm(cfg.features as number, { eps: cfg.eps as number | undefined, elementwiseAffine: cfg.elementwiseAffine as boolean | undefined }),
+);
 registerBuiltIn('Sequential', (cfg) => Sequential.fromConfig(cfg));
