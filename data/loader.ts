@@ -3,7 +3,9 @@
  * batch of stored samples (bytes for images) into a float32 tensor `[B, features]`.
  *
  * Determinism and exact resume: nothing here keeps a running random stream. The order of epoch `e` is a
- * pure function of `(seed, e)`, and the shifts of batch `b` of epoch `e` a pure function of `(seed, e, b)`.
+ * pure function of `(seed, e)`, the shifts of batch `b` of epoch `e` a pure function of `(seed, e, b)`, and
+ * the per-sample augmentations (affine, elastic, flip: data/augment.ts) of sample `i` a pure function of
+ * `(seed, e, i)`.
  * So the whole loader state is `{ seed, epoch, batch }` (`getState`/`setState`): a training loop that saves
  * it in a checkpoint and restores it gets the same batches, in the same order, with the same shifts, as a
  * run that never stopped — even when it stopped in the middle of an epoch.
@@ -12,8 +14,10 @@
  * epoch allocates almost nothing. A batch is therefore valid only until the next one is requested; copy
  * `x.data` or `y` if you need them longer.
  */
-import { Rng, ShapeError, Tensor, alloc } from '../engine/index.js';
+import { Rng, Tensor, alloc } from '../engine/index.js';
+import { Augmenter, checkAugment, hasPerSample, resolveAugment, type AugmentName, type AugmentOptions, type ResolvedAugment } from './augment.js';
 import type { Dataset } from './dataset.js';
+import { mixSeed } from './mixSeed.js';
 
 /** One mini-batch, as `DataLoader` hands it out (its buffers are reused by the next batch). */
 export interface Batch {
@@ -45,11 +49,13 @@ export interface LoaderOptions {
   seed?: number;
   /** Instead of `seed`: draw the base seed from this generator (one 32-bit number, at construction). */
   rng?: Rng;
-  /** Random shifts of 28×28 (any H×W) images by up to `maxShift` pixels (default 2) in x and y. */
-  augment?: boolean | {
-    /** The largest shift in pixels, each way, in x and in y: a non-negative integer (default 2; 0 shifts nothing). */
-    maxShift?: number;
-  };
+  /**
+   * Augmentation of H×W images, drawn afresh every epoch (data/augment.ts): `true` shifts by up to 2
+   * pixels; a list of names (`['shift', 'affine', 'elastic', 'flip']`) turns those on with their defaults;
+   * options set each one (`{ affine: { degrees: 10 }, elastic: true }`, or the original `{ maxShift: 1 }`).
+   * The per-sample ones run flip, affine, elastic in that order, then the shifts.
+   */
+  augment?: boolean | AugmentOptions | readonly AugmentName[];
 }
 
 /** Where a loader is: all `getState` saves and `setState` restores. */
@@ -97,8 +103,10 @@ export class DataLoader implements Iterable<Batch> {
   readonly shuffle: boolean;
   /** Whether an epoch's last, smaller batch is dropped. */
   readonly dropLast: boolean;
-  /** Pixels of the largest shift; 0 when augmentation is off. */
+  /** Pixels of the largest shift; 0 when shifts are off. */
   readonly maxShift: number;
+  /** The augmentations with their settings (data/augment.ts), defaults filled in. */
+  readonly augment: ResolvedAugment;
   /** The base seed of every order and shift. */
   seed: number;
   /** The epoch being (or about to be) read. */
@@ -116,6 +124,7 @@ export class DataLoader implements Iterable<Batch> {
   /** stored byte value -> float, so converting a pixel is one load (exactly `v × scale` in float32). */
   private readonly byteToFloat: Float32Array;
   private readonly scratch: Float32Array;
+  private readonly augmenter: Augmenter | null;
   private orderEpoch = -1;
   private orderCache: Int32Array = new Int32Array(0);
 
@@ -133,16 +142,11 @@ export class DataLoader implements Iterable<Batch> {
     }
     this.seed = opts.rng ? opts.rng.nextUint32() : (opts.seed ?? 1) >>> 0;
 
-    const aug = opts.augment;
-    this.maxShift = aug === true ? 2 : aug ? (aug.maxShift ?? 2) : 0;
-    if (!(Number.isInteger(this.maxShift) && this.maxShift >= 0)) {
-      throw new RangeError(`DataLoader(${dataset.name}): augment.maxShift must be a non-negative integer, got ${this.maxShift}`);
-    }
-    if (this.maxShift > 0 && dataset.featureShape.length !== 2) {
-      throw new ShapeError(
-        `DataLoader(${dataset.name}): shift augmentation needs images with featureShape [H, W], got [${dataset.featureShape.join(',')}]`,
-      );
-    }
+    const where = `DataLoader(${dataset.name})`;
+    this.augment = resolveAugment(opts.augment, where);
+    checkAugment(this.augment, dataset, where);
+    this.maxShift = this.augment.shift?.maxShift ?? 0;
+    this.augmenter = hasPerSample(this.augment) ? new Augmenter(this.augment, dataset) : null;
 
     const rows = Math.max(1, Math.min(B, dataset.count));
     // In the engine's memory, so the WebAssembly kernels and the pool read batches in place. It lives as
@@ -192,7 +196,8 @@ export class DataLoader implements Iterable<Batch> {
       const start = b * this.batchSize;
       const size = Math.min(this.batchSize, order.length - start);
       const indices = order.subarray(start, start + size);
-      this.fill(indices);
+      this.fill(indices, this.augmenter?.rewritesRows ?? false);
+      this.augmenter?.apply(this.xBuffer, indices, size, this.seed, epoch);
       if (this.maxShift > 0) {
         const rng = new Rng(mixSeed(this.seed, epoch, b, AUGMENT_STREAM));
         const [H, W] = this.dataset.featureShape;
@@ -228,8 +233,11 @@ export class DataLoader implements Iterable<Batch> {
     this.orderEpoch = -1;
   }
 
-  /** Copies the samples `indices` into the batch buffers, converting to float32. out is [size, F]. */
-  private fill(indices: Int32Array): void {
+  /**
+   * Copies the samples `indices` into the batch buffers, converting to float32. out is [size, F].
+   * `labelsOnly`: the augmenter writes the images itself (from the stored values), so only the labels.
+   */
+  private fill(indices: Int32Array, labelsOnly = false): void {
     const ds = this.dataset;
     const F = ds.features;
     const out = this.xBuffer;
@@ -239,7 +247,9 @@ export class DataLoader implements Iterable<Batch> {
     for (let r = 0; r < indices.length; r++) {
       const src = indices[r] * F;
       const dst = r * F;
-      if (x instanceof Uint8Array) {
+      if (labelsOnly) {
+        // The augmenter resamples this image from the stored values.
+      } else if (x instanceof Uint8Array) {
         // Bytes: one table load a pixel.
         for (let j = 0; j < F; j++) out[dst + j] = lut[x[src + j]];
       } else if (s === 1) {
@@ -288,18 +298,6 @@ function targetWidth(ds: Dataset): number {
 /** Separate streams for the order and the shifts, so turning augmentation on does not change the order. */
 const SHUFFLE_STREAM = 0x5348;
 const AUGMENT_STREAM = 0x4155;
-
-/** Hashes integers into one 32-bit seed (MurmurHash3's finaliser applied per part). */
-export function mixSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0;
-}
 
 /**
  * Shifts one H×W image by (dx, dy) pixels: positive dx moves the content right, positive dy down; pixels
