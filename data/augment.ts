@@ -53,7 +53,10 @@ export interface ElasticOptions {
 /** What `DataLoader`'s `augment` takes: switches and options per augmentation. */
 export interface AugmentOptions {
   /** Shifts by whole pixels, up to `maxShift` (default 2) each way in x and y (the loader's original augmentation). */
-  shift?: boolean | { maxShift?: number };
+  shift?: boolean | {
+    /** The largest shift in pixels, each way (default 2). */
+    maxShift?: number;
+  };
   /** Random affine maps. */
   affine?: boolean | AffineOptions;
   /** Elastic distortion. */
@@ -69,9 +72,16 @@ export interface AugmentOptions {
 
 /** An augmentation spec with every default filled in; null fields are off. */
 export interface ResolvedAugment {
-  shift: { maxShift: number } | null;
+  /** Whole-pixel shifts, or null. */
+  shift: {
+    /** The largest shift in pixels, each way. */
+    maxShift: number;
+  } | null;
+  /** Random affine maps, or null. */
   affine: Required<AffineOptions> | null;
+  /** Elastic distortion, or null. */
   elastic: Required<ElasticOptions> | null;
+  /** Mirror images. */
   flip: boolean;
 }
 
@@ -203,8 +213,9 @@ class SampleStream implements Uniform {
  * found the first time it is augmented and kept.
  */
 export class Augmenter {
-  /** Image rows and columns. */
+  /** Image rows. */
   readonly H: number;
+  /** Image columns. */
   readonly W: number;
   private readonly rng = new SampleStream();
   /** The current sample's source map (resample's six numbers). */

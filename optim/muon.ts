@@ -62,7 +62,7 @@ export interface MuonHyper extends BaseHyper {
  * w.grad = Tensor.from([[3, 0], [0, 0.3]]); // one direction ten times the other
  * optimizer.step();
  * // Orthogonalized, both move by the same amount (0.7·lr here: five steps bring singular values near 1, not to it)
- * console.log(w.toArray().flat().map((v) => Math.round(v * 100) / 100)); // => [-0.07, 0, 0, -0.07]
+ * console.log(Array.from(w.data, (v) => Math.round(v * 100) / 100)); // => [-0.07, 0, 0, -0.07]
  * ```
  */
 export class Muon extends Optimizer<MuonHyper> {

@@ -54,5 +54,5 @@ export {
   OPTIMIZER_NAMES, DEFAULT_LR, MOMENTUM_DEFAULT, SCHEDULE_NAMES, SCHEDULE_PARAMS, SCHEDULE_HELP, RECIPE_DEFAULTS, RecipeError, Restarted, seeds,
   parseScheduleSpec, formatScheduleSpec, parseDecimal, checkRecipe, buildModel, buildOptimizer, buildSchedule, spansRun, cyclesOf,
 } from './recipe.js';
-export type { Recipe, OptimizerName, ScheduleName, ScheduleSpec, ScheduleParam, RunSchedule } from './recipe.js';
+export type { Recipe, OptimizerName, ScheduleName, ScheduleSpec, ScheduleParam, ScheduleParamKind, RunSchedule } from './recipe.js';
 export type { RangeTestOptions } from './rangeTest.js';

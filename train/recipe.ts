@@ -53,11 +53,11 @@ export const SCHEDULE_NAMES = ['none', 'step', 'exp', 'cosine', 'onecycle', 'pla
 /** One of `SCHEDULE_NAMES`. */
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
-/** What a schedule parameter's text is: a number >= 0, a whole number >= 1, a list of whole numbers, or one of some names. */
-type ParamKind = 'number' | 'integer' | 'epochs' | readonly string[];
+/** What a schedule parameter's text is: a number >= 0, a whole number >= 1, a list of epochs joined by `+`, or one of some names. */
+export type ScheduleParamKind = 'number' | 'integer' | 'epochs' | readonly string[];
 
 /** The parameters each schedule accepts after its colon (`step:drop=0.5,every=10`), and what each takes. */
-export const SCHEDULE_PARAMS: Record<ScheduleName, Readonly<Record<string, ParamKind>>> = {
+export const SCHEDULE_PARAMS: Record<ScheduleName, Readonly<Record<string, ScheduleParamKind>>> = {
   none: {},
   step: { drop: 'number', every: 'integer' },
   exp: { gamma: 'number' },
@@ -103,6 +103,7 @@ export interface ScheduleSpec {
 
 /** A recipe that breaks a rule: the message names the field (or flag) and the value, and what is expected. */
 export class RecipeError extends RangeError {
+  /** The error's class name. */
   override name = 'RecipeError';
 }
 
@@ -254,9 +255,13 @@ export function checkRecipe<R extends Recipe>(recipe: R, name: (field: keyof Rec
 
 /** The generator seeds, derived from the recipe's seed (fixed offsets keep them apart and reproducible). */
 export const seeds = {
+  /** The initial weights'. */
   init: (seed: number) => seed,
+  /** The validation split's. */
   split: (seed: number) => seed + 7919,
+  /** The loader's (shuffle order, augmentation). */
   loader: (seed: number) => seed + 104729,
+  /** The masks of the Dropout layer at position `layer` of the model. */
   dropout: (seed: number, layer: number) => seed + 1_000_003 + layer,
 };
 
@@ -373,7 +378,12 @@ export class Restarted implements ScheduleLike {
   }
 
   /** Every cycle's state. */
-  stateDict(): { type: 'Restarted'; cycles: ScheduleState[] } {
+  stateDict(): {
+    /** The class name. */
+    type: 'Restarted';
+    /** Each cycle's state. */
+    cycles: ScheduleState[];
+  } {
     return { type: 'Restarted', cycles: this.cycles.map((c) => c.stateDict()) };
   }
 

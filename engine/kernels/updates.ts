@@ -79,11 +79,17 @@ export function adamUpdate(
 
 /** Adamax's hyper-parameters for step t (from 1). */
 export interface AdamaxStep {
+  /** The learning rate. */
   lr: number;
+  /** The first moment's decay. */
   beta1: number;
+  /** The second moment's (or infinity norm's) decay. */
   beta2: number;
+  /** Added to the denominator, for stability. */
   eps: number;
+  /** The weight decay (coupled L2, or decoupled: see the update). */
   weightDecay: number;
+  /** The parameter's step count, from 1. */
   t: number;
 }
 
@@ -126,11 +132,17 @@ export function adamaxUpdateNaive(w: Float32Array, m: Float32Array, u: Float32Ar
 
 /** RAdam's hyper-parameters for step t (from 1). */
 export interface RAdamStep {
+  /** The learning rate. */
   lr: number;
+  /** The first moment's decay. */
   beta1: number;
+  /** The second moment's (or infinity norm's) decay. */
   beta2: number;
+  /** Added to the denominator, for stability. */
   eps: number;
+  /** The weight decay (coupled L2, or decoupled: see the update). */
   weightDecay: number;
+  /** The parameter's step count, from 1. */
   t: number;
 }
 
@@ -212,14 +224,23 @@ export function radamUpdateNaive(w: Float32Array, m: Float32Array, v: Float32Arr
 
 /** AdaBound's hyper-parameters for step t (from 1); `baseLr` is the rate `finalLr` is relative to. */
 export interface AdaBoundStep {
+  /** The learning rate. */
   lr: number;
+  /** The rate finalLr is relative to. */
   baseLr: number;
+  /** The SGD rate the bounds close in on (times lr / baseLr). */
   finalLr: number;
+  /** How fast the bounds close in. */
   gamma: number;
+  /** The first moment's decay. */
   beta1: number;
+  /** The second moment's (or infinity norm's) decay. */
   beta2: number;
+  /** Added to the denominator, for stability. */
   eps: number;
+  /** The weight decay (coupled L2, or decoupled: see the update). */
   weightDecay: number;
+  /** The parameter's step count, from 1. */
   t: number;
 }
 
@@ -300,9 +321,13 @@ export function adaboundUpdateNaive(
 
 /** Lion's hyper-parameters (no step count: Lion has no bias correction). */
 export interface LionStep {
+  /** The learning rate. */
   lr: number;
+  /** The first moment's decay. */
   beta1: number;
+  /** The second moment's (or infinity norm's) decay. */
   beta2: number;
+  /** The weight decay (coupled L2, or decoupled: see the update). */
   weightDecay: number;
 }
 
@@ -346,7 +371,9 @@ export function lionUpdateNaive(w: Float32Array, m: Float32Array, g: Float32Arra
 
 /** Muon's momentum hyper-parameters. */
 export interface MuonMomentumStep {
+  /** The buffer's momentum. */
   momentum: number;
+  /** Orthogonalize the Nesterov look-ahead rather than the buffer. */
   nesterov: boolean;
 }
 
@@ -388,8 +415,11 @@ export function muonMomentumNaive(u: Float32Array, b: Float32Array, g: Float32Ar
 
 /** Muon's step once the update is orthogonalized: `lr` decays the weights, `adjustedLr` scales the step. */
 export interface MuonApplyStep {
+  /** The learning rate. */
   lr: number;
+  /** The step's rate, scaled for the matrix's shape. */
   adjustedLr: number;
+  /** The weight decay (coupled L2, or decoupled: see the update). */
   weightDecay: number;
 }
 
@@ -411,6 +441,7 @@ export function muonApplyNaive(w: Float32Array, o: Float32Array, s: MuonApplySte
 
 /** Lookahead's synchronisation: how far the slow weights move towards the fast ones. */
 export interface LookaheadStep {
+  /** How far the slow weights move towards the fast ones. */
   alpha: number;
 }
 

@@ -77,7 +77,12 @@ export class CosineWarmRestarts extends Schedule {
   }
 
   /** The cycle of epoch t: where it started and how long it is. */
-  cycleAt(t: number): { start: number; length: number } {
+  cycleAt(t: number): {
+    /** The epoch the cycle started at (its warm restart). */
+    start: number;
+    /** Its length in epochs. */
+    length: number;
+  } {
     checkIndex(this.type, t);
     let start = 0;
     let k = 0;
