@@ -19,7 +19,9 @@ const PANEL_WIDTH = 600;
 /** The y axes' reserved width (labels and title), so that a label that grows ("0.002") never pushes the title off the canvas. */
 const Y_AXIS_EXTENT = 48;
 /** Least time between two redraws of one live chart. */
-const REDRAW_MS = 250;
+const REDRAW_MS = 500;
+/** Most batch points the training chart draws per line: two per pixel of its width (more are invisible, and cost redraw time). */
+export const MAX_BATCH_POINTS = 2 * PANEL_WIDTH;
 
 /** One colour scale for every layer of both panels, so both share a legend and keep their colours. */
 const SERIES = ['batch', 'batch, moving average', 'epoch: train', 'epoch: test'];
@@ -144,8 +146,10 @@ export function layerSpec(epochs: number, first: { outputs?: object[]; grads?: o
 
 /**
  * A chart drawn from rows that keep arriving. It is embedded when its first rows are drawn; rows that
- * arrive meanwhile, or while it is switched off, wait and are drawn with the next redraw, so switching
- * it back on shows the whole run. Redraws come at most every REDRAW_MS, on an animation frame.
+ * arrive meanwhile, or while it is switched off or scrolled out of view, wait and are drawn with the
+ * next redraw, so coming back shows the whole run. Redraws come at most every REDRAW_MS, on an
+ * animation frame, and only while the chart is on and in view: a redraw of a few thousand points takes
+ * the page's thread tens of milliseconds, time the training worker could use on a machine of few cores.
  */
 export class LiveChart {
   private result: Result | null = null;
@@ -154,6 +158,8 @@ export class LiveChart {
   private pending = new Map<string, object[]>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private lastDraw = -Infinity;
+  private visible = true;
+  private readonly observer: IntersectionObserver;
   /** Redraws done, and the time they took on the page's thread (the cost the page reports). */
   draws = 0;
   drawMs = 0;
@@ -162,7 +168,13 @@ export class LiveChart {
     private readonly el: HTMLElement,
     private readonly spec: (first: Record<string, object[]>) => TopLevelSpec,
     private on = true,
-  ) {}
+  ) {
+    this.observer = new IntersectionObserver((entries) => {
+      this.visible = entries[entries.length - 1].isIntersecting;
+      if (this.visible) this.schedule();
+    });
+    this.observer.observe(el);
+  }
 
   add(dataset: string, rows: object[]): void {
     if (this.finished || rows.length === 0) return;
@@ -180,13 +192,14 @@ export class LiveChart {
   /** Forgets the chart and its rows (a new run). */
   finalize(): void {
     this.finished = true;
+    this.observer.disconnect();
     if (this.timer !== null) clearTimeout(this.timer);
     this.result?.finalize();
     this.el.replaceChildren();
   }
 
   private schedule(): void {
-    if (!this.on || this.finished || this.timer !== null || this.embedding) return;
+    if (!this.on || !this.visible || this.finished || this.timer !== null || this.embedding) return;
     const wait = Math.max(0, this.lastDraw + REDRAW_MS - performance.now());
     this.timer = setTimeout(() => requestAnimationFrame(() => {
       this.timer = null;
@@ -195,7 +208,7 @@ export class LiveChart {
   }
 
   private async draw(): Promise<void> {
-    if (!this.on || this.finished || this.pending.size === 0) return;
+    if (!this.on || !this.visible || this.finished || this.pending.size === 0) return;
     const rows = Object.fromEntries(this.pending);
     this.pending = new Map();
     const t0 = performance.now();

@@ -11,7 +11,7 @@ import {
   DEFAULTS, FIELDS, SCHEDULES, DEFAULT_LR, SWITCHES, configFields, describeModel, parseConfig, shareUrl,
   type FieldName, type OptimizerName, type TrainConfig,
 } from './config.js';
-import { LiveChart, ProbabilitiesChart, embedLrFinder, epochRows, layerChart, layerRows, trainingChart } from './charts.js';
+import { LiveChart, MAX_BATCH_POINTS, ProbabilitiesChart, embedLrFinder, epochRows, layerChart, layerRows, trainingChart } from './charts.js';
 import { clearDigitInput, initDigitInput, markGuesses, setProbabilitiesChart, showGuess, showTestDigits } from './digitInput.js';
 import { isolate, modeLine } from './isolation.js';
 import { drawWeights, weightGridSize } from './pictures.js';
@@ -133,6 +133,9 @@ let config: TrainConfig | null = null;
 let lrFound: number | null = null;
 /** The names of the hidden layers in the layer chart and table, from the run's config. */
 let layerNames: string[] = [];
+/** The training chart draws every `batchEvery`-th batch (at most MAX_BATCH_POINTS over the run), counting with `batchCount`. */
+let batchEvery = 1;
+let batchCount = 0;
 
 const weightsCanvas = $<HTMLCanvasElement>('weights');
 const WEIGHT_COLUMNS = 6;
@@ -147,6 +150,8 @@ function beginRun(next: TrainConfig): void {
   chart = trainingChart($('chart'), config.epochs, liveCharts.checked);
   layersChart = layerChart($('layer-chart'), config.epochs, liveCharts.checked);
   layerNames = config.hidden.map((units, k) => `hidden ${k + 1}: ${units} ${config!.activation}`);
+  batchEvery = Math.max(1, Math.ceil((config.epochs * Math.ceil(config.train / config.batchSize)) / MAX_BATCH_POINTS));
+  batchCount = 0;
   $('epochs').querySelector('tbody')!.replaceChildren();
   $('layer-table').querySelector('tbody')!.replaceChildren();
   clearStep();
@@ -246,7 +251,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (params.get('autostart') === '1') start();
       return;
     case 'batches':
-      chart?.add('batches', msg.points);
+      chart?.add('batches', msg.points.filter(() => batchCount++ % batchEvery === 0));
       for (const point of msg.layerPoints) {
         const rows = layerRows(point, layerNames);
         layersChart?.add('outputs', rows.outputs);
