@@ -122,7 +122,8 @@ async function mnistStep(seed: number, log: Log): Promise<void> {
   log('8. softmax + cross-entropy, fused');
   const loss = Tensor.crossEntropy(logits, y);
   const probs = noGrad(() => logits.softmax(-1));
-  log(`   loss = ${fmt(loss.item())} (an untrained net guesses about 1/10: -ln(0.1) = ${fmt(Math.log(10))})`);
+  const lossBefore = loss.item(); // read now: outside a scope the tape's tensors go back a step later (engine/memory.ts)
+  log(`   loss = ${fmt(lossBefore)} (an untrained net guesses about 1/10: -ln(0.1) = ${fmt(Math.log(10))})`);
   log(`   softmax of row 0: ${first(probs.data, 10)}`);
 
   log('9. backward through the net');
@@ -187,7 +188,7 @@ async function mnistStep(seed: number, log: Log): Promise<void> {
   log(`   4.weight[0,0]: ${w0.toFixed(6)} - 0.1 * ${g0.toFixed(6)} = ${dense3.weight.data[0].toFixed(6)} (first step: v = -lr*g)`);
   log(`   the next step's rate: 0.1 / (1 + 1e-3 * ${opt.iterations}) = ${opt.currentLr.toFixed(6)}`);
   const after = noGrad(() => Tensor.crossEntropy(model.forward(x), y).item());
-  log(`   loss on the same batch after the step: ${fmt(loss.item())} -> ${fmt(after)}`);
+  log(`   loss on the same batch after the step: ${fmt(lossBefore)} -> ${fmt(after)}`);
 
   log('13. the training loop: fit, one trainStep per batch');
   const net = new Sequential([new Dense(784, 300, { rng }), new ReLU(), new Dense(300, 100, { rng }), new ReLU(), new Dense(100, 10, { rng })]);
