@@ -9,7 +9,7 @@
  *
  * (`--quick` is accepted, as by every example, and changes nothing: the tour takes about two seconds.)
  */
-import { Rng, Tensor, dropout, getBackend, gradcheck, linear, noGrad, usesFma } from '../engine/index.js';
+import { Rng, Tensor, dropout, getBackend, gradcheck, linear, noGrad, toDot, usesFma } from '../engine/index.js';
 import { gemmNTNaive } from '../engine/kernels/matmul.js';
 import { topologicalOrder } from '../engine/tape.js';
 import { packA } from '../engine/kernels/gemmPacked.js';
@@ -42,6 +42,9 @@ function oneNumber(log: Log): void {
   log(`   c = ${c.item()}`);
   log(`   a.grad = ${a.grad!.item()}   (dc/da = b)`);
   log(`   b.grad = ${b.grad!.item()}    (dc/db = a + 1)`);
+  // micrograd's draw_dot: the picture below, drawn after backward (the tape keeps what toDot needs).
+  const dot = toDot(c, { names: { a, b, c } }).split('\n');
+  log(`   toDot(c): ${dot.filter((l) => l.includes('class="op"')).length} ops and ${dot.filter((l) => l.includes(' -> ')).length} edges; c's box reads '${dot.find((l) => l.includes('label="c'))!.split('"')[1].replaceAll('\\n', ' | ')}'`);
 
   log('2. what the tape recorded');
   const a2 = Tensor.from(2, { requiresGrad: true });
