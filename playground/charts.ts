@@ -45,7 +45,7 @@ export function epochTicks(epochs: number): number[] {
 }
 
 function epochAxis(epochs: number) {
-  return { type: 'quantitative' as const, title: 'epoch', scale: { domain: [0, epochs] }, axis: { values: epochTicks(epochs), format: '~g', labelFlush: true } };
+  return { type: 'quantitative' as const, title: 'epoch', scale: { domain: [0, epochs] }, axis: { values: epochTicks(epochs), format: epochs <= 1 ? '.2~f' : 'd', labelFlush: true } };
 }
 
 function panel(field: 'loss' | 'accuracy', epochs: number): object {
@@ -113,7 +113,9 @@ export function layerRows(point: LayerPoint, names: readonly string[]): { output
 
 function bands(dataset: 'outputs' | 'grads', epochs: number, title: string, log: boolean): object {
   const x = { ...epochAxis(epochs), field: 'x' };
-  const y = { type: 'quantitative' as const, title, ...(log ? { scale: { type: 'log' as const } } : { scale: { zero: false } }), axis: { minExtent: Y_AXIS_EXTENT } };
+  // Gradients span many decades: powers of ten as 1e-6, a few of them.
+  const axis = log ? { minExtent: Y_AXIS_EXTENT, format: '.0e', tickCount: 4 } : { minExtent: Y_AXIS_EXTENT };
+  const y = { type: 'quantitative' as const, title, ...(log ? { scale: { type: 'log' as const } } : { scale: { zero: false } }), axis };
   return {
     data: { name: dataset },
     facet: { row: { field: 'layer', type: 'nominal', title: null, sort: null, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } } },

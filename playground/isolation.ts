@@ -24,6 +24,8 @@ export interface Isolation {
 }
 
 const RELOADED = 'tapegrad:isolation-reload';
+/** Longest wait for the service worker to be ready before the page goes on without it. */
+const READY_MS = 10_000;
 
 function tried(): boolean {
   try {
@@ -54,7 +56,12 @@ export async function isolate(): Promise<Isolation | null> {
   if (tried()) return { isolated: false, why: "this site's service worker ran, but the browser did not isolate the page" };
   try {
     await navigator.serviceWorker.register(worker);
-    await navigator.serviceWorker.ready;
+    // `ready` waits for a worker whose scope holds this page; a page outside it (an address without the
+    // folder's last '/') would wait for ever, so it gets a few seconds.
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), READY_MS));
+    if ((await Promise.race([navigator.serviceWorker.ready, timeout])) === 'timeout') {
+      return { isolated: false, why: `the service worker that adds COOP/COEP did not take this page within ${READY_MS / 1000} s` };
+    }
     sessionStorage.setItem(RELOADED, '1');
   } catch (e) {
     return { isolated: false, why: `the service worker that adds COOP/COEP could not start (${(e as Error).message})` };

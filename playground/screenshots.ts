@@ -34,6 +34,10 @@ try {
   await page.screenshot({ path: `${FIGURES}playground-training.png`, fullPage: false, clip: await clipOf(page, 'header', '#digits-section') });
   console.log(`wrote ${FIGURES}playground-training.png (${await text(page, 'epoch')})`);
 
+  // The live charts draw only while in view: bring the layer chart into view and give it a redraw.
+  await page.$eval('#layers-section', (e) => e.scrollIntoView({ block: 'start' }));
+  await page.waitForSelector('#layer-chart canvas', { timeout: 30_000 });
+  await new Promise((r) => setTimeout(r, 1500));
   await page.screenshot({ path: `${FIGURES}playground-layers.png`, clip: await clipOf(page, '#layers-section', '#layers-section') });
   console.log(`wrote ${FIGURES}playground-layers.png`);
 

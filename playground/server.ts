@@ -25,10 +25,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { InvalidArgumentError } from 'commander';
 import sirv from 'sirv';
 import { DEFAULT_OUT_DIR, STATIC_DIR } from './build.js';
 
 export const DEFAULT_PORT = 8080;
+
+/** `--port`'s parser for `npm run playground` and `npm run site -- --serve`: an integer from 0 to 65535 (0: any free port). */
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected an integer from 0 to 65535');
+  return port;
+}
 export const HOST = '127.0.0.1';
 
 export const CSP = [

@@ -7,15 +7,9 @@
  *
  * A bad flag is one line on stderr and exit code 2, as in the tapegrad command line.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { DEFAULT_PORT, serveFolder } from './server.js';
+import { Command, CommanderError } from 'commander';
+import { DEFAULT_PORT, parsePort, serveFolder } from './server.js';
 import { DEFAULT_SITE_DIR, buildSite } from './site.js';
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected an integer from 0 to 65535');
-  return port;
-}
 
 const program = new Command('site')
   .description('build the static site (the playground, the tour, the experiments, the examples, the API reference)')

@@ -38,6 +38,8 @@ export function showStep(step: Stepped): void {
     ` (${acc} of the batch guessed right before the update); learning rate ${step.lr.toPrecision(3)}; `,
     step.applied ? `the update moved each Dense layer's weights by ‖ΔW‖/‖W‖ = ${moved}.` : 'the loss was not finite, so no update was made.',
   );
+  el('step-row').hidden = false;
+  el('tape-details').hidden = false;
   showImages(step);
   showLayers(step);
   fillLayerPicker(step);
@@ -167,6 +169,8 @@ export function clearStep(): void {
   tapeDrawnFor = null;
   el('step-info').replaceChildren('No step yet. Loss of the stepped batch: ', Object.assign(document.createElement('b'), { id: 'step-loss', textContent: '–' }));
   for (const id of ['step-images', 'step-layers', 'tape']) el(id).replaceChildren();
+  el('step-row').hidden = true;
+  el('tape-details').hidden = true;
   el('grad-layer').replaceChildren();
   for (const id of ['step-grad-out', 'step-grad-weight']) {
     const c = el<HTMLCanvasElement>(id);

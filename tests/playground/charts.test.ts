@@ -80,6 +80,24 @@ describe('playground training chart', () => {
     expect(loss.layer[2].mark.clip).toBeUndefined();
   });
 
+  it('the epoch labels read as epochs, drawn by vega: 0.25 … 1 for one epoch, 0 … 10 for ten (no "1e+1")', async () => {
+    const { compile } = await import('vega-lite');
+    const vega = await import('vega');
+    const labels = async (epochs: number) => {
+      const point = { x: 0.5, lossAvg: 1, accuracyAvg: 0.5, loss: 1, accuracy: 0.5, lr: 0.1 };
+      const view = new vega.View(vega.parse(compile(trainingSpec(epochs, { batches: [point] }) as never).spec), { renderer: 'none' });
+      const svg = await view.toSVG();
+      view.finalize();
+      // The x axes' labels: the texts of the 'epoch' axes' label groups.
+      return [...svg.matchAll(/<g class="mark-text role-axis-label"[^>]*>(.*?)<\/g>/g)].map((g) => [...g[1].matchAll(/>([^<]*)<\/text>/g)].map((t) => t[1]));
+    };
+    const one = await labels(1);
+    expect(one).toContainEqual(['0', '0.25', '0.5', '0.75', '1']);
+    const ten = await labels(10);
+    expect(ten).toContainEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+    expect(ten.flat()).not.toContain('1e+1');
+  });
+
   it('both live specs compile with vega-lite, without a warning', async () => {
     const { compile } = await import('vega-lite');
     const warnings: string[] = [];

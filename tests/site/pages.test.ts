@@ -3,6 +3,7 @@
  * the README's sections, the rendered links, and the link checker on a folder made here with known
  * broken links. (tests/site/site.test.ts builds the whole site and opens it.)
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,4 +92,26 @@ describe('brokenLinks', () => {
       'index.html: ../../outside.html (outside the site)',
     ]);
   });
+});
+
+describe('npm run site (playground/siteCli.ts)', () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'playground/siteCli.ts', ...args], { cwd: process.cwd() });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('a bad flag is one line on stderr and exit code 2, before anything is built', async () => {
+    for (const args of [['--serve', '--port', 'eighty'], ['--bogus']]) {
+      const { code, stdout, stderr } = await run(args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(/^site: /);
+    }
+  }, 60_000);
 });
