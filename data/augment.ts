@@ -280,11 +280,7 @@ export class Augmenter {
         continue;
       }
       const box = this.box(sample);
-      if (box < 0) {
-        // A blank image stays blank (the loader leaves the rows to us: see `rewritesRows`).
-        x.fill(0, off, off + HW);
-        continue;
-      }
+      if (box < 0) continue; // a blank image stays blank
       const m = this.map;
       if (spec.affine) {
         rng.start(seed, epoch, sample, AFFINE_STREAM);
@@ -298,14 +294,6 @@ export class Augmenter {
       const boxes = this.boxes;
       resample(x, off, src, sample * HW, scale, H, W, m, field, boxes[box], boxes[box + 1], boxes[box + 2], boxes[box + 3]);
     }
-  }
-
-  /**
-   * True when `apply` writes every row itself (an affine map or elastic distortion is on: each image is
-   * resampled from the data set's stored values), so the loader need not convert them first.
-   */
-  get rewritesRows(): boolean {
-    return this.spec.affine !== null || this.spec.elastic !== null;
   }
 
   /** Where sample's box is in `boxes` (found now if it was not yet), or −1 for a blank image. */

@@ -1,4 +1,4 @@
-import { ShapeError, Tensor, alloc, fmtShape, record } from '../engine/index.js';
+import { ShapeError, Tensor, alloc, allocPersistent, fmtShape, record } from '../engine/index.js';
 import { affineBackward } from './batchNorm.js';
 import { Layer, type LayerConfig, checkSize, fmtShapeB } from './layer.js';
 
@@ -92,8 +92,10 @@ export class LayerNorm extends Layer {
     if (typeof this.elementwiseAffine !== 'boolean') {
       throw new TypeError(`LayerNorm: elementwiseAffine must be true or false, got ${String(this.elementwiseAffine)}`);
     }
-    this.weight = Tensor.ones([features], { requiresGrad: this.elementwiseAffine });
-    this.bias = Tensor.zeros([features], { requiresGrad: this.elementwiseAffine });
+    // Without the affine part, gamma and beta are constants, persistent so that a scope never takes them (engine/memory.ts).
+    const learned = this.elementwiseAffine;
+    this.weight = learned ? Tensor.ones([features], { requiresGrad: true }) : new Tensor(allocPersistent(features).fill(1), [features]);
+    this.bias = learned ? Tensor.zeros([features], { requiresGrad: true }) : new Tensor(allocPersistent(features), [features]);
   }
 
   forward(x: Tensor): Tensor {
@@ -113,7 +115,7 @@ export class LayerNorm extends Layer {
       const dbeta = alloc(F);
       layerNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma.data, invstd, R, F);
       return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, this.bias.shape)];
-    });
+    }, [xhat]);
   }
 
   protected override ownParameters(): [string, Tensor][] {

@@ -1,4 +1,4 @@
-import { ShapeError, allocPersistent, fmtShape, gemmNN, gemmNT, muonApply, muonMomentum, release, type Tensor } from '../engine/index.js';
+import { ShapeError, allocPersistent, fmtShape, gemmNN, gemmNT, muonApply, muonMomentum, type Tensor } from '../engine/index.js';
 import { Optimizer, checkNonNegative, checkPositive, checkUnitInterval, invalid } from './optimizer.js';
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
@@ -67,7 +67,7 @@ export interface MuonHyper extends BaseHyper {
  */
 export class Muon extends Optimizer<MuonHyper> {
   readonly type = 'Muon';
-  /** Work arrays of the iteration, in the engine's memory, reused across steps (grown when needed). */
+  /** Work arrays of the iteration, in the engine's memory (so the products read them in place), reused across steps. */
   private readonly work = new Map<string, Float32Array>();
 
   constructor(params: Tensor[] | ParamGroupInput<MuonHyper>[], options: Partial<MuonHyper> = {}) {
@@ -153,7 +153,7 @@ export class Muon extends Optimizer<MuonHyper> {
   private scratch(name: string, size: number): Float32Array {
     let block = this.work.get(name);
     if (block === undefined || block.length < size) {
-      if (block !== undefined) release(block);
+      // The smaller block goes back to the arena when the garbage collector collects it (engine/memory.ts).
       block = allocPersistent(size);
       this.work.set(name, block);
     }
