@@ -101,10 +101,15 @@ export class CosineWarmRestarts extends Schedule {
   }
 
   /**
-   * Restores what `stateDict()` returned; also a CosineAnnealing state (a checkpoint of a cosine run
-   * from before `--resume --epochs` extended it: its first cycle's).
+   * Restores what `stateDict()` returned; also the states the command line wrote for cosine runs before
+   * this class existed: a CosineAnnealing state (a run from before `--resume --epochs` extended it) or
+   * a `Restarted` one (the cycles, each a CosineAnnealing: the base rate is the first's).
    */
   override loadStateDict(state: ScheduleState): void {
+    if (state.type === 'Restarted' && Array.isArray(state.cycles) && state.cycles.length > 0) {
+      const first = state.cycles[0] as ScheduleState;
+      return super.loadStateDict({ ...first, type: this.type, last: 0 });
+    }
     super.loadStateDict(state.type === 'CosineAnnealing' ? { ...state, type: this.type } : state);
   }
 }

@@ -158,6 +158,10 @@ describe('what the recipe builds from the flags', () => {
     // A checkpoint written before the extension holds the first cycle's CosineAnnealing state.
     s.loadStateDict({ type: 'CosineAnnealing', baseLr: 0.1, last: 3 });
     expect(s.last).toBe(3);
+    // One the command line wrote after an extension, before CosineWarmRestarts: its first cycle's base rate.
+    s.loadStateDict({ type: 'Restarted', cycles: [{ type: 'CosineAnnealing', baseLr: 0.2, last: 2 }, { type: 'CosineAnnealing', baseLr: 0.2, last: 1 }] } as never);
+    expect(s.baseLr).toBe(0.2);
+    expect(() => s.loadStateDict({ type: 'StepDecay', baseLr: 0.1, last: 0 })).toThrow(/the state is for StepDecay/);
   });
 });
 
