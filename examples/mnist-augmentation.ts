@@ -13,7 +13,7 @@ import { loadMnist, splitValidation, type AugmentName } from '../data/index.js';
 import {
   RECIPE_DEFAULTS, buildModel, buildOptimizer, buildSchedule, checkRecipe, evaluate, fit, seeds, type History, type Recipe, type VegaLiteSpec,
 } from '../train/index.js';
-import { fmt, parseArgs, runIfMain, writeFigure, writeText, type Log } from './common.js';
+import { fmt, parseArgs, runIfMain, writeFigure, type Log } from './common.js';
 
 const RUNS: Array<{ name: string; augment: AugmentName[] }> = [
   { name: 'none', augment: [] },
@@ -64,7 +64,6 @@ export async function main(args: string[], log: Log = console.log): Promise<Augm
     }),
   ];
   for (const line of table) log(line);
-  writeText(figures, 'mnist-augmentation.md', `${table.join('\n')}\n`, log);
   await writeFigure(figures, 'mnist-augmentation.svg', curves(rows), log);
   return rows;
 }

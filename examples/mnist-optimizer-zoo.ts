@@ -19,7 +19,7 @@ import {
   RECIPE_DEFAULTS, buildModel, buildOptimizer, buildSchedule, checkRecipe, evaluate, fit, parseScheduleSpec, rangeTest, seeds,
   type OptimizerName, type Recipe, type VegaLiteSpec, type History,
 } from '../train/index.js';
-import { fmt, parseArgs, runIfMain, writeFigure, writeText, type Log } from './common.js';
+import { fmt, parseArgs, runIfMain, writeFigure, type Log } from './common.js';
 
 /** The runs: article 003's list (SGD, momentum, NAG, Adagrad, Adadelta, RMSprop, Adam, AdaMax, Nadam, AMSGrad, AdaBound, AdamW, RAdam, Lookahead), then Lion and Muon. */
 const RUNS: Array<{ name: string; flags: string; recipe: Partial<Recipe> }> = [
@@ -89,7 +89,6 @@ export async function main(args: string[], log: Log = console.log): Promise<ZooR
     ...rows.map((r) => `| ${r.name} | ${RUNS.find((x) => x.name === r.name)!.flags} | ${r.lr.toExponential(1)} | ${fmt(r.testAccuracy)} | ${r.seconds.toFixed(0)} s |`),
   ];
   for (const line of table) log(line);
-  writeText(figures, 'mnist-optimizer-zoo.md', `${table.join('\n')}\n`, log);
   await writeFigure(figures, 'mnist-optimizer-zoo.svg', zooSpec(rows), log);
   return rows;
 }
