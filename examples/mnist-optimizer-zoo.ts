@@ -14,6 +14,7 @@
  *   npx tsx examples/mnist-optimizer-zoo.ts [--quick] [--epochs 8] [--only sgd,adam] [--figures DIR]
  */
 import { Rng, setThreads } from '../engine/index.js';
+import { AdaBound } from '../optim/index.js';
 import { loadMnist, splitValidation } from '../data/index.js';
 import {
   RECIPE_DEFAULTS, buildModel, buildOptimizer, buildSchedule, checkRecipe, evaluate, fit, parseScheduleSpec, rangeTest, seeds,
@@ -65,9 +66,12 @@ export async function main(args: string[], log: Log = console.log): Promise<ZooR
     const base: Recipe = { ...RECIPE_DEFAULTS, ...run.recipe, epochs, seed, schedule: parseScheduleSpec('cosine') } as Recipe;
     // The rate: the finder's suggestion for this optimizer, from the same initial weights.
     const probe = buildModel(base, 784, 10);
-    const range = rangeTest(probe, {
-      data: train, optimizer: buildOptimizer({ ...base, lr: 1e-6 }, probe), batchSize, seed, start: 1e-6, end: 10, steps: quick ? 30 : 100,
-    });
+    const probeOptimizer = buildOptimizer({ ...base, lr: 1e-6 }, probe);
+    // AdaBound's bounds follow finalLr × lr / baseLr, baseLr being the rate it was made with: swept from
+    // 1e-6 to 10 they would grow ten million times, which no run at a fixed rate sees (there lr = baseLr).
+    // So the sweep moves baseLr with the rate: each rate is tried with the bounds a run at it would have.
+    if (probeOptimizer instanceof AdaBound) sweepBaseLr(probeOptimizer);
+    const range = rangeTest(probe, { data: train, optimizer: probeOptimizer, batchSize, seed, start: 1e-6, end: 10, steps: quick ? 30 : 100 });
     const recipe = checkRecipe({ ...base, lr: Number(range.suggested.toPrecision(2)) });
     const model = buildModel(recipe, 784, 10);
     const optimizer = buildOptimizer(recipe, model);
@@ -91,6 +95,16 @@ export async function main(args: string[], log: Log = console.log): Promise<ZooR
   for (const line of table) log(line);
   await writeFigure(figures, 'mnist-optimizer-zoo.svg', zooSpec(rows), log);
   return rows;
+}
+
+/** Makes setting `lr` (what the finder does each batch) set AdaBound's baseLr too. */
+function sweepBaseLr(optimizer: AdaBound): void {
+  Object.defineProperty(optimizer, 'lr', {
+    get: () => optimizer.paramGroups[0].lr,
+    set: (value: number) => {
+      for (const group of optimizer.paramGroups) group.lr = group.baseLr = value;
+    },
+  });
 }
 
 /** Training loss (log scale) and validation accuracy per epoch, one line per optimizer. */
