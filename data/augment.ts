@@ -41,11 +41,12 @@ export interface ElasticOptions {
   /** The Gaussian's standard deviation in pixels (default 4, Simard's). */
   sigma?: number;
   /**
-   * Smoothed fields drawn once per loader seed and reused (default 256; 0 draws a fresh field for every
-   * sample). Each sample takes one field for x and one for y, each under one of the square's 8
-   * symmetries and either sign (a uniform field smoothed by a symmetric Gaussian is as likely as its
-   * mirror image or its negative), so 256 fields give 4096 per axis and 16.8 million pairs. Drawing a
-   * fresh field costs two 2-D Gaussian filters per sample; benchmarks/augment.ts measures both ways.
+   * Smoothed fields drawn once per loader seed and reused (default 64; 0 draws a fresh field for every
+   * sample). Each field is kept under each of the square's 8 symmetries (a uniform field smoothed by a
+   * symmetric Gaussian is as likely as its mirror image), and each sample takes one of those for x and one
+   * for y, either sign: 64 fields give 1,024 per axis and a million pairs, in 1.6 MB for 28×28 images.
+   * Drawing a fresh field costs two 2-D Gaussian filters per sample, 10-20 times the resampling;
+   * benchmarks/augment.ts measures both ways.
    */
   bank?: number;
 }
@@ -124,7 +125,7 @@ export function resolveAugment(augment: boolean | AugmentOptions | readonly Augm
   }
   if (spec.elastic) {
     const e = spec.elastic === true ? {} : spec.elastic;
-    const elastic = { alpha: e.alpha ?? 34, sigma: e.sigma ?? 4, bank: e.bank ?? 256 };
+    const elastic = { alpha: e.alpha ?? 34, sigma: e.sigma ?? 4, bank: e.bank ?? 64 };
     if (!(elastic.alpha >= 0 && Number.isFinite(elastic.alpha))) throw new RangeError(`${where}: augment.elastic.alpha must be a finite number >= 0, got ${elastic.alpha}`);
     if (!(elastic.sigma > 0 && elastic.sigma <= 64)) throw new RangeError(`${where}: augment.elastic.sigma must be in (0, 64] pixels, got ${elastic.sigma}`);
     if (!(Number.isInteger(elastic.bank) && elastic.bank >= 0)) throw new RangeError(`${where}: augment.elastic.bank must be an integer >= 0, got ${elastic.bank}`);
@@ -221,17 +222,16 @@ export class Augmenter {
   /** The current sample's source map (resample's six numbers). */
   private readonly map = new Float64Array(6);
   /** The current sample's displacement field. */
-  private readonly field: DisplacementField = { fx: new Float32Array(0), mx: new Int32Array(0), ax: 0, fy: new Float32Array(0), my: new Int32Array(0), ay: 0, reach: 0 };
+  private readonly field: DisplacementField = { fx: new Float32Array(0), ax: 0, fy: new Float32Array(0), ay: 0, reach: 0 };
   private readonly fieldX: Float32Array;
   private readonly fieldY: Float32Array;
   private readonly noise: Float32Array;
   /** The rows-blurred noise between the Gaussian's two passes. */
   private readonly blur: Float32Array;
   private readonly kernel: Float32Array;
-  /** Index maps of the square's 8 symmetries (the rectangle's 4); the first is the identity. */
-  private readonly symmetries: Int32Array[];
+  /** The bank's fields, each under each symmetry of the square (the rectangle's), alpha 1. */
   private bank: Float32Array[] = [];
-  /** max |value| of each bank field: how far its displacement can reach. */
+  /** max |value| of each of them: how far its displacement can reach. */
   private bankMax = new Float32Array(0);
   private bankSeed = -1;
   /** Each sample's non-zero box (x0, x1, y0, y1 as in `resample`), found when first needed; UNKNOWN until then. */
@@ -253,7 +253,6 @@ export class Augmenter {
     this.noise = new Float32Array(elastic ? HW : 0);
     this.blur = new Float32Array(elastic ? HW : 0);
     this.kernel = elastic ? gaussianKernel(spec.elastic!.sigma) : new Float32Array(0);
-    this.symmetries = elastic ? symmetryMaps(H, W) : [];
     this.boxes = new Int16Array(spec.affine || elastic ? 4 * dataset.count : 0).fill(UNKNOWN);
   }
 
@@ -336,34 +335,35 @@ export class Augmenter {
       const maxY = smoothNoise(this.fieldY, this.noise, this.blur, rng, this.kernel, H, W, 1);
       field.fx = this.fieldX;
       field.fy = this.fieldY;
-      field.mx = field.my = this.symmetries[0];
       field.ax = field.ay = e.alpha;
       field.reach = e.alpha * Math.max(maxX, maxY);
       return field;
     }
-    const S = this.symmetries.length;
     const i = rng.int(this.bank.length);
-    field.fx = this.bank[i];
-    field.mx = this.symmetries[rng.int(S)];
-    field.ax = rng.uniform() < 0.5 ? -e.alpha : e.alpha;
     const j = rng.int(this.bank.length);
+    field.fx = this.bank[i];
     field.fy = this.bank[j];
-    field.my = this.symmetries[rng.int(S)];
+    field.ax = rng.uniform() < 0.5 ? -e.alpha : e.alpha;
     field.ay = rng.uniform() < 0.5 ? -e.alpha : e.alpha;
     field.reach = e.alpha * Math.max(this.bankMax[i], this.bankMax[j]);
     return field;
   }
 
-  /** The bank: `bank` unit fields (alpha 1), drawn from the loader seed's own stream. */
+  /** The bank: `bank` unit fields (alpha 1) under each symmetry, drawn from the loader seed's own stream. */
   private makeBank(seed: number): void {
     const e = this.spec.elastic!;
+    const { H, W } = this;
     const rng = new Rng(mixSeed(seed, BANK_STREAM));
+    const maps = symmetryMaps(H, W);
+    const base = new Float32Array(H * W);
     this.bank = [];
-    this.bankMax = new Float32Array(e.bank);
+    this.bankMax = new Float32Array(e.bank * maps.length);
     for (let k = 0; k < e.bank; k++) {
-      const field = new Float32Array(this.H * this.W);
-      this.bankMax[k] = smoothNoise(field, this.noise, this.blur, rng, this.kernel, this.H, this.W, 1);
-      this.bank.push(field);
+      const max = smoothNoise(base, this.noise, this.blur, rng, this.kernel, H, W, 1);
+      for (const map of maps) {
+        this.bankMax[this.bank.length] = max;
+        this.bank.push(Float32Array.from(map, (from) => base[from]));
+      }
     }
     this.bankSeed = seed;
   }
@@ -373,21 +373,14 @@ export class Augmenter {
 const UNKNOWN = -32768;
 const BLANK = 32767;
 
-/**
- * A displacement field as `resample` reads it: at output pixel k, dx = ax·fx[mx[k]], dy = ay·fy[my[k]];
- * `reach` bounds |dx| and |dy|.
- */
+/** A displacement field as `resample` reads it: at output pixel k, dx = ax·fx[k], dy = ay·fy[k]. */
 export interface DisplacementField {
-  /** The x field (a bank field, or a fresh one). */
+  /** The x field (a bank field, or a fresh one); empty: no displacement at all. */
   fx: Float32Array;
-  /** The index map it is read through (one of the square's symmetries; empty: no field at all). */
-  mx: Int32Array;
   /** Its factor: ±alpha. */
   ax: number;
   /** The y field. */
   fy: Float32Array;
-  /** Its index map. */
-  my: Int32Array;
   /** Its factor. */
   ay: number;
   /** A bound on |dx| and |dy| in pixels. */
@@ -395,7 +388,7 @@ export interface DisplacementField {
 }
 
 /** No displacement (an affine map alone). */
-export const NO_FIELD: DisplacementField = { fx: new Float32Array(0), mx: new Int32Array(0), ax: 0, fy: new Float32Array(0), my: new Int32Array(0), ay: 0, reach: 0 };
+export const NO_FIELD: DisplacementField = { fx: new Float32Array(0), ax: 0, fy: new Float32Array(0), ay: 0, reach: 0 };
 
 /** Mirrors one H×W image left to right, in place. */
 export function mirror(x: Float32Array, off: number, H: number, W: number): void {
@@ -458,7 +451,7 @@ export function affineInverse(m: Float64Array, theta: number, s: number, phi: nu
 /**
  * One H×W image resampled, bilinearly, into out at outOff from the stored image src at srcOff (bytes or
  * floats, times `scale`): output pixel (r, c) at k = r·W + c is displaced to
- * (u, v) = (c + ax·fx[mx[k]], r + ay·fy[my[k]]) (no field: (c, r)) and read at its source point
+ * (u, v) = (c + ax·fx[k], r + ay·fy[k]) (no field: (c, r)) and read at its source point
  * (sx, sy) = (m0·u + m1·v + m2, m3·u + m4·v + m5). The image is 0 outside its non-zero box
  * [x0, x1) × [y0, y1) (source coordinates where a 2×2 neighbourhood meets a non-zero pixel), so each
  * row computes only the columns whose source can land in the box (widened by the field's reach) and
@@ -470,8 +463,8 @@ export function resample(
   m: Float64Array, field: DisplacementField, x0: number, x1: number, y0: number, y1: number,
 ): void {
   const m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3], m4 = m[4], m5 = m[5];
-  const { fx, mx, ax, fy, my, ay } = field;
-  const hasField = mx.length > 0;
+  const { fx, ax, fy, ay } = field;
+  const hasField = fx.length > 0;
   // How far the field can move a source point, in source coordinates.
   const reach = field.reach * Math.max(Math.abs(m0) + Math.abs(m1), Math.abs(m3) + Math.abs(m4));
   const xEnd = W - 1;
@@ -489,8 +482,8 @@ export function resample(
       let sy = ry + m3 * c;
       if (hasField) {
         const k = r * W + c;
-        const du = ax * fx[mx[k]];
-        const dv = ay * fy[my[k]];
+        const du = ax * fx[k];
+        const dv = ay * fy[k];
         sx += m0 * du + m1 * dv;
         sy += m3 * du + m4 * dv;
       }
