@@ -14,7 +14,6 @@
  *   npx tsx examples/mnist-optimizer-zoo.ts [--quick] [--epochs 8] [--only sgd,adam] [--figures DIR]
  */
 import { Rng, setThreads } from '../engine/index.js';
-import { AdaBound } from '../optim/index.js';
 import { loadMnist, splitValidation } from '../data/index.js';
 import {
   RECIPE_DEFAULTS, buildModel, buildOptimizer, buildSchedule, checkRecipe, evaluate, fit, parseScheduleSpec, rangeTest, seeds,
@@ -66,12 +65,9 @@ export async function main(args: string[], log: Log = console.log): Promise<ZooR
     const base: Recipe = { ...RECIPE_DEFAULTS, ...run.recipe, epochs, seed, schedule: parseScheduleSpec('cosine') } as Recipe;
     // The rate: the finder's suggestion for this optimizer, from the same initial weights.
     const probe = buildModel(base, 784, 10);
-    const probeOptimizer = buildOptimizer({ ...base, lr: 1e-6 }, probe);
-    // AdaBound's bounds follow finalLr × lr / baseLr, baseLr being the rate it was made with: swept from
-    // 1e-6 to 10 they would grow ten million times, which no run at a fixed rate sees (there lr = baseLr).
-    // So the sweep moves baseLr with the rate: each rate is tried with the bounds a run at it would have.
-    if (probeOptimizer instanceof AdaBound) sweepBaseLr(probeOptimizer);
-    const range = rangeTest(probe, { data: train, optimizer: probeOptimizer, batchSize, seed, start: 1e-6, end: 10, steps: quick ? 30 : 100 });
+    const range = rangeTest(probe, {
+      data: train, optimizer: buildOptimizer({ ...base, lr: 1e-6 }, probe), batchSize, seed, start: 1e-6, end: 10, steps: quick ? 30 : 100,
+    });
     const recipe = checkRecipe({ ...base, lr: Number(range.suggested.toPrecision(2)) });
     const model = buildModel(recipe, 784, 10);
     const optimizer = buildOptimizer(recipe, model);
@@ -81,30 +77,30 @@ export async function main(args: string[], log: Log = console.log): Promise<ZooR
       schedule: ({ stepsPerEpoch }) => buildSchedule(recipe, optimizer, stepsPerEpoch),
     });
     const seconds = (performance.now() - t0) / 1000;
+    const head = `${run.name.padEnd(16)} lr ${recipe.lr.toExponential(1).padStart(7)}`;
+    if (history.diverged) {
+      // TerminateOnNaN stopped it (train/callbacks.ts): the finder's rate was too high for this optimizer.
+      rows.push({ name: run.name, optimizer: recipe.optimizer, lr: recipe.lr, testAccuracy: NaN, seconds, history });
+      log(`${head}  diverged: ${history.stopReason}`);
+      continue;
+    }
     const { accuracy } = evaluate(model, data.test);
     const last = history.last()!;
     rows.push({ name: run.name, optimizer: recipe.optimizer, lr: recipe.lr, testAccuracy: accuracy, seconds, history });
-    log(`${run.name.padEnd(16)} lr ${recipe.lr.toExponential(1).padStart(7)}  loss ${fmt(last.loss)}  val_accuracy ${fmt(last.val_accuracy)}  test accuracy ${fmt(accuracy)}  ${seconds.toFixed(1)} s`);
+    log(`${head}  loss ${fmt(last.loss)}  val_accuracy ${fmt(last.val_accuracy)}  test accuracy ${fmt(accuracy)}  ${seconds.toFixed(1)} s`);
   }
 
   const table = [
     '| optimizer | `--optimizer` | rate (finder) | test accuracy | training time |',
     '| --- | --- | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.name} | ${RUNS.find((x) => x.name === r.name)!.flags} | ${r.lr.toExponential(1)} | ${fmt(r.testAccuracy)} | ${r.seconds.toFixed(0)} s |`),
+    ...rows.map((r) => {
+      const accuracy = Number.isNaN(r.testAccuracy) ? `diverged (epoch ${r.history.length + 1})` : fmt(r.testAccuracy);
+      return `| ${r.name} | ${RUNS.find((x) => x.name === r.name)!.flags} | ${r.lr.toExponential(1)} | ${accuracy} | ${r.seconds.toFixed(0)} s |`;
+    }),
   ];
   for (const line of table) log(line);
   await writeFigure(figures, 'mnist-optimizer-zoo.svg', zooSpec(rows), log);
   return rows;
-}
-
-/** Makes setting `lr` (what the finder does each batch) set AdaBound's baseLr too. */
-function sweepBaseLr(optimizer: AdaBound): void {
-  Object.defineProperty(optimizer, 'lr', {
-    get: () => optimizer.paramGroups[0].lr,
-    set: (value: number) => {
-      for (const group of optimizer.paramGroups) group.lr = group.baseLr = value;
-    },
-  });
 }
 
 /** Training loss (log scale) and validation accuracy per epoch, one line per optimizer. */
