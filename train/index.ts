@@ -42,8 +42,8 @@ export {
 export type { EarlyStoppingOptions, ModelCheckpointOptions, ProgressBarOptions, TerminateOnNaNOptions } from './callbacks.js';
 export { save, load, encodeCheckpoint, decodeCheckpoint, architectureOf, CHECKPOINT_FORMAT } from './save.js';
 export type { Checkpoint, CheckpointInfo, PartialEpoch, Progress, SaveOptions } from './save.js';
-export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors } from './safetensors.js';
-export type { StoredTensor, SafetensorsContents } from './safetensors.js';
+export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, SafetensorsContents, SAFETENSORS_DTYPES } from './safetensors.js';
+export type { StoredTensor } from './safetensors.js';
 export { curvesSpec, lrFindSpec, sweepSpec, epochAxis, renderSvg, requirePlotPackages, terminalChart, VALUE_FORMAT, SWEEP_SCHEME } from './plots.js';
 export type { VegaLiteSpec, SweepRun, LrFindPlot } from './plots.js';
 export type { Callback, TrainContext, Model, OptimizerLike, ScheduleLike } from './types.js';
