@@ -392,6 +392,68 @@ export function parseFlags<T extends Table>(table: T, raw: RawOptions): FlagValu
 /** Defaults: the run `npm run train` makes (its rate depends on the optimizer: DEFAULT_LR). */
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'lr'> = (({ lr: _lr, ...rest }) => rest)(defaultsOf(TRAIN_FLAGS));
 
+/**
+ * A checkpoint's saved run settings (`__metadata__.hyperParams.config`), checked with the same checks as
+ * the flags they came from: each value is spelled as its flag's text and parsed by the flag's own `parse`,
+ * so a damaged file is refused with the field and what it should hold, by `where` (`--resume run/last.safetensors`),
+ * exit 1 (the file is bad, not the command line). A setting the file does not have (an older tapegrad's,
+ * from before the flag) is the flag's default.
+ */
+export function checkSavedConfig(saved: Record<string, unknown>, where: string): TrainConfig {
+  const out: Record<string, unknown> = {};
+  const bad = (key: string, value: unknown, expected: string): never => {
+    throw new UsageError(`${where}: __metadata__.hyperParams.config.${key} is ${JSON.stringify(value) ?? String(value)}; expected ${expected}`, 1);
+  };
+  for (const [key, f] of Object.entries(TRAIN_FLAGS) as Array<[string, Flag<unknown>]>) {
+    const value = saved[key];
+    if (value === undefined) {
+      // --lr's default depends on the optimizer (NaN here): a file without it cannot say which rate ran.
+      if (Number.isNaN(f.default)) bad(key, value, `the ${flagName(key)} the run used`);
+      out[key] = f.default;
+      continue;
+    }
+    if (f.parse === undefined) {
+      if (typeof value !== 'boolean') bad(key, value, 'true or false');
+      out[key] = value;
+      continue;
+    }
+    if (value === null) {
+      if (f.default !== null) bad(key, value, `a value (${flagName(key)})`);
+      out[key] = null;
+      continue;
+    }
+    const text = flagText(value);
+    if (text === null) return bad(key, value, `what ${flagName(key)} takes`);
+    try {
+      f.parse(text, flagName(key));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      bad(key, value, /: expected (.*)$/.exec(e.message)?.[1] ?? e.message);
+    }
+    out[key] = value;
+  }
+  const cycles = (out.schedule as ScheduleSpec).cycles;
+  if (cycles !== undefined && !(Array.isArray(cycles) && cycles.every((c) => Number.isInteger(c) && c > 0))) {
+    bad('schedule.cycles', cycles, 'the epochs at which its cycles end, positive integers');
+  }
+  return out as TrainConfig;
+}
+
+/** A saved setting as the text of its flag (`[300, 100]` → `300,100`), or null for a value no flag spells. */
+function flagText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.every((v) => typeof v === 'number') ? value.join(',') : null;
+  if (typeof value === 'object' && value !== null) {
+    // A schedule: { name, params: { drop: 0.5 }, cycles? } → 'step:drop=0.5'.
+    const { name, params } = value as { name?: unknown; params?: unknown };
+    if (typeof name !== 'string' || typeof params !== 'object' || params === null || Array.isArray(params)) return null;
+    const pairs = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
+    return pairs.length === 0 ? name : `${name}:${pairs.join(',')}`;
+  }
+  return null;
+}
+
 /** The flags that may accompany --resume. */
 export const RESUME_FLAGS: ReadonlySet<string> = new Set(
   FLAG_TABLES.flatMap((table) => Object.entries(table).filter(([, f]) => f.resumable === true && f.commands.includes('train')).map(([key]) => key)),
