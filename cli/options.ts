@@ -28,7 +28,7 @@ export class UsageError extends Error {
   }
 }
 
-export type CommandName = 'train' | 'eval' | 'lr-find' | 'sweep' | 'bench';
+export type CommandName = 'train' | 'eval' | 'lr-find' | 'sweep' | 'bench' | 'export';
 
 /** One flag. `T` is its value's type once parsed. */
 export interface Flag<T> {
@@ -312,7 +312,7 @@ export const RUN_FLAGS = {
     commands: ['train', 'eval', 'lr-find', 'sweep', 'bench'],
     resumable: true,
   }),
-  json: flag({ help: 'print one JSON line with the final metrics last', default: false, commands: ['train', 'eval', 'lr-find', 'sweep', 'bench'], resumable: true }),
+  json: flag({ help: 'print one JSON line with the final metrics last', default: false, commands: ['train', 'eval', 'lr-find', 'sweep', 'export', 'bench'], resumable: true }),
 };
 
 /** `eval`'s own flags (the data set and sizes default differently from training's). */
@@ -335,6 +335,20 @@ export const SWEEP_FLAGS = {
   dropout: flag<number[] | null>({ arg: '<rates>', help: 'comma-separated dropout rates, e.g. 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9', default: null, parse: (t, f) => parseRateList(f, t), commands: ['sweep'] }),
 };
 
+/** `export`'s: the checkpoint, the format, the file to write. */
+export const EXPORT_FLAGS = {
+  model: flag<string>({ ...EVAL_FLAGS.model, help: 'a .safetensors checkpoint with its architecture (best.safetensors, last.safetensors)', commands: ['export'] }),
+  format: flag<'onnx'>({ arg: '<name>', help: 'onnx (opset 17, a dynamic batch dimension)', default: 'onnx', parse: (t, f) => parseChoice(f, t, ['onnx'] as const), commands: ['export'] }),
+  out: flag<string | null>({
+    arg: '<file>',
+    help: 'the file to write',
+    default: null,
+    defaultText: 'the checkpoint\'s path with .onnx',
+    parse: (t, f) => parsePath(f, t, 'a file path'),
+    commands: ['export'],
+  }),
+};
+
 export const BENCH_FLAGS = {
   quick: flag({ help: 'a short run', default: false, commands: ['bench'] }),
 };
@@ -350,7 +364,7 @@ export function checkRefused(command: CommandName, raw: RawOptions): void {
 }
 
 /** Every table, in the order the help lists them. */
-export const FLAG_TABLES: ReadonlyArray<Record<string, Flag<unknown>>> = [EVAL_FLAGS, TRAIN_FLAGS, LRFIND_FLAGS, SWEEP_FLAGS, RUN_FLAGS, BENCH_FLAGS];
+export const FLAG_TABLES: ReadonlyArray<Record<string, Flag<unknown>>> = [EVAL_FLAGS, EXPORT_FLAGS, TRAIN_FLAGS, LRFIND_FLAGS, SWEEP_FLAGS, RUN_FLAGS, BENCH_FLAGS];
 
 type Table = Record<string, Flag<any>>;
 /** The parsed values of a table: `{ batchSize: number, ... }`. */
