@@ -39,12 +39,23 @@ export function optionalPackages(packages: readonly string[], purpose: string): 
   const require = createRequire(join(ownFolder(), 'optional.js'));
   const dirs: string[] = [];
   const missing: string[] = [];
+  const { existsSync } = nodeModule('node:fs', 'optionalPackages');
   for (const name of packages) {
     try {
       // package.json rather than the main file: it is there whatever the package's entry points are.
       dirs.push(dirname(require.resolve(`${name}/package.json`)));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+        // Its exports map does not list package.json (vega 6): look in the node_modules folders Node searches.
+        const dir = (require.resolve.paths(name) ?? []).map((folder) => join(folder, name)).find((d) => existsSync(join(d, 'package.json')));
+        if (dir !== undefined) {
+          dirs.push(dir);
+          continue;
+        }
+      } else if (code !== 'MODULE_NOT_FOUND') {
+        throw err;
+      }
       missing.push(name);
     }
   }
