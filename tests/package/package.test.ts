@@ -564,7 +564,7 @@ window.__result = {
     expect(result.accuracy).toBeGreaterThan(0.95);
     expect(result.iris).toEqual([150, 4, 3]); // Iris's rows are JSON the bundler inlined
     expect(result.mnist).toBe(
-      'NodeOnlyError: mnistDir needs Node (node:path), which this runtime does not have; in a page, fetch the bytes and use parseIdx (or your own parser) with createDataset',
+      'NodeOnlyError: mnistDir needs Node (node:module), which this runtime does not have; in a page, fetch the bytes and use parseIdx (or your own parser) with createDataset',
     );
   }, 120_000);
 
