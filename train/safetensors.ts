@@ -204,13 +204,31 @@ export function encodeSafetensors(
   return out;
 }
 
-/** A tensor's entry once the header has been checked: where its bytes are and how to read them. */
-interface Entry {
+/** A tensor as the header describes it, once checked against the file: its dtype, shape and bytes. */
+export interface SafetensorsEntry {
+  /** Its name in the file (`0.weight`). */
   name: string;
+  /** The dtype the file stores it in ('F32', 'F16', 'I64'...). */
   dtype: string;
+  /** Its dimensions. */
   shape: number[];
+  /** Where its bytes start, counted from the end of the header. */
   begin: number;
-  end: number;
+}
+
+/**
+ * A safetensors buffer's header, checked whole against the file (every dtype, shape and offset, and the
+ * tensors tiling the data section), with nothing of the values read yet: what a reader checks before it
+ * allocates anything (save.ts checks a checkpoint's metadata and architecture against it). `values` converts
+ * one tensor to float32, into memory of its own.
+ */
+export interface SafetensorsHeader {
+  /** `__metadata__`, as in `SafetensorsContents`. */
+  metadata: Record<string, string>;
+  /** The tensors, in the header's order. */
+  entries: SafetensorsEntry[];
+  /** One tensor's values, converted to float32 as `DTYPES` says. */
+  values(entry: SafetensorsEntry): Float32Array;
 }
 
 /**
@@ -219,6 +237,14 @@ interface Entry {
  * is copied.
  */
 export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsContents {
+  const header = decodeSafetensorsHeader(bytes, file);
+  const tensors = new SafetensorsContents([], header.metadata);
+  for (const entry of header.entries) tensors.set(entry.name, { shape: entry.shape, data: header.values(entry), dtype: entry.dtype });
+  return tensors;
+}
+
+/** The header of a safetensors buffer, checked against the file, without reading a value (see `SafetensorsHeader`). */
+export function decodeSafetensorsHeader(bytes: Uint8Array, file = '<buffer>'): SafetensorsHeader {
   const fail: (why: string) => never = (why) => {
     throw new FormatError(`${file}: not a valid safetensors file: ${why}`);
   };
@@ -242,7 +268,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
+  const entries: Array<SafetensorsEntry & { end: number }> = [];
 
   // First the whole header, against the file: nothing is allocated for a file that will be refused.
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -286,14 +312,15 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<buffer>'): Safeten
   }
   if (expected !== dataLen) fail(`data section has ${dataLen} bytes but the tensors cover ${expected}`);
 
-  // Then the values, each tensor converted into memory of its own.
-  const tensors = new SafetensorsContents([], metadata);
-  for (const { name, dtype, shape, begin } of entries) {
-    const data = new Float32Array(elementCount(shape));
-    DTYPES[dtype].read(data, view, dataStart + begin);
-    tensors.set(name, { shape, data, dtype });
-  }
-  return tensors;
+  return {
+    metadata,
+    entries: entries.map(({ name, dtype, shape, begin }) => ({ name, dtype, shape, begin })),
+    values(entry) {
+      const data = new Float32Array(elementCount(entry.shape));
+      DTYPES[entry.dtype].read(data, view, dataStart + entry.begin);
+      return data;
+    },
+  };
 }
 
 /**

@@ -33,7 +33,7 @@
 import { FormatError, Tensor, getBackend, usesFma } from '../engine/index.js';
 import { layerFromConfig, stateShapesOf, type Layer, type LayerConfig } from '../layers/index.js';
 import { History, type HistoryJson, type V1Row } from './history.js';
-import { decodeSafetensors, encodeSafetensors, readFileFor, writeFileAtomicFor, type StoredTensor } from './safetensors.js';
+import { decodeSafetensorsHeader, encodeSafetensors, readFileFor, writeFileAtomicFor, type SafetensorsEntry, type StoredTensor } from './safetensors.js';
 import type { Model, OptimizerLike, ScheduleLike, StateDict } from './types.js';
 
 /** The `format` a checkpoint's metadata names; `load` reads this one and the one before. */
@@ -295,31 +295,35 @@ export function load(path: string): Checkpoint {
  * error messages and in the result.
  */
 export function decodeCheckpoint(bytes: Uint8Array, path = '<bytes>'): Checkpoint {
-  const contents = decodeSafetensors(bytes, path);
-  const { metadata } = contents;
+  // The header first, checked against the file; then the metadata and the architecture against the
+  // header's shapes: nothing is read into memory, and nothing built, for a file that will be refused.
+  const header = decodeSafetensorsHeader(bytes, path);
+  const { metadata } = header;
   const format = metadata.format;
   const ours = format === CHECKPOINT_FORMAT || format === FORMAT_V1;
   if (!ours && format !== undefined && format.startsWith(FORMAT_FAMILY)) {
     throw new FormatError(`${path}: checkpoint format ${JSON.stringify(format)} is not one this version reads (${FORMAT_V1}, ${CHECKPOINT_FORMAT}); is it from a newer tapegrad?`);
   }
-
-  // Every check first, on the file's own arrays: nothing is allocated for a file that will be refused.
-  const weights = new Map<string, StoredTensor>();
-  const buffers: Record<string, Float32Array> = {};
-  for (const [name, t] of contents) {
-    // Only tapegrad's files keep an optimizer under the prefix; in another producer's, every tensor is a weight.
-    if (ours && name.startsWith(OPTIMIZER_PREFIX)) {
-      checkFinite(path, `optimizer buffer '${name}'`, t.data, 'the optimizer state of a diverged run cannot be resumed');
-      buffers[name.slice(OPTIMIZER_PREFIX.length)] = t.data;
-    } else {
-      checkFinite(path, `tensor '${name}'`, t.data, 'the weights of a diverged run cannot be used');
-      weights.set(name, t);
-    }
-  }
+  // Only tapegrad's files keep an optimizer under the prefix; in another producer's, every tensor is a weight.
+  const isBuffer = (name: string) => ours && name.startsWith(OPTIMIZER_PREFIX);
   // Another producer's metadata (PyTorch's {"format": "pt"}) says nothing tapegrad reads.
   const fields = ours ? readFields(metadata, format, path) : null;
   const architecture = fields?.architecture ?? null;
-  if (architecture) checkArchitecture(architecture, weights, path);
+  if (architecture) checkArchitecture(architecture, header.entries.filter((e) => !isBuffer(e.name)), path);
+
+  // Then the values, each checked to be finite.
+  const weights = new Map<string, StoredTensor>();
+  const buffers: Record<string, Float32Array> = {};
+  for (const entry of header.entries) {
+    const data = header.values(entry);
+    if (isBuffer(entry.name)) {
+      checkFinite(path, `optimizer buffer '${entry.name}'`, data, 'the optimizer state of a diverged run cannot be resumed');
+      buffers[entry.name.slice(OPTIMIZER_PREFIX.length)] = data;
+    } else {
+      checkFinite(path, `tensor '${entry.name}'`, data, 'the weights of a diverged run cannot be used');
+      weights.set(entry.name, { shape: entry.shape, data, dtype: entry.dtype });
+    }
+  }
 
   let model: Layer | null = null;
   if (architecture) {
@@ -492,9 +496,10 @@ function readProgress(value: unknown, format: string, bad: Bad): Progress {
  * hold, in the shape they hold it, and nothing else (a strict load). A layer of your own is checked when
  * it is built (stateShapesOf cannot say what it holds).
  */
-function checkArchitecture(architecture: LayerConfig, weights: Map<string, StoredTensor>, path: string): void {
+function checkArchitecture(architecture: LayerConfig, tensors: readonly SafetensorsEntry[], path: string): void {
   const expected = stateShapesOf(architecture);
   if (expected === null) return;
+  const weights = new Map(tensors.map((t) => [t.name, t]));
   const fmt = (shape: readonly unknown[]) => `[${shape.map((d) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`;
   const missing: string[] = [];
   const differ: string[] = [];

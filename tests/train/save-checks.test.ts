@@ -104,6 +104,18 @@ describe('a crafted checkpoint cannot make tapegrad allocate', () => {
   });
 });
 
+describe('a checkpoint refused for its metadata takes no memory for its tensors', () => {
+  it('32 MB of weights under damaged metadata: refused before a value is read', () => {
+    const n = 8 << 20;
+    const tensors = { '0.weight': { shape: [n / 4, 4], data: new Float32Array(n) }, '0.bias': { shape: [n / 4], data: new Float32Array(n / 4) } };
+    const bytes = encodeSafetensors(tensors, { format: 'tapegrad-checkpoint/2', architecture: '{"type":"Sequential","layers":[{"type":"Dense","in":4,"out":2097152}]}', progress: '{"epoch": 1,' });
+    const before = process.memoryUsage().arrayBuffers;
+    expect(() => decodeCheckpoint(bytes, 'big.safetensors')).toThrow(/^big\.safetensors: __metadata__\.progress is not valid JSON/);
+    // Before: every tensor was copied (40 MB) before the metadata was read.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(n);
+  });
+});
+
 describe('damaged metadata is named: the file and the field', () => {
   const cases: Array<[string, (m: Record<string, string>) => void, string]> = [
     ['progress without its history', (m) => edit(m, 'progress', (p) => delete p.history), '__metadata__.progress.history is undefined'],
