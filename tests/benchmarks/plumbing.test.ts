@@ -15,6 +15,8 @@ import type { KernelRow } from '../../benchmarks/kernels.js';
 import { kernelMarkdown } from '../../benchmarks/kernels.js';
 import { NODES_ENV_VAR, nodePaths, parseColonLines, resolveNodes, simdWidth } from '../../benchmarks/machine.js';
 import type { PeerResult } from '../../benchmarks/mnist.js';
+import type { CpuProfile } from '../../benchmarks/profile.js';
+import { categoryOf, parseOnly, shares, windowOf } from '../../benchmarks/profile.js';
 import { PIXELS, POOL_IMAGES, batchStart, floatPool, loadMnist, parsePeerArgs, poolBatch } from '../../benchmarks/mnist.js';
 import { DEFAULT_PYTHON, OPENBLAS_DIR, TORCH_MISSING, findPython, pythonCandidates, pythonEnv } from '../../benchmarks/python.js';
 
@@ -311,6 +313,53 @@ describe('the results file', () => {
     expect(md).toContain('| v24.22.3 | forward Y = X·Wᵀ | NT | 64 | 64×784×300 | 1.00 | 2.00 | 3.00 (2) | — | — (2) | 40.00 | 60.00 (2) |');
     expect(md).toContain('| v20.20.2 | forward Y = X·Wᵀ | NT | 64 | 64×784×300 | 1.00 | 2.00 | 3.00 (2) | 20.00 | 30.00 (2) | 40.00 | 60.00 (2) |');
     expect(md).toContain('On Node ≥ 22 relaxed SIMD is on by default');
+  });
+});
+
+describe('the profile\'s analysis (benchmarks/profile.ts)', () => {
+  const file = (path: string) => `file://${process.cwd()}/${path}`;
+  // root → profiledSteps → { tiles (wasm), accumulateInto (tape.ts) }; root → GC; root → main (before the window).
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 5, 6] },
+      { id: 2, callFrame: { functionName: 'profiledSteps', url: file('benchmarks/profileTarget.ts'), lineNumber: 30 }, children: [3, 4] },
+      { id: 3, callFrame: { functionName: 'tiles', url: 'wasm://wasm/4b7b6026', lineNumber: 0 } },
+      { id: 4, callFrame: { functionName: 'accumulateInto', url: file('engine/tape.ts'), lineNumber: 193 } },
+      { id: 5, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1 } },
+      { id: 6, callFrame: { functionName: 'loadMnist', url: file('benchmarks/mnist.ts'), lineNumber: 40 } },
+    ],
+    startTime: 1000,
+    // Times 1010 (loadMnist, before the window), 1020, 1030 (GC inside), 1040, 1050 (tiles), 1060 (accumulateInto), 1070 (GC after).
+    samples: [6, 3, 5, 3, 3, 4, 5],
+    timeDeltas: [10, 10, 10, 10, 10, 10, 10],
+  };
+
+  it('takes the window from the first to the last sample under profiledSteps, garbage collection between included', () => {
+    expect(windowOf(profile, 'profiledSteps')).toEqual([1020, 1060]);
+    expect(windowOf(profile, 'nothing')).toBeNull();
+    const s = shares(profile, [1020, 1060]);
+    expect(s.samples).toBe(5);
+    expect(s.categories.get('products: tiles (wasm)')).toBeCloseTo(3 / 5);
+    expect(s.categories.get('gradient copy into .grad (accumulateInto)')).toBeCloseTo(1 / 5);
+    expect(s.categories.get('garbage collector')).toBeCloseTo(1 / 5);
+    expect(s.functions[0]).toEqual({ name: 'tiles', file: '(wasm)', share: 0.6 });
+  });
+
+  it('sorts functions into the parts of a step by name and file', () => {
+    expect(categoryOf({ name: 'packB', file: '', wasm: true })).toBe('products: packing (wasm)');
+    expect(categoryOf({ name: 'adamUpdate', file: '', wasm: true })).toBe('optimizer update (wasm)');
+    expect(categoryOf({ name: 'run', file: 'engine/threads/pool.ts', wasm: false })).toBe('waiting for the worker (pool.run)');
+    expect(categoryOf({ name: 'loop', file: 'engine/threads/worker.ts', wasm: false })).toBe('asleep in Atomics.wait (worker loop)');
+    expect(categoryOf({ name: 'dropoutForward', file: 'engine/kernels/dropout.ts', wasm: false })).toBe('Dropout: mask and scale (JavaScript)');
+    expect(categoryOf({ name: 'batchNormForward', file: 'layers/batchNorm.ts', wasm: false })).toBe('BatchNorm (JavaScript)');
+    expect(categoryOf({ name: 'tanh', file: 'engine/ops/tanh.ts', wasm: false })).toBe('tanh (JavaScript)');
+    expect(categoryOf({ name: 'alloc', file: 'engine/memory.ts', wasm: false })).toBe('allocation and zeroing (engine/memory.ts)');
+    expect(categoryOf({ name: 'whatever', file: 'somewhere.ts', wasm: false })).toBe('other');
+  });
+
+  it('reads --only workload:batch:threads, naming a bad one', () => {
+    expect(parseOnly('a001:128:2')).toMatchObject({ workload: 'a001', batch: 128, threads: 2 });
+    expect(() => parseOnly('resnet:1:1')).toThrow(/workload:batch:threads/);
   });
 });
 
