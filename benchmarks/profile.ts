@@ -168,6 +168,8 @@ export interface ProfileResult {
   config: ProfileConfig;
   command: string;
   samplesPerSec: number;
+  /** Products a step sent to the thread pool (parallelProductCount over the window). */
+  poolProductsPerStep: number;
   windowSeconds: number;
   loadAverage: number;
   main: ThreadShare;
@@ -198,7 +200,7 @@ function profileOne(node: string, config: ProfileConfig, quick: boolean, keep: s
     cwd: root, encoding: 'utf8', maxBuffer: 1 << 24,
   });
   if (r.status !== 0) throw new Error(`profile: ${config.workload} b${config.batch} ${config.threads}t exited with ${r.status}:\n${r.stderr.slice(-2000)}`);
-  const line = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { samplesPerSec: number };
+  const line = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { samplesPerSec: number; poolProductsPerStep: number };
   const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
   const main = profiles.find((p) => windowOf(p, 'profiledSteps') !== null);
   if (main === undefined) throw new Error(`profile: no profile in ${dir} holds profiledSteps`);
@@ -208,7 +210,7 @@ function profileOne(node: string, config: ProfileConfig, quick: boolean, keep: s
   if (keep === null) rmSync(dir, { recursive: true, force: true });
   return {
     config, command: `${node} --cpu-prof --cpu-prof-interval=${INTERVAL_US} --import tsx benchmarks/profileTarget.ts ${args.join(' ')}`,
-    samplesPerSec: line.samplesPerSec, windowSeconds: (window[1] - window[0]) / 1e6, loadAverage, main: shares(main, window), workers,
+    samplesPerSec: line.samplesPerSec, poolProductsPerStep: line.poolProductsPerStep, windowSeconds: (window[1] - window[0]) / 1e6, loadAverage, main: shares(main, window), workers,
   };
 }
 
@@ -233,6 +235,7 @@ export function profileMarkdown(results: ProfileResult[], about: { date: string;
     lines.push(`| ${c.name} | ${results.map((r) => pct(r.main.categories.get(c.name))).join(' | ')} |`);
   }
   lines.push(`| samples/s while profiled | ${results.map((r) => Math.round(r.samplesPerSec).toLocaleString('en-US')).join(' | ')} |`);
+  lines.push(`| products sent to the pool per step | ${results.map((r) => r.poolProductsPerStep.toFixed(2)).join(' | ')} |`);
   lines.push(`| profiled seconds (samples) | ${results.map((r) => `${r.windowSeconds.toFixed(1)} (${r.main.samples})`).join(' | ')} |`);
   lines.push(`| load average at the start | ${results.map((r) => r.loadAverage.toFixed(1)).join(' | ')} |`);
   const withWorkers = results.filter((r) => r.workers.length > 0);
