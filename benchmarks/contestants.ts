@@ -200,13 +200,9 @@ export function ratios(nodes: NodeRuntime[], speeds: RowSpeed[], specs: RatioSpe
     if (nums.length === 0) throw new Error(`bench: ratio ${spec.num} / ${spec.den.join(', ')} (${spec.workload}): ${spec.num} has no row`);
     let paired = 0;
     for (const num of nums) {
-      const dens = spec.den.flatMap((d) => {
-        const candidates = find(d, spec.workload).filter((r) => r.batch === num.batch);
-        if (candidates.length === 0) return [];
-        // A Node row divides by the same Node's row; a Python row has no Node.
-        const same = candidates.filter((r) => r.node === null || num.node === null || r.node.label === num.node.label);
-        return same;
-      });
+      // The same batch; a Node row divides by the same Node's row or by a Python row (which has no Node),
+      // a Python row by Python rows only.
+      const dens = spec.den.flatMap((d) => find(d, spec.workload).filter((r) => r.batch === num.batch && (r.node === null || r.node.label === num.node?.label)));
       if (dens.length === 0) continue;
       paired++;
       const name = dens.length === 1 ? `${num.id} / ${dens[0].id}` : `${num.id} / best of (${dens.map((d) => d.id).join(', ')})`;

@@ -131,10 +131,12 @@ describe('ratios', () => {
     ]);
   });
 
-  it('refuses a ratio against a contestant that has no row, or that shares no batch size', () => {
+  it('refuses a ratio against a contestant that has no row, or that shares no batch size or Node', () => {
     expect(() => ratios(one, [], [{ workload: 'mlp', num: 'nobody', den: ['b'] }], table)).toThrow(/nobody has no row/);
     expect(() => ratios(one, [], [{ workload: 'a001', num: 'a', den: ['b'] }], table)).toThrow(/a has no row/);
     expect(() => ratios(one, [], [{ workload: 'mlp', num: 'a', den: ['nobody'] }], table)).toThrow(/pairs no rows/);
+    // A Python row has no Node to pick a Node row by.
+    expect(() => ratios(one, [], [{ workload: 'mlp', num: 'b', den: ['a'] }], table)).toThrow(/pairs no rows/);
   });
 
   it('the issue\'s ratios all have reasons when they have targets', () => {
