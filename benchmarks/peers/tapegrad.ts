@@ -76,6 +76,7 @@ if (args.epochs === 0) {
     }
     return loss;
   }, 0, args.epochs * perEpoch, B);
+  args.steps = args.epochs * perEpoch; // the result line's step count
 }
 
 printResult(`tapegrad-${getBackend()}-${args.threads}t${args.zeroSkip === 0 ? '-dense' : ''}`, args, training, inferSamplesPerSec, {
