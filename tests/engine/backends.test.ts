@@ -1,7 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../../data/index.js';
 import { Rng, Tensor, getBackend, scoped, setBackend, setThreads, threadsReady, usesFma, type BackendName } from '../../engine/index.js';
-import { setAutoThreads } from '../../engine/threads/index.js';
 import { Dense, ReLU, Sequential } from '../../layers/index.js';
 import { AdamW, SGD } from '../../optim/index.js';
 
@@ -59,8 +58,6 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 }
 
 describe('the wasm and js backends train alike', () => {
-  setAutoThreads(false); // every big product on the pool when two threads are asked for
-  afterAll(() => setAutoThreads(true));
 
   for (const recipe of ['sgd-momentum', 'sgd-nesterov-wd-decay', 'adamw'] as const) {
     it(`${recipe}: losses agree to 1e-4 relative over ${STEPS} steps; wasm on 1 and 2 threads give the same bits`, async () => {

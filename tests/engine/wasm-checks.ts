@@ -221,7 +221,7 @@ function strideCheck(kernels: WasmKernels, arena: TestArena, layout: Layout, M: 
   const [ai, ak, bk, bj] = layout.strides(M, K, N);
   kernels.packA(pa.ptr, a.ptr, ai, ak, M, K, 0, Mp, aIdx.ptr);
   kernels.packB(pb.ptr, b.ptr, bk, bj, K, N, 0, Np, bIdx.ptr);
-  kernels.tiles(c.ptr, ldc, pa.ptr, pb.ptr, M, N, K, 0, Mp, 0, Np, aIdx.ptr, bIdx.ptr);
+  kernels.tiles(c.ptr, ldc, pa.ptr, pb.ptr, M, K, N, 0, Mp, 0, Np, aIdx.ptr, bIdx.ptr);
   const inside = new Float32Array(M * N);
   for (let i = 0; i < M; i++) inside.set(c.view.subarray(i * ldc, i * ldc + N), i * N);
   const bad = same(inside, whole, `${layout.name} ${M}x${K}x${N} tiles with ldc ${ldc}`);
@@ -374,7 +374,7 @@ function splitCheck(kernels: WasmKernels, arena: TestArena, layout: Layout, M: n
     for (const [ip0, ip1] of [[0, mMid], [mMid, Mp]]) {
       for (const [jp0, jp1] of [[0, nMid], [nMid, Np]]) {
         kernels.tiles(
-          c.ptr, N, pa.ptr + packedBytes(MR, ip0, K), pb.ptr + packedBytes(NR, jp0, K), M, N, K, ip0, ip1, jp0, jp1,
+          c.ptr, N, pa.ptr + packedBytes(MR, ip0, K), pb.ptr + packedBytes(NR, jp0, K), M, K, N, ip0, ip1, jp0, jp1,
           skipping ? aIdx.ptr + indexBytes(ip0, K) : 0, skipping ? bIdx.ptr + indexBytes(jp0, K) : 0,
         );
       }

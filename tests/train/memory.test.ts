@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../../data/index.js';
 import { Rng, memoryStats, setPoisonOnRelease, threadsReady } from '../../engine/index.js';
-import { setAutoThreads } from '../../engine/threads/index.js';
 import { Dense, Dropout, ReLU, Sequential } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
 import { fit, type Callback } from '../../train/index.js';
@@ -10,7 +9,6 @@ describe('fit recycles its storage', () => {
   it('the arena and its use stay flat from the second epoch on (each step runs in a memory scope)', async () => {
     setPoisonOnRelease(false); // reuse at once, as outside the tests
     await threadsReady(); // the pool's scratch is made when it first runs: start it before, not mid-run
-    setAutoThreads(false); // every big product on the pool from the first step: no timing decides where scratch is first needed
     const { train } = loadMnist({ trainSize: 3000, testSize: 100 });
     const rng = new Rng(4);
     const model = new Sequential([new Dense(784, 128, { rng }), new ReLU(), new Dropout(0.2, { rng }), new Dense(128, 10, { rng })]);
