@@ -3,7 +3,9 @@
  * fallback where WebAssembly SIMD is missing. Its products still use the thread pool where tensors
  * lie in shared memory (Node), through the JavaScript product kit.
  */
-import { reluBackward, reluForward } from '../kernels/activation.js';
+import { reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward } from '../kernels/activation.js';
+import { batchNormBackward, batchNormForward, normalizeAffine } from '../kernels/batchNorm.js';
+import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
 import { chooseAxis, jsGemmKit, zeroSkippingEnabled } from '../kernels/gemmPacked.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward } from '../kernels/linear.js';
 import { adamUpdate, sgdUpdate } from '../kernels/updates.js';
@@ -42,6 +44,15 @@ export const jsKernels: Kernels = {
   biasReluBackward,
   reluForward,
   reluBackward,
+  tanhForward,
+  tanhBackward,
+  sigmoidForward,
+  sigmoidBackward,
+  dropoutForward,
+  dropoutBackward,
+  batchNormForward,
+  normalizeAffine,
+  batchNormBackward,
   sgdUpdate,
   adamUpdate,
 };

@@ -15,6 +15,7 @@
  * thread count.
  */
 import type { AdamStep, SgdStep } from '../kernels/updates.js';
+import type { Rng } from '../rng.js';
 
 export type { AdamStep, SgdStep };
 
@@ -43,6 +44,42 @@ export interface Kernels {
   reluForward(out: Float32Array, inp: Float32Array, n: number): void;
   /** dinp = dout where out > 0 or out is NaN, else 0. */
   reluBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void;
+
+  /** out = tanh(inp) (n). */
+  tanhForward(out: Float32Array, inp: Float32Array, n: number): void;
+  /** dinp = dout·(1 − out²). */
+  tanhBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void;
+  /** out = σ(inp) (n). */
+  sigmoidForward(out: Float32Array, inp: Float32Array, n: number): void;
+  /** dinp = dout·out·(1 − out). */
+  sigmoidBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void;
+
+  /**
+   * Inverted dropout (kernels/dropout.ts): mask = 0 or 1/(1 − rate) per unit, drawn from `rng` (whose
+   * state moves on exactly as n draws of rng.uniform() would), out = inp·mask.
+   */
+  dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, rate: number, rng: Rng, n: number): void;
+  /** dinp = dout·mask. */
+  dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void;
+
+  /**
+   * BatchNorm's training forward (kernels/batchNorm.ts): x, out, xhat (B,F); gamma, beta (F); writes
+   * the batch's mean, biased variance and invstd (F, float64).
+   */
+  batchNormForward(
+    out: Float32Array, xhat: Float32Array, mean: Float64Array, variance: Float64Array, invstd: Float64Array,
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, B: number, F: number,
+  ): void;
+  /** xhat = (x − mean)·invstd, out = gamma·xhat + beta (BatchNorm's eval forward, with running statistics). */
+  normalizeAffine(
+    out: Float32Array, xhat: Float32Array, x: Float32Array, mean: Float64Array, invstd: Float64Array,
+    gamma: Float32Array, beta: Float32Array, B: number, F: number,
+  ): void;
+  /** BatchNorm's training backward: dinp (B,F), dgamma, dbeta (F). */
+  batchNormBackward(
+    dinp: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+    dout: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float64Array, B: number, F: number,
+  ): void;
 
   /** The Keras SGD update in place (kernels/updates.ts); v is null without momentum. */
   sgdUpdate(w: Float32Array, v: Float32Array | null, g: Float32Array, step: SgdStep, N: number): void;

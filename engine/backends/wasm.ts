@@ -85,6 +85,16 @@ function makeKernels(module: WasmModule): Kernels {
   const bias = k.raw('biasForward');
   const biasRelu = k.raw('biasReluForward');
   const biasReluBack = k.raw('biasReluBackward');
+  const tanh = k.raw('tanhForward');
+  const tanhBack = k.raw('tanhBackward');
+  const sigmoid = k.raw('sigmoidForward');
+  const sigmoidBack = k.raw('sigmoidBackward');
+  const dropout = k.raw('dropoutForward');
+  const dropoutBack = k.raw('dropoutBackward');
+  const bnStats = k.raw('batchNormStats');
+  const bnApply = k.raw('batchNormApply');
+  const bnBack = k.raw('batchNormBackward');
+  const rngState = new Int32Array(4);
   const sgd = k.raw('sgdUpdate');
   const adam = k.raw('adamUpdate');
 
@@ -131,6 +141,54 @@ function makeKernels(module: WasmModule): Kernels {
     },
     reluBackward(dinp, dout, out, n) {
       runCall('reluBackward', reluBack, [s.out(dinp), s.in(dout), s.in(out), n], [F, F, F, 0], 3, n, 3 * n);
+      s.done();
+    },
+    tanhForward(out, inp, n) {
+      runCall('tanhForward', tanh, [s.out(out), s.in(inp), n], [F, F, 0], 2, n, 8 * n);
+      s.done();
+    },
+    tanhBackward(dinp, dout, out, n) {
+      runCall('tanhBackward', tanhBack, [s.out(dinp), s.in(dout), s.in(out), n], [F, F, F, 0], 3, n, 3 * n);
+      s.done();
+    },
+    sigmoidForward(out, inp, n) {
+      runCall('sigmoidForward', sigmoid, [s.out(out), s.in(inp), n], [F, F, 0], 2, n, 8 * n);
+      s.done();
+    },
+    sigmoidBackward(dinp, dout, out, n) {
+      runCall('sigmoidBackward', sigmoidBack, [s.out(dinp), s.in(dout), s.in(out), n], [F, F, F, 0], 3, n, 3 * n);
+      s.done();
+    },
+    dropoutForward(out, mask, inp, rate, rng, n) {
+      // One stream of random bits, drawn in order: one thread. The generator's state goes in and out
+      // of the kernel as four words; `spare` (a cached normal) is not touched by uniform draws.
+      const state = rng.getState();
+      for (let w = 0; w < 4; w++) rngState[w] = state[w];
+      dropout(s.out(out), s.out(mask), s.in(inp), s.inout(rngState), rate * 4294967296, 1 / (1 - rate), n);
+      s.done();
+      rng.setState([rngState[0] >>> 0, rngState[1] >>> 0, rngState[2] >>> 0, rngState[3] >>> 0, state[4]]);
+    },
+    dropoutBackward(dinp, dout, mask, n) {
+      runCall('dropoutBackward', dropoutBack, [s.out(dinp), s.in(dout), s.in(mask), n], [F, F, F, 0], 3, n, 3 * n);
+      s.done();
+    },
+    batchNormForward(out, xhat, mean, variance, invstd, x, gamma, beta, eps, B, Fs) {
+      // Features are independent: split by columns (a piece keeps the tensor's row stride).
+      const x0 = s.in(x);
+      const stats = [s.out(mean), s.out(variance), s.out(invstd)];
+      runCall('batchNormStats', bnStats, [...stats, x0, eps, B, Fs, Fs], [8, 8, 8, F, 0, 0, 0, 0], 6, Fs, 2 * B * Fs);
+      runCall('batchNormApply', bnApply, [s.out(out), s.out(xhat), x0, stats[0], stats[2], s.in(gamma), s.in(beta), B, Fs, Fs],
+        [F, F, F, 8, 8, F, F, 0, 0, 0], 8, Fs, 3 * B * Fs);
+      s.done();
+    },
+    normalizeAffine(out, xhat, x, mean, invstd, gamma, beta, B, Fs) {
+      runCall('batchNormApply', bnApply, [s.out(out), s.out(xhat), s.in(x), s.in(mean), s.in(invstd), s.in(gamma), s.in(beta), B, Fs, Fs],
+        [F, F, F, 8, 8, F, F, 0, 0, 0], 8, Fs, 3 * B * Fs);
+      s.done();
+    },
+    batchNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma, invstd, B, Fs) {
+      runCall('batchNormBackward', bnBack, [s.out(dinp), s.out(dgamma), s.out(dbeta), s.in(dout), s.in(xhat), s.in(gamma), s.in(invstd), B, Fs, Fs],
+        [F, F, F, F, F, F, 8, 0, 0, 0], 8, Fs, 4 * B * Fs);
       s.done();
     },
     sgdUpdate(w, v, g, step, N) {

@@ -26,10 +26,11 @@ import { ModuleBuilder } from './encoder.js';
 import { ELEMENTWISE_EXPORTS, emitElementwise } from './elementwise.js';
 import { GEMM_EXPORTS, emitGemm } from './gemm.js';
 import { OPTIM_EXPORTS, emitOptim } from './optim.js';
+import { ACTIVATION_EXPORTS, emitActivation } from './activation.js';
+import { NORM_EXPORTS, emitNorm } from './norm.js';
 import { requireWebAssembly, webAssembly } from './runtime.js';
 import type { WasmInstance, WasmMemory, WasmModule, WebAssemblyApi } from './runtime.js';
 import { adamStepFactors, type AdamStep, type SgdStep } from '../kernels/updates.js';
-import type { CallName } from '../threads/protocol.js';
 
 export { MR, NR, SPARSE_FRACTION, gemmScratchBytes, indexBytes, packedBytes, panelCount } from './gemm.js';
 export type { WasmMemory, WasmModule } from './runtime.js';
@@ -117,6 +118,8 @@ export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array {
   emitGemm(mod, { fma: opts.fma });
   emitElementwise(mod);
   emitOptim(mod);
+  emitActivation(mod);
+  emitNorm(mod);
   // Which tile loop was built, readable from any instance (a worker, a checkpoint's metadata).
   const fma = mod.func('builtWithFma', {}, ['i32']);
   fma.i32(opts.fma ? 1 : 0);
@@ -183,10 +186,14 @@ export interface WasmKernels {
   /** The Adam/AdamW update in place; vmax = 0 without AMSGrad. */
   adamUpdate(w: number, m: number, v: number, vmax: number, g: number, step: AdamStep, N: number): void;
   /** An export as it is, by name: what the thread pool's call tasks run (engine/threads/protocol.ts). */
-  raw(name: CallName | 'adamUpdate' | 'sgdUpdate'): (...args: number[]) => unknown;
+  raw(name: KernelExport): (...args: number[]) => unknown;
 }
 
 type Raw = (...args: (number | boolean)[]) => number | undefined;
+
+/** Every function the kernel module exports (instantiateKernels checks that each is there). */
+export const KERNEL_EXPORTS = [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS] as const;
+export type KernelExport = (typeof KERNEL_EXPORTS)[number];
 
 /** Instantiates the compiled kernel module over `memory` (the one it was built to import). */
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): WasmKernels {
@@ -198,7 +205,7 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
     if (typeof fn !== 'function') throw new Error(`instantiateKernels: the module exports no function '${name}'`);
     return fn as Raw;
   };
-  for (const name of [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS]) raw(name);
+  for (const name of KERNEL_EXPORTS) raw(name);
   const sgd = raw('sgdUpdate');
   const adam = raw('adamUpdate');
   return {

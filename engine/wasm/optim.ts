@@ -23,7 +23,7 @@ export const OPTIM_EXPORTS = ['sgdUpdate', 'adamUpdate'] as const;
  * (v128 locals suffixed 2), the scalar tail on one (f64 locals suffixed 1). Hyper-parameters are
  * f64 parameters of the function, splatted once into `<name>2` locals for the vector loop.
  */
-class F64Lanes {
+export class F64Lanes {
   constructor(private readonly f: FunctionBuilder, readonly vector: boolean) {}
 
   get bytes(): number {
@@ -92,7 +92,7 @@ class F64Lanes {
 }
 
 /** Runs `body` over [0, N) with byte offset `o`: two floats a step, then the odd one. */
-function pairs(f: FunctionBuilder, label: string, body: (L: F64Lanes, at: (p: string) => Expr) => void): void {
+export function pairs(f: FunctionBuilder, label: string, body: (L: F64Lanes, at: (p: string) => Expr) => void): void {
   const at = (p: string) => f.i32Add(f.get(p), f.get('o'));
   const vec = new F64Lanes(f, true);
   const one = new F64Lanes(f, false);
@@ -107,7 +107,7 @@ function pairs(f: FunctionBuilder, label: string, body: (L: F64Lanes, at: (p: st
 }
 
 /** Declares the loop's locals, the temporaries at both widths, and splats the hyper-parameters. */
-function declare(f: FunctionBuilder, hypers: string[], temps: string[]): void {
+export function declare(f: FunctionBuilder, hypers: string[], temps: string[]): void {
   for (const l of ['o', 'oVec', 'oEnd']) f.local(l, 'i32');
   for (const h of hypers) {
     f.local(`${h}2`, 'v128');

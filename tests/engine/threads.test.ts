@@ -10,8 +10,9 @@ import { allocPersistent } from '../../engine/memory.js';
 import { Rng } from '../../engine/rng.js';
 import { getBackend, setBackend, threadsReady, type BackendName } from '../../engine/index.js';
 import {
-  PARALLEL_MIN_MACS, closeThreads, getThreads, parallelProductCount, setThreads,
+  PARALLEL_MIN_MACS, closeThreads, getThreads, parallelCallCount, parallelProductCount, setThreads,
 } from '../../engine/threads/index.js';
+import { kernels } from '../../engine/backends/index.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
@@ -180,6 +181,59 @@ for (const backend of ['js', 'wasm'] as const) describe(`thread pool, ${backend}
     expect(agreesWithTwin(backend, large, run(gemmNNNaive, 256, 300, 400, 10), absProduct(gemmNNNaive, 256, 300, 400, 10), 300)).toBe(true);
   });
 
+});
+
+describe('thread pool, the passes and updates of the wasm backend', () => {
+  afterAll(() => setThreads(2));
+
+  /** Every split kernel of the contract on arrays big enough for the pool: its outputs, concatenated. */
+  function passes(): Float32Array[] {
+    const k = kernels();
+    const B = 128, F = 784, n = B * F;
+    const x = random(n, 51).map((v, i) => (i === 5 ? NaN : v * 4));
+    const bias = random(F, 52);
+    const dout = random(n, 53);
+    const outs: Float32Array[] = [];
+    const fresh = (size: number) => allocPersistent(size).fill(NaN);
+    const tanh = fresh(n);
+    k.tanhForward(tanh, x, n);
+    const dtanh = fresh(n);
+    k.tanhBackward(dtanh, dout, tanh, n);
+    const sig = fresh(n);
+    k.sigmoidForward(sig, x, n);
+    const dsig = fresh(n);
+    k.sigmoidBackward(dsig, dout, sig, n);
+    const relu = fresh(n);
+    k.reluForward(relu, x, n);
+    const drelu = fresh(n);
+    k.reluBackward(drelu, dout, relu, n);
+    const biased = x.slice();
+    k.biasReluForward(biased, bias, B, F);
+    const dpre = fresh(n);
+    k.biasReluBackward(dpre, null, dout, biased, B, F);
+    const out = fresh(n), xhat = fresh(n), dinp = fresh(n), dgamma = fresh(F), dbeta = fresh(F);
+    const mean = new Float64Array(F), variance = new Float64Array(F), invstd = new Float64Array(F);
+    k.batchNormForward(out, xhat, mean, variance, invstd, x, bias, bias, 1e-5, B, F);
+    k.batchNormBackward(dinp, dgamma, dbeta, dout, xhat, bias, invstd, B, F);
+    const w = x.slice(), v = allocPersistent(n), m = allocPersistent(n), s2 = allocPersistent(n);
+    k.sgdUpdate(w, v, dout, { lrT: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4 }, n);
+    k.adamUpdate(w, m, s2, null, dout, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, coupledDecay: 0, decoupledDecay: 1e-2, t: 3 }, n);
+    outs.push(tanh, dtanh, sig, dsig, relu, drelu, biased, dpre, out, xhat, dinp, dgamma, dbeta, w, v, m, s2);
+    outs.push(new Float32Array(mean), new Float32Array(invstd));
+    return outs;
+  }
+
+  it('split across two threads, every pass gives the bits it gives on one thread', async () => {
+    await setBackend('wasm');
+    setThreads(1);
+    const one = passes();
+    setThreads(2);
+    await threadsReady();
+    const before = parallelCallCount();
+    const two = passes();
+    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(12);
+    one.forEach((a, i) => expect(sameBits(two[i], a), `output ${i}`).toBe(true));
+  });
 });
 
 describe('thread pool, any backend', () => {
