@@ -25,9 +25,9 @@ const EVAL_BATCH = 1000;
 const post = (msg: FromWorker, transfer: Transferable[] = []): void => self.postMessage(msg, transfer);
 
 /**
- * The backend: the WebAssembly kernels keep tensors in one shared memory, which needs SharedArrayBuffer,
- * which only a cross-origin-isolated page has (the playground's server sends COOP/COEP unless told
- * not to); elsewhere the engine runs its TypeScript kernels ('js'). The engine chooses that itself;
+ * The backend: the WebAssembly kernels run wherever SIMD validates — over the tensors' shared memory in
+ * a cross-origin-isolated page (the playground's server sends COOP/COEP unless told not to), over a
+ * private memory of their own elsewhere; the TypeScript kernels ('js') only where SIMD is missing.
  * setBackend compiles the module without blocking and says why when it cannot run.
  */
 async function chooseBackend(): Promise<void> {

@@ -125,9 +125,6 @@ export class PrivateKernelMemory implements KernelMemory {
   }
 }
 
-/** Bytes of an array as a Uint8Array view (for copies of any element type). */
-const bytesOf = (buffer: ArrayBufferLike, at: number, n: number): Uint8Array => new Uint8Array(buffer, at, n);
-
 /**
  * Addresses for one kernel call. An array the memory owns is passed as it lies; any other is copied
  * in (`in`, `inout`) or given room (`out`) and copied back by `done` (`out`, `inout`), which also
@@ -135,6 +132,9 @@ const bytesOf = (buffer: ArrayBufferLike, at: number, n: number): Uint8Array => 
  */
 export class Staging {
   private readonly writeBack: { a: ArrayBufferView; at: number }[] = [];
+  /** Views of the whole memory, made again only when it has grown (copies allocate no view per operand). */
+  private floats: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  private bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
 
   constructor(readonly km: KernelMemory) {}
 
@@ -155,19 +155,34 @@ export class Staging {
     return new Float32Array(this.km.memory.buffer, at, length);
   }
 
+  private whole(): void {
+    const buffer = this.km.memory.buffer;
+    if (this.bytes.buffer !== buffer || this.bytes.byteLength !== buffer.byteLength) {
+      this.bytes = new Uint8Array(buffer);
+      this.floats = new Float32Array(buffer);
+    }
+  }
+
   private stage(a: ArrayBufferView | null, copyIn: boolean, copyOut: boolean): number {
     if (a === null) return 0;
     if (this.km.owns(a)) return a.byteOffset;
     const at = this.km.take(a.byteLength);
-    if (copyIn) bytesOf(this.km.memory.buffer, at, a.byteLength).set(bytesOf(a.buffer, a.byteOffset, a.byteLength));
+    if (copyIn) {
+      this.whole();
+      if (a instanceof Float32Array) this.floats.set(a, at >> 2);
+      else this.bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+    }
     if (copyOut) this.writeBack.push({ a, at });
     return at;
   }
 
   done(): void {
     if (this.writeBack.length > 0) {
-      const buffer = this.km.memory.buffer;
-      for (const { a, at } of this.writeBack) bytesOf(a.buffer, a.byteOffset, a.byteLength).set(bytesOf(buffer, at, a.byteLength));
+      this.whole();
+      for (const { a, at } of this.writeBack) {
+        if (a instanceof Float32Array) a.set(this.floats.subarray(at >> 2, (at >> 2) + a.length));
+        else new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(this.bytes.subarray(at, at + a.byteLength));
+      }
       this.writeBack.length = 0;
     }
     this.km.giveBack();
