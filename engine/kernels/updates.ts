@@ -1,6 +1,6 @@
 /**
- * The optimizers' update loops, in place over a parameter's storage (optim/ calls them through
- * engine/compute.ts, which runs the WebAssembly twin under the 'wasm' backend). Each parameter is a
+ * The optimizers' update loops, in place over a parameter's storage (optim/ calls them through the
+ * kernel contract, engine/backends/, which runs the WebAssembly twin under the 'wasm' backend). Each parameter is a
  * flat array of N floats; w is the weight, g its gradient, the others the optimizer's buffers.
  * The formulas, and where they come from, are in optim/sgd.ts and optim/adam.ts.
  */

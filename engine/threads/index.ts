@@ -31,8 +31,8 @@ const MAX_THREADS = Math.min(MAX_WORKERS + 1, Math.floor(MAX_CHUNKS / CHUNKS_PER
 
 /**
  * Products with fewer multiply-adds than this stay on the calling thread. With hot workers (no
- * futex wake-up per task) a product pays from about 0.1 M multiply-adds on: benchmarks/cutover.ts,
- * WebAssembly kernels, batch 64 — see the figures in CHANGES of this constant's commit.
+ * futex wake-up per task) a product pays from about 0.1 M multiply-adds on (benchmarks/cutover.ts,
+ * the WebAssembly kernels at batch 64).
  */
 export const PARALLEL_MIN_MACS = 150_000;
 
@@ -109,7 +109,7 @@ export function getThreads(): number {
   return threadCount();
 }
 
-/** The compiled WebAssembly kernels the workers get when they start (engine/backend.ts sets it). */
+/** The compiled WebAssembly kernels the workers get when they start (engine/backends/wasm.ts sets it). */
 let workerModule: WasmModule | null = null;
 
 /** Gives the pool the WebAssembly kernels; running workers that lack them are restarted. */

@@ -1,7 +1,8 @@
 /**
- * The SGD and Adam updates in WebAssembly SIMD, mirroring optim/sgd.ts `sgdUpdate` and
- * optim/adam.ts `adamUpdate` (AdamW is adamUpdate with decoupled decay), in place, byte pointers,
- * 0 for an absent velocity (no momentum) or vmax (no AMSGrad).
+ * The SGD and Adam updates in WebAssembly SIMD, mirroring engine/kernels/updates.ts `sgdUpdate` and
+ * `adamUpdate` (AdamW is adamUpdate with decoupled decay; the formulas' sources are in optim/sgd.ts
+ * and optim/adam.ts), in place, byte pointers, 0 for an absent velocity (no momentum) or vmax (no
+ * AMSGrad). The float64-lane helpers here (F64Lanes, pairs) also serve activation.ts and norm.ts.
  *
  * They compute in float64, two lanes at a time (f64x2): each float32 is widened exactly
  * (f64x2.promote_low_f32x4), the same float64 operations as the JavaScript loop run in the same

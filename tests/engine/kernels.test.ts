@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../engine/index.js';
 
-// The JavaScript kernels and the dispatch through engine/compute.ts on the js backend, bit for bit
+// The JavaScript kernels and the dispatch through engine/backends/ on the js backend, bit for bit
 // against the twins (the WebAssembly kernels: wasm-kernels.test.ts; both backends through the pool:
 // threads.test.ts).
 beforeAll(() => setBackend('js'));
