@@ -26,8 +26,6 @@ export interface Kernels {
   readonly name: BackendName;
   /** True when the products use fused multiply-add (relaxed SIMD that really fuses). */
   readonly fma: boolean;
-  /** Threads the products may use: 1 unless tensors lie in shared memory (engine/threads/). */
-  readonly threaded: boolean;
 
   /** C (M,N) = A·B, A's (i,k) at A[i·ai + k·ak], B's (k,j) at B[k·bk + j·bj]. */
   gemm(C: Float32Array, A: Float32Array, ai: number, ak: number, B: Float32Array, bk: number, bj: number, M: number, K: number, N: number): void;

@@ -101,7 +101,6 @@ function makeKernels(module: WasmModule): Kernels {
   return {
     name: 'wasm',
     fma: k.fma,
-    threaded: km.shared,
     gemm(C, A, ai, ak, B, bk, bj, M, K, N) {
       const axis = chooseAxis(M, N);
       km.scratch(wasmScratchBytes({ axis, M, K, N })); // grown before the operands are staged: views stay valid
