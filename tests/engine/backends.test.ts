@@ -72,7 +72,7 @@ describe('the wasm and js backends train alike', () => {
       expect(sameBits(wasm2.weights, wasm1.weights)).toBe(true);
       const again = await on('wasm', 1, recipe);
       expect(sameBits(again.weights, wasm1.weights)).toBe(true); // same seed, backend, threads: same bits
-    });
+    }, 180_000); // 7 s alone; four trainings of 100 steps take minutes when the suite shares two busy cores
   }
 
   it("setBackend rejects an unknown name with a typed error and leaves the backend as it was", async () => {
