@@ -30,8 +30,12 @@ const app = join(work, 'app');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 
-/** The limits issue 10 sets. */
-const MAX_TARBALL_BYTES = 200_000;
+/**
+ * The limits issue 10 sets; the tarball's raised from 200 kB to 215 kB for issue 19's kernels (the
+ * backends' contract, staging, the tanh/sigmoid/dropout/BatchNorm generators and their JavaScript
+ * twins: 206.5 kB packed).
+ */
+const MAX_TARBALL_BYTES = 215_000;
 const MAX_INSTALL_BYTES = 60_000_000;
 
 /**
