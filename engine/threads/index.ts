@@ -25,7 +25,7 @@ import { runAlone, splitPanels, type GemmJob, type GemmKit } from '../kernels/ge
 import { CALLS, MAX_CHUNKS, MAX_WORKERS, type CallName } from './protocol.js';
 
 /** Chunks per thread: enough that a thread the OS has paused holds up at most a small piece. */
-const CHUNKS_PER_THREAD = 4;
+const CHUNKS_PER_THREAD = 6;
 /** Most threads (main included). */
 const MAX_THREADS = Math.min(MAX_WORKERS + 1, Math.floor(MAX_CHUNKS / CHUNKS_PER_THREAD));
 
