@@ -31,11 +31,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 
 /**
- * The limits issue 10 sets; the tarball's raised from 200 kB to 215 kB for issue 19's kernels (the
- * backends' contract, staging, the tanh/sigmoid/dropout/BatchNorm generators and their JavaScript
- * twins: 206.5 kB packed).
+ * The limits issue 10 sets; the tarball's 210 kB since the memory rules (engine/memory.ts) documented in
+ * the declarations (203 kB), 220 kB with issue 19's kernels (the backends' contract, staging, the
+ * tanh/sigmoid/dropout/BatchNorm generators and their JavaScript twins: +6.5 kB packed).
  */
-const MAX_TARBALL_BYTES = 215_000;
+const MAX_TARBALL_BYTES = 220_000;
 const MAX_INSTALL_BYTES = 60_000_000;
 
 /**
