@@ -27,4 +27,5 @@ export { setThreads, getThreads, closeThreads, parallelProductCount } from './th
 export { setBackend, getBackend, usesFma, threadsReady } from './backends/index.js';
 export type { BackendName } from './backends/index.js';
 // The optimizers' update loops, on the current backend (optim/ calls them; engine/kernels/updates.ts).
-export { sgdUpdate, adamUpdate } from './compute.js';
+export { sgdUpdate, adamUpdate } from './backends/index.js';
+export type { SgdStep, AdamStep } from './backends/index.js';

@@ -9,10 +9,10 @@
 import { BackendError } from '../errors.js';
 import { threadsReady as poolReady } from '../threads/index.js';
 import { jsKernels } from './js.js';
-import type { BackendName, Kernels } from './kernels.js';
+import type { AdamStep, BackendName, Kernels, SgdStep } from './kernels.js';
 import { wasmKernelsAsync, wasmKernelsSync } from './wasm.js';
 
-export type { BackendName, Kernels };
+export type { AdamStep, BackendName, Kernels, SgdStep };
 
 let active: Kernels | null = null;
 
@@ -88,4 +88,22 @@ export function gemmNT(C: Float32Array, A: Float32Array, B: Float32Array, M: num
 /** C (M,N) = Aᵀ · B, A stored (K,M), B (K,N): Aᵀ read in place. */
 export function gemmTN(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
   kernels().gemm(C, A, 1, M, B, N, 1, M, K, N);
+}
+
+/**
+ * The Keras SGD update in place on the current backend (engine/kernels/updates.ts has the loop): w, v, g
+ * are (N), v null without momentum; `step` holds the step's rate and the hyper-parameters by name.
+ */
+export function sgdUpdate(w: Float32Array, v: Float32Array | null, g: Float32Array, step: SgdStep, N: number): void {
+  kernels().sgdUpdate(w, v, g, step, N);
+}
+
+/**
+ * The Adam/AdamW update in place on the current backend (engine/kernels/updates.ts has the loop): w, m,
+ * v, vmax, g are (N), vmax null without AMSGrad. Adam sets `coupledDecay`, AdamW `decoupledDecay`.
+ */
+export function adamUpdate(
+  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdamStep, N: number,
+): void {
+  kernels().adamUpdate(w, m, v, vmax, g, step, N);
 }
