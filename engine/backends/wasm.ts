@@ -13,13 +13,12 @@ import { chooseAxis, zeroSkippingEnabled, type GemmJob } from '../kernels/gemmPa
 import { runGemm, runCall, setWorkerModule, type Pool, type PoolKernels } from '../threads/index.js';
 import { KIND_WASM } from '../threads/protocol.js';
 import { wasmGemmKit, wasmScratchBytes } from '../threads/wasmKit.js';
-import { allocPersistent, release } from '../memory.js';
+import { allocPersistent, release, sharedMemory } from '../memory.js';
 import {
   adamFactors, compileKernels, compileKernelsAsync, instantiateKernels, sgdFactors, wasmSupport, type WasmKernels, type WasmModule,
 } from '../wasm/index.js';
 import type { Kernels } from './kernels.js';
 import { PrivateKernelMemory, SharedKernelMemory, Staging, type KernelMemory } from './staging.js';
-import { sharedMemory } from '../memory.js';
 
 /** Why the WebAssembly backend cannot run in this runtime, or null when it can. */
 export function wasmUnavailable(): string | null {
