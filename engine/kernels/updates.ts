@@ -7,8 +7,11 @@
 
 /** SGD's hyper-parameters for one step (optim/sgd.ts; lrT = lr / (1 + decay·iterations), computed by the caller). */
 export interface SgdStep {
+  /** The rate this step applies: lr / (1 + decay·iterations), Keras's time-based decay folded in. */
   lrT: number;
+  /** The velocity's decay, in [0, 1); 0 keeps no velocity. */
   momentum: number;
+  /** Nesterov's look-ahead form of the update. */
   nesterov: boolean;
   /** Coupled L2: added to the gradient as weightDecay·w. */
   weightDecay: number;
@@ -20,12 +23,19 @@ export interface SgdStep {
  * (w *= 1 − lr·decay before the Adam step).
  */
 export interface AdamStep {
+  /** The learning rate. */
   lr: number;
+  /** Decay of the first moment's average. */
   beta1: number;
+  /** Decay of the second moment's average. */
   beta2: number;
+  /** Added to the denominator after its bias correction (PyTorch's placement). */
   eps: number;
+  /** Adam's weight decay: coupledDecay·w added to the gradient. */
   coupledDecay: number;
+  /** AdamW's weight decay: w *= 1 − lr·decoupledDecay before the step. */
   decoupledDecay: number;
+  /** The parameter's step count, from 1 (the bias corrections' exponent). */
   t: number;
 }
 
