@@ -23,12 +23,12 @@ import { pathToFileURL } from 'node:url';
 import {
   gemmNNBlocked, gemmNNNaive, gemmNTBlocked, gemmNTNaive, gemmTNBlocked, gemmTNNaive,
 } from '../engine/kernels/matmul.js';
-import { gemmNN, gemmNT, gemmTN } from '../engine/compute.js';
+import { gemmNN, gemmNT, gemmTN } from '../engine/backends/index.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getBackend, setBackend, threadsReady, usesFma, type BackendName } from '../engine/index.js';
 import { Rng } from '../engine/rng.js';
-import { PARALLEL_MIN_MACS, parallelProductCount, setAutoThreads, setParallelMinMacs, setThreads } from '../engine/threads/index.js';
+import { PARALLEL_MIN_MACS, parallelProductCount, setParallelMinMacs, setThreads } from '../engine/threads/index.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
@@ -154,7 +154,6 @@ export async function kernelTable(options: { quick?: boolean; threads?: number; 
   const quick = options.quick === true;
   const threads = options.threads ?? 2;
   setThreads(threads);
-  setAutoThreads(false); // the threaded columns always run on the pool
   const rows: KernelRow[] = [];
   const rng = new Rng(42);
   const reps = quick ? 3 : 9;

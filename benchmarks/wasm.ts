@@ -26,8 +26,7 @@ import { biasReluForward as biasReluForwardJs, biasReluBackward as biasReluBackw
 import { Rng } from '../engine/rng.js';
 import { compileKernels, gemmScratchBytes, instantiateKernels, wasmSupport } from '../engine/wasm/index.js';
 import type { WasmKernels, WasmMemory } from '../engine/wasm/index.js';
-import { adamUpdate as adamUpdateJs } from '../optim/adam.js';
-import { sgdUpdate as sgdUpdateJs } from '../optim/sgd.js';
+import { adamUpdate as adamUpdateJs, sgdUpdate as sgdUpdateJs } from '../engine/kernels/updates.js';
 import { PRODUCTS } from './kernels.js';
 import { PIXELS, fillBatch, loadMnist } from './mnist.js';
 
@@ -253,12 +252,12 @@ function elementwiseTable(k: WasmKernels, arena: Arena, quick: boolean): Element
   };
   const sgd = { lrT: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0 };
   rows.push(elementwiseRow('SGD update (momentum)', `${P}`, quick, reset,
-    () => sgdUpdateJs(wJs, vJs, g0, sgd.lrT, sgd.momentum, sgd.nesterov, sgd.weightDecay, P),
+    () => sgdUpdateJs(wJs, vJs, g0, sgd, P),
     () => k.sgdUpdate(w.ptr, v.ptr, g.ptr, sgd, P),
     () => [[wJs, w.view], [vJs, v.view]]));
   const adam = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, coupledDecay: 0, decoupledDecay: 1e-2, t: 1 };
   rows.push(elementwiseRow('AdamW update', `${P}`, quick, reset,
-    () => adamUpdateJs(wJs, mJs, vJs, null, g0, adam.lr, adam.beta1, adam.beta2, adam.eps, 0, adam.decoupledDecay, adam.t, P),
+    () => adamUpdateJs(wJs, mJs, vJs, null, g0, adam, P),
     () => k.adamUpdate(w.ptr, m.ptr, v.ptr, 0, g.ptr, adam, P),
     () => [[wJs, w.view], [mJs, m.view], [vJs, v.view]]));
 
