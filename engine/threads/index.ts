@@ -152,7 +152,9 @@ export interface PoolKernels {
  */
 export function runGemm(job: GemmJob, kernels: PoolKernels): void {
   const { M, K, N } = job;
-  const p = M * K * N < parallelMinMacs ? null : thePool();
+  // An empty result (M or N is 0) has no panels to share out: on the pool, 0 panels made the chunk
+  // count NaN and the main thread waited 10 s for chunks that never came, then gave up on the pool.
+  const p = M * K * N < parallelMinMacs || M * N === 0 ? null : thePool();
   if (p === null || !p.ready() || p.broken || (kernels.kind !== 0 && p.module === null)) {
     runAlone(job, kernels.kit);
     return;
