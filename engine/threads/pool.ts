@@ -24,7 +24,7 @@
 import type { Worker } from 'node:worker_threads';
 import { nodeBuiltin, nodeProcess } from '../node.js';
 import type { WasmMemory, WasmModule } from '../wasm/runtime.js';
-import { CTRL, SEQ_MASK, runChunks, type GemmJob, type GemmKit } from './protocol.js';
+import { CTRL, SEQ_MASK, closeJob, runChunks, type GemmJob, type GemmKit } from './protocol.js';
 
 export interface PoolOptions {
   /** Workers besides the main thread. */
@@ -96,7 +96,7 @@ export class Pool {
     ctrl[CTRL.C] = job.C.byteOffset / 4 + job.c0;
     ctrl[CTRL.AXIS] = job.axis;
     ctrl[CTRL.ZERO_SKIP] = job.zeroSkip ? 1 : 0;
-    ctrl[CTRL.CHUNKS] = chunks;
+    Atomics.store(ctrl, CTRL.CHUNKS, chunks); // atomically: see closeJob
     ctrl[CTRL.PER_CHUNK] = perChunk;
     Atomics.store(ctrl, CTRL.FINISHED, 0);
     Atomics.store(ctrl, CTRL.NEXT, seq << 8);
@@ -117,6 +117,7 @@ export class Pool {
         throw new Error(`threads: matmul workers did not finish a ${job.M}x${job.K}x${job.N} product within 10 s`);
       }
     }
+    closeJob(ctrl, seq);
     if (Atomics.load(ctrl, CTRL.FAILED) !== 0) {
       this.broken = true;
       throw new Error('threads: a matmul worker failed (see the error above); later products use one thread');

@@ -67,6 +67,20 @@ export function claimChunk(ctrl: Int32Array, seq: number, chunks: number): numbe
 }
 
 /**
+ * Marks job `seq` as having no chunk left (chunk 0xff, past any count), once every chunk is finished.
+ * A worker woken late for it may read CHUNKS at any moment after, even while the main thread writes
+ * the next job's: its claim must fail whatever count it read. Left open (the tag and the count of
+ * claimed chunks), a late claim with the next job's larger count took a chunk that does not exist,
+ * computed it from the next job's half-written fields and counted it in the next job's FINISHED,
+ * which then overshot, and the main thread waited 10 s and gave up on the pool (about once in 10⁵
+ * small products). CHUNKS is written and read with Atomics, so the order of these stores is the one
+ * every thread sees.
+ */
+export function closeJob(ctrl: Int32Array, seq: number): void {
+  Atomics.store(ctrl, CTRL.NEXT, ((seq & SEQ_MASK) << 8) | 0xff);
+}
+
+/**
  * The chunk routine, the same on every thread: claim a chunk of job `seq`, and on the first success
  * read the job (it cannot change while one of its chunks is claimed and not finished) and pack the
  * whole operand; compute the chunk; repeat until none is left. `jobOf` reads the job from the control
