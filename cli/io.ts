@@ -8,12 +8,15 @@ import { FormatError, getBackend, getThreads, setBackend, setThreads, usesFma } 
 import { load, type Checkpoint } from '../train/index.js';
 import { UsageError, type BackendFlag } from './options.js';
 
+/** The signals that stop a training run after its current batch: Ctrl-C, and `kill`'s (a scheduler's, a container's stop). */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
 export interface Io {
   out(line: string): void;
   err(line: string): void;
   isTTY: boolean;
-  /** Ctrl-C: the train command aborts this to stop after the current batch. */
-  onInterrupt?(handler: () => void): () => void;
+  /** Ctrl-C or SIGTERM: the train command aborts this to stop after the current batch. */
+  onInterrupt?(handler: (signal: StopSignal) => void): () => void;
 }
 
 export const processIo: Io = {
@@ -21,8 +24,13 @@ export const processIo: Io = {
   err: (line) => process.stderr.write(`${line}\n`),
   isTTY: Boolean(process.stdout.isTTY),
   onInterrupt(handler) {
-    process.on('SIGINT', handler);
-    return () => process.off('SIGINT', handler);
+    const on = (signal: NodeJS.Signals) => handler(signal as StopSignal);
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+    return () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
   },
 };
 

@@ -7,6 +7,7 @@
  *
  *   0    success            2    a bad flag or value (one line on stderr naming it)
  *   1    a failure at run time (an unreadable file, a diverged run)      130  interrupted (Ctrl-C)
+ *                                                                      143  stopped by SIGTERM
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
