@@ -3,7 +3,8 @@
  * architecture (no flags needed) and reports its test loss and accuracy. The data set defaults to the one
  * the model was trained on.
  */
-import { DATASET_NAMES, loadDataset } from '../data/index.js';
+import { dirname } from 'node:path';
+import { DATASET_NAMES, loadDataset, removeStaleTemporaries } from '../data/index.js';
 import { evaluate } from '../train/index.js';
 import type { Sequential } from '../layers/index.js';
 import { applyBackend, applyThreads, loadCheckpointFlag, type Io } from './io.js';
@@ -24,6 +25,8 @@ export async function evalCommand(raw: RawOptions, io: Io): Promise<EvalOutcome>
   await applyBackend(run.backend);
   applyThreads(run.threads);
 
+  // eval writes nothing, but the run it reads may have been killed writing: clean its folder as a run there would.
+  removeStaleTemporaries(dirname(path));
   const checkpoint = loadCheckpointFlag('--model', path);
   if (!checkpoint.model) throw new UsageError(`--model ${path}: the checkpoint has no architecture in its metadata, so the model cannot be rebuilt`);
   const saved = (checkpoint.hyperParams.config as { dataset?: string; seed?: number } | undefined) ?? {};

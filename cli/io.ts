@@ -4,6 +4,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { removeStaleTemporaries } from '../data/index.js';
 import { FormatError, getBackend, getThreads, setBackend, setThreads, usesFma } from '../engine/index.js';
 import { load, type Checkpoint } from '../train/index.js';
 import { UsageError, type BackendFlag } from './options.js';
@@ -71,7 +72,7 @@ export function loadCheckpointFlag(flag: string, path: string): Checkpoint {
 
 /**
  * `--out DIR`, checked before any work: it must be a folder (or not exist yet) that this process can
- * create and write into. Made here, and probed with a small file, because access(W_OK) alone is not
+ * create and write into; the temporary files of writes killed there are removed (data/files.ts). Made here, and probed with a small file, because access(W_OK) alone is not
  * the truth (a read-only mount, root's permissions), and mkdir on a read-only mount reports the
  * misleading ENOENT for a path whose parent is missing. Each failure is one UsageError naming --out.
  */
@@ -120,6 +121,8 @@ export function checkOutDir(flag: string, dir: string): void {
   } finally {
     rmSync(probe, { force: true });
   }
+  // What an earlier run killed mid-write left here goes now, whatever this command writes later.
+  removeStaleTemporaries(dir);
 }
 
 /**

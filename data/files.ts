@@ -31,8 +31,24 @@ function systemReason(e: NodeJS.ErrnoException): string {
   return `${e.message.replace(`${e.code}: `, '').replace(/, \w+( '.*')?$/, '')} (${e.code})`;
 }
 
-/** `.best.safetensors.<pid>.<time>.tmp`: the temporary files of writeFileAtomic. */
-const TEMPORARY = /^\..+\.(\d+)\.\d+\.tmp$/;
+/**
+ * The temporary file of a write to `<name>`: `.<name>.tapegrad-<pid>-<time>.tmp`, hidden, beside its
+ * target. The name says whose it is (tapegrad's, so a folder can be cleaned without touching anyone
+ * else's files), which process wrote it (so a stale one can be told from a write in progress) and
+ * what it was for.
+ */
+const TEMPORARY = /^\..+\.tapegrad-(\d+)-\d+\.tmp$/;
+
+function temporaryName(name: string): string {
+  return `.${name}.tapegrad-${process.pid}-${Date.now()}.tmp`;
+}
+
+/**
+ * A temporary file left this long is stale even if a process with its writer's id is running: that is
+ * another process that reused the id (a killed writer's id comes round again, soon in a container). A
+ * write is synchronous and takes seconds; nothing writes one file for an hour.
+ */
+const STALE_AFTER_MS = 60 * 60 * 1000;
 
 function processAlive(pid: number): boolean {
   try {
@@ -45,16 +61,20 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Removes the temporary files that a killed write left in `dir` (a `kill -9` between open and rename
- * leaves one, as big as the file). A file is stale when the process named in it is gone, or is this
- * one: this process writes synchronously, so none of its own writes is in flight. Node only.
+ * Removes the temporary files that killed writes left in `dir` (a `kill -9` between open and rename
+ * leaves one, as big as the file), and only those: files named as writeFileAtomic names them, whose
+ * writer is gone, is this process (which writes synchronously, so none of its own writes is in flight),
+ * or has not touched the file for an hour (the id was reused). A write by another running tapegrad
+ * (two runs into one folder) is left alone. Every write cleans its folder first, and every command
+ * cleans the folders it writes to when it starts (the command line's `--out` check, `eval`'s model
+ * folder), so a killed run's temporary file goes with the next run of any command there. Node only.
  */
 export function removeStaleTemporaries(dir: string): void {
   removeStale(dir, 'removeStaleTemporaries');
 }
 
 function removeStale(dir: string, op: string): void {
-  const { readdirSync, rmSync } = nodeModule('node:fs', op, IN_A_PAGE);
+  const { readdirSync, rmSync, statSync } = nodeModule('node:fs', op, IN_A_PAGE);
   const { join } = nodeModule('node:path', op, IN_A_PAGE);
   let names: string[];
   try {
@@ -66,8 +86,17 @@ function removeStale(dir: string, op: string): void {
     const m = TEMPORARY.exec(name);
     if (m === null) continue;
     const pid = Number(m[1]);
-    if (pid !== process.pid && processAlive(pid)) continue;
-    rmSync(join(dir, name), { force: true });
+    const path = join(dir, name);
+    if (pid !== process.pid && processAlive(pid)) {
+      let age = 0;
+      try {
+        age = Date.now() - statSync(path).mtimeMs;
+      } catch {
+        continue; // gone already: its writer renamed it
+      }
+      if (age < STALE_AFTER_MS) continue;
+    }
+    rmSync(path, { force: true });
   }
 }
 
@@ -92,7 +121,7 @@ export function writeFileAtomicFor(path: string, bytes: Uint8Array | string, op:
   const { basename, dirname, join } = nodeModule('node:path', op, instead);
   const dir = dirname(path);
   removeStale(dir, op);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = join(dir, temporaryName(basename(path)));
   try {
     const fd = openSync(tmp, 'w');
     try {
