@@ -25,6 +25,25 @@ export class WriteError extends Error {
   }
 }
 
+/**
+ * A file could not be read: a folder where a file was expected, no permission. The message names the
+ * function, the path, why and what was expected (Node's own EISDIR message names no path at all).
+ */
+export class ReadError extends Error {
+  /** The error class, as `err.name` and stack traces show it. */
+  override name = 'ReadError';
+
+  constructor(
+    /** The path that could not be read. */
+    readonly path: string,
+    /** Node's error code: 'EISDIR', 'EACCES'... */
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** `ENOSPC: no space left on device, write` → `no space left on device (ENOSPC)`. */
 function systemReason(e: NodeJS.ErrnoException): string {
   if (!e.code) return e.message;
@@ -140,7 +159,19 @@ export function writeFileAtomicFor(path: string, bytes: Uint8Array | string, op:
   }
 }
 
-/** A file's bytes, for `op`; a missing file is Node's ENOENT error. Node only. */
-export function readFileFor(path: string, op: string, instead = IN_A_PAGE): Uint8Array {
-  return nodeModule('node:fs', op, instead).readFileSync(path);
+/**
+ * A file's bytes, for `op`. A missing file is Node's ENOENT error (its message names the path, and
+ * callers tell "missing" by its code); any other failure is a ReadError naming `op`, the path, why, and
+ * `expected` ("a safetensors file"). Node only.
+ */
+export function readFileFor(path: string, op: string, instead = IN_A_PAGE, expected = 'a file'): Uint8Array {
+  const { readFileSync } = nodeModule('node:fs', op, instead);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === undefined || err.code === 'ENOENT') throw e;
+    const why = err.code === 'EISDIR' ? 'is a folder (EISDIR)' : `cannot be read: ${systemReason(err)}`;
+    throw new ReadError(path, err.code, `${op}: ${path} ${why}; expected ${expected}`);
+  }
 }
