@@ -321,6 +321,7 @@ export const EVAL_FLAGS = {
   dataset: flag<DatasetName | null>({ arg: '<name>', help: DATASET_NAMES.join(' | '), default: null, defaultText: 'the one it was trained on', parse: (t, f) => parseChoice(f, t, DATASET_NAMES), commands: ['eval'] }),
   testSize: { ...TRAIN_FLAGS.testSize, commands: ['eval'], refusedBy: undefined } as Flag<number | null>,
   batchSize: flag({ arg: '<n>', help: 'samples per forward pass', default: 1000, parse: positiveInt, commands: ['eval'] }),
+  force: flag({ help: 'evaluate on a --dataset other than the one the model was trained on', default: false, commands: ['eval'] }),
 };
 
 /** `lr-find`'s sweep. */

@@ -116,6 +116,23 @@ describe('checkpoints that cannot be used', () => {
   });
 });
 
+describe('eval on another data set than the model was trained on', () => {
+  it('an MNIST model on Fashion-MNIST is refused without --force (same shapes, so it ran and printed accuracy 0.03), exit 2; with --force it runs and says so', async () => {
+    const model = new Sequential([new Dense(784, 10, { rng: new Rng(1) })]);
+    const path = join(dir, 'mnist-model.safetensors');
+    save(path, { model, info: { hyperParams: { config: { dataset: 'mnist', seed: 1 } } } });
+    expectOneLine(await cli('eval', '--model', path, '--dataset', 'fashion-mnist', '--test-size', '50'), 2, '--dataset fashion-mnist', `${path} was trained on mnist`, '--force');
+    const forced = await cli('eval', '--model', path, '--dataset', 'fashion-mnist', '--test-size', '50', '--force');
+    expect(forced.code, forced.err.join('\n')).toBe(0);
+    expect(forced.err).toEqual([`note: ${path} was trained on mnist; evaluating it on fashion-mnist (--force)`]);
+    expect(forced.out.some((l) => l.startsWith('test accuracy: '))).toBe(true);
+    // Its own data set, named or not, needs no flag; --force is eval's alone.
+    expect((await cli('eval', '--model', path, '--dataset', 'mnist', '--test-size', '50')).code).toBe(0);
+    expect((await cli('eval', '--model', path, '--test-size', '50')).err).toEqual([]);
+    expect((await cli('train', '--force')).code).toBe(2);
+  });
+});
+
 describe('resume', () => {
   it('resuming a finished run says it is complete and how to extend it, exit 2, and claims no file', async () => {
     const out = join(dir, 'finished');
