@@ -6,6 +6,7 @@
  * batch at a time into float32 by multiplying with `scale`.
  */
 import { ShapeError, type Rng } from '../engine/index.js';
+import { inSharedMemory } from '../engine/memory.js';
 
 /**
  * A data set: samples in one flat typed array, with labels (classification) or float targets
@@ -147,14 +148,16 @@ class ArrayDataset implements Dataset {
       }
     }
     this.name = init.name;
-    this.x = init.x;
+    // A Float32Array that lies in the engine's tensor memory (`someTensor.data`) may be recycled with its
+    // tensor (engine/memory.ts): the data set takes its own copy, so it never reads another tensor's numbers.
+    this.x = init.x instanceof Float32Array && inSharedMemory(init.x) ? init.x.slice() : init.x;
     this.featureShape = init.featureShape.slice();
     this.features = features;
     this.labels = labels;
     this.count = count;
     this.classes = classes;
     this.classNames = classNames.slice();
-    this.targets = labelled ? null : init.targets!;
+    this.targets = labelled ? null : inSharedMemory(init.targets!) ? init.targets!.slice() : init.targets!;
     this.scale = init.scale ?? (init.x instanceof Uint8Array ? 1 / 255 : 1);
   }
 

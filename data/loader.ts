@@ -8,20 +8,22 @@
  * it in a checkpoint and restores it gets the same batches, in the same order, with the same shifts, as a
  * run that never stopped — even when it stopped in the middle of an epoch.
  *
- * Memory: the float buffer of a batch and its labels are allocated once and refilled for every batch, so an
- * epoch allocates almost nothing. A batch is therefore valid only until the next one is requested; copy
- * `x.data` or `y` if you need them longer.
+ * Memory: a batch's `x` (and `targets`) are owned by the loader (engine/memory.ts, rule 3): when it makes
+ * the next batch, it gives the previous one's storage back, and the same block serves every batch, so an
+ * epoch allocates nothing new. Reading an old batch's `x` then throws a `RecycledTensorError`; `clone()`
+ * or `keep()` it to hold it longer (a kept batch is left alone). `y` is a fresh array each batch, yours.
  */
-import { Rng, ShapeError, Tensor, alloc } from '../engine/index.js';
+import { Rng, ShapeError, Tensor } from '../engine/index.js';
+import { allocOwned, releaseOwned } from '../engine/memory.js';
 import type { Dataset } from './dataset.js';
 
-/** One mini-batch, as `DataLoader` hands it out (its buffers are reused by the next batch). */
+/** One mini-batch, as `DataLoader` hands it out (its tensors are recycled when the loader makes the next batch). */
 export interface Batch {
-  /** `[size, features]` float32: the stored values × the data set's scale, augmented if asked. Reused. */
+  /** `[size, features]` float32: the stored values × the data set's scale, augmented if asked. Recycled at the next batch. */
   x: Tensor;
-  /** The `size` labels. Reused. Empty for a data set of float targets. */
+  /** The `size` labels (a new array each batch). Empty for a data set of float targets. */
   y: Int32Array;
-  /** `[size, ...targetShape]` float32 targets of a data set that has them; null for a labelled one. Reused. */
+  /** `[size, ...targetShape]` float32 targets of a data set that has them; null for a labelled one. Recycled at the next batch. */
   targets: Tensor | null;
   /** Samples in this batch: `batchSize`, or fewer for the last batch of an epoch. */
   size: number;
@@ -106,13 +108,8 @@ export class DataLoader implements Iterable<Batch> {
   /** Batches of that epoch handed out so far. */
   batch = 0;
 
-  private readonly xBuffer: Float32Array;
-  private readonly yBuffer: Int32Array;
-  private readonly fullX: Tensor;
-  private partialX: Tensor | null = null;
-  private readonly targetBuffer: Float32Array;
-  private readonly fullTargets: Tensor | null;
-  private partialTargets: Tensor | null = null;
+  /** The last batch's buffers, given back when the next batch is made. */
+  private current: Float32Array[] = [];
   /** stored byte value -> float, so converting a pixel is one load (exactly `v × scale` in float32). */
   private readonly byteToFloat: Float32Array;
   private readonly scratch: Float32Array;
@@ -144,15 +141,6 @@ export class DataLoader implements Iterable<Batch> {
       );
     }
 
-    const rows = Math.max(1, Math.min(B, dataset.count));
-    // In the engine's memory, so the WebAssembly kernels and the pool read batches in place. It lives as
-    // long as the loader (a loader made inside an engine scope gives it back when the scope ends).
-    this.xBuffer = alloc(rows * dataset.features);
-    this.yBuffer = new Int32Array(rows);
-    this.fullX = Tensor.from(this.xBuffer, { shape: [rows, dataset.features] });
-    const T = targetWidth(dataset);
-    this.targetBuffer = new Float32Array(rows * T);
-    this.fullTargets = dataset.targets === null ? null : Tensor.from(this.targetBuffer, { shape: [rows, ...dataset.targetShape] });
     this.byteToFloat = new Float32Array(256);
     for (let v = 0; v < 256; v++) this.byteToFloat[v] = v * dataset.scale;
     this.scratch = new Float32Array(this.maxShift > 0 ? dataset.features : 0);
@@ -192,15 +180,29 @@ export class DataLoader implements Iterable<Batch> {
       const start = b * this.batchSize;
       const size = Math.min(this.batchSize, order.length - start);
       const indices = order.subarray(start, start + size);
-      this.fill(indices);
+      const ds = this.dataset;
+      for (const prev of this.current) releaseOwned(prev, 'loader');
+      // In the engine's memory, so the WebAssembly kernels and the pool read batches in place; overwritten whole.
+      const x = allocOwned(size * ds.features, false);
+      const targets = ds.targets === null ? null : allocOwned(size * targetWidth(ds), false);
+      this.current = targets === null ? [x] : [x, targets];
+      const y = new Int32Array(ds.targets === null ? size : 0);
+      this.fill(x, y, targets, indices);
       if (this.maxShift > 0) {
         const rng = new Rng(mixSeed(this.seed, epoch, b, AUGMENT_STREAM));
-        const [H, W] = this.dataset.featureShape;
-        shiftImages(this.xBuffer, this.scratch, size, H, W, this.maxShift, rng);
+        const [H, W] = ds.featureShape;
+        shiftImages(x, this.scratch, size, H, W, this.maxShift, rng);
       }
       this.batch = b + 1;
-      const y = this.dataset.targets === null ? this.yBuffer.subarray(0, size) : this.yBuffer.subarray(0, 0);
-      yield { x: this.batchTensor(size), y, targets: this.targetTensor(size), size, indices, epoch, index: b };
+      yield {
+        x: Tensor.from(x, { shape: [size, ds.features] }),
+        y,
+        targets: targets === null ? null : Tensor.from(targets, { shape: [size, ...ds.targetShape] }),
+        size,
+        indices,
+        epoch,
+        index: b,
+      };
     }
     this.epoch = epoch + 1;
     this.batch = 0;
@@ -228,11 +230,10 @@ export class DataLoader implements Iterable<Batch> {
     this.orderEpoch = -1;
   }
 
-  /** Copies the samples `indices` into the batch buffers, converting to float32. out is [size, F]. */
-  private fill(indices: Int32Array): void {
+  /** Copies the samples `indices` into a batch's buffers, converting to float32. out is [size, F]. */
+  private fill(out: Float32Array, labels: Int32Array, targets: Float32Array | null, indices: Int32Array): void {
     const ds = this.dataset;
     const F = ds.features;
-    const out = this.xBuffer;
     const x = ds.x;
     const lut = this.byteToFloat;
     const s = ds.scale;
@@ -248,35 +249,15 @@ export class DataLoader implements Iterable<Batch> {
       } else {
         for (let j = 0; j < F; j++) out[dst + j] = x[src + j] * s;
       }
-      if (ds.targets === null) this.yBuffer[r] = ds.labels[indices[r]];
+      if (ds.targets === null) labels[r] = ds.labels[indices[r]];
     }
-    if (ds.targets !== null) {
+    if (ds.targets !== null && targets !== null) {
       const T = targetWidth(ds);
       for (let r = 0; r < indices.length; r++) {
         const src = indices[r] * T;
-        this.targetBuffer.set(ds.targets.subarray(src, src + T), r * T);
+        targets.set(ds.targets.subarray(src, src + T), r * T);
       }
     }
-  }
-
-  /** The targets' counterpart of `batchTensor`, or null for a labelled data set. */
-  private targetTensor(size: number): Tensor | null {
-    if (this.fullTargets === null || size === this.fullTargets.shape[0]) return this.fullTargets;
-    const T = targetWidth(this.dataset);
-    if (!this.partialTargets || this.partialTargets.shape[0] !== size) {
-      this.partialTargets = Tensor.from(this.targetBuffer.subarray(0, size * T), { shape: [size, ...this.dataset.targetShape] });
-    }
-    return this.partialTargets;
-  }
-
-  /** The full-size tensor, or (once) a smaller one over the same buffer for the last batch. */
-  private batchTensor(size: number): Tensor {
-    if (size === this.fullX.shape[0]) return this.fullX;
-    const F = this.dataset.features;
-    if (!this.partialX || this.partialX.shape[0] !== size) {
-      this.partialX = Tensor.from(this.xBuffer.subarray(0, size * F), { shape: [size, F] });
-    }
-    return this.partialX;
   }
 }
 

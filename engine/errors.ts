@@ -32,3 +32,18 @@ export class BackendError extends Error {
   /** The error class, as `err.name` and stack traces show it. */
   override name = 'BackendError';
 }
+
+/**
+ * Reading a tensor whose storage went back to the arena (a scope ended, a later step, a loader's next
+ * batch, `dispose()`): the message says which, and to `clone()` or `keep()` it. engine/memory.ts has the rules.
+ */
+export class RecycledTensorError extends Error {
+  /** The error class, as `err.name` and stack traces show it. */
+  override name = 'RecycledTensorError';
+}
+
+/** Misusing `scoped`: an async function, or one that returns a promise (engine/memory.ts). */
+export class ScopeError extends Error {
+  /** The error class, as `err.name` and stack traces show it. */
+  override name = 'ScopeError';
+}

@@ -1,7 +1,7 @@
 /**
  * The engine: tensors, the tape, the differentiable ops, gradient checking and the seeded generator.
  */
-export { Tensor, sizeOf, normalizeAxis } from './tensor.js';
+export { Tensor, keep, sizeOf, normalizeAxis } from './tensor.js';
 export type { FromOptions, RandomOptions } from './tensor.js';
 export { noGrad, isGradEnabled, record } from './tape.js';
 export type { TapeNode, BackwardOptions } from './tape.js';
@@ -9,8 +9,8 @@ export { gradcheck } from './gradcheck.js';
 export type { GradcheckOptions } from './gradcheck.js';
 export { toDot, type ToDotOptions } from './toDot.js';
 export { Rng } from './rng.js';
-export { ShapeError, GradError, FormatError, BackendError, fmtShape } from './errors.js';
-export { alloc, allocPersistent, release, scoped, memoryStats, setPoisonOnRelease } from './memory.js';
+export { ShapeError, GradError, FormatError, BackendError, RecycledTensorError, ScopeError, fmtShape } from './errors.js';
+export { alloc, allocPersistent, scoped, memoryStats, setPoisonOnRelease } from './memory.js';
 export type { MemoryStats } from './memory.js';
 export { broadcastShapes } from './broadcast.js';
 export { linear } from './ops/linear.js';

@@ -10,16 +10,19 @@
  *     tensor used twice) receives the sum, which is the multivariate chain rule. Leaves (tensors no op
  *     made: weights, inputs) keep what arrives in `.grad`.
  *
- * Memory. A walked graph is released: each op's node drops its closure and its parents, so a loss
- * tensor you keep does not keep a whole batch's activations alive, and a second backward through the
- * same graph is an error (as in PyTorch) unless the first was told `{ retainGraph: true }`. The
- * gradients handed between ops are the tape's own temporaries and return to the arena as soon as
- * they are used (engine/memory.ts). A leaf's gradient lives in one persistent buffer per leaf, which
- * every backward refills after `zeroGrad()`: `p.grad` is the newest gradient, and an old `p.grad`
- * object you kept shows the new numbers (clone it to keep it).
+ * Memory (engine/memory.ts has the rules). A walked graph is released: each op's node drops its
+ * closure and the buffers it saved for backward, so a second backward through the same graph is an
+ * error (as in PyTorch) unless the first was told `{ retainGraph: true }`; the node keeps its op's name
+ * and its parents, so `toDot(loss)` after `loss.backward()` still draws the whole expression (micrograd's
+ * habit), with the values that are still there. The tensors themselves go back to the arena a step
+ * later (rule 2: `backward` starts by ending the step before the last). The gradients handed between
+ * ops are the tape's own temporaries and return to the arena as soon as they are used. A leaf's
+ * gradient lives in one persistent buffer per leaf, which every backward refills after `zeroGrad()`:
+ * `p.grad` is the newest gradient, and an old `p.grad` object you kept shows the new numbers (clone it
+ * to keep it).
  */
 import { GradError, ShapeError, fmtShape } from './errors.js';
-import { allocPersistent, release } from './memory.js';
+import { allocPersistent, offTape, onTape, recycleStorage, release, startBackward, storageOf, type Storage } from './memory.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -33,11 +36,16 @@ import { Tensor } from './tensor.js';
 export interface TapeNode {
   /** The op's name, as `toDot` and error messages show it: 'matmul', 'add', ... */
   op: string;
-  /** The op's inputs, in argument order. */
+  /** The op's inputs, in argument order. Kept after a backward, so `toDot` can still draw the graph. */
   parents: Tensor[];
   /** `dout` (the output's gradient) to the inputs' gradients, in `parents` order (null: none needed). */
   backward: (dout: Tensor) => (Tensor | null)[];
-  /** True once a backward walked this node and dropped its closure and parents. */
+  /**
+   * The buffers the op saved for its backward alone (a dropout mask, softmax probabilities): they go with the closure.
+   * @internal
+   */
+  saved: Storage[];
+  /** True once a backward walked this node and dropped its closure and saved buffers. */
   released?: boolean;
 }
 
@@ -67,12 +75,20 @@ export function isGradEnabled(): boolean {
 
 /**
  * Records `out` on the tape if any input needs a gradient (and recording is on). Every op ends with
- * this call; it is the whole of the forward half of autograd.
+ * this call; it is the whole of the forward half of autograd. `saved` lists the buffers the op made for
+ * its backward alone (not `out`): on the tape they live until the backward has used them; off it,
+ * nothing will, so they go back at once.
  */
-export function record(out: Tensor, op: string, parents: Tensor[], backward: TapeNode['backward']): Tensor {
+export function record(out: Tensor, op: string, parents: Tensor[], backward: TapeNode['backward'], saved: Float32Array[] = []): Tensor {
   if (gradEnabled && parents.some((p) => p.requiresGrad)) {
+    const node: TapeNode = { op, parents, backward, saved: saved.map(storageOf) };
+    out.node = node; // before requiresGrad, so the setter sees a non-leaf
     out.requiresGrad = true;
-    out.node = { op, parents, backward };
+    onTape(out.storage);
+    for (const s of node.saved) onTape(s);
+  } else {
+    for (const a of saved) release(a, 'its op');
+    offTape(out.storage);
   }
   return out;
 }
@@ -90,6 +106,7 @@ export function backward(root: Tensor, gradient: Tensor | Float32Array | undefin
   }
   const seed = seedOf(root, gradient);
   const order = topologicalOrder(root);
+  startBackward(graphStorages(order), options.retainGraph ?? false);
 
   // The gradient waiting at each tensor, and how many of those waiting entries share each buffer (an op
   // that passes dout through, like add, hands one buffer to two parents): a buffer returns to the
@@ -157,10 +174,24 @@ export function backward(root: Tensor, gradient: Tensor | Float32Array | undefin
     unref(g);
     if (!options.retainGraph) {
       node.released = true;
-      node.parents = [];
       node.backward = releasedBackward;
+      for (const saved of node.saved) recycleStorage(saved, 'backward');
+      node.saved = [];
     }
   }
+}
+
+/** Every storage the walk over `order` may read: each tensor's, its inputs' (needing a gradient or not) and the saved buffers. */
+function graphStorages(order: Tensor[]): Set<Storage> {
+  const inGraph = new Set<Storage>();
+  for (const t of order) {
+    inGraph.add(t.storage);
+    const node = t.node;
+    if (node === null) continue;
+    for (const p of node.parents) inGraph.add(p.storage);
+    for (const s of node.saved) inGraph.add(s);
+  }
+  return inGraph;
 }
 
 function releasedBackward(): never {

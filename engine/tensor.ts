@@ -1,5 +1,5 @@
 import { GradError, ShapeError, fmtShape } from './errors.js';
-import { alloc, allocPersistent } from './memory.js';
+import { allocTensor, keepStorage, onTape, recycleStorage, recycledError, release, storageOf, unstep, type Storage } from './memory.js';
 import { backward, type BackwardOptions, type TapeNode } from './tape.js';
 import { Rng } from './rng.js';
 import { add } from './ops/add.js';
@@ -58,6 +58,14 @@ export interface RandomOptions {
  *
  * Ops are methods and broadcast like NumPy's; a number stands for a tensor of shape `[]`.
  *
+ * Memory: a tensor's numbers live in the engine's arena, which recycles some of them early — inside a
+ * `scoped()` call, tensors its result does not reach; outside one, the tensors the tape recorded, one
+ * step after their backward; a DataLoader's batch, when it makes the next; anything you `dispose()`.
+ * Parameters (anything with `requiresGrad` set while it is a leaf), layer buffers, optimizer state,
+ * gradients, clones and `keep(t)` are never recycled early. A tensor never reads another tensor's
+ * numbers: reading a recycled one throws a `RecycledTensorError` that says to `clone()` or `keep()` it.
+ * engine/memory.ts has the rules, and why.
+ *
  * @example
  * ```ts
  * import { Tensor } from 'tapegrad';
@@ -69,32 +77,72 @@ export interface RandomOptions {
  * ```
  */
 export class Tensor {
-  /** The values, row-major (the last axis varies fastest). Writing into it changes the tensor. */
-  readonly data: Float32Array;
+  /**
+   * Where the numbers live (engine/memory.ts); `data` reads them after checking they are still this tensor's.
+   * @internal
+   */
+  readonly storage: Storage;
   /** The size of each axis: `[]` for a scalar, `[rows, columns]` for a matrix. Frozen. */
   readonly shape: readonly number[];
-  /** Whether ops on this tensor are recorded so that `backward()` fills its `grad`. */
-  requiresGrad: boolean;
   /** d(loss)/d(this), filled by `backward()` on leaves (tensors no op produced); it accumulates. */
   grad: Tensor | null = null;
   /** Set by `record` when an op produced this tensor while recording. Leaves have none. */
   node: TapeNode | null = null;
   /** Keep `grad` on this non-leaf tensor too (PyTorch's `retain_grad`), for inspection. */
   retainsGrad = false;
+  private needsGrad = false;
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
     checkShape(shape, 'Tensor');
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError(`Tensor: ${data.length} values do not fill shape ${fmtShape(shape)} (${sizeOf(shape)} needed)`);
     }
-    this.data = data;
+    this.storage = storageOf(data);
     this.shape = Object.freeze([...shape]);
     this.requiresGrad = requiresGrad;
   }
 
+  /**
+   * The values, row-major (the last axis varies fastest). Writing into it changes the tensor. Throws a
+   * `RecycledTensorError` if the tensor's storage was recycled (see the class comment); a Float32Array
+   * you keep from here is not checked later, so read through the tensor, or `clone()` it.
+   */
+  get data(): Float32Array {
+    const s = this.storage;
+    if (!s.live) throw recycledError(`Tensor${fmtShape(this.shape)}${this.node !== null ? ` (from ${this.node.op})` : ''}`, s);
+    return s.view;
+  }
+
+  /** True once this tensor's storage went back to the arena (reading it would throw). */
+  get recycled(): boolean {
+    return !this.storage.live;
+  }
+
+  /**
+   * Whether ops on this tensor are recorded so that `backward()` fills its `grad`. Setting it on a leaf
+   * makes it a parameter: its storage is never recycled early.
+   */
+  get requiresGrad(): boolean {
+    return this.needsGrad;
+  }
+
+  /** Setting it on a leaf makes it a parameter, never recycled early (engine/memory.ts). */
+  set requiresGrad(on: boolean) {
+    this.needsGrad = on;
+    if (on && this.node === null) keepStorage(this.storage);
+  }
+
+  /**
+   * Gives this tensor's storage back to the arena now (TensorFlow.js's `dispose`): it and every tensor
+   * sharing its storage (reshapes, detached copies) read as recycled afterwards.
+   */
+  dispose(): void {
+    recycleStorage(this.storage, 'dispose');
+  }
+
   /** The number of values: the product of the shape. */
   get size(): number {
-    return this.data.length;
+    return this.storage.view.length; // known even after the storage was recycled
   }
 
   /** The number of axes: 0 for a scalar, 2 for a matrix. */
@@ -124,7 +172,7 @@ export class Tensor {
       return new Tensor(values, shape, options.requiresGrad ?? false);
     }
     const shape = inferShape(values as Nested);
-    const data = alloc(sizeOf(shape));
+    const data = allocTensor(sizeOf(shape), options.requiresGrad ?? false);
     let i = 0;
     const fill = (v: Nested, depth: number): void => {
       if (typeof v === 'number') {
@@ -147,7 +195,7 @@ export class Tensor {
   /** A tensor of `shape` with every value `value`. */
   static full(shape: readonly number[], value: number, options: FromOptions = {}): Tensor {
     checkShape(shape, 'Tensor.full');
-    const data = alloc(sizeOf(shape));
+    const data = allocTensor(sizeOf(shape), options.requiresGrad ?? false);
     data.fill(value);
     return new Tensor(data, shape, options.requiresGrad ?? false);
   }
@@ -168,7 +216,7 @@ export class Tensor {
     const rng = options.rng ?? new Rng(1);
     const low = options.low ?? 0;
     const high = options.high ?? 1;
-    const data = alloc(sizeOf(shape));
+    const data = allocTensor(sizeOf(shape), options.requiresGrad ?? false);
     for (let i = 0; i < data.length; i++) data[i] = rng.uniformIn(low, high);
     return new Tensor(data, shape, options.requiresGrad ?? false);
   }
@@ -179,7 +227,7 @@ export class Tensor {
     const rng = options.rng ?? new Rng(1);
     const mean = options.mean ?? 0;
     const std = options.std ?? 1;
-    const data = alloc(sizeOf(shape));
+    const data = allocTensor(sizeOf(shape), options.requiresGrad ?? false);
     for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
     return new Tensor(data, shape, options.requiresGrad ?? false);
   }
@@ -194,26 +242,32 @@ export class Tensor {
 
   /** Nested JavaScript arrays (a number for a 0-d tensor). */
   toArray(): Nested {
-    if (this.shape.length === 0) return this.data[0];
+    const data = this.data;
+    if (this.shape.length === 0) return data[0];
     let i = 0;
     const build = (depth: number): Nested => {
       const out: Nested[] = [];
-      for (let k = 0; k < this.shape[depth]; k++) out.push(depth === this.shape.length - 1 ? this.data[i++] : build(depth + 1));
+      for (let k = 0; k < this.shape[depth]; k++) out.push(depth === this.shape.length - 1 ? data[i++] : build(depth + 1));
       return out;
     };
     return build(0);
   }
 
-  /** The same values, cut from the tape: no gradient flows through the result. Shares storage. */
+  /**
+   * The same values, cut from the tape: no gradient flows through the result. Shares storage. Outside a
+   * scope it also takes the storage out of its step (engine/memory.ts, rule 2), so a detached loss
+   * lives as long as you hold it: `losses.push(loss.detach())` is safe. Inside a scope the scope's rule
+   * still holds (return it, or `keep()` it).
+   */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, false);
+    const t = new Tensor(this.data, this.shape, false);
+    unstep(this.storage);
+    return t;
   }
 
-  /** A copy with its own storage, also off the tape, that no scope recycles (engine/memory.ts). */
+  /** A copy with its own storage, off the tape, in ordinary memory: no scope or step recycles it (engine/memory.ts). */
   clone(): Tensor {
-    const data = allocPersistent(this.size);
-    data.set(this.data);
-    return new Tensor(data, this.shape, false);
+    return new Tensor(this.data.slice(), this.shape, false);
   }
 
   /** `Tensor([2,3], op=matmul, requiresGrad)`: the shape and where it came from, not the values. */
@@ -263,22 +317,23 @@ export class Tensor {
 
   /** Elementwise `this + other`, broadcasting. */
   add(other: Tensor | number): Tensor {
-    return add(this, this.lift(other));
+    return withOperand(other, (b) => add(this, b));
   }
 
   /** Elementwise `this − other`, broadcasting (a composition: add and neg). */
   sub(other: Tensor | number): Tensor {
-    return add(this, neg(this.lift(other)));
+    if (typeof other === 'number') return withOperand(-other, (b) => add(this, b));
+    return add(this, neg(other));
   }
 
   /** Elementwise `this × other`, broadcasting. */
   mul(other: Tensor | number): Tensor {
-    return mul(this, this.lift(other));
+    return withOperand(other, (b) => mul(this, b));
   }
 
   /** Elementwise `this ÷ other`, broadcasting: IEEE division, correctly rounded (see ops/div.ts). */
   div(other: Tensor | number): Tensor {
-    return div(this, this.lift(other));
+    return withOperand(other, (b) => div(this, b));
   }
 
   /** Elementwise `−this`. */
@@ -402,14 +457,46 @@ export class Tensor {
     }
     return pred.sub(target).square().mean();
   }
+}
 
-  private lift(value: Tensor | number): Tensor {
-    if (value instanceof Tensor) return value;
-    if (typeof value !== 'number') throw new TypeError(`expected a Tensor or a number, got ${typeof value}`);
-    const data = alloc(1);
-    data[0] = value;
-    return new Tensor(data, []);
-  }
+/**
+ * `op(this, b)` where b is a tensor, or a number made into a 0-d tensor for the call. That constant is
+ * the op's alone: on the tape it lives as long as the op's output (its step, engine/memory.ts); off the
+ * tape nothing refers to it afterwards, so it goes back at once.
+ */
+function withOperand(value: Tensor | number, op: (b: Tensor) => Tensor): Tensor {
+  if (value instanceof Tensor) return op(value);
+  if (typeof value !== 'number') throw new TypeError(`expected a Tensor or a number, got ${typeof value}`);
+  const data = allocTensor(1, false);
+  data[0] = value;
+  const constant = new Tensor(data, []);
+  const out = op(constant);
+  if (out.node === null) release(data, 'its op');
+  else onTape(constant.storage);
+  return out;
+}
+
+/**
+ * Exempts `t` from every early recycling (engine/memory.ts): it leaves its scope and its step for good,
+ * and lives as long as you hold it, like a parameter. Returns `t`. `t.clone()` is the other way out: a
+ * private copy.
+ *
+ * @example
+ * ```ts
+ * import { Tensor, keep, scoped } from 'tapegrad';
+ *
+ * const cache: Tensor[] = [];
+ * scoped(() => {
+ *   cache.push(keep(Tensor.full([2], 0.5))); // without keep(), recycled when the scope ends
+ * });
+ * console.log(cache[0].toArray()); // => [0.5, 0.5]
+ * ```
+ */
+export function keep<T extends Tensor>(t: T): T {
+  if (!(t instanceof Tensor)) throw new TypeError(`keep: expected a Tensor, got ${t === null ? 'null' : typeof t}`);
+  if (t.recycled) throw recycledError(`keep(Tensor${fmtShape(t.shape)})`, t.storage);
+  keepStorage(t.storage);
+  return t;
 }
 
 /** Accepts negative axes (−1 is the last) and checks the range. */

@@ -42,8 +42,10 @@ const STYLE = {
  *
  * What is drawn is what the tape holds: each tensor's `node.op` and `node.parents`, nothing else.
  * Gradients: leaves keep theirs after `backward()`, intermediate tensors only with `retainGrad()`.
- * Call toDot before `backward()`, or after `backward({ retainGraph: true })`: a plain backward
- * releases the graph it walked (engine/tape.ts), and then toDot draws what is left (the root alone).
+ * micrograd's idiom works: `loss.backward(); toDot(loss)` draws the whole expression with its values
+ * and the leaves' gradients, because a backward keeps each node's op and parents (engine/tape.ts). Values
+ * stay until the tensors are recycled (engine/memory.ts: outside a scope, at the second backward after
+ * theirs); a recycled tensor is drawn as `data (recycled)`.
  *
  * Node ids follow a fixed order (inputs before the tensors made from them, an op's inputs in argument
  * order), so the same computation always gives the same text. The walk uses an explicit stack: a long
@@ -145,8 +147,9 @@ function tensorLabel(t: Tensor, name: string | undefined, maxValues: number, dig
   if (name !== undefined) lines.push(name);
   lines.push(t.ndim === 0 ? 'scalar' : fmtShape(t.shape));
   if (t.size <= maxValues) {
-    lines.push(`data ${formatValues(t.data, t.shape, digits)}`);
-    if (t.grad !== null) lines.push(`grad ${formatValues(t.grad.data, t.shape, digits)}`);
+    // A tensor recycled since (engine/memory.ts: a step after its backward) is drawn without its values.
+    lines.push(t.recycled ? 'data (recycled)' : `data ${formatValues(t.data, t.shape, digits)}`);
+    if (t.grad !== null && !t.grad.recycled) lines.push(`grad ${formatValues(t.grad.data, t.shape, digits)}`);
   }
   return lines.join('\n');
 }

@@ -28,7 +28,7 @@ export function scalarGraph(): { dot: string; a: Tensor; b: Tensor; c: Tensor } 
   const b = Tensor.from(-3, { requiresGrad: true });
   const ab = a.mul(b).retainGrad();
   const c = ab.add(b).retainGrad();
-  c.backward({ retainGraph: true }); // keep the graph to draw it
+  c.backward(); // the tape keeps what toDot draws (engine/tape.ts)
   return { dot: toDot(c, { names: { a, b, 'a·b': ab, c } }), a, b, c };
 }
 
@@ -44,7 +44,7 @@ export function mlpGraph(seed: number, batchSize: number): { dot: string; loss: 
   ]);
   const logits = model.forward(x);
   const loss = Tensor.crossEntropy(logits, y);
-  loss.backward({ retainGraph: true }); // keep the graph to draw it
+  loss.backward();
   const names = new Map<Tensor, string>(model.namedParameters().map(([key, t]) => [t, key]));
   names.set(x, `x: ${batchSize} images`).set(logits, 'logits').set(loss, 'loss');
   return { dot: toDot(loss, { names, rankdir: 'TB' }), loss };

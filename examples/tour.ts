@@ -9,7 +9,7 @@
  *
  * (`--quick` is accepted, as by every example, and changes nothing: the tour takes about two seconds.)
  */
-import { Rng, Tensor, dropout, getBackend, gradcheck, linear, noGrad, usesFma } from '../engine/index.js';
+import { Rng, Tensor, dropout, getBackend, gradcheck, linear, noGrad, toDot, usesFma } from '../engine/index.js';
 import { gemmNTNaive } from '../engine/kernels/matmul.js';
 import { topologicalOrder } from '../engine/tape.js';
 import { packA } from '../engine/kernels/gemmPacked.js';
@@ -42,6 +42,9 @@ function oneNumber(log: Log): void {
   log(`   c = ${c.item()}`);
   log(`   a.grad = ${a.grad!.item()}   (dc/da = b)`);
   log(`   b.grad = ${b.grad!.item()}    (dc/db = a + 1)`);
+  // micrograd's draw_dot: the picture below, drawn after backward (the tape keeps what toDot needs).
+  const dot = toDot(c, { names: { a, b, c } }).split('\n');
+  log(`   toDot(c): ${dot.filter((l) => l.includes('class="op"')).length} ops and ${dot.filter((l) => l.includes(' -> ')).length} edges; c's box reads '${dot.find((l) => l.includes('label="c'))!.split('"')[1].replaceAll('\\n', ' | ')}'`);
 
   log('2. what the tape recorded');
   const a2 = Tensor.from(2, { requiresGrad: true });
@@ -122,7 +125,8 @@ async function mnistStep(seed: number, log: Log): Promise<void> {
   log('8. softmax + cross-entropy, fused');
   const loss = Tensor.crossEntropy(logits, y);
   const probs = noGrad(() => logits.softmax(-1));
-  log(`   loss = ${fmt(loss.item())} (an untrained net guesses about 1/10: -ln(0.1) = ${fmt(Math.log(10))})`);
+  const lossBefore = loss.item(); // read now: outside a scope the tape's tensors go back a step later (engine/memory.ts)
+  log(`   loss = ${fmt(lossBefore)} (an untrained net guesses about 1/10: -ln(0.1) = ${fmt(Math.log(10))})`);
   log(`   softmax of row 0: ${first(probs.data, 10)}`);
 
   log('9. backward through the net');
@@ -187,7 +191,7 @@ async function mnistStep(seed: number, log: Log): Promise<void> {
   log(`   4.weight[0,0]: ${w0.toFixed(6)} - 0.1 * ${g0.toFixed(6)} = ${dense3.weight.data[0].toFixed(6)} (first step: v = -lr*g)`);
   log(`   the next step's rate: 0.1 / (1 + 1e-3 * ${opt.iterations}) = ${opt.currentLr.toFixed(6)}`);
   const after = noGrad(() => Tensor.crossEntropy(model.forward(x), y).item());
-  log(`   loss on the same batch after the step: ${fmt(loss.item())} -> ${fmt(after)}`);
+  log(`   loss on the same batch after the step: ${fmt(lossBefore)} -> ${fmt(after)}`);
 
   log('13. the training loop: fit, one trainStep per batch');
   const net = new Sequential([new Dense(784, 300, { rng }), new ReLU(), new Dense(300, 100, { rng }), new ReLU(), new Dense(100, 10, { rng })]);

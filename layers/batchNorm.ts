@@ -1,4 +1,4 @@
-import { ShapeError, Tensor, alloc, fmtShape, record } from '../engine/index.js';
+import { ShapeError, Tensor, alloc, allocPersistent, fmtShape, record } from '../engine/index.js';
 import { Layer, type LayerConfig, checkSize, fmtShapeB } from './layer.js';
 
 // Letters: B batch, F features. Every buffer is row-major (B,F) or (F).
@@ -141,9 +141,10 @@ export class BatchNorm extends Layer {
     }
     this.weight = Tensor.ones([features], { requiresGrad: true });
     this.bias = Tensor.zeros([features], { requiresGrad: true });
-    this.runningMean = Tensor.zeros([features]);
-    this.runningVar = Tensor.ones([features]);
-    this.numBatchesTracked = Tensor.zeros([]);
+    // Buffers, not parameters: persistent, so a model built inside a scope keeps them (engine/memory.ts).
+    this.runningMean = new Tensor(allocPersistent(features), [features]);
+    this.runningVar = new Tensor(allocPersistent(features).fill(1), [features]);
+    this.numBatchesTracked = new Tensor(allocPersistent(1), []);
   }
 
   forward(x: Tensor): Tensor {
@@ -174,7 +175,7 @@ export class BatchNorm extends Layer {
           for (let f = 0; f < F; f++) dinp[row + f] = dout[row + f] * gamma.data[f] * invstd[f];
         }
         return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, beta.shape)];
-      });
+      }, [xhat]);
     }
 
     if (B < 2) {
@@ -200,7 +201,7 @@ export class BatchNorm extends Layer {
       const dbeta = alloc(F);
       batchNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma.data, invstd, B, F);
       return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, beta.shape)];
-    });
+    }, [xhat]);
   }
 
   protected override ownParameters(): [string, Tensor][] {

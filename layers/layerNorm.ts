@@ -106,7 +106,7 @@ export class LayerNorm extends Layer {
       const dbeta = alloc(F);
       layerNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma.data, invstd, R, F);
       return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, this.bias.shape)];
-    });
+    }, [xhat]);
   }
 
   protected override ownParameters(): [string, Tensor][] {

@@ -7,15 +7,9 @@
  *
  * A bad flag is one line on stderr and exit code 2, as in the tapegrad command line.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { buildPlayground } from './build.js';
-import { DEFAULT_PORT, servePlayground } from './server.js';
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError(`expected an integer from 0 to 65535`);
-  return port;
-}
+import { DEFAULT_PORT, parsePort, servePlayground } from './server.js';
 
 const program = new Command('playground')
   .description('build the tapegrad playground page and serve it on 127.0.0.1')

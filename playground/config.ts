@@ -2,11 +2,18 @@
  * What the reader can change on the page, checked, and the model, optimizer and schedule it builds.
  * The defaults are the command line's (`tapegrad train`: 784-300-100-10, SGD lr 0.05 momentum 0.9,
  * cosine annealing to 0, batch 64), so the page and `npm run train` learn the same way. The form and the
- * page's URL use the same names (`?hidden=300,100&lr=0.05&autostart=1`), so a link reproduces a run.
+ * page's URL use the same names (`?hidden=300,100&activation=tanh&lr=0.05&autostart=1`), so a link
+ * reproduces a run: `shareUrl` writes one, `parseConfig` reads it back.
+ *
+ * The recipe (buildModel, buildOptimizer, buildSchedule below) is the seam to the command line's:
+ * cli/build.ts builds the same model in the same order from the same seeds, and the shared recipe
+ * module (train/recipe.ts, issue 22) is to replace these three functions and the optimizer and schedule
+ * menus, so that the page offers every optimizer and schedule the command line has. Nothing else in
+ * the playground builds a model, an optimizer or a schedule.
  */
 import { Rng } from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { Dense, Dropout, type Layer, ReLU, Sequential } from '../layers/index.js';
+import { BatchNorm, Dense, Dropout, type Layer, ReLU, Sequential, Sigmoid, Tanh } from '../layers/index.js';
 import {
   Adadelta,
   Adagrad,
@@ -36,6 +43,10 @@ export const SCHEDULES = {
 } as const;
 export type ScheduleName = keyof typeof SCHEDULES;
 
+/** The hidden layers' nonlinearity, each the layer of that name in layers/. */
+export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
+
 /** The rate each optimizer starts from when the reader picks it (PyTorch's defaults, SGD the CLI's). */
 export const DEFAULT_LR: Record<OptimizerName, number> = {
   sgd: 0.05,
@@ -50,10 +61,21 @@ export const DEFAULT_LR: Record<OptimizerName, number> = {
 export const MNIST_TRAIN_SIZE = 60_000;
 
 export interface TrainConfig {
-  /** Widths of the hidden Dense+ReLU layers; empty is softmax regression (784 → 10). */
+  /** Widths of the hidden layers; empty is softmax regression (784 → 10). */
   hidden: number[];
+  /** The nonlinearity after each hidden Dense (and its BatchNorm). */
+  activation: ActivationName;
+  /** BatchNorm between each hidden Dense and its activation (the command line's --batch-norm). */
+  batchNorm: boolean;
   /** Dropout after each hidden layer, in [0, 1). */
   dropout: number;
+  /** Dropout on the 784 pixels, before the first layer (the command line's --input-dropout), in [0, 1). */
+  inputDropout: number;
+  /**
+   * The standard deviation of Gaussian noise added to every training pixel (values in [0, 1]) of every
+   * batch, fresh each time (Keras's GaussianNoise on the input); 0 for none. Testing sees clean images.
+   */
+  noise: number;
   optimizer: OptimizerName;
   lr: number;
   /** SGD's and RMSprop's momentum (the other optimizers have none). */
@@ -68,7 +90,11 @@ export interface TrainConfig {
 
 export const DEFAULTS: TrainConfig = {
   hidden: [300, 100],
+  activation: 'relu',
+  batchNorm: false,
   dropout: 0,
+  inputDropout: 0,
+  noise: 0,
   optimizer: 'sgd',
   lr: DEFAULT_LR.sgd,
   momentum: 0.9,
@@ -80,8 +106,14 @@ export const DEFAULTS: TrainConfig = {
 };
 
 /** The names the form fields and the URL parameters use, in the order the form shows them. */
-export const FIELDS = ['hidden', 'dropout', 'optimizer', 'lr', 'momentum', 'schedule', 'batch', 'epochs', 'train', 'seed'] as const;
+export const FIELDS = [
+  'hidden', 'activation', 'batchnorm', 'dropout', 'inputdropout', 'noise',
+  'optimizer', 'lr', 'momentum', 'schedule', 'batch', 'epochs', 'train', 'seed',
+] as const;
 export type FieldName = (typeof FIELDS)[number];
+
+/** The one check box among the fields: '1' (on) or '0' in the URL, `checked` in the form. */
+export const SWITCHES: readonly FieldName[] = ['batchnorm'];
 
 /**
  * A TrainConfig from text fields (the form, or URL parameters); a missing or empty field keeps its
@@ -103,6 +135,10 @@ export function parseConfig(fields: Partial<Record<FieldName, string>>): TrainCo
   };
   const int = (name: FieldName, fallback: number, min: number, max: number): number =>
     num(name, fallback, (v) => Number.isInteger(v) && v >= min && v <= max, `an integer from ${min} to ${max}`);
+  const oneOf = <T extends string>(name: FieldName, choices: readonly T[], fallback: T): T => {
+    const text = get(name) ?? fallback;
+    return (choices as readonly string[]).includes(text) ? (text as T) : bad(name, text, `one of ${choices.join(', ')}`);
+  };
 
   let hidden = DEFAULTS.hidden;
   const hiddenText = fields.hidden?.trim();
@@ -114,31 +150,53 @@ export function parseConfig(fields: Partial<Record<FieldName, string>>): TrainCo
       return Number.isInteger(v) && v >= 1 && v <= 4096 ? v : bad('hidden', hiddenText, 'a comma-separated list of widths from 1 to 4096 (e.g. 300,100)');
     });
   }
-  const optimizerText = get('optimizer') ?? DEFAULTS.optimizer;
-  if (!(OPTIMIZERS as readonly string[]).includes(optimizerText)) bad('optimizer', optimizerText, `one of ${OPTIMIZERS.join(', ')}`);
-  const optimizer = optimizerText as OptimizerName;
-  const scheduleText = get('schedule') ?? DEFAULTS.schedule;
-  if (!Object.hasOwn(SCHEDULES, scheduleText)) bad('schedule', scheduleText, `one of ${Object.keys(SCHEDULES).join(', ')}`);
+  const optimizer = oneOf('optimizer', OPTIMIZERS, DEFAULTS.optimizer);
+  const batchNormText = get('batchnorm') ?? '0';
+  if (batchNormText !== '0' && batchNormText !== '1') bad('batchnorm', batchNormText, '0 or 1');
+  const rate = (name: FieldName, fallback: number) => num(name, fallback, (v) => v >= 0 && v < 1, 'a rate in [0, 1)');
 
-  return {
+  const config: TrainConfig = {
     hidden,
-    dropout: num('dropout', DEFAULTS.dropout, (v) => v >= 0 && v < 1, 'a rate in [0, 1)'),
+    activation: oneOf('activation', ACTIVATIONS, DEFAULTS.activation),
+    batchNorm: batchNormText === '1',
+    dropout: rate('dropout', DEFAULTS.dropout),
+    inputDropout: rate('inputdropout', DEFAULTS.inputDropout),
+    noise: num('noise', DEFAULTS.noise, (v) => v >= 0 && v <= 1, 'a standard deviation from 0 to 1'),
     optimizer,
     lr: num('lr', DEFAULT_LR[optimizer], (v) => v > 0 && v <= 100, 'a learning rate > 0 (at most 100)'),
     momentum: num('momentum', DEFAULTS.momentum, (v) => v >= 0 && v < 1, 'a momentum in [0, 1)'),
-    schedule: scheduleText as ScheduleName,
+    schedule: oneOf('schedule', Object.keys(SCHEDULES) as ScheduleName[], DEFAULTS.schedule),
     batchSize: int('batch', DEFAULTS.batchSize, 1, 4096),
     epochs: int('epochs', DEFAULTS.epochs, 1, 1000),
     train: int('train', DEFAULTS.train, 1, MNIST_TRAIN_SIZE),
     seed: int('seed', DEFAULTS.seed, 0, 2 ** 31 - 1),
   };
+  checkBatchNorm(config);
+  return config;
+}
+
+/**
+ * BatchNorm divides by the batch's own variance, which one image does not have: a batch of 1, or an
+ * epoch whose last batch holds one image, fails (the command line refuses both before training too).
+ */
+function checkBatchNorm(config: TrainConfig): void {
+  if (!config.batchNorm || config.hidden.length === 0) return;
+  const b = config.batchSize;
+  const n = Math.min(config.train, MNIST_TRAIN_SIZE);
+  if (b === 1 || n % b === 1) {
+    throw new RangeError(`batch: ${b} with BatchNorm leaves a batch of 1 image (of ${n}), and BatchNorm needs at least 2; choose another batch size`);
+  }
 }
 
 /** The fields that give `config` back through parseConfig (to fill the form, or to build a link). */
 export function configFields(config: TrainConfig): Record<FieldName, string> {
   return {
     hidden: config.hidden.join(','),
+    activation: config.activation,
+    batchnorm: config.batchNorm ? '1' : '0',
     dropout: String(config.dropout),
+    inputdropout: String(config.inputDropout),
+    noise: String(config.noise),
     optimizer: config.optimizer,
     lr: String(config.lr),
     momentum: String(config.momentum),
@@ -150,27 +208,75 @@ export function configFields(config: TrainConfig): Record<FieldName, string> {
   };
 }
 
-/** "784-300-100-10", the way the articles name an MLP. */
-export function describeModel(config: TrainConfig): string {
-  return [784, ...config.hidden, 10].join('-');
+/**
+ * The page's address with `config` in its query: the fields that differ from the defaults (the
+ * optimizer's own default rate counts as a default), so that a link says what was changed. Opening it
+ * fills the form with `config`; anything else in the query (`autostart`) is kept.
+ */
+export function shareUrl(config: TrainConfig, page: string): string {
+  const url = new URL(page);
+  for (const name of FIELDS) url.searchParams.delete(name);
+  const fields = configFields(config);
+  const defaults = configFields({ ...DEFAULTS, lr: DEFAULT_LR[config.optimizer] });
+  for (const name of FIELDS) if (fields[name] !== defaults[name]) url.searchParams.set(name, fields[name]);
+  return url.href;
 }
 
+/** "784-300-100-10", the way the articles name an MLP, with what else the hidden layers do. */
+export function describeModel(config: TrainConfig): string {
+  const parts = [[784, ...config.hidden, 10].join('-')];
+  if (config.hidden.length > 0) parts.push(config.activation);
+  if (config.batchNorm && config.hidden.length > 0) parts.push('BatchNorm');
+  if (config.inputDropout > 0) parts.push(`input dropout ${config.inputDropout}`);
+  if (config.dropout > 0 && config.hidden.length > 0) parts.push(`dropout ${config.dropout}`);
+  if (config.noise > 0) parts.push(`input noise σ ${config.noise}`);
+  return parts.join(', ');
+}
+
+/** The generator seeds, derived from `seed` as cli/build.ts derives them from --seed. */
+export const seeds = {
+  init: (seed: number) => seed,
+  loader: (seed: number) => seed,
+  dropout: (seed: number, layer: number) => seed + 1_000_003 + layer,
+  noise: (seed: number) => seed + 2_000_003,
+};
+
 /**
- * (Dense → ReLU → [Dropout]) per hidden width, then Dense to the 10 logits. The weights come from a
- * generator seeded by `seed` and each Dropout from its own, so adding dropout does not re-draw them
- * (the command line's rule, cli/build.ts).
+ * [input Dropout] → (Dense → [BatchNorm] → activation → [Dropout]) per hidden width → Dense to the 10
+ * logits: the command line's model (cli/build.ts buildModel), in its order. The weights come from a
+ * generator seeded by `seed` and each Dropout from its own, so adding dropout does not re-draw them.
  */
 export function buildModel(config: TrainConfig): Sequential {
-  const initRng = new Rng(config.seed);
+  const initRng = new Rng(seeds.init(config.seed));
   const layers: Layer[] = [];
+  const dropoutRng = () => new Rng(seeds.dropout(config.seed, layers.length));
+  if (config.inputDropout > 0) layers.push(new Dropout(config.inputDropout, { rng: dropoutRng() }));
   let width = 784;
   for (const units of config.hidden) {
-    layers.push(new Dense(width, units, { rng: initRng }), new ReLU());
-    if (config.dropout > 0) layers.push(new Dropout(config.dropout, { rng: new Rng(config.seed + 1_000_003 + layers.length) }));
+    layers.push(new Dense(width, units, { rng: initRng }));
+    if (config.batchNorm) layers.push(new BatchNorm(units));
+    layers.push(activationLayer(config.activation));
+    if (config.dropout > 0) layers.push(new Dropout(config.dropout, { rng: dropoutRng() }));
     width = units;
   }
   layers.push(new Dense(width, 10, { rng: initRng }));
   return new Sequential(layers);
+}
+
+function activationLayer(name: ActivationName): Layer {
+  switch (name) {
+    case 'relu':
+      return new ReLU();
+    case 'tanh':
+      return new Tanh();
+    case 'sigmoid':
+      return new Sigmoid();
+  }
+}
+
+/** True for the layers `buildModel` puts after each hidden Dense as its nonlinearity: a hidden layer's output. */
+export function isActivation(layer: Layer): boolean {
+  return layer instanceof ReLU || layer instanceof Tanh || layer instanceof Sigmoid;
 }
 
 export function buildOptimizer(config: TrainConfig, params: Tensor[]): Optimizer {

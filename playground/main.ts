@@ -2,14 +2,21 @@
  * The playground page: the form, the buttons and what the worker reports, drawn as it arrives. The
  * worker (worker.ts) does all the training; this file only sends it messages and draws.
  *
- * URL parameters fill the form (same names: `?hidden=128&optimizer=adam&lr=0.001`); `autostart=1`
- * starts training as soon as MNIST has loaded (the browser test uses `?autostart=1&epochs=1`).
+ * URL parameters fill the form (same names: `?hidden=128&activation=tanh&optimizer=adam`, see config.ts);
+ * `autostart=1` starts training as soon as MNIST has loaded (the browser tests use `?autostart=1&epochs=1`),
+ * `charts=0` starts with the live charts off.
+ * "Link to these settings" writes such a link.
  */
-import { DEFAULTS, FIELDS, SCHEDULES, DEFAULT_LR, configFields, describeModel, parseConfig, type FieldName, type OptimizerName, type TrainConfig } from './config.js';
-import { ProbabilitiesChart, TrainingChart, embedLrFinder } from './charts.js';
-import { drawDigit, drawWeights, weightGridSize } from './pictures.js';
-import { preprocessDigit } from './preprocess.js';
-import { GRID_SIZE, type BatchPoint, type EpochPoint, type FromWorker, type ToWorker } from './protocol.js';
+import {
+  DEFAULTS, FIELDS, SCHEDULES, DEFAULT_LR, SWITCHES, configFields, describeModel, parseConfig, shareUrl,
+  type FieldName, type OptimizerName, type TrainConfig,
+} from './config.js';
+import { LiveChart, MAX_BATCH_POINTS, ProbabilitiesChart, embedLrFinder, epochRows, layerChart, layerRows, trainingChart } from './charts.js';
+import { clearDigitInput, initDigitInput, markGuesses, setProbabilitiesChart, showGuess, showTestDigits } from './digitInput.js';
+import { isolate, modeLine } from './isolation.js';
+import { drawWeights, weightGridSize } from './pictures.js';
+import type { EpochPoint, FromWorker, LayerPoint, ToWorker } from './protocol.js';
+import { clearStep, initStepView, showStep } from './stepView.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -21,6 +28,7 @@ const form = $<HTMLFormElement>('config');
 const buttons = {
   start: $<HTMLButtonElement>('start'),
   pause: $<HTMLButtonElement>('pause'),
+  step: $<HTMLButtonElement>('step'),
   reset: $<HTMLButtonElement>('reset'),
   lrFind: $<HTMLButtonElement>('lr-find'),
 };
@@ -38,6 +46,7 @@ function setState(next: State): void {
   buttons.start.disabled = !(next === 'idle');
   buttons.pause.disabled = !(next === 'training' || next === 'paused');
   buttons.pause.textContent = next === 'paused' ? 'Resume' : 'Pause';
+  buttons.step.disabled = !(next === 'idle' || next === 'paused');
   buttons.reset.disabled = !(next === 'training' || next === 'paused' || (next === 'idle' && hasModel));
   buttons.lrFind.disabled = !(next === 'idle' || next === 'paused');
 }
@@ -50,11 +59,21 @@ for (const [name, what] of Object.entries(SCHEDULES)) scheduleSelect.add(new Opt
 function field(name: FieldName): HTMLInputElement | HTMLSelectElement {
   return form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
 }
+const isSwitch = (name: FieldName) => SWITCHES.includes(name);
+
+function setField(name: FieldName, value: string): void {
+  if (isSwitch(name)) (field(name) as HTMLInputElement).checked = value === '1';
+  else field(name).value = value;
+}
+
+function fieldValue(name: FieldName): string {
+  return isSwitch(name) ? ((field(name) as HTMLInputElement).checked ? '1' : '0') : field(name).value;
+}
 
 const params = new URLSearchParams(location.search);
 {
   const initial = configFields(DEFAULTS);
-  for (const name of FIELDS) field(name).value = params.get(name) ?? initial[name];
+  for (const name of FIELDS) setField(name, params.get(name) ?? initial[name]);
   // No rate in the URL: each optimizer starts from its own usual rate.
   if (!params.has('lr') && params.has('optimizer')) field('lr').value = String(DEFAULT_LR[field('optimizer').value as OptimizerName] ?? DEFAULTS.lr);
 }
@@ -65,7 +84,7 @@ field('optimizer').addEventListener('change', () => {
 /** The form as a TrainConfig, or null after showing what is wrong with it. */
 function readForm(): TrainConfig | null {
   const values: Partial<Record<FieldName, string>> = {};
-  for (const name of FIELDS) values[name] = field(name).value;
+  for (const name of FIELDS) values[name] = fieldValue(name);
   try {
     const config = parseConfig(values);
     text('form-error', '');
@@ -74,6 +93,26 @@ function readForm(): TrainConfig | null {
     text('form-error', (e as Error).message);
     return null;
   }
+}
+
+$('share').addEventListener('click', () => {
+  const config = readForm();
+  if (config === null) return;
+  const link = shareUrl(config, location.href);
+  const out = $<HTMLInputElement>('share-link');
+  out.value = link;
+  out.select();
+  history.replaceState(null, '', link);
+  // Copying needs the page to be focused and allowed to; the link is in the box either way.
+  navigator.clipboard?.writeText(link).catch(() => {});
+});
+
+// --- isolation: decided before anything is fetched, since it may reload the page -----------------------
+
+const isolation = await isolate();
+if (isolation === null) {
+  text('status', 'reloading once, under the service worker that makes this page cross-origin isolated…');
+  await new Promise(() => {}); // the reload is under way
 }
 
 // --- the worker --------------------------------------------------------------------------------------
@@ -85,69 +124,74 @@ worker.onerror = (e) => {
   text('status', `the worker failed: ${e.message}`);
 };
 
-let chart: TrainingChart | null = null;
-/** Points that arrive while the chart is being embedded; null when no embedding is under way. */
-let chartQueue: { batches: BatchPoint[]; epochs: EpochPoint[] } | null = null;
-/** Bumped by every start and reset, so a chart embedded for an earlier run is thrown away. */
-let runToken = 0;
-let probsChart: ProbabilitiesChart | null = null;
+const liveCharts = $<HTMLInputElement>('live-charts');
+// `charts=0`: start with the live charts off (playground/chartCost.ts measures what they cost).
+if (params.get('charts') === '0') liveCharts.checked = false;
+let chart: LiveChart | null = null;
+let layersChart: LiveChart | null = null;
 let config: TrainConfig | null = null;
-let gridLabels: Int32Array = new Int32Array(0);
 let lrFound: number | null = null;
+/** The names of the hidden layers in the layer chart and table, from the run's config. */
+let layerNames: string[] = [];
+/** The training chart draws every `batchEvery`-th batch (at most MAX_BATCH_POINTS over the run), counting with `batchCount`. */
+let batchEvery = 1;
+let batchCount = 0;
 
 const weightsCanvas = $<HTMLCanvasElement>('weights');
 const WEIGHT_COLUMNS = 6;
 
+/** Makes the page ready for a run of `next`: the model line, fresh charts, tables and step view. */
+function beginRun(next: TrainConfig): void {
+  config = next;
+  text('model', `${describeModel(config)}; ${config.optimizer} lr ${config.lr}, ${config.schedule}, batch ${config.batchSize}`);
+  text('epoch', `0 / ${config.epochs}`);
+  text('test-accuracy', '–');
+  dropCharts();
+  chart = trainingChart($('chart'), config.epochs, liveCharts.checked);
+  layersChart = layerChart($('layer-chart'), config.epochs, liveCharts.checked);
+  layerNames = config.hidden.map((units, k) => `hidden ${k + 1}: ${units} ${config!.activation}`);
+  batchEvery = Math.max(1, Math.ceil((config.epochs * Math.ceil(config.train / config.batchSize)) / MAX_BATCH_POINTS));
+  batchCount = 0;
+  $('epochs').querySelector('tbody')!.replaceChildren();
+  $('layer-table').querySelector('tbody')!.replaceChildren();
+  clearStep();
+  hasModel = true;
+}
+
 function start(): void {
   const next = readForm();
   if (next === null || state !== 'idle') return;
-  config = next;
-  text('model', `${describeModel(config)}, ${config.optimizer} lr ${config.lr}, ${config.schedule}, batch ${config.batchSize}`);
-  text('epoch', `0 / ${config.epochs}`);
-  text('test-accuracy', '–');
-  dropChart();
-  $('epochs').querySelector('tbody')!.replaceChildren();
-  hasModel = true;
+  beginRun(next);
   setState('training');
-  send({ type: 'start', config });
+  send({ type: 'start', config: next });
 }
 
-function reset(): void {
-  send({ type: 'reset' });
-}
-
-function dropChart(): void {
-  runToken++;
-  chart?.finalize();
-  chart = null;
-  chartQueue = null;
-  $('chart').replaceChildren();
-}
-
-function chartBatches(points: BatchPoint[]): void {
-  if (chart !== null) return chart.addBatches(points);
-  if (chartQueue !== null) {
-    chartQueue.batches.push(...points);
+function step(): void {
+  if (state === 'paused') {
+    send({ type: 'step', config: config! });
     return;
   }
-  chartQueue = { batches: [], epochs: [] };
-  const token = runToken;
-  TrainingChart.embed($('chart'), config!.epochs, points).then(
-    (c) => {
-      if (token !== runToken) return c.finalize();
-      chart = c;
-      const queued = chartQueue!;
-      chartQueue = null;
-      if (queued.batches.length > 0) c.addBatches(queued.batches);
-      for (const e of queued.epochs) c.addEpoch(e);
-    },
-    (e: unknown) => console.error(`playground: the training chart failed: ${String(e)}`),
-  );
+  if (state !== 'idle') return;
+  const next = readForm();
+  if (next === null) return;
+  beginRun(next);
+  setState('paused');
+  send({ type: 'step', config: next });
 }
 
-function chartEpoch(e: EpochPoint): void {
-  if (chart !== null) chart.addEpoch(e);
-  else chartQueue?.epochs.push(e);
+function dropCharts(): void {
+  chart?.finalize();
+  layersChart?.finalize();
+  chart = null;
+  layersChart = null;
+}
+
+/** Exposes the live charts' redraw count and time on #chart, for playground/chartCost.ts. */
+function noteChartCost(): void {
+  const draws = (chart?.draws ?? 0) + (layersChart?.draws ?? 0);
+  const ms = (chart?.drawMs ?? 0) + (layersChart?.drawMs ?? 0);
+  $('chart').dataset.draws = String(draws);
+  $('chart').dataset.drawMs = ms.toFixed(0);
 }
 
 /** One row of the epochs table: the numbers of an epoch, its training speed (samples/s over the epoch). */
@@ -159,26 +203,42 @@ function addEpochRow(e: EpochPoint): void {
   $('epochs').querySelector('tbody')!.append(row);
 }
 
+/** The layer table: the latest measurement of each hidden layer, in numbers. */
+function showLayerTable(point: LayerPoint): void {
+  const rows = point.layers.map((l, k) => {
+    const row = document.createElement('tr');
+    for (const value of [layerNames[k] ?? `hidden ${k + 1}`, `${(l.stuck * 100).toFixed(1)}%`, `${(l.deadUnits * 100).toFixed(1)}%`, l.grads[2].toExponential(2)]) {
+      row.insertCell().textContent = value;
+    }
+    return row;
+  });
+  $('layer-table').querySelector('tbody')!.replaceChildren(...rows);
+}
+
 function clearRun(): void {
   hasModel = false;
-  dropChart();
+  dropCharts();
   $('epochs').querySelector('tbody')!.replaceChildren();
+  $('layer-table').querySelector('tbody')!.replaceChildren();
   for (const id of ['epoch', 'samples-per-second', 'lr', 'train-loss', 'test-accuracy']) text(id, '–');
   weightsCanvas.getContext('2d')!.clearRect(0, 0, weightsCanvas.width, weightsCanvas.height);
-  for (const cell of document.querySelectorAll('.digit')) {
-    cell.classList.remove('wrong');
-    cell.querySelector('span')!.textContent = '·';
-  }
-  text('guess', '–');
+  clearDigitInput();
+  clearStep();
   setState('idle');
 }
+
+let backendReason: string | null = null;
 
 worker.onmessage = (event: MessageEvent<FromWorker>) => {
   const msg = event.data;
   switch (msg.type) {
     case 'backend':
+      backendReason = msg.reason;
       text('backend', msg.backend);
-      text('isolated', msg.isolated ? 'yes (SharedArrayBuffer available)' : 'no (one thread, no SharedArrayBuffer)');
+      text('threads', String(msg.threads));
+      text('isolated', msg.isolated ? 'yes (SharedArrayBuffer available)' : 'no (no SharedArrayBuffer)');
+      text('mode', modeLine(msg.backend, msg.threads, isolation!, backendReason));
+      $('mode').dataset.backend = msg.backend;
       return;
     case 'status':
       text('status', msg.text);
@@ -186,13 +246,19 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'loaded':
       text('load-time', `${(msg.ms / 1000).toFixed(2)} s (${msg.trainCount.toLocaleString('en')} + ${msg.testCount.toLocaleString('en')} images, ${(msg.bytes / 1e6).toFixed(1)} MB)`);
       text('status', 'ready');
-      gridLabels = msg.gridLabels;
-      buildGrid(msg.gridPixels);
+      showTestDigits(msg.gridPixels, msg.gridLabels);
       setState('idle');
       if (params.get('autostart') === '1') start();
       return;
     case 'batches':
-      chartBatches(msg.points);
+      chart?.add('batches', msg.points.filter(() => batchCount++ % batchEvery === 0));
+      for (const point of msg.layerPoints) {
+        const rows = layerRows(point, layerNames);
+        layersChart?.add('outputs', rows.outputs);
+        layersChart?.add('grads', rows.grads);
+      }
+      if (msg.layerPoints.length > 0) showLayerTable(msg.layerPoints[msg.layerPoints.length - 1]);
+      noteChartCost();
       text('epoch', `${msg.epoch + 1} / ${config?.epochs ?? '?'}, batch ${msg.batch + 1} / ${msg.batchesPerEpoch}`);
       if (msg.samplesPerSecond !== null) text('samples-per-second', Math.round(msg.samplesPerSecond).toLocaleString('en'));
       text('lr', msg.lr.toPrecision(3));
@@ -211,13 +277,15 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       return;
     }
     case 'grid':
-      showGuesses(msg.predictions);
+      markGuesses(msg.predictions);
       return;
     case 'epoch':
-      chartEpoch(msg);
+      chart?.add('epochs', epochRows(msg));
       addEpochRow(msg);
       text('test-accuracy', msg.testAccuracy.toFixed(4));
-      text('status', `epoch ${msg.epoch}: test accuracy ${msg.testAccuracy.toFixed(4)}, loss ${msg.testLoss.toFixed(4)}; trained in ${msg.trainSeconds.toFixed(1)} s, ${Math.round(msg.samplesPerSecond).toLocaleString('en')} samples/s`);
+      if (state !== 'paused') {
+        text('status', `epoch ${msg.epoch}: test accuracy ${msg.testAccuracy.toFixed(4)}, loss ${msg.testLoss.toFixed(4)}; trained in ${msg.trainSeconds.toFixed(1)} s, ${Math.round(msg.samplesPerSecond).toLocaleString('en')} samples/s`);
+      }
       return;
     case 'done':
       text('status', `done: test accuracy ${msg.testAccuracy.toFixed(4)}; draw a digit below`);
@@ -229,12 +297,16 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       setState('idle');
       return;
     case 'paused':
-      text('status', 'paused');
+      text('status', 'paused: One batch steps, Resume goes on');
       setState('paused');
       return;
     case 'resumed':
       text('status', 'training…');
       setState('training');
+      return;
+    case 'stepped':
+      showStep(msg);
+      text('status', `stepped: batch ${msg.batch + 1} of epoch ${msg.epoch + 1}, loss ${msg.loss.toFixed(4)}`);
       return;
     case 'reset':
       text('status', 'reset: press Start to train a new model');
@@ -242,12 +314,11 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       return;
     case 'guess':
       if (msg.digit < 0) {
-        text('guess', '–');
+        showGuess(null);
         text('status', 'train a model first (press Start), then draw');
         return;
       }
-      text('guess', String(msg.digit));
-      probsChart?.show(msg.probabilities);
+      showGuess(msg);
       return;
     case 'lr-found':
       void showLrFinder(msg);
@@ -259,37 +330,6 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       return;
   }
 };
-
-// --- the digit grid ------------------------------------------------------------------------------------
-
-function buildGrid(pixels: Uint8Array): void {
-  const floats = Float32Array.from(pixels, (v) => v / 255);
-  const cells = [];
-  for (let i = 0; i < GRID_SIZE; i++) {
-    const cell = document.createElement('div');
-    cell.className = 'digit';
-    const canvas = document.createElement('canvas');
-    canvas.width = 52;
-    canvas.height = 52;
-    drawDigit(canvas.getContext('2d')!, floats, i * 784, 52 / 28);
-    const caption = document.createElement('span');
-    caption.textContent = '·';
-    cell.title = `label ${gridLabels[i]}`;
-    cell.append(canvas, caption);
-    cells.push(cell);
-  }
-  $('digits').replaceChildren(...cells);
-}
-
-function showGuesses(predictions: Int32Array): void {
-  const cells = document.querySelectorAll<HTMLElement>('.digit');
-  cells.forEach((cell, i) => {
-    const wrong = predictions[i] !== gridLabels[i];
-    cell.classList.toggle('wrong', wrong);
-    cell.querySelector('span')!.textContent = String(predictions[i]);
-    cell.title = wrong ? `label ${gridLabels[i]}, guessed ${predictions[i]}` : `label ${gridLabels[i]}`;
-  });
-}
 
 // --- the learning-rate finder --------------------------------------------------------------------------
 
@@ -320,82 +360,19 @@ $('lr-use').addEventListener('click', () => {
 
 buttons.start.addEventListener('click', () => start());
 buttons.pause.addEventListener('click', () => send({ type: state === 'paused' ? 'resume' : 'pause' }));
-buttons.reset.addEventListener('click', reset);
-
-// --- draw a digit ----------------------------------------------------------------------------------------
-
-const draw = $<HTMLCanvasElement>('draw');
-const drawCtx = draw.getContext('2d', { willReadFrequently: true })!;
-const preview = $<HTMLCanvasElement>('preview');
-const previewCtx = preview.getContext('2d')!;
-
-function clearDrawing(): void {
-  drawCtx.fillStyle = '#000';
-  drawCtx.fillRect(0, 0, draw.width, draw.height);
-  previewCtx.clearRect(0, 0, preview.width, preview.height);
-  text('guess', '–');
-}
-clearDrawing();
-
-let drawing = false;
-let last: { x: number; y: number } | null = null;
-let classifyQueued = false;
-
-function canvasPoint(e: PointerEvent): { x: number; y: number } {
-  const r = draw.getBoundingClientRect();
-  return { x: ((e.clientX - r.left) * draw.width) / r.width, y: ((e.clientY - r.top) * draw.height) / r.height };
-}
-
-function strokeTo(p: { x: number; y: number }): void {
-  drawCtx.strokeStyle = '#fff';
-  drawCtx.lineWidth = 20;
-  drawCtx.lineCap = 'round';
-  drawCtx.lineJoin = 'round';
-  drawCtx.beginPath();
-  const from = last ?? p;
-  drawCtx.moveTo(from.x, from.y);
-  drawCtx.lineTo(p.x + (last === null ? 0.01 : 0), p.y);
-  drawCtx.stroke();
-  last = p;
-  // Classify at most once a frame, however fast the pointer moves.
-  if (!classifyQueued) {
-    classifyQueued = true;
-    requestAnimationFrame(classifyDrawing);
-  }
-}
-
-function classifyDrawing(): void {
-  classifyQueued = false;
-  const { data } = drawCtx.getImageData(0, 0, draw.width, draw.height);
-  const gray = new Float32Array(draw.width * draw.height);
-  for (let i = 0; i < gray.length; i++) gray[i] = data[4 * i] / 255;
-  const digit = preprocessDigit(gray, draw.width, draw.height);
-  if (digit === null) return;
-  drawDigit(previewCtx, digit, 0, preview.width / 28);
-  send({ type: 'classify', pixels: digit }, [digit.buffer]);
-}
-
-draw.addEventListener('pointerdown', (e) => {
-  drawing = true;
-  last = null;
-  draw.setPointerCapture(e.pointerId);
-  strokeTo(canvasPoint(e));
+buttons.step.addEventListener('click', () => step());
+buttons.reset.addEventListener('click', () => send({ type: 'reset' }));
+liveCharts.addEventListener('change', () => {
+  chart?.setOn(liveCharts.checked);
+  layersChart?.setOn(liveCharts.checked);
 });
-draw.addEventListener('pointermove', (e) => {
-  if (drawing) strokeTo(canvasPoint(e));
-});
-const endStroke = (): void => {
-  drawing = false;
-  last = null;
-};
-draw.addEventListener('pointerup', endStroke);
-draw.addEventListener('pointercancel', endStroke);
-$('clear').addEventListener('click', clearDrawing);
+
+initStepView();
+initDigitInput((pixels) => send({ type: 'classify', pixels }, [pixels.buffer]));
 
 ProbabilitiesChart.embed($('probs')).then(
-  (c) => (probsChart = c),
+  (c) => setProbabilitiesChart(c),
   (e: unknown) => console.error(`playground: the probabilities chart failed: ${String(e)}`),
 );
-
 setState('loading');
 send({ type: 'load' });

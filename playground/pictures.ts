@@ -61,3 +61,40 @@ export function drawWeights(ctx: CanvasRenderingContext2D, weights: Float32Array
     blit(ctx, img, WEIGHT_SCALE, (u % columns) * step, Math.floor(u / columns) * step);
   }
 }
+
+const scratch = document.createElement('canvas');
+const scratchCtx = scratch.getContext('2d')!;
+
+/** The largest |value|, or a tiny number for all zeros (so that nothing divides by 0). */
+export function peakOf(values: ArrayLike<number>, from = 0, to = values.length): number {
+  let peak = 1e-30;
+  for (let i = from; i < to; i++) {
+    const a = Math.abs(values[i]);
+    if (a > peak && Number.isFinite(a)) peak = a;
+  }
+  return peak;
+}
+
+/**
+ * A rows × cols matrix (row after row) as a heat map on the whole canvas, each value one cell: red
+ * where it is positive, blue where negative, white at 0, full colour at ±`peak` (default: the largest
+ * |value|, so the picture shows the pattern whatever the magnitude). The canvas is sized by the caller;
+ * cells are stretched to fill it with smoothing off, so each value stays a visible rectangle.
+ */
+export function drawHeat(ctx: CanvasRenderingContext2D, values: ArrayLike<number>, rows: number, cols: number, peak = peakOf(values, 0, rows * cols)): void {
+  const img = new ImageData(cols, rows);
+  for (let i = 0; i < rows * cols; i++) {
+    const v = Math.max(-1, Math.min(1, values[i] / peak));
+    const fade = Math.round(255 * (1 - Math.abs(v)));
+    img.data[4 * i] = v > 0 ? 255 : fade;
+    img.data[4 * i + 1] = fade;
+    img.data[4 * i + 2] = v > 0 ? fade : 255;
+    img.data[4 * i + 3] = 255;
+  }
+  scratch.width = cols;
+  scratch.height = rows;
+  scratchCtx.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  ctx.drawImage(scratch, 0, 0, ctx.canvas.width, ctx.canvas.height);
+}

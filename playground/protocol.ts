@@ -3,6 +3,7 @@
  * and the model; the page only draws what it is sent, so it stays responsive while the worker trains.
  */
 import type { TrainConfig } from './config.js';
+import type { LayerPicture, LayerStats, WeightGradient } from './inspect.js';
 
 export type ToWorker =
   /** Fetch all of MNIST (once; a run's `train` takes the first N). Answered by 'loaded'. */
@@ -11,6 +12,11 @@ export type ToWorker =
   | { type: 'start'; config: TrainConfig }
   | { type: 'pause' }
   | { type: 'resume' }
+  /**
+   * One batch, watched ('stepped' answers), then paused again. With no run, a paused run of `config`
+   * starts first, so the first step is the new model's first batch.
+   */
+  | { type: 'step'; config: TrainConfig }
   /** Stop training and forget the model; answered by 'reset'. */
   | { type: 'reset' }
   /** Classify a preprocessed 28×28 digit with the current model; answered by 'guess'. */
@@ -40,8 +46,44 @@ export interface EpochPoint {
   samplesPerSecond: number;
 }
 
+/** One measurement of the hidden layers (inspect.ts measuredStep), at `x` epochs. */
+export interface LayerPoint {
+  x: number;
+  layers: LayerStats[];
+}
+
+/** One watched step (inspect.ts pictureStep), as the page draws it. */
+export interface Stepped {
+  type: 'stepped';
+  /** The step's number in the run, from 1, and where it was. */
+  step: number;
+  epoch: number;
+  batch: number;
+  batchesPerEpoch: number;
+  /** trainStep's loss for the batch, its accuracy, and the rate the update used. */
+  loss: number;
+  accuracy: number;
+  lr: number;
+  /** False when the loss was not finite and no update was made. */
+  applied: boolean;
+  rows: number;
+  images: Float32Array;
+  labels: Int32Array;
+  guesses: Int32Array;
+  layers: LayerPicture[];
+  weightGradients: WeightGradient[];
+  /** Per Dense layer, ‖ΔW‖ / ‖W‖ of this update (how far the step moved the weights, relatively). */
+  updateRatios: number[];
+  /** The step's tape, Graphviz DOT. */
+  dot: string;
+}
+
 export type FromWorker =
-  | { type: 'backend'; backend: string; isolated: boolean }
+  /**
+   * What runs the engine here: the backend, whether the page is isolated, how many threads products
+   * use, and why the WebAssembly backend was refused (null when it runs).
+   */
+  | { type: 'backend'; backend: string; isolated: boolean; threads: number; reason: string | null }
   | { type: 'status'; text: string }
   | {
       type: 'loaded';
@@ -57,6 +99,8 @@ export type FromWorker =
   | {
       type: 'batches';
       points: BatchPoint[];
+      /** The hidden layers measured since the last message. */
+      layerPoints: LayerPoint[];
       /** Training speed since the last message; null when that was too short a time to say. */
       samplesPerSecond: number | null;
       lr: number;
@@ -74,6 +118,7 @@ export type FromWorker =
   | { type: 'stopped'; reason: string }
   | { type: 'paused' }
   | { type: 'resumed' }
+  | Stepped
   | { type: 'reset' }
   | { type: 'guess'; digit: number; probabilities: number[] }
   | {
@@ -92,3 +137,5 @@ export type FromWorker =
 export const GRID_SIZE = 40;
 /** First-layer units drawn as 28×28 images. */
 export const WEIGHT_UNITS = 36;
+/** Samples of a stepped batch the page shows (images and heat strips). */
+export const STEP_ROWS = 16;

@@ -6,7 +6,10 @@
  * It builds and serves the page (cross-origin isolated), starts the default run (784-300-100-10 on all
  * 60,000 images, 10 epochs), and while it trains:
  *   playground-training.png  during epoch 3: the settings, the live chart, the weights, the test digits;
- *   playground-draw.png      paused there: a digit drawn in the box and read, and the range test's curve.
+ *   playground-layers.png    there too: each hidden layer's outputs and gradients over the run so far;
+ *   playground-step.png      paused there, one batch stepped: its images, each layer's outputs and the
+ *                            picked layer's gradients;
+ *   playground-draw.png      a digit drawn in the box and read, and the range test's curve.
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +34,20 @@ try {
   await page.screenshot({ path: `${FIGURES}playground-training.png`, fullPage: false, clip: await clipOf(page, 'header', '#digits-section') });
   console.log(`wrote ${FIGURES}playground-training.png (${await text(page, 'epoch')})`);
 
+  // The live charts draw only while in view: bring the layer chart into view and give it a redraw.
+  await page.$eval('#layers-section', (e) => e.scrollIntoView({ block: 'start' }));
+  await page.waitForSelector('#layer-chart canvas', { timeout: 30_000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  await page.screenshot({ path: `${FIGURES}playground-layers.png`, clip: await clipOf(page, '#layers-section', '#layers-section') });
+  console.log(`wrote ${FIGURES}playground-layers.png`);
+
   await page.click('#pause');
   await page.waitForFunction(() => document.getElementById('pause')!.textContent === 'Resume');
+  await page.click('#step');
+  await page.waitForFunction(() => /^Step /.test(document.getElementById('step-info')!.textContent ?? ''), { timeout: 60_000 });
+  await page.screenshot({ path: `${FIGURES}playground-step.png`, clip: await clipOf(page, '#step-section', '#step-section') });
+  console.log(`wrote ${FIGURES}playground-step.png (${await text(page, 'step-loss')})`);
+
   await page.click('#lr-find');
   await page.waitForFunction(() => /suggested rate/.test(document.getElementById('lr-suggestion')!.textContent ?? ''), { timeout: 120_000 });
   await page.$eval('#draw', (e) => e.scrollIntoView({ block: 'start' }));

@@ -29,5 +29,5 @@ export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
     const dlogits = alloc(B * C);
     crossEntropyBackward(dlogits, probs, labels, B, C, dout[0] / B);
     return [new Tensor(dlogits, logits.shape)];
-  });
+  }, [probs]);
 }

@@ -21,5 +21,5 @@ export function dropout(x: Tensor, rate: number, rng: Rng): Tensor {
     const dinp = alloc(dout.length);
     dropoutBackward(dinp, dout, mask, dout.length);
     return [new Tensor(dinp, x.shape)];
-  });
+  }, [mask]);
 }

@@ -7,9 +7,11 @@ export function exp(x: Tensor): Tensor {
   const X = x.data;
   const out = alloc(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.exp(X[i]);
-  return record(new Tensor(out, x.shape), 'exp', [x], ({ data: dout }) => {
+  const y = new Tensor(out, x.shape);
+  return record(y, 'exp', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
-    for (let i = 0; i < dout.length; i++) dinp[i] = out[i] * dout[i];
+    const Y = y.data;
+    for (let i = 0; i < dout.length; i++) dinp[i] = Y[i] * dout[i];
     return [new Tensor(dinp, x.shape)];
   });
 }

@@ -39,14 +39,15 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
   if (relu) biasReluForward(out, bias === null ? null : bias.data, B, OUT);
   else if (bias !== null) biasForward(out, bias.data, B, OUT);
   const parents = bias === null ? [x, weight] : [x, weight, bias];
-  return record(new Tensor(out, [B, OUT]), op, parents, ({ data: dout }) => {
+  const y = new Tensor(out, [B, OUT]);
+  return record(y, op, parents, ({ data: dout }) => {
     const dbias = bias !== null && bias.requiresGrad ? alloc(OUT) : null;
     let dpre = dout;
     if (relu) {
       // dpre only feeds the two products below and is never handed out, so one buffer serves every step.
       if (dpreScratch.length < B * OUT) dpreScratch = allocPersistent(B * OUT); // in the engine's memory: the kernels read it in place
       dpre = dpreScratch.subarray(0, B * OUT);
-      biasReluBackward(dpre, dbias, dout, out, B, OUT);
+      biasReluBackward(dpre, dbias, dout, y.data, B, OUT);
     } else if (dbias !== null) {
       biasBackward(dbias, dout, B, OUT);
     }

@@ -9,6 +9,7 @@ export function log(x: Tensor): Tensor {
   for (let i = 0; i < X.length; i++) out[i] = Math.log(X[i]);
   return record(new Tensor(out, x.shape), 'log', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
+    const X = x.data;
     for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] / X[i];
     return [new Tensor(dinp, x.shape)];
   });

@@ -9,9 +9,10 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = axisView(x.shape, axis, true, 'logSoftmax');
   const out = alloc(x.size);
   logSoftmaxForward(out, x.data, outer, n, inner);
-  return record(new Tensor(out, x.shape), 'logSoftmax', [x], ({ data: dout }) => {
+  const y = new Tensor(out, x.shape);
+  return record(y, 'logSoftmax', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
-    logSoftmaxBackward(dinp, dout, out, outer, n, inner);
+    logSoftmaxBackward(dinp, dout, y.data, outer, n, inner);
     return [new Tensor(dinp, x.shape)];
   });
 }

@@ -33,10 +33,12 @@ export function max(x: Tensor, axis?: number, keepDims = false): Tensor {
       argmax[o * inner + i] = best;
     }
   }
-  return record(new Tensor(out, shape), 'max', [x], ({ data: dout }) => {
+  const y = new Tensor(out, shape);
+  return record(y, 'max', [x], ({ data: dout }) => {
     const dinp = alloc(x.size);
     if (axis === undefined) {
-      const m = out[0];
+      const X = x.data; // read again: the tape checks it is still x's
+      const m = y.data[0];
       const isWinner = (v: number): boolean => v === m || (m !== m && v !== v);
       let winners = 0;
       for (let j = 0; j < X.length; j++) if (isWinner(X[j])) winners++;
@@ -48,3 +50,4 @@ export function max(x: Tensor, axis?: number, keepDims = false): Tensor {
     return [new Tensor(dinp, x.shape)];
   });
 }
+

@@ -15,6 +15,8 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   return record(new Tensor(out, shape), 'mul', [a, b], ({ data: dout }) => {
     let da: Tensor | null = null;
     let db: Tensor | null = null;
+    const A = a.data; // read again: the tape checks they are still a's and b's
+    const B = b.data;
     if (a.requiresGrad) {
       const g = alloc(dout.length);
       for (let i = 0; i < g.length; i++) g[i] = dout[i] * B[ib === null ? i : ib[i]];

@@ -13,6 +13,7 @@ export function pow(x: Tensor, p: number): Tensor {
   for (let i = 0; i < X.length; i++) out[i] = Math.pow(X[i], p);
   return record(new Tensor(out, x.shape), `pow(${p})`, [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
+    const X = x.data;
     if (p !== 0) for (let i = 0; i < dout.length; i++) dinp[i] = p * Math.pow(X[i], p - 1) * dout[i];
     return [new Tensor(dinp, x.shape)];
   });

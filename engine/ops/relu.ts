@@ -7,9 +7,10 @@ import { Tensor } from '../tensor.js';
 export function relu(x: Tensor): Tensor {
   const out = allocUninit(x.size);
   reluForward(out, x.data, x.size);
-  return record(new Tensor(out, x.shape), 'relu', [x], ({ data: dout }) => {
+  const y = new Tensor(out, x.shape);
+  return record(y, 'relu', [x], ({ data: dout }) => {
     const dinp = allocUninit(dout.length);
-    reluBackward(dinp, dout, out, dout.length);
+    reluBackward(dinp, dout, y.data, dout.length);
     return [new Tensor(dinp, x.shape)];
   });
 }

@@ -15,9 +15,11 @@ export function sigmoid(x: Tensor): Tensor {
       out[i] = e / (1 + e);
     }
   }
-  return record(new Tensor(out, x.shape), 'sigmoid', [x], ({ data: dout }) => {
+  const y = new Tensor(out, x.shape);
+  return record(y, 'sigmoid', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
-    for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] * out[i] * (1 - out[i]);
+    const Y = y.data;
+    for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] * Y[i] * (1 - Y[i]);
     return [new Tensor(dinp, x.shape)];
   });
 }

@@ -9,9 +9,10 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = axisView(x.shape, axis, true, 'softmax');
   const out = alloc(x.size);
   softmaxForward(out, x.data, outer, n, inner);
-  return record(new Tensor(out, x.shape), 'softmax', [x], ({ data: dout }) => {
+  const y = new Tensor(out, x.shape);
+  return record(y, 'softmax', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
-    softmaxBackward(dinp, dout, out, outer, n, inner);
+    softmaxBackward(dinp, dout, y.data, outer, n, inner);
     return [new Tensor(dinp, x.shape)];
   });
 }

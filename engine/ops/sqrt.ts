@@ -7,9 +7,11 @@ export function sqrt(x: Tensor): Tensor {
   const X = x.data;
   const out = alloc(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.sqrt(X[i]);
-  return record(new Tensor(out, x.shape), 'sqrt', [x], ({ data: dout }) => {
+  const y = new Tensor(out, x.shape);
+  return record(y, 'sqrt', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
-    for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] / (2 * out[i]);
+    const Y = y.data;
+    for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] / (2 * Y[i]);
     return [new Tensor(dinp, x.shape)];
   });
 }

@@ -7,9 +7,11 @@ export function tanh(x: Tensor): Tensor {
   const X = x.data;
   const out = alloc(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.tanh(X[i]);
-  return record(new Tensor(out, x.shape), 'tanh', [x], ({ data: dout }) => {
+  const y = new Tensor(out, x.shape);
+  return record(y, 'tanh', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
-    for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] * (1 - out[i] * out[i]);
+    const Y = y.data;
+    for (let i = 0; i < dout.length; i++) dinp[i] = dout[i] * (1 - Y[i] * Y[i]);
     return [new Tensor(dinp, x.shape)];
   });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, ShapeError } from '../../engine/index.js';
+import { RecycledTensorError, Rng, ShapeError, keep, setPoisonOnRelease } from '../../engine/index.js';
 import { createDataset, DataLoader, shiftImage, shiftImages, type Batch, type Dataset } from '../../data/index.js';
 
 /** n float samples of 3 features, sample i = [i, -i, 0.5], label i % 4: a batch row names its sample. */
@@ -78,16 +78,28 @@ describe('DataLoader', () => {
     expect(ids).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
-  it('reuses its buffers: the same tensor every full batch', () => {
+  it('reuses its storage: every full batch in the same block, and an old batch says it was recycled', () => {
+    setPoisonOnRelease(false); // reuse at once, as outside the tests
     const loader = new DataLoader(numbered(30), { batchSize: 10 });
-    const seen = new Set<unknown>();
-    const buffers = new Set<ArrayBufferLike>();
+    const offsets = new Set<number>();
+    const batches: Batch[] = [];
     for (const b of loader.epochBatches(0)) {
-      seen.add(b.x);
-      buffers.add(b.x.data.buffer);
+      offsets.add(b.x.data.byteOffset);
+      batches.push(b);
     }
-    expect(seen.size).toBe(1);
-    expect(buffers.size).toBe(1);
+    expect(offsets.size).toBe(1);
+    // The first batch's block holds the third batch now: reading the first one throws instead of lying.
+    expect(() => batches[0].x.toArray()).toThrow(RecycledTensorError);
+    expect(() => batches[0].x.toArray()).toThrow(/DataLoader made the next batch.*clone\(\) it/);
+    expect(batches[2].x.recycled).toBe(false);
+    // A kept batch is left alone; y is a fresh array every batch.
+    const it = loader.epochBatches(1);
+    const kept = keep(it.next().value!.x);
+    const first = Array.from(kept.data);
+    const second = it.next().value!;
+    expect(Array.from(kept.data)).toEqual(first);
+    expect(second.x.data.byteOffset).not.toBe(kept.data.byteOffset);
+    expect(batches[1].y).not.toBe(batches[2].y);
   });
 
   it('scales bytes by 1/255 exactly as float32 division would', () => {

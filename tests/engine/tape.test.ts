@@ -159,21 +159,33 @@ describe('the tape checks shapes and releases what it walked', () => {
     expect(() => z.sum().backward()).toThrow(/op 'buggy' returned a gradient of shape \[3,2\] for input 0 of shape \[2,3\]/);
   });
 
-  it('a walked graph is released: its nodes drop their parents, and a second backward is an error', () => {
+  it('a walked graph is released: its nodes drop their closures and saved buffers but keep what toDot draws; a second backward is an error', () => {
     const w = Tensor.from([1, 2], { requiresGrad: true });
     const h = w.mul(3);
     const loss = h.sum();
     loss.backward();
     expect(w.grad!.toArray()).toEqual([3, 3]);
-    // The loss no longer reaches the activations: keeping it does not keep the batch alive.
-    expect(loss.node!.parents).toEqual([]);
-    expect(h.node!.parents).toEqual([]);
+    // The structure stays, for drawing; the closures and what they saved are gone.
+    expect(loss.node!.released).toBe(true);
+    expect(loss.node!.parents).toEqual([h]);
+    expect(h.node!.parents[0]).toBe(w);
+    expect(h.node!.saved).toEqual([]);
     expect(() => loss.backward()).toThrow(/was released by an earlier backward\(\).*retainGraph/);
     // With retainGraph the graph can be walked again (and gradients accumulate).
     const again = w.mul(3).sum();
     again.backward({ retainGraph: true });
     again.backward();
     expect(w.grad!.toArray()).toEqual([9, 9]);
+  });
+
+  it('a dropout mask saved for backward goes back when the backward has used it, or at once off the tape', () => {
+    const x = Tensor.ones([4, 8], { requiresGrad: true });
+    const y = dropout(x, 0.5, new Rng(2));
+    const mask = y.node!.saved[0];
+    expect(mask.live).toBe(true);
+    y.sum().backward();
+    expect(mask.live).toBe(false);
+    expect(y.node!.saved).toEqual([]);
   });
 
   it('each leaf keeps one gradient buffer across steps', () => {

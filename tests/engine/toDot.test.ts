@@ -75,9 +75,9 @@ function scalarExpression() {
 }
 
 describe('toDot', () => {
-  it('c = a·b + b after backward: exactly the tensors, the ops and the edges, with values and gradients', () => {
+  it('c = a·b + b after a plain backward (micrograd\'s idiom): exactly the tensors, the ops and the edges, with values and gradients', () => {
     const { a, b, ab, c } = scalarExpression();
-    c.backward({ retainGraph: true });
+    c.backward();
     const g = parse(toDot(c, { names: { a, b, ab, c } }));
     expect(g.nodes.map((n) => n.text[0]).sort()).toEqual(['a', 'ab', 'add', 'b', 'c', 'mul']);
     expect(edgeList(g)).toEqual(['a -> mul', 'ab -> add', 'add -> c', 'b -> add', 'b -> mul', 'mul -> ab']);
@@ -86,6 +86,17 @@ describe('toDot', () => {
     expect(node(g, 'b').text).toEqual(['b', 'scalar', 'data -3', 'grad 3']);
     expect(node(g, 'ab').text).toEqual(['ab', 'scalar', 'data -6', 'grad 1']);
     expect(node(g, 'c').text).toEqual(['c', 'scalar', 'data -9', 'grad 1']);
+  });
+
+  it('a step later the picture stays, and the recycled values say so', () => {
+    const { a, b, ab, c } = scalarExpression();
+    c.backward();
+    a.mul(1).sum().backward();
+    a.mul(1).sum().backward(); // two backwards later: c's step has gone back to the arena (engine/memory.ts)
+    const g = parse(toDot(c, { names: { a, b, ab, c } }));
+    expect(g.nodes.map((n) => n.text[0]).sort()).toEqual(['a', 'ab', 'add', 'b', 'c', 'mul']);
+    expect(node(g, 'c').text).toEqual(['c', 'scalar', 'data (recycled)', 'grad 1']);
+    expect(node(g, 'b').text).toEqual(['b', 'scalar', 'data -3', 'grad 3']);
   });
 
   it('before backward there are no gradients to show; a Map names tensors too', () => {
@@ -166,7 +177,7 @@ describe('toDot', () => {
     for (const [, from, to] of dot.matchAll(/^ {2}t(\d+) -> op(\d+);$/gm)) expect(Number(from)).toBeLessThan(Number(to));
   });
 
-  it('asks nothing of the tape but op and parents; a tape released after backward leaves the root alone', () => {
+  it('asks nothing of the tape but op and parents; a tensor with no node is drawn alone', () => {
     const a = Tensor.from([1], { requiresGrad: true });
     const made = new Tensor(new Float32Array([2]), [1], true);
     made.node = { op: 'custom', parents: [a, a] } as unknown as TapeNode;

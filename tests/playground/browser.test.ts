@@ -5,9 +5,9 @@
  * (by their pixels), that a drawn digit is read, that Pause, Resume, Reset and the range test work, and
  * that the console shows no error (a refusal by the content-security policy would be one).
  *
- * The isolated page trains on all 60,000 images, as the page does by default (about 20 s an epoch on
- * this 2-core machine when it is quiet); the other one on the first 20,000 (&train=20000, ~7 s) to keep
- * the suite short; both clear 0.90 (measured 0.963 and 0.949).
+ * Both pages train on the first 20,000 images (&train=20000) to keep the suite short, and clear 0.90
+ * (measured 0.949); tests/site/ trains a whole epoch of 60,000 on the static site, in isolation there
+ * too (by the service worker).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { chromiumPath, hasChromium, launchChromium, type Chromium } from '../../
 import { servePlayground, type RunningPlayground } from '../../playground/server.js';
 
 const EPOCH_TIMEOUT = 240_000;
-/** An isolated page must run the WebAssembly backend (SIMD validates in Chromium, SharedArrayBuffer is there); without isolation, 'js'. */
+/** An isolated page must run the WebAssembly backend (SIMD validates in Chromium, SharedArrayBuffer is there). */
 const ISOLATED_BACKEND = 'wasm';
 
 // The callbacks given to page.evaluate/$eval run in the page (puppeteer sends their source). The root
@@ -184,16 +184,17 @@ describe.skipIf(!hasChromium())('the playground page in headless Chromium', () =
     let page: Page;
     let errors: string[];
 
-    it('trains one epoch of all 60,000 images to >= 0.90 test accuracy, live', async () => {
+    it('trains one epoch of 20,000 images to >= 0.90 test accuracy, live', async () => {
       const t0 = Date.now();
-      ({ page, errors } = await open(`${isolatedServer.url}?autostart=1&epochs=1`));
+      ({ page, errors } = await open(`${isolatedServer.url}?autostart=1&epochs=1&train=20000`));
       expect(await page.evaluate(() => crossOriginIsolated && typeof SharedArrayBuffer === 'function')).toBe(true);
       await waitForDone(page);
       expect(await textOf(page, 'isolated')).toMatch(/^yes/);
       expect(await textOf(page, 'backend')).toBe(ISOLATED_BACKEND);
+      expect(await textOf(page, 'mode')).toMatch(/^WebAssembly SIMD on \d threads?, cross-origin isolated \(COOP\/COEP sent by the server\)\.$/);
       const load = await textOf(page, 'load-time');
       expect(load).toMatch(/60,000 \+ 10,000 images/);
-      expect(await textOf(page, 'epoch')).toBe('1 / 1, batch 938 / 938');
+      expect(await textOf(page, 'epoch')).toBe('1 / 1, batch 313 / 313');
       await expectTrainedPage(page, errors);
       console.log(`isolated page: MNIST loaded in ${load}; epoch done ${((Date.now() - t0) / 1000).toFixed(1)} s after opening; ${await textOf(page, 'status')}; ${await page.$eval('#epochs tbody tr td:last-child', (e) => e.textContent)} samples/s over the epoch; backend ${await textOf(page, 'backend')}`);
     }, EPOCH_TIMEOUT + 30_000);
@@ -217,7 +218,7 @@ describe.skipIf(!hasChromium())('the playground page in headless Chromium', () =
 
       await page.click('#pause');
       await page.waitForFunction(() => document.getElementById('pause')!.textContent === 'Resume', { timeout: 10_000 });
-      expect(await textOf(page, 'status')).toBe('paused');
+      expect(await textOf(page, 'status')).toMatch(/^paused/);
       const pausedAt = await batchOf();
       await new Promise((r) => setTimeout(r, 1500));
       expect(await batchOf()).toBe(pausedAt);
@@ -228,7 +229,15 @@ describe.skipIf(!hasChromium())('the playground page in headless Chromium', () =
 
       await waitForDone(page);
       expect(await textOf(page, 'isolated')).toMatch(/^no/);
-      expect(await textOf(page, 'backend')).toBe('js');
+      // The JavaScript kernels until the engine runs WebAssembly over a plain memory (one thread, no
+      // SharedArrayBuffer); either way the mode line says which, and why there is no second thread.
+      const backend = await textOf(page, 'backend');
+      expect(['js', 'wasm']).toContain(backend);
+      expect(await textOf(page, 'mode')).toMatch(
+        backend === 'wasm'
+          ? /^WebAssembly SIMD on one thread, not cross-origin isolated: the server sends no COOP\/COEP headers; a second thread needs shared memory\.$/
+          : /^JavaScript fallback \(the engine's TypeScript kernels, one thread\): .+; not cross-origin isolated: the server sends no COOP\/COEP headers\.$/,
+      );
       expect(await textOf(page, 'epoch')).toBe('1 / 1, batch 313 / 313');
       await expectTrainedPage(page, errors);
     }, EPOCH_TIMEOUT + 30_000);

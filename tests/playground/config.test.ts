@@ -1,22 +1,30 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Dense, Dropout, ReLU } from '../../layers/index.js';
+import { BatchNorm, Dense, Dropout, ReLU, Sigmoid, Tanh } from '../../layers/index.js';
 import { Adam, CosineAnnealing, OneCycle, SGD, StepDecay } from '../../optim/index.js';
 import {
+  ACTIVATIONS,
   DEFAULTS,
   DEFAULT_LR,
+  FIELDS,
+  OPTIMIZERS,
+  SCHEDULES,
   buildModel,
   buildOptimizer,
   buildSchedule,
   configFields,
   describeModel,
   parseConfig,
+  shareUrl,
+  type TrainConfig,
 } from '../../playground/config.js';
 
 describe('playground config', () => {
   it('no fields give the command line defaults (784-300-100-10, SGD 0.05 momentum 0.9, cosine, batch 64)', () => {
     const c = parseConfig({});
     expect(c).toEqual(DEFAULTS);
-    expect(describeModel(c)).toBe('784-300-100-10');
+    expect(describeModel(c)).toBe('784-300-100-10, relu');
+    expect(describeModel(parseConfig({ hidden: '50', activation: 'tanh', batchnorm: '1', dropout: '0.5', noise: '0.2' }))).toBe('784-50-10, tanh, BatchNorm, dropout 0.5, input noise σ 0.2');
     expect(c).toMatchObject({ optimizer: 'sgd', lr: 0.05, momentum: 0.9, schedule: 'cosine', batchSize: 64, train: 60000 });
   });
 
@@ -43,6 +51,12 @@ describe('playground config', () => {
     [{ batch: '2.5' }, /batch: "2.5" is not an integer from 1 to 4096/],
     [{ train: '70000' }, /train: "70000" is not an integer from 1 to 60000/],
     [{ momentum: '1' }, /momentum: "1"/],
+    [{ activation: 'gelu' }, /activation: "gelu" is not one of relu, tanh, sigmoid/],
+    [{ batchnorm: 'yes' }, /batchnorm: "yes" is not 0 or 1/],
+    [{ inputdropout: '-0.1' }, /inputdropout: "-0.1" is not a rate in \[0, 1\)/],
+    [{ noise: '2' }, /noise: "2" is not a standard deviation from 0 to 1/],
+    [{ batchnorm: '1', batch: '1' }, /batch: 1 with BatchNorm leaves a batch of 1 image/],
+    [{ batchnorm: '1', batch: '64', train: '129' }, /batch: 64 with BatchNorm leaves a batch of 1 image \(of 129\)/],
   ])('rejects %o with a RangeError naming the field and the value', (fields, message) => {
     expect(() => parseConfig(fields)).toThrow(RangeError);
     expect(() => parseConfig(fields)).toThrow(message);
@@ -54,6 +68,52 @@ describe('playground config', () => {
     expect(model.parameters().map((p) => p.shape)).toEqual([[300, 784], [300], [100, 300], [100], [10, 100], [10]]);
     const linear = buildModel(parseConfig({ hidden: '' }));
     expect(linear.parameters().map((p) => p.shape)).toEqual([[10, 784], [10]]);
+  });
+
+  it("builds the command line's order: [input Dropout] → (Dense → [BatchNorm] → activation → [Dropout]) → Dense", () => {
+    const model = buildModel(parseConfig({ hidden: '30,20', activation: 'tanh', batchnorm: '1', dropout: '0.2', inputdropout: '0.1' }));
+    expect(model.layers.map((l) => l.constructor)).toEqual([Dropout, Dense, BatchNorm, Tanh, Dropout, Dense, BatchNorm, Tanh, Dropout, Dense]);
+    expect(buildModel(parseConfig({ hidden: '30', activation: 'sigmoid' })).layers.map((l) => l.constructor)).toEqual([Dense, Sigmoid, Dense]);
+    // BatchNorm and the input dropout do not re-draw the weights either.
+    const plain = buildModel(parseConfig({ hidden: '30,20' })).parameters();
+    const dense = model.layers.filter((l): l is Dense => l instanceof Dense);
+    expect(Array.from(dense[0].weight.data)).toEqual(Array.from(plain[0].data));
+    expect(Array.from(dense[2].weight.data)).toEqual(Array.from(plain[4].data));
+  });
+
+  it('a shared link gives the configuration back, and names only what differs from the defaults', () => {
+    const config = parseConfig({ hidden: '128', activation: 'sigmoid', batchnorm: '1', noise: '0.3', optimizer: 'adam', epochs: '3' });
+    const link = new URL(shareUrl(config, 'https://tapegrad.github.io/tapegrad/playground/?autostart=1&hidden=9'));
+    expect(link.pathname).toBe('/tapegrad/playground/');
+    expect(link.searchParams.get('autostart')).toBe('1');
+    expect([...link.searchParams.keys()].sort()).toEqual(['activation', 'autostart', 'batchnorm', 'epochs', 'hidden', 'noise', 'optimizer']);
+    expect(parseConfig(Object.fromEntries(link.searchParams))).toEqual(config);
+    expect(shareUrl(DEFAULTS, 'https://h/p/')).toBe('https://h/p/');
+
+    const configs = fc.record({
+      hidden: fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 4 }),
+      activation: fc.constantFrom(...ACTIVATIONS),
+      batchNorm: fc.constant(false),
+      dropout: fc.double({ min: 0, max: 0.99, noNaN: true }),
+      inputDropout: fc.double({ min: 0, max: 0.99, noNaN: true }),
+      noise: fc.double({ min: 0, max: 1, noNaN: true }),
+      optimizer: fc.constantFrom(...OPTIMIZERS),
+      lr: fc.double({ min: 1e-6, max: 100, noNaN: true }),
+      momentum: fc.double({ min: 0, max: 0.99, noNaN: true }),
+      schedule: fc.constantFrom(...(Object.keys(SCHEDULES) as (keyof typeof SCHEDULES)[])),
+      batchSize: fc.integer({ min: 1, max: 4096 }),
+      epochs: fc.integer({ min: 1, max: 1000 }),
+      train: fc.integer({ min: 1, max: 60000 }),
+      seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    });
+    fc.assert(
+      fc.property(configs, (c: TrainConfig) => {
+        const url = new URL(shareUrl(c, 'http://127.0.0.1:8080/playground/'));
+        const fields = Object.fromEntries([...url.searchParams].filter(([k]) => (FIELDS as readonly string[]).includes(k)));
+        expect(parseConfig(fields)).toEqual(c);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('the seed fixes the weights, and dropout does not re-draw them', () => {

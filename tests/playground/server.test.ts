@@ -3,11 +3,14 @@
  * that the page's parser reads the served files as the command line's reader does.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../../engine/index.js';
 import { encodeIdx, loadMnist } from '../../data/index.js';
 import { fetchMnist, mnistSplit } from '../../playground/mnist.js';
-import { CSP, servePlayground, type RunningPlayground } from '../../playground/server.js';
+import { CSP, mnistDataDir, rangeFor, servePlayground, type RunningPlayground } from '../../playground/server.js';
 
 let isolated: RunningPlayground;
 let plain: RunningPlayground;
@@ -61,6 +64,94 @@ describe('playground server', () => {
     expect(test.count).toBe(10_000);
     expect(Array.from(train.labels)).toEqual(Array.from(reference.train.labels));
     expect(Buffer.from(test.x as Uint8Array).equals(Buffer.from(reference.test.x as Uint8Array))).toBe(true);
+  });
+});
+
+describe('playground server: Range requests', () => {
+  // 10,008 bytes: the IDX header and 10,000 labels.
+  const file = 't10k-labels-idx1-ubyte';
+  const bytes = readFileSync(join(mnistDataDir(), file));
+  const size = bytes.length;
+  const get = async (range: string) => {
+    const res = await fetch(new URL(`data/${file}`, isolated.url), { headers: { Range: range } });
+    return { status: res.status, contentRange: res.headers.get('content-range'), body: Buffer.from(await res.arrayBuffer()) };
+  };
+  /** The server still answers after whatever came before. */
+  const alive = async () => expect((await fetch(isolated.url)).status).toBe(200);
+
+  it("'bytes=10-5' (last before first) is 416 and the server lives on", async () => {
+    const r = await get('bytes=10-5');
+    expect(r.status).toBe(416);
+    expect(r.contentRange).toBe(`bytes */${size}`);
+    expect(r.body.length).toBe(0);
+    await alive();
+  });
+
+  it("'bytes=-5' is the last 5 bytes, a suffix longer than the file is all of it", async () => {
+    const last5 = await get('bytes=-5');
+    expect(last5.status).toBe(206);
+    expect(last5.contentRange).toBe(`bytes ${size - 5}-${size - 1}/${size}`);
+    expect(last5.body.equals(bytes.subarray(size - 5))).toBe(true);
+    const all = await get('bytes=-20000');
+    expect(all.status).toBe(206);
+    expect(all.contentRange).toBe(`bytes 0-${size - 1}/${size}`);
+    expect(all.body.equals(bytes)).toBe(true);
+  });
+
+  it('first-last, first- and a last past the end give the right bytes', async () => {
+    for (const [range, first, last] of [['bytes=2-4', 2, 4], ['bytes=10000-', 10000, size - 1], ['bytes=9990-99999', 9990, size - 1], ['bytes=0-1', 0, 1]] as const) {
+      const r = await get(range);
+      expect(r.status, range).toBe(206);
+      expect(r.contentRange, range).toBe(`bytes ${first}-${last}/${size}`);
+      expect(r.body.equals(bytes.subarray(first, last + 1)), range).toBe(true);
+    }
+  });
+
+  it('unsatisfiable ranges are 416; malformed ones, several ranges and bytes=0-0 get the whole file', async () => {
+    for (const range of ['bytes=-0', `bytes=${size}-`, 'bytes=99999999999999999999-', `bytes=${size}-${size + 5}`]) {
+      expect((await get(range)).status, range).toBe(416);
+    }
+    for (const range of ['bytes=abc', 'bytes=-', 'bytes=1-2,4-5', 'items=0-1', 'bytes=0-0', 'bytes=--5', 'bytes=5-x', '']) {
+      const r = await get(range);
+      expect(r.status, range).toBe(200);
+      expect(r.body.equals(bytes), range).toBe(true);
+    }
+    await alive();
+  });
+
+  it('the page route has the same guard', async () => {
+    const res = await fetch(isolated.url, { headers: { Range: 'bytes=10-5' } });
+    expect(res.status).toBe(416);
+    const tail = await fetch(isolated.url, { headers: { Range: 'bytes=-8' } });
+    expect(tail.status).toBe(206);
+    expect(await tail.text()).toBe('</html>\n');
+  });
+
+  it('rangeFor: every answer is a range inside the file, 416 or the whole file (any header, any size)', () => {
+    const header = fc.oneof(
+      fc.string(),
+      fc.tuple(fc.option(fc.nat(), { nil: undefined }), fc.option(fc.nat(), { nil: undefined })).map(([a, b]) => `bytes=${a ?? ''}-${b ?? ''}`),
+    );
+    fc.assert(
+      fc.property(header, fc.nat({ max: 100_000 }), (h, n) => {
+        const r = rangeFor(h, n);
+        if (typeof r === 'string') return;
+        expect(Number.isInteger(r.first) && Number.isInteger(r.last)).toBe(true);
+        expect(0 <= r.first && r.first <= r.last && r.last < n).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('any Range header is answered (200, 206 or 416), and the server stays up', async () => {
+    const samples = fc.sample(fc.oneof(fc.string({ unit: 'binary-ascii' }), fc.stringMatching(/^bytes=\d{0,6}-\d{0,6}(,\d{0,3}-\d{0,3})?$/)), { numRuns: 60, seed: 21 });
+    for (const range of samples) {
+      // fetch refuses header values with control characters; those never reach a server.
+      if (/[\x00-\x1f\x7f]/.test(range)) continue;
+      const { status } = await get(range);
+      expect([200, 206, 416], range).toContain(status);
+    }
+    await alive();
   });
 });
 
