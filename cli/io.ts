@@ -72,9 +72,10 @@ export function loadCheckpointFlag(flag: string, path: string): Checkpoint {
 
 /**
  * `--out DIR`, checked before any work: it must be a folder (or not exist yet) that this process can
- * create and write into; the temporary files of writes killed there are removed (data/files.ts). Made here, and probed with a small file, because access(W_OK) alone is not
+ * create and write into. Made here, and probed with a small file, because access(W_OK) alone is not
  * the truth (a read-only mount, root's permissions), and mkdir on a read-only mount reports the
  * misleading ENOENT for a path whose parent is missing. Each failure is one UsageError naming --out.
+ * Then the temporary files of writes killed there are removed (data/files.ts).
  */
 export function checkOutDir(flag: string, dir: string): void {
   const fail = (why: string): never => {
@@ -112,7 +113,8 @@ export function checkOutDir(flag: string, dir: string): void {
       fail(`cannot create the folder: ${reason(e)}`);
     }
   }
-  const probe = join(dir, `.tapegrad-write-check-${process.pid}`);
+  // Named as writeFileAtomic names its temporaries: if this process is killed now, the next run removes it.
+  const probe = join(dir, `.write-check.tapegrad-${process.pid}-${Date.now()}.tmp`);
   try {
     accessSync(dir, constants.W_OK);
     writeFileSync(probe, '');
