@@ -3,7 +3,14 @@
  * fuzz-reference.ts (which says how the tolerances follow from float32 rounding, and where NaN and ±∞
  * semantics are PyTorch's), on random shapes (broadcasting, size-1 and size-0 axes, odd sizes) and
  * random values (−0, subnormals, ±1e38, ±FLT_MAX, NaN, ±∞ among ordinary numbers), on both backends,
- * with every product once on the calling thread and once on the thread pool, bit for bit the same.
+ * with every product once on the calling thread and once on the thread pool, bit for bit the same
+ * (and, at the end, the products again under setThreads(1) and setThreads(2)).
+ *
+ * What it found (each fixed, with a test of its own): division was a·(1/b) (engine/ops/div.ts);
+ * logSoftmax and crossEntropy lost log Σ behind a large max (engine/kernels/softmax.ts); an empty
+ * product on the thread pool waited 10 s and broke the pool, and so, once in about 10⁵ small products,
+ * did a worker woken late (engine/threads/); poison mode's quarantine held the main thread for minutes
+ * after a few hundred thousand small tensors (engine/memory.ts).
  *
  * Each op runs RUNS cases (200; TAPEGRAD_FUZZ_RUNS=5000 for a long run, TAPEGRAD_FUZZ_SEED to change
  * the seed, which is fixed so the suite is repeatable). A failure prints the smallest case fast-check
@@ -11,7 +18,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng, ShapeError, Tensor, dropout, getBackend, linear, setBackend, threadsReady, type BackendName } from '../../engine/index.js';
+import { Rng, ShapeError, Tensor, dropout, linear, setBackend, threadsReady, type BackendName } from '../../engine/index.js';
 import {
   PARALLEL_MIN_MACS, getThreads, parallelProductCount, setAutoThreads, setParallelMinMacs, setThreads,
 } from '../../engine/threads/index.js';
