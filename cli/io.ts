@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { removeStaleTemporaries } from '../data/index.js';
+import { ReadError, removeStaleTemporaries } from '../data/index.js';
 import { FormatError, getBackend, getThreads, setBackend, setThreads, usesFma } from '../engine/index.js';
 import { load, type Checkpoint } from '../train/index.js';
 import { UsageError, type BackendFlag } from './options.js';
@@ -54,6 +54,8 @@ export function loadCheckpointFlag(flag: string, path: string): Checkpoint {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new UsageError(`${flag} ${path}: no such file`);
+    // A folder, no permission: ReadError's own words ("is a folder (EISDIR); expected a safetensors file ...").
+    if (e instanceof ReadError && e.path === path) throw new UsageError(`${flag} ${path}:${e.message.slice(e.message.indexOf(path) + path.length)}`, 1);
     if (e instanceof FormatError) {
       const why = e.message.replace(`${path}: `, '');
       throw new UsageError(`${flag} ${path}: ${/^tensor '/.test(why) ? why : `not a valid tapegrad checkpoint: ${why}`}`, 1);

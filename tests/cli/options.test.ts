@@ -104,7 +104,7 @@ describe('flag validation', () => {
     const u = await cli('eval', '--model', folder);
     expect(u.code).toBe(1);
     expect(u.err).toHaveLength(1);
-    expect(u.err[0]).toContain('--model');
+    expect(u.err[0]).toBe(`tapegrad eval: --model ${folder}: is a folder (EISDIR); expected a safetensors file (a checkpoint, e.g. runs/NAME/last.safetensors)`);
   });
 
   it('--help shows examples and exits 0', async () => {
