@@ -168,7 +168,9 @@ function readyPool(wasm: boolean): Pool | null {
  */
 export function runGemm(job: GemmJob, kernels: PoolKernels): void {
   const { M, K, N } = job;
-  const p = M * K * N < parallelMinMacs ? null : readyPool(kernels.kind !== 0);
+  // An empty result (M or N is 0) has no panels to share out: on the pool, 0 panels made the chunk
+  // count NaN and the main thread waited 10 s for chunks that never came, then gave up on the pool.
+  const p = M * K * N < parallelMinMacs || M * N === 0 ? null : readyPool(kernels.kind !== 0);
   const panels = splitPanels(job, kernels.kit);
   if (p === null || panels < 2 || !(inSharedMemory(job.A) && inSharedMemory(job.B) && inSharedMemory(job.C))) {
     runAlone(job, kernels.kit);

@@ -26,7 +26,7 @@
 import type { Worker } from 'node:worker_threads';
 import { nodeBuiltin, nodeProcess } from '../node.js';
 import type { WasmMemory, WasmModule } from '../wasm/runtime.js';
-import { CTRL, MAX_ARGS, SEQ_MASK, TASK_CALL, TASK_GEMM, callRunner, gemmRunner, runChunks, type GemmJob, type GemmKit, type TaskRunner } from './protocol.js';
+import { CTRL, MAX_ARGS, SEQ_MASK, TASK_CALL, closeJob, TASK_GEMM, callRunner, gemmRunner, runChunks, type GemmJob, type GemmKit, type TaskRunner } from './protocol.js';
 
 /** Polls of FINISHED before the main thread sleeps until the workers' last chunks are done (a few µs). */
 const JOIN_SPINS = 2000;
@@ -131,7 +131,7 @@ export class Pool {
   private run(chunks: number, perChunk: number, runnerOf: () => TaskRunner, what: string): void {
     const ctrl = this.ctrl;
     const seq = (ctrl[CTRL.SEQ] + 1) & SEQ_MASK;
-    ctrl[CTRL.CHUNKS] = chunks;
+    Atomics.store(ctrl, CTRL.CHUNKS, chunks); // atomically: see closeJob
     ctrl[CTRL.PER_CHUNK] = perChunk;
     Atomics.store(ctrl, CTRL.FINISHED, 0);
     Atomics.store(ctrl, CTRL.NEXT, seq << 8);
@@ -161,6 +161,7 @@ export class Pool {
         throw new Error(`threads: the workers did not finish ${what} within 10 s`);
       }
     }
+    closeJob(ctrl, seq);
     if (Atomics.load(ctrl, CTRL.FAILED) !== 0) {
       this.broken = true;
       throw new Error('threads: a worker failed (see the error above); later tasks use one thread');

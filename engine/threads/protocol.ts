@@ -104,6 +104,20 @@ export function claimChunk(ctrl: Int32Array, seq: number, chunks: number): numbe
   }
 }
 
+/**
+ * Marks task `seq` as having no chunk left (chunk 0xff, past any count), once every chunk is finished.
+ * A worker woken late for it may read CHUNKS at any moment after, even while the main thread writes
+ * the next task's: its claim must fail whatever count it read. Left open (the tag and the count of
+ * claimed chunks), a late claim with the next task's larger count took a chunk that does not exist,
+ * computed it from the next task's half-written fields and counted it in the next task's FINISHED,
+ * which then overshot, and the main thread waited 10 s and gave up on the pool (about once in 10⁵
+ * small products, found by tests/engine/fuzz.test.ts). CHUNKS is written and read with Atomics, so the
+ * order of these stores is the one every thread sees.
+ */
+export function closeJob(ctrl: Int32Array, seq: number): void {
+  Atomics.store(ctrl, CTRL.NEXT, ((seq & SEQ_MASK) << 8) | 0xff);
+}
+
 /** What one thread does with a task: `begin` once, before its first chunk; then `chunk(c)` per claimed chunk. */
 export interface TaskRunner {
   begin(): void;

@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gemmNN, gemmNT, gemmTN } from '../../engine/backends/index.js';
 import { gemmNNNaive, gemmNTNaive, gemmTNNaive } from '../../engine/kernels/matmul.js';
-import { allocPersistent } from '../../engine/memory.js';
+import { allocPersistent, sharedMemory } from '../../engine/memory.js';
+import { chooseAxis, jsGemmKit, splitPanels, type GemmJob } from '../../engine/kernels/gemmPacked.js';
+import { Pool } from '../../engine/threads/pool.js';
+import { CTRL, KIND_JS, MAX_CHUNKS, claimChunk } from '../../engine/threads/protocol.js';
 import { Rng } from '../../engine/rng.js';
 import { getBackend, setBackend, threadsReady, type BackendName } from '../../engine/index.js';
 import {
@@ -237,6 +240,25 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
 });
 
 describe('thread pool, any backend', () => {
+  it('a finished product has no chunk left to claim, whatever chunk count a worker woken late reads', () => {
+    // A late worker read the next product's (larger) chunk count while the main thread was writing it,
+    // claimed a chunk of the finished product that does not exist and counted it in the next one's
+    // FINISHED: the count overshot, the main thread waited 10 s and gave up on the pool (about once in
+    // 10⁵ small products). Here the main thread is the whole pool, and the claims are the late worker's.
+    const pool = new Pool({ workers: 0, memory: sharedMemory()!, module: null });
+    const kit = jsGemmKit();
+    const [M, K, N] = [2, 3, 9];
+    const job: GemmJob = {
+      A: allocPersistent(M * K).fill(1), a0: 0, ai: K, ak: 1, B: allocPersistent(K * N).fill(2), b0: 0, bk: N, bj: 1,
+      C: allocPersistent(M * N), c0: 0, M, K, N, axis: chooseAxis(M, N), zeroSkip: false,
+    };
+    const panels = splitPanels(job, kit);
+    pool.gemm(job, KIND_JS, kit, panels, 1);
+    expect(Array.from(job.C)).toEqual(new Array(M * N).fill(2 * K));
+    const seq = Atomics.load(pool.ctrl, CTRL.SEQ);
+    for (const chunks of [panels, panels + 1, 100, MAX_CHUNKS]) expect(claimChunk(pool.ctrl, seq, chunks), `${chunks} chunks`).toBe(-1);
+  });
+
   it('does not keep a process alive', () => {
     // A script that uses the pool and simply ends: it must exit by itself (the workers are unref'd).
     const engine = (file: string): string => JSON.stringify(new URL(`../../engine/${file}`, import.meta.url).href);
