@@ -321,6 +321,7 @@ export const EVAL_FLAGS = {
   dataset: flag<DatasetName | null>({ arg: '<name>', help: DATASET_NAMES.join(' | '), default: null, defaultText: 'the one it was trained on', parse: (t, f) => parseChoice(f, t, DATASET_NAMES), commands: ['eval'] }),
   testSize: { ...TRAIN_FLAGS.testSize, commands: ['eval'], refusedBy: undefined } as Flag<number | null>,
   batchSize: flag({ arg: '<n>', help: 'samples per forward pass', default: 1000, parse: positiveInt, commands: ['eval'] }),
+  force: flag({ help: 'evaluate on a --dataset other than the one the model was trained on', default: false, commands: ['eval'] }),
 };
 
 /** `lr-find`'s sweep. */
@@ -361,6 +362,69 @@ export function checkRefused(command: CommandName, raw: RawOptions): void {
       if (why !== undefined && raw[key] !== undefined) throw new UsageError(`${flagName(key)}: ${why}`);
     }
   }
+}
+
+// ---- mistyped flags ----
+
+/**
+ * One message per flag in `args` (the command's arguments, after its name) that `command` does not take,
+ * each with the closest flags it does take on the same line: `unknown option '--lrr' (did you mean --lr?)`.
+ * Commander stops at the first unknown flag and puts its hint on a line of its own, so a user who
+ * mistyped two fixed one, ran again and met the other. Values are skipped as commander skips them: the
+ * argument after a flag that takes one, whatever it looks like, and anything not starting with a dash
+ * (or a negative number).
+ */
+export function unknownFlagMessages(command: CommandName, args: readonly string[]): string[] {
+  const takesValue = new Map<string, boolean>([['--help', false], ['-h', false], ['--version', false], ['-V', false]]);
+  const offered = ['--help'];
+  for (const table of FLAG_TABLES) {
+    for (const [key, f] of Object.entries(table)) {
+      if (!f.commands.includes(command) && f.refusedBy?.[command] === undefined) continue;
+      takesValue.set(flagName(key), f.arg !== undefined);
+      if (f.commands.includes(command)) offered.push(flagName(key));
+    }
+  }
+  const messages: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || /^-\.?\d/.test(arg)) continue;
+    const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    const value = takesValue.get(name);
+    if (value === undefined) messages.push(`unknown option '${name}'${didYouMean(name, offered)}`);
+    else if (value && !arg.includes('=')) i++;
+  }
+  return messages;
+}
+
+/** ` (did you mean --lr?)`, for the candidates nearest `word` if any is near enough; '' otherwise. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const bare = (w: string) => w.replace(/^-+/, '');
+  let best = Infinity;
+  let near: string[] = [];
+  for (const c of candidates) {
+    const d = editDistance(bare(word), bare(c));
+    const length = Math.max(bare(word).length, bare(c).length);
+    // Commander's rule: at most 3 edits, and more than 40% of the longer word left alike.
+    if (d > 3 || (length - d) / length <= 0.4) continue;
+    if (d < best) [best, near] = [d, [c]];
+    else if (d === best) near.push(c);
+  }
+  return near.length === 0 ? '' : ` (did you mean ${near.join(' or ')}?)`;
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) from a to b: the optimal string alignment distance. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
 }
 
 /** Every table, in the order the help lists them. */

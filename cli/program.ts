@@ -7,6 +7,7 @@
  *
  *   0    success            2    a bad flag or value (one line on stderr naming it)
  *   1    a failure at run time (an unreadable file, a diverged run)      130  interrupted (Ctrl-C)
+ *                                                                      143  stopped by SIGTERM
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
@@ -17,7 +18,7 @@ import { processIo, type Io } from './io.js';
 import { lrFindCommand } from './lrfind.js';
 import { MissingPackageError } from '../data/index.js';
 import { WriteError } from '../data/index.js';
-import { FLAG_TABLES, UsageError, checkRefused, flagHelp, flagName, type CommandName, type RawOptions } from './options.js';
+import { FLAG_TABLES, UsageError, checkRefused, flagHelp, flagName, unknownFlagMessages, type CommandName, type RawOptions } from './options.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand, trainSummary } from './train.js';
 
@@ -161,7 +162,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       // `tapegrad` with no command: commander has printed the help to stderr; that is a usage error.
       if (e.code === 'commander.help') return 2;
       const name = commandName || (program.commands.some((c) => c.name() === argv[0]) ? argv[0] : '');
-      io.err(`tapegrad${name ? ` ${name}` : ''}: ${e.message.replace(/^error: /, '')}`);
+      // Every mistyped flag, one line each with its hint (options.ts); commander names the first only.
+      const unknown = e.code === 'commander.unknownOption' && name ? unknownFlagMessages(name as CommandName, argv.slice(argv.indexOf(name) + 1)) : [];
+      // Otherwise commander's message, its "(Did you mean …?)" on the same line (an unknown command has one).
+      const lines = unknown.length > 0 ? unknown : [e.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)')];
+      for (const line of lines) io.err(`tapegrad${name ? ` ${name}` : ''}: ${line}`);
       return 2;
     }
     if (e instanceof UsageError) {

@@ -70,7 +70,7 @@ export class SGD extends Optimizer<SGDHyper> {
   protected update(w: Float32Array, g: Float32Array, state: ParamState, h: SGDHyper): void {
     const lrT = h.lr / (1 + h.decay * this.iterations);
     const v = h.momentum === 0 ? null : this.buffer(state, 'velocity', w.length);
-    sgdUpdate(w, v, g, lrT, h.momentum, h.nesterov, h.weightDecay, w.length);
+    sgdUpdate(w, v, g, { lrT, momentum: h.momentum, nesterov: h.nesterov, weightDecay: h.weightDecay }, w.length);
   }
 }
 

@@ -21,7 +21,7 @@
 import { FormatError, Rng } from '../engine/index.js';
 import { DataLoader, mixSeed, splitValidation, type Dataset } from '../data/index.js';
 import { LearningRateScheduler, TerminateOnNaN } from './callbacks.js';
-import { arraysToDataset, checkData, isArrayData, type ArrayData, type Features, type Targets } from './data.js';
+import { arraysToDataset, checkData, checkFinite, isArrayData, type ArrayData, type Features, type Targets } from './data.js';
 import { evaluateDataset } from './evaluate.js';
 import { History, type Logs } from './history.js';
 import { resolveLoss, type Loss, type LossFunction, type LossName } from './losses.js';
@@ -323,6 +323,7 @@ function fitData(options: FitOptions, loss: Loss, seed: number, op: string): { t
   if (!arrays && options.train === undefined) throw new TypeError(`${op}: no training data: give x and y (your arrays) or train (a Dataset)`);
   if (arrays && (options.x === undefined || options.y === undefined)) throw new TypeError(`${op}: x and y go together: got only ${options.x === undefined ? 'y' : 'x'}`);
   let train = arrays ? arraysToDataset({ x: options.x!, y: options.y! }, loss, op) : options.train!;
+  checkFinite(train, op, 'the training data'); // before the split, so that a bad row is named as the caller numbers it
   const { validationSplit, validationData } = options;
   if (validationSplit !== undefined && validationData !== undefined) {
     throw new TypeError(`${op}: give validationSplit or validationData, not both`);

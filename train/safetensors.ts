@@ -331,9 +331,9 @@ export function writeFileAtomicFor(path: string, bytes: Uint8Array | string, op:
   dataWriteFileAtomicFor(path, bytes, op, FILES_IN_A_PAGE);
 }
 
-/** A file's bytes, for `op`; a missing file is Node's ENOENT error. */
+/** A file's bytes, for `op`; a missing file is Node's ENOENT error, a folder a ReadError saying what was expected. */
 export function readFileFor(path: string, op: string): Uint8Array {
-  return dataReadFileFor(path, op, FILES_IN_A_PAGE);
+  return dataReadFileFor(path, op, FILES_IN_A_PAGE, 'a safetensors file (a checkpoint, e.g. runs/NAME/last.safetensors)');
 }
 
 /** Writes `tensors` (float32: a state dict's Tensors, or what `readSafetensors` gave) and `metadata` as a safetensors file, atomically (temporary file, fsync, rename). Node only. */

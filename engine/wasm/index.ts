@@ -26,8 +26,11 @@ import { ModuleBuilder } from './encoder.js';
 import { ELEMENTWISE_EXPORTS, emitElementwise } from './elementwise.js';
 import { GEMM_EXPORTS, emitGemm } from './gemm.js';
 import { OPTIM_EXPORTS, emitOptim } from './optim.js';
+import { ACTIVATION_EXPORTS, emitActivation } from './activation.js';
+import { NORM_EXPORTS, emitNorm } from './norm.js';
 import { requireWebAssembly, webAssembly } from './runtime.js';
-import type { WasmInstance, WasmMemory, WasmModule } from './runtime.js';
+import type { WasmInstance, WasmMemory, WasmModule, WebAssemblyApi } from './runtime.js';
+import { adamStepFactors, type AdamStep, type SgdStep } from '../kernels/updates.js';
 
 export { MR, NR, SPARSE_FRACTION, gemmScratchBytes, indexBytes, packedBytes, panelCount } from './gemm.js';
 export type { WasmMemory, WasmModule } from './runtime.js';
@@ -35,8 +38,13 @@ export type { WasmMemory, WasmModule } from './runtime.js';
 export interface WasmSupport {
   /** 128-bit SIMD (v128, f32x4): the kernels need it. */
   simd: boolean;
-  /** Relaxed SIMD (f32x4.relaxed_madd): the FMA tile loop. Node 20 has it only behind a V8 flag. */
+  /** Relaxed SIMD (f32x4.relaxed_madd) validates. Node 20 has it only behind a V8 flag. */
   relaxedSimd: boolean;
+  /**
+   * f32x4.relaxed_madd computes a fused multiply-add here (one rounding). Relaxed SIMD lets a runtime
+   * compute it as mul then add; Bun does, so validation alone would claim an FMA that never runs.
+   */
+  fusedMadd: boolean;
 }
 
 let support: WasmSupport | null = null;
@@ -48,7 +56,7 @@ let support: WasmSupport | null = null;
 export function wasmSupport(): WasmSupport {
   if (support !== null) return support;
   const api = webAssembly();
-  if (api === null) return (support = { simd: false, relaxedSimd: false });
+  if (api === null) return (support = { simd: false, relaxedSimd: false, fusedMadd: false });
   const probe = (relaxed: boolean): Uint8Array => {
     const mod = new ModuleBuilder();
     const f = mod.func('probe', {}, [], 'probe');
@@ -57,7 +65,25 @@ export function wasmSupport(): WasmSupport {
     return mod.toBytes();
   };
   const simd = api.validate(probe(false));
-  return (support = { simd, relaxedSimd: simd && api.validate(probe(true)) });
+  const relaxedSimd = simd && api.validate(probe(true));
+  return (support = { simd, relaxedSimd, fusedMadd: relaxedSimd && computesFused(api) });
+}
+
+/**
+ * Whether relaxed_madd rounds once, found by running it where fused and unfused differ:
+ * a = b = 1 + 2⁻¹², c = −(1 + 2⁻¹¹). a·b = 1 + 2⁻¹¹ + 2⁻²⁴ exactly; rounded to float32 first (the
+ * 2⁻²⁴ is half an ulp, and ties go to the even 1 + 2⁻¹¹) the sum is 0, fused it is 2⁻²⁴.
+ */
+function computesFused(api: WebAssemblyApi): boolean {
+  const mod = new ModuleBuilder();
+  const f = mod.func('madd', { a: 'f32', b: 'f32', c: 'f32' }, ['f32']);
+  f.f32x4ExtractLane(f.f32x4RelaxedMadd(f.f32x4Splat(f.get('a')), f.f32x4Splat(f.get('b')), f.f32x4Splat(f.get('c'))), 0);
+  try {
+    const madd = new api.Instance(new api.Module(mod.toBytes()), {}).exports.madd as (a: number, b: number, c: number) => number;
+    return madd(1 + 2 ** -12, 1 + 2 ** -12, -(1 + 2 ** -11)) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 export interface KernelModuleOptions {
@@ -92,6 +118,8 @@ export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array {
   emitGemm(mod, { fma: opts.fma });
   emitElementwise(mod);
   emitOptim(mod);
+  emitActivation(mod);
+  emitNorm(mod);
   // Which tile loop was built, readable from any instance (a worker, a checkpoint's metadata).
   const fma = mod.func('builtWithFma', {}, ['i32']);
   fma.i32(opts.fma ? 1 : 0);
@@ -123,24 +151,7 @@ function checkSupport(op: string, opts: KernelModuleOptions): void {
   }
 }
 
-/** SGD's hyper-parameters for one step (optim/sgd.ts; lrT = lr / (1 + decay·iterations), computed by the caller). */
-export interface SgdStep {
-  lrT: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-}
-
-/** Adam's hyper-parameters for step t (from 1): coupledDecay is Adam's weight decay, decoupledDecay AdamW's. */
-export interface AdamStep {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  coupledDecay: number;
-  decoupledDecay: number;
-  t: number;
-}
+export type { AdamStep, SgdStep };
 
 /**
  * The kernels of one instance. Every pointer is a byte address in the instance's memory (0: absent),
@@ -174,9 +185,15 @@ export interface WasmKernels {
   sgdUpdate(w: number, v: number, g: number, step: SgdStep, N: number): void;
   /** The Adam/AdamW update in place; vmax = 0 without AMSGrad. */
   adamUpdate(w: number, m: number, v: number, vmax: number, g: number, step: AdamStep, N: number): void;
+  /** An export as it is, by name: what the thread pool's call tasks run (engine/threads/protocol.ts). */
+  raw(name: KernelExport): (...args: number[]) => unknown;
 }
 
 type Raw = (...args: (number | boolean)[]) => number | undefined;
+
+/** Every function the kernel module exports (instantiateKernels checks that each is there). */
+export const KERNEL_EXPORTS = [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS] as const;
+export type KernelExport = (typeof KERNEL_EXPORTS)[number];
 
 /** Instantiates the compiled kernel module over `memory` (the one it was built to import). */
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): WasmKernels {
@@ -188,10 +205,11 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
     if (typeof fn !== 'function') throw new Error(`instantiateKernels: the module exports no function '${name}'`);
     return fn as Raw;
   };
-  for (const name of [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS]) raw(name);
+  for (const name of KERNEL_EXPORTS) raw(name);
   const sgd = raw('sgdUpdate');
   const adam = raw('adamUpdate');
   return {
+    raw: (name) => raw(name) as (...args: number[]) => unknown,
     fma: raw('builtWithFma')() === 1,
     packA: raw('packA'),
     packB: raw('packB'),
@@ -204,14 +222,25 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
     biasReluForward: raw('biasReluForward'),
     biasReluBackward: raw('biasReluBackward'),
     sgdUpdate(w, v, g, s, N) {
-      sgd(w, v, g, s.lrT, s.momentum, s.nesterov, s.weightDecay, N);
+      sgd(w, v, g, ...sgdFactors(s), N);
     },
     adamUpdate(w, m, v, vmax, g, s, N) {
-      // The factors exactly as optim/adam.ts computes them, so the float64 loop sees the same numbers.
-      const stepSize = s.lr / (1 - Math.pow(s.beta1, s.t));
-      const bc2Sqrt = Math.sqrt(1 - Math.pow(s.beta2, s.t));
-      const shrink = 1 - s.lr * s.decoupledDecay;
-      adam(w, m, v, vmax, g, stepSize, bc2Sqrt, shrink, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.coupledDecay, N);
+      adam(w, m, v, vmax, g, ...adamFactors(s), N);
     },
   };
+}
+
+/** sgdUpdate's scalar arguments, in the export's order (lrT, momentum, nesterov, weightDecay). */
+export function sgdFactors(s: SgdStep): number[] {
+  return [s.lrT, s.momentum, s.nesterov ? 1 : 0, s.weightDecay];
+}
+
+/**
+ * adamUpdate's scalar arguments, in the export's order: the step's factors exactly as
+ * kernels/updates.ts computes them (one function for both: `adamFactors`), so the float64 loop sees
+ * the same numbers.
+ */
+export function adamFactors(s: AdamStep): number[] {
+  const { stepSize, bc2Sqrt, shrink } = adamStepFactors(s);
+  return [stepSize, bc2Sqrt, shrink, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.coupledDecay];
 }

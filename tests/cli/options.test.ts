@@ -65,6 +65,24 @@ describe('flag validation', () => {
     });
   }
 
+  it('mistyped flags: one line each, the hint on the same line, every mistake named (it stopped at the first, hint on a line of its own)', async () => {
+    const two = await cli('train', '--lrr', '0.1', '--epoch', '3', '--quiet');
+    expect(two.code).toBe(2);
+    expect(two.err).toEqual([
+      "tapegrad train: unknown option '--lrr' (did you mean --lr?)",
+      "tapegrad train: unknown option '--epoch' (did you mean --epochs?)",
+    ]);
+    const one = await cli('eval', '--model', 'x.safetensors', '--datset', 'mnist');
+    expect(one.err).toEqual(["tapegrad eval: unknown option '--datset' (did you mean --dataset?)"]);
+    // No hint when nothing is close; a value that looks like a flag after a flag that takes one is a value.
+    expect((await cli('train', '--zzzzzz', '--lr', '-1e-3')).err).toEqual(["tapegrad train: unknown option '--zzzzzz'"]);
+    // Another command's flag is not offered: --start is lr-find's.
+    expect((await cli('train', '--stat', '1')).err).toEqual(["tapegrad train: unknown option '--stat'"]);
+    expect((await cli('lr-find', '--stat', '1')).err).toEqual(["tapegrad lr-find: unknown option '--stat' (did you mean --start?)"]);
+    // A mistyped command: commander's hint, on the same line too.
+    expect((await cli('tran')).err).toEqual(["tapegrad: unknown command 'tran' (did you mean train?)"]);
+  });
+
   it('unknown options and a missing --model are usage errors too', async () => {
     for (const argv of [['train', '--bogus'], ['eval'], ['frobnicate']]) {
       const r = await cli(...argv);
@@ -86,7 +104,7 @@ describe('flag validation', () => {
     const u = await cli('eval', '--model', folder);
     expect(u.code).toBe(1);
     expect(u.err).toHaveLength(1);
-    expect(u.err[0]).toContain('--model');
+    expect(u.err[0]).toBe(`tapegrad eval: --model ${folder}: is a folder (EISDIR); expected a safetensors file (a checkpoint, e.g. runs/NAME/last.safetensors)`);
   });
 
   it('--help shows examples and exits 0', async () => {

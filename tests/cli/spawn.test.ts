@@ -66,6 +66,32 @@ describe('tapegrad (spawned)', () => {
     expect(ck.progress!.epoch).toBeLessThan(5);
     expect(existsSync(join(out, 'best.safetensors')) || ck.progress!.epoch === 0).toBe(true);
   });
+
+  it('SIGTERM does what Ctrl-C does: finishes the batch, writes last.safetensors, prints the resume command, exits 143; the resume finishes the run', async () => {
+    const out = join(dir, 'sigterm');
+    let sent = false;
+    const args = ['train', '--dataset', 'mnist', '--train-size', '3000', '--test-size', '100', '--batch-size', '16', '--epochs', '2', '--out', out];
+    const r = await tapegrad(args, (text, child) => {
+      if (!sent && text.includes(`-> ${out}`)) {
+        sent = true;
+        setTimeout(() => child.kill('SIGTERM'), 300);
+      }
+    });
+    expect(sent).toBe(true);
+    expect(r.signal, r.stderr).toBeNull(); // it exited by itself, not killed by the signal
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toContain('terminated (SIGTERM): finishing the current batch and saving last.safetensors');
+    const last = join(out, 'last.safetensors');
+    expect(r.stderr).toContain(`resume with: npx tapegrad train --resume ${last}`);
+    const stopped = load(last).progress!;
+    expect(stopped.epoch * 1000 + stopped.batch).toBeGreaterThan(0);
+    expect(stopped.epoch).toBeLessThan(2);
+
+    const resumed = await tapegrad(['train', '--resume', last, '--quiet']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/test accuracy: \d\.\d{4} \(last weights, epoch 2\)/);
+    expect(load(last).progress!.epoch).toBe(2);
+  });
 });
 
 /** One line on stderr, no stack trace. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -115,11 +115,18 @@ describe('atomic writes', () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
     try {
-      const stale = [`.last.safetensors.${dead}.1700000000000.tmp`, `.best.safetensors.${dead}.1700000000001.tmp`, `.metrics.csv.${process.pid}.1700000000002.tmp`];
-      const live = `.last.safetensors.${alive.pid}.1700000000003.tmp`;
-      for (const name of [...stale, live, 'notes.tmp', '.hidden']) writeFileSync(join(folder, name), Buffer.alloc(1000));
+      const stale = [`.last.safetensors.tapegrad-${dead}-1700000000000.tmp`, `.best.safetensors.tapegrad-${dead}-1700000000001.tmp`, `.metrics.csv.tapegrad-${process.pid}-1700000000002.tmp`];
+      const live = `.last.safetensors.tapegrad-${alive.pid}-1700000000003.tmp`;
+      // Not ours, though they look alike (an older tapegrad's names, another program's): left alone.
+      const others = [`.last.safetensors.${dead}.1700000000004.tmp`, 'notes.tmp', '.hidden'];
+      for (const name of [...stale, live, ...others]) writeFileSync(join(folder, name), Buffer.alloc(1000));
+      // A writer whose id is running again, in another process, an hour later: stale all the same.
+      const reused = `.best.safetensors.tapegrad-${alive.pid}-1700000000005.tmp`;
+      writeFileSync(join(folder, reused), Buffer.alloc(1000));
+      const anHourAgo = (Date.now() - 61 * 60 * 1000) / 1000;
+      utimesSync(join(folder, reused), anHourAgo, anHourAgo);
       writeFileAtomic(join(folder, 'metrics.csv'), 'epoch\n0\n');
-      expect(readdirSync(folder).sort()).toEqual([live, '.hidden', 'metrics.csv', 'notes.tmp'].sort());
+      expect(readdirSync(folder).sort()).toEqual([live, ...others, 'metrics.csv'].sort());
     } finally {
       alive.kill();
     }
