@@ -28,7 +28,7 @@ export class UsageError extends Error {
   }
 }
 
-export type CommandName = 'train' | 'eval' | 'lr-find' | 'sweep' | 'bench';
+export type CommandName = 'train' | 'eval' | 'lr-find' | 'sweep' | 'bench' | 'export';
 
 /** One flag. `T` is its value's type once parsed. */
 export interface Flag<T> {
@@ -312,7 +312,7 @@ export const RUN_FLAGS = {
     commands: ['train', 'eval', 'lr-find', 'sweep', 'bench'],
     resumable: true,
   }),
-  json: flag({ help: 'print one JSON line with the final metrics last', default: false, commands: ['train', 'eval', 'lr-find', 'sweep', 'bench'], resumable: true }),
+  json: flag({ help: 'print one JSON line with the final metrics last', default: false, commands: ['train', 'eval', 'lr-find', 'sweep', 'export', 'bench'], resumable: true }),
 };
 
 /** `eval`'s own flags (the data set and sizes default differently from training's). */
@@ -334,6 +334,20 @@ export const LRFIND_FLAGS = {
 /** `sweep`'s list of dropout rates (one run each). */
 export const SWEEP_FLAGS = {
   dropout: flag<number[] | null>({ arg: '<rates>', help: 'comma-separated dropout rates, e.g. 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9', default: null, parse: (t, f) => parseRateList(f, t), commands: ['sweep'] }),
+};
+
+/** `export`'s: the checkpoint, the format, the file to write. */
+export const EXPORT_FLAGS = {
+  model: flag<string>({ ...EVAL_FLAGS.model, help: 'a .safetensors checkpoint with its architecture (best.safetensors, last.safetensors)', commands: ['export'] }),
+  format: flag<'onnx'>({ arg: '<name>', help: 'onnx (opset 17, a dynamic batch dimension)', default: 'onnx', parse: (t, f) => parseChoice(f, t, ['onnx'] as const), commands: ['export'] }),
+  out: flag<string | null>({
+    arg: '<file>',
+    help: 'the file to write',
+    default: null,
+    defaultText: 'the checkpoint\'s path with .onnx',
+    parse: (t, f) => parsePath(f, t, 'a file path'),
+    commands: ['export'],
+  }),
 };
 
 export const BENCH_FLAGS = {
@@ -414,7 +428,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Every table, in the order the help lists them. */
-export const FLAG_TABLES: ReadonlyArray<Record<string, Flag<unknown>>> = [EVAL_FLAGS, TRAIN_FLAGS, LRFIND_FLAGS, SWEEP_FLAGS, RUN_FLAGS, BENCH_FLAGS];
+export const FLAG_TABLES: ReadonlyArray<Record<string, Flag<unknown>>> = [EVAL_FLAGS, EXPORT_FLAGS, TRAIN_FLAGS, LRFIND_FLAGS, SWEEP_FLAGS, RUN_FLAGS, BENCH_FLAGS];
 
 type Table = Record<string, Flag<any>>;
 /** The parsed values of a table: `{ batchSize: number, ... }`. */
@@ -455,6 +469,68 @@ export function parseFlags<T extends Table>(table: T, raw: RawOptions): FlagValu
 
 /** Defaults: the run `npm run train` makes (its rate depends on the optimizer: DEFAULT_LR). */
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'lr'> = (({ lr: _lr, ...rest }) => rest)(defaultsOf(TRAIN_FLAGS));
+
+/**
+ * A checkpoint's saved run settings (`__metadata__.hyperParams.config`), checked with the same checks as
+ * the flags they came from: each value is spelled as its flag's text and parsed by the flag's own `parse`,
+ * so a damaged file is refused with the field and what it should hold, by `where` (`--resume run/last.safetensors`),
+ * exit 1 (the file is bad, not the command line). A setting the file does not have (an older tapegrad's,
+ * from before the flag) is the flag's default.
+ */
+export function checkSavedConfig(saved: Record<string, unknown>, where: string): TrainConfig {
+  const out: Record<string, unknown> = {};
+  const bad = (key: string, value: unknown, expected: string): never => {
+    throw new UsageError(`${where}: __metadata__.hyperParams.config.${key} is ${JSON.stringify(value) ?? String(value)}; expected ${expected}`, 1);
+  };
+  for (const [key, f] of Object.entries(TRAIN_FLAGS) as Array<[string, Flag<unknown>]>) {
+    const value = saved[key];
+    if (value === undefined) {
+      // --lr's default depends on the optimizer (NaN here): a file without it cannot say which rate ran.
+      if (Number.isNaN(f.default)) bad(key, value, `the ${flagName(key)} the run used`);
+      out[key] = f.default;
+      continue;
+    }
+    if (f.parse === undefined) {
+      if (typeof value !== 'boolean') bad(key, value, 'true or false');
+      out[key] = value;
+      continue;
+    }
+    if (value === null) {
+      if (f.default !== null) bad(key, value, `a value (${flagName(key)})`);
+      out[key] = null;
+      continue;
+    }
+    const text = flagText(value);
+    if (text === null) return bad(key, value, `what ${flagName(key)} takes`);
+    try {
+      f.parse(text, flagName(key));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      bad(key, value, /: expected (.*)$/.exec(e.message)?.[1] ?? e.message);
+    }
+    out[key] = value;
+  }
+  const cycles = (out.schedule as ScheduleSpec).cycles;
+  if (cycles !== undefined && !(Array.isArray(cycles) && cycles.every((c) => Number.isInteger(c) && c > 0))) {
+    bad('schedule.cycles', cycles, 'the epochs at which its cycles end, positive integers');
+  }
+  return out as TrainConfig;
+}
+
+/** A saved setting as the text of its flag (`[300, 100]` → `300,100`), or null for a value no flag spells. */
+function flagText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.every((v) => typeof v === 'number') ? value.join(',') : null;
+  if (typeof value === 'object' && value !== null) {
+    // A schedule: { name, params: { drop: 0.5 }, cycles? } → 'step:drop=0.5'.
+    const { name, params } = value as { name?: unknown; params?: unknown };
+    if (typeof name !== 'string' || typeof params !== 'object' || params === null || Array.isArray(params)) return null;
+    const pairs = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
+    return pairs.length === 0 ? name : `${name}:${pairs.join(',')}`;
+  }
+  return null;
+}
 
 /** The flags that may accompany --resume. */
 export const RESUME_FLAGS: ReadonlySet<string> = new Set(

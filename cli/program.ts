@@ -1,5 +1,5 @@
 /**
- * The `tapegrad` command line (commander): train, eval, lr-find, sweep, bench. Each command's options
+ * The `tapegrad` command line (commander): train, eval, lr-find, sweep, export, bench. Each command's options
  * come from the flag tables of options.ts (one declaration per flag), given to commander without
  * defaults or parsers, so commander only splits the command line; options.ts checks the values and
  * applies the defaults. `runCli` returns the exit code instead of exiting, so tests can run it
@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { processIo, type Io } from './io.js';
 import { lrFindCommand } from './lrfind.js';
 import { MissingPackageError } from '../data/index.js';
@@ -129,6 +130,18 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       const outcome = await sweepCommand(opts, io);
       exitCode = outcome.exitCode;
       summary = { command: 'sweep', out: outcome.out, runs: outcome.runs };
+    });
+
+  addFlags(program.command('export').description('write a saved model as an ONNX file (opset 17), for ONNX Runtime in a page, Node, Python or C++'), 'export')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tapegrad export --model runs/mnist-20260101-120000/best.safetensors --format onnx --out model.onnx\n' +
+        'The graph is the model in eval mode (Dropout is the identity, BatchNorm uses its running statistics), its first\n' +
+        'dimension the symbolic batch; initializers keep the checkpoint\'s tensor names (0.weight, 1.running_mean, ...).',
+    )
+    .action(async (opts: RawOptions) => {
+      start('export', opts);
+      summary = { command: 'export', ...(await exportCommand(opts, io)) };
     });
 
   addFlags(program.command('bench').description('kernel and training speed'), 'bench')

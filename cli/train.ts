@@ -40,7 +40,7 @@ import { DATASET_NAMES, MissingPackageError } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
 import { buildModel, buildOptimizer, buildSchedule, cyclesOf, loadRunData, seeds, spansRun } from './build.js';
 import { applyBackend, applyThreads, backendNote, checkOutDir, defaultRunDir, engineLine, loadCheckpointFlag, type Io, type StopSignal } from './io.js';
-import { RESUME_FLAGS, flagName, parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
+import { RESUME_FLAGS, checkSavedConfig, flagName, parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
 
 /** The shell's exit code for a run a signal stopped: 128 + the signal's number. */
 const EXIT_CODE: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -103,16 +103,21 @@ export function resolveTrain(raw: RawOptions): ResolvedTrain {
   }
   const path = run.resume;
   const checkpoint = loadCheckpointFlag('--resume', path);
-  const saved = checkpoint.hyperParams.config as TrainConfig | undefined;
+  const savedJson = checkpoint.hyperParams.config;
   if (checkpoint.model && !checkpoint.progress) {
     throw new UsageError(`--resume ${path}: holds a model's weights alone (as best.safetensors does); resume from the last.safetensors beside it`);
   }
-  if (!saved || !checkpoint.model || !checkpoint.progress || !checkpoint.optimizerState) {
+  if (!savedJson || !checkpoint.model || !checkpoint.progress || !checkpoint.optimizerState) {
     throw new UsageError(`--resume ${path}: the checkpoint has no training state to resume (was it written by tapegrad train?)`);
   }
-  if (!(DATASET_NAMES as readonly string[]).includes(saved.dataset)) {
-    throw new UsageError(`--resume ${path}: the checkpoint names the data set ${JSON.stringify(saved.dataset)}, which is not one of ${DATASET_NAMES.join(', ')}`, 1);
+  if (typeof savedJson !== 'object' || Array.isArray(savedJson)) {
+    throw new UsageError(`--resume ${path}: __metadata__.hyperParams.config is ${JSON.stringify(savedJson)}; expected the run's settings, an object`, 1);
   }
+  const dataset = (savedJson as { dataset?: unknown }).dataset;
+  if (!(DATASET_NAMES as readonly unknown[]).includes(dataset)) {
+    throw new UsageError(`--resume ${path}: the checkpoint names the data set ${JSON.stringify(dataset)}, which is not one of ${DATASET_NAMES.join(', ')}`, 1);
+  }
+  const saved = checkSavedConfig(savedJson as Record<string, unknown>, `--resume ${path}`);
   const config = parseTrainConfig(raw, saved);
   const progress = checkpoint.progress;
   const done = progress.epoch;

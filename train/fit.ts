@@ -369,15 +369,27 @@ function restoreRun(
   run.model.loadStateDict(ck.weights);
   if (ck.optimizerState) {
     if (typeof run.optimizer.loadStateDict !== 'function') throw new TypeError(`${op}: ${ck.path} holds optimizer state, but the optimizer has no loadStateDict`);
-    run.optimizer.loadStateDict(ck.optimizerState as never);
+    restoring(ck, 'optimizer', () => run.optimizer.loadStateDict!(ck.optimizerState as never));
   }
   if (run.schedule && ck.scheduleState !== null && typeof run.schedule.loadStateDict === 'function') {
-    run.schedule.loadStateDict(ck.scheduleState as never);
+    restoring(ck, 'schedule', () => run.schedule!.loadStateDict!(ck.scheduleState as never));
   }
-  for (const [name, state] of Object.entries(p.rng)) run.rngs[name]?.setState(state);
-  if (typeof run.model.loadRngState === 'function') run.model.loadRngState(p.modelRng);
+  for (const [name, state] of Object.entries(p.rng)) restoring(ck, `progress.rng.${name}`, () => run.rngs[name]?.setState(state));
+  if (typeof run.model.loadRngState === 'function') restoring(ck, 'progress.modelRng', () => run.model.loadRngState!(p.modelRng));
   run.optimizer.lr = p.lr;
   for (const cb of run.callbacks) {
-    if (cb.name && cb.setState && p.callbacks[cb.name] !== undefined) cb.setState(p.callbacks[cb.name]);
+    if (cb.name && cb.setState && p.callbacks[cb.name] !== undefined) restoring(ck, `progress.callbacks.${cb.name}`, () => cb.setState!(p.callbacks[cb.name!]));
+  }
+}
+
+/**
+ * Runs one piece of a restore; what it refuses (an optimizer state for another optimizer, a generator state
+ * of the wrong length) is a FormatError naming the checkpoint and the metadata field it came from.
+ */
+function restoring(ck: Checkpoint, field: string, restore: () => void): void {
+  try {
+    restore();
+  } catch (e) {
+    throw new FormatError(`${ck.path}: __metadata__.${field} cannot be restored: ${(e as Error).message}`);
   }
 }

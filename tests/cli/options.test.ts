@@ -139,7 +139,7 @@ describe('option parsing', () => {
 
 describe('the flag table (one declaration per flag)', () => {
   it("feeds every command's --help: each flag it takes, spelled from its key, with its help and default", async () => {
-    const commands: CommandName[] = ['train', 'eval', 'lr-find', 'sweep', 'bench'];
+    const commands: CommandName[] = ['train', 'eval', 'lr-find', 'sweep', 'export', 'bench'];
     for (const command of commands) {
       const r = await cli(command, '--help');
       expect(r.code, command).toBe(0);

@@ -60,11 +60,11 @@ describe('safetensors', () => {
     cases.push(['bad-json', badJson]);
     const headerLen = Number(new DataView(good.buffer).getBigUint64(0, true));
     const hdr = JSON.parse(Buffer.from(good.subarray(8, 8 + headerLen)).toString());
-    hdr['0.bias'].dtype = 'F64';
+    hdr['0.bias'].dtype = 'C64'; // a dtype tapegrad does not read (complex64)
     const wrongDtype = Buffer.from(JSON.stringify(hdr).padEnd(headerLen, ' '));
-    const f64 = good.slice();
-    f64.set(wrongDtype, 8);
-    cases.push(['dtype', f64]);
+    const f8 = good.slice();
+    f8.set(wrongDtype, 8);
+    cases.push(['dtype', f8]);
     for (const [name, bytes] of cases) {
       const path = join(dir, `${name}.safetensors`);
       writeFileSync(path, bytes);
@@ -72,6 +72,14 @@ describe('safetensors', () => {
       expect(() => readSafetensors(path), name).toThrow(path);
     }
     expect(() => decodeSafetensors(good.subarray(0, good.length - 1))).toThrow(/truncated/);
+    expect(() => readSafetensors(join(dir, 'dtype.safetensors'))).toThrow(
+      /tensor '0\.bias' has dtype "C64"; tapegrad reads F32, F16, BF16, F64, I8, U8, I16, U16, I32, U32, I64, U64, BOOL$/,
+    );
+    // A dtype whose size does not fit the span: 3 F64 values need 24 bytes, the file gives 12.
+    hdr['0.bias'].dtype = 'F64';
+    const f64 = good.slice();
+    f64.set(Buffer.from(JSON.stringify(hdr).padEnd(headerLen, ' ')), 8);
+    expect(() => decodeSafetensors(f64, 'f64.safetensors')).toThrow("f64.safetensors: not a valid safetensors file: tensor '0.bias' spans 12 bytes but shape [3] of F64 needs 24");
   });
 
   it('rejects a header whose offsets leave a hole', () => {
@@ -80,6 +88,15 @@ describe('safetensors', () => {
     new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
     bytes.set(Buffer.from(header), 8);
     expect(() => decodeSafetensors(bytes, 'hole.safetensors')).toThrow(/hole\.safetensors.*hole or overlap/);
+  });
+
+  it('is itself the Map of its tensors, so loadStateDict takes it as it is', () => {
+    const back = decodeSafetensors(encodeSafetensors(sample(), { note: 'x' }));
+    expect(back).toBeInstanceOf(Map);
+    expect(back.tensors).toBe(back);
+    expect([...back.keys()].sort()).toEqual(['0.bias', '0.weight', 'empty', 'scalar']);
+    expect(back.get('0.bias')!.dtype).toBe('F32');
+    expect(back.metadata).toEqual({ note: 'x' });
   });
 
   it('replaces an existing file whole', () => {
