@@ -53,9 +53,11 @@ export class Pool {
     this.size = options.workers;
     this.module = options.module;
     // From the sources (tsx, vitest) a worker needs the TypeScript loader, which worker.mjs
-    // registers; the compiled package starts the compiled worker directly.
-    const fromSources = import.meta.url.endsWith('.ts');
-    const url = new URL(fromSources ? './worker.mjs' : './worker.js', import.meta.url);
+    // registers; the compiled package starts the compiled worker directly. The path is built from
+    // import.meta.dirname (Node, Bun and Deno have it; this runs only there): `new URL(.., import.meta.url)`
+    // made webpack warn and write the builder's own path into a page's bundle.
+    const fromSources = import.meta.filename.endsWith('.ts');
+    const url = `${import.meta.dirname}/${fromSources ? 'worker.mjs' : 'worker.js'}`;
     for (let w = 0; w < this.size; w++) {
       const worker = new Worker(url, {
         workerData: { ctrl: this.ctrl, args: this.args, memory: options.memory, module: options.module, worker: w },

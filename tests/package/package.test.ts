@@ -373,10 +373,9 @@ describe('an installed tapegrad, bundled with webpack 5', () => {
     expect(code).toContain('exportOnnx: the model');
   }, 120_000);
 
-  // engine/threads/pool.ts names its worker with `new URL(..., import.meta.url)`: webpack warns ("Critical
-  // dependency") and writes the builder's file URL into the bundle. The fix is the engine's (import.meta.dirname,
-  // as data/optional.ts does; the two lines are in issue 20's report). When it lands, this fails: make it an `it`.
-  it.fails('no warning and no builder\'s path at all, engine/ included', async () => {
+  // engine/threads/pool.ts named its worker with `new URL(..., import.meta.url)`: webpack warned ("Critical
+  // dependency") and wrote the builder's file URL into the bundle. It builds the path from import.meta.dirname now.
+  it('no warning and no builder\'s path at all, engine/ included', async () => {
     const { code, warnings } = await webpackBundle();
     expect(warnings).toEqual([]);
     expect(builderPaths(code)).toEqual([]);
