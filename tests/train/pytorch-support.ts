@@ -54,6 +54,29 @@ def save_file(tensors, path, metadata=None):
             f.write(b)
 `;
 
+/**
+ * `load_file` of safetensors.torch, for the F32 files tapegrad writes: the format read as it says (an
+ * 8-byte little-endian header length, the JSON header, raw little-endian float32), with the standard library.
+ */
+export const LOAD_FILE = `
+import json, struct
+import torch
+
+def load_file(path):
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == '__metadata__':
+            continue
+        assert info['dtype'] == 'F32', info['dtype']
+        begin, end = info['data_offsets']
+        out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info['shape'])
+    return out
+`;
+
 /** Runs `script` (after SAVE_FILE) with `input` as JSON on stdin; its stdout's JSON. */
 export function runPython(script: string, input: unknown): unknown {
   const r = spawnSync(python!, ['-c', SAVE_FILE + script], { input: JSON.stringify(input), encoding: 'utf8', timeout: 120_000, env: TORCH_ENV });

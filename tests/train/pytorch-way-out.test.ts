@@ -18,30 +18,10 @@ import { describe, expect, it } from 'vitest';
 import { memoryIo } from '../../cli/io.js';
 import { runCli } from '../../cli/program.js';
 import { fencedBlocks } from '../package/markdown.js';
-import { TORCH_ENV, python } from './pytorch-support.js';
+import { LOAD_FILE, TORCH_ENV, python } from './pytorch-support.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const torchrun = ['/usr/bin/torchrun'].find((p) => python !== undefined && existsSync(p));
-
-/** `load_file` of safetensors.torch, for the F32 files tapegrad writes. */
-const SAFETENSORS_SHIM = `
-import json, struct
-import torch
-
-def load_file(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == '__metadata__':
-            continue
-        assert info['dtype'] == 'F32', info['dtype']
-        begin, end = info['data_offsets']
-        out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info['shape'])
-    return out
-`;
 
 /** The README's section `title`, up to the next section. */
 function section(readme: string, title: string): string {
@@ -80,7 +60,7 @@ describe.skipIf(torchrun === undefined)(`the README's way out (${torchrun ?? 'no
     writeFileSync(join(dir, 'continue.py'), continuePy.code);
     mkdirSync(join(dir, 'shim', 'safetensors'), { recursive: true });
     writeFileSync(join(dir, 'shim', 'safetensors', '__init__.py'), '');
-    writeFileSync(join(dir, 'shim', 'safetensors', 'torch.py'), SAFETENSORS_SHIM);
+    writeFileSync(join(dir, 'shim', 'safetensors', 'torch.py'), LOAD_FILE);
     const command = /^# continue\.py: (torchrun [^(]*?)\s*(\(|$)/m.exec(continuePy.code)?.[1];
     expect(command).toBe('torchrun --standalone --nproc_per_node=2 continue.py');
     // Debian's torch 1.13 on Python 3.11 cannot parse torchrun's own defaults (`Std.from_str` misses the
