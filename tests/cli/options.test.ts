@@ -2,18 +2,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '../../cli/io.js';
 import { FLAG_TABLES, RESUME_FLAGS, TRAIN_DEFAULTS, TRAIN_FLAGS, flagHelp, flagName, parseLayers, parseSchedule, parseTrainConfig, UsageError, type CommandName } from '../../cli/options.js';
-import { runCli } from '../../cli/program.js';
+import { cli } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-cli-'));
 
-/** Runs the CLI in-process; returns the exit code and what it printed. */
-async function cli(...argv: string[]) {
-  const io = memoryIo();
-  const code = await runCli(argv, io);
-  return { code, out: io.lines, err: io.errors };
-}
 
 describe('flag validation', () => {
   const bad: Array<[string[], string, string]> = [

@@ -8,28 +8,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '../../cli/io.js';
-import { runCli } from '../../cli/program.js';
 import { Rng, getBackend, setBackend } from '../../engine/index.js';
 import { Dense, ReLU, Sequential } from '../../layers/index.js';
 import { load, readSafetensors, save, writeSafetensors } from '../../train/index.js';
+import { cli, expectOneLine } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-rel-'));
 const iris = ['--dataset', 'iris', '--layers', '8', '--batch-size', '16', '--quiet'];
 
-async function cli(...argv: string[]) {
-  const io = memoryIo();
-  const code = await runCli(argv, io);
-  return { code, out: io.lines, err: io.errors };
-}
-
-/** One line on stderr, no stack trace, exit `code`; the line contains every `words`. */
-function expectOneLine(r: { code: number; err: string[] }, code: number, ...words: string[]) {
-  expect(r.err, r.err.join('\n')).toHaveLength(1);
-  expect(r.code, r.err[0]).toBe(code);
-  expect(r.err[0]).not.toMatch(/\n|    at /);
-  for (const w of words) expect(r.err[0]).toContain(w);
-}
 
 /** The rows of a metrics.csv column. */
 function column(path: string, name: string): number[] {

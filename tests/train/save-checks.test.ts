@@ -13,28 +13,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '../../cli/io.js';
-import { runCli } from '../../cli/program.js';
 import { FormatError, Rng, Tensor, memoryStats } from '../../engine/index.js';
 import { BatchNorm, Dense, ReLU, Sequential } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
 import { decodeCheckpoint, decodeSafetensors, encodeCheckpoint, encodeSafetensors, load, readSafetensors, writeSafetensors } from '../../train/index.js';
+import { cli, expectOneLine } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-checks-'));
 
-async function cli(...argv: string[]) {
-  const io = memoryIo();
-  const code = await runCli(argv, io);
-  return { code, out: io.lines, err: io.errors };
-}
-
-/** One line on stderr, no stack trace, exit `code`; the line contains every one of `words`. */
-function expectOneLine(r: { code: number; err: string[] }, code: number, ...words: string[]) {
-  expect(r.err, r.err.join('\n')).toHaveLength(1);
-  expect(r.code, r.err[0]).toBe(code);
-  expect(r.err[0]).not.toMatch(/\n|    at |TypeError/);
-  for (const w of words) expect(r.err[0]).toContain(w);
-}
 
 /** A small trained-looking checkpoint of iris's shape, with the run settings the command line saves. */
 function smallCheckpoint(): Uint8Array {
