@@ -6,10 +6,10 @@
  * calling thread). `npx tsx benchmarks/cutover.ts [js|wasm]` (both without an argument)
  */
 import { allocPersistent } from '../engine/memory.js';
-import { gemmNN } from '../engine/compute.js';
-import { setBackend, type BackendName } from '../engine/backend.js';
+import { gemmNN } from '../engine/backends/index.js';
+import { setBackend, type BackendName } from '../engine/backends/index.js';
 import { Rng } from '../engine/rng.js';
-import { PARALLEL_MIN_MACS, setAutoThreads, setParallelMinMacs, setThreads, threadsReady } from '../engine/threads/index.js';
+import { PARALLEL_MIN_MACS, setParallelMinMacs, setThreads, threadsReady } from '../engine/threads/index.js';
 
 const shapes: [number, number, number][] = [
   [64, 10, 100], [64, 30, 100], [64, 50, 100], [64, 100, 100], [64, 100, 300], [64, 300, 300], [64, 300, 784],
@@ -27,7 +27,6 @@ function median(xs: number[]): number {
 }
 
 console.log(`current cut-over: ${PARALLEL_MIN_MACS.toLocaleString('en-US')} multiply-adds (products below it are forced onto one thread; here the threshold is lifted)`);
-setAutoThreads(false);
 setThreads(2);
 const backends: BackendName[] = process.argv[2] === undefined ? ['js', 'wasm'] : [process.argv[2] as BackendName];
 for (const backend of backends) {

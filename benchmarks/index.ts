@@ -1,55 +1,91 @@
 /**
- * `runBenchmark({ quick })`: the whole benchmark in one run, each contestant in its own process.
+ * `runBenchmark({ quick, nodes })`: the whole benchmark in one run, each contestant in its own process.
  *
- *   1. the kernel table (benchmarks/kernels.ts): GFLOP/s of the naive twin and of the JavaScript and
- *      WebAssembly kernels on 1 thread and on the pool (FMA columns from a child with the relaxed-SIMD flag);
- *   2. training and inference throughput on MNIST, 784-300-100-10, SGD lr 0.1 momentum 0.9,
- *      batch 64, for the rows of benchmarks/contestants.ts: tapegrad on 1 and 2 threads, PyTorch on
- *      one thread with OpenBLAS (when a Python with torch is found, benchmarks/python.ts), TensorFlow.js
- *      CPU and WASM, jax-js (benchmarks/peers/*), warm-up excluded, peers interleaved round by
- *      round, medians; the ratios the table asks for, from this same run;
- *   3. (full run) five epochs of tapegrad on all 60,000 images: heap and tensor arena after each
- *      epoch, peak RSS.
+ *   1. the kernel table (benchmarks/kernels.ts), on each Node: GFLOP/s of the naive twin and of the
+ *      JavaScript and WebAssembly kernels on 1 thread and on the pool, mul+add and FMA;
+ *   2. training and inference throughput on MNIST for the rows of benchmarks/contestants.ts: the
+ *      784-300-100-10 MLP at batch 64 and 256 (tapegrad wasm and js on 1 and 2 threads, PyTorch on 1
+ *      and 2 threads, jax-js, TF.js wasm and cpu), and the seeds' own workloads (article 001's
+ *      BatchNorm/Dropout/tanh/Adam net at 128, d2l's dropout net at 256), every Node row on each Node
+ *      given; batches converted to float32 before timing (benchmarks/mnist.ts), warm-up excluded, rows
+ *      interleaved round by round, medians; the ratios and targets of issue 19, from this same run;
+ *   3. (full run) five epochs of tapegrad on all 60,000 images on the first Node: heap and tensor arena
+ *      after each epoch, peak RSS.
  *
  * Writes benchmarks/results/<date>.json and .md (<date>-quick.* for --quick) and returns the result.
- * `npx tsx benchmarks/run.ts [--quick]` and `tapegrad bench [--quick]` both call it.
+ * `npx tsx benchmarks/run.ts [--quick] [--node <path>]...` and `tapegrad bench [--quick]` both call it
+ * (the Node binaries: benchmarks/machine.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, getPriority, loadavg } from 'node:os';
+import { getPriority, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Contestant } from './contestants.js';
-import { CONTESTANTS, MEMORY_RUN, ratios as ratioList } from './contestants.js';
+import type { NodeRuntime, Ratio, Row } from './contestants.js';
+import { CONTESTANTS, MEMORY_RUN, ratios as ratioList, rows as tableRows } from './contestants.js';
 import type { KernelRow } from './kernels.js';
-import { kernelMarkdown } from './kernels.js';
-import type { PeerResult } from './mnist.js';
+import type { CpuInfo } from './machine.js';
+import { cpuInfo, nodePaths, resolveNodes } from './machine.js';
+import type { PeerResult, Workload } from './mnist.js';
 import type { PythonFound } from './python.js';
 import { findPython } from './python.js';
+import { markdown } from './report.js';
+
+export { markdown, ZERO_SKIP_NOTE } from './report.js';
 
 export interface BenchmarkOptions {
   quick?: boolean;
+  /** Paths of the Node binaries the Node rows run on, the headline first; default nodePaths(): $TAPEGRAD_BENCH_NODES or this Node. */
+  nodes?: string[];
   /** Where results go; default benchmarks/results. */
   outDir?: string;
   /** Progress lines; default console.log. */
   log?: (line: string) => void;
   /** Only the tapegrad rows of this backend (`tapegrad bench --backend`); the peers run as usual. */
   backend?: 'wasm' | 'js';
+  /** How the run was started, for the results' header; default the benchmarks/run.ts command that repeats it. */
+  command?: string;
 }
 
-/** One row of the training table: medians over the row's runs; all null when it could not run here. */
-export interface ContestantSummary {
-  peer: string;
+/** One run of one row: the peer's result line, and which row and round it was. */
+export type RunRecord = PeerResult & { row: string; round: number };
+
+/** One row of the training tables: medians over the row's runs; null figures when it could not run here. */
+export interface RowSummary {
+  row: string;
+  contestant: string;
+  workload: Workload;
+  batch: number;
+  /** The row's runtime: a Node label ('node24') or 'python'. */
+  runtime: string;
+  /** What its runs reported: 'node v24.22.3', 'python 3.11.2, torch 1.13.0a0'; null when it did not run. */
+  version: string | null;
   runs: number;
   trainSamplesPerSec: number | null;
   inferSamplesPerSec: number | null;
   peakRssMiB: number | null;
   lossFirst: number | null;
   lossLast: number | null;
-  /** Why the row did not run (PyTorch without a Python that has torch). */
+  /** Median 1-minute load average when its timed steps began. */
+  loadAverage: number | null;
+  /** tapegrad's wasm rows: whether the products used FMA. */
+  fma?: boolean;
+  /** Why the row did not run (PyTorch without a Python that has torch, a --backend filter). */
   unavailable?: string;
   note?: string;
+}
+
+export interface MemoryResult {
+  heapMiB: number[];
+  /** The tensor arena's size after each epoch (empty when the engine has no arena here). */
+  arenaMiB: number[];
+  heapGrowthEpoch2To5MiB: number;
+  arenaGrowthEpoch2To5MiB: number;
+  peakRssMiB: number;
+  threads: number;
+  backend: string;
+  node: string;
 }
 
 export interface BenchmarkResult {
@@ -57,31 +93,28 @@ export interface BenchmarkResult {
   quick: boolean;
   command: string;
   machine: {
-    cpu: string; cores: number; node: string; niceness: number; loadAverageStart: number[]; loadAverageEnd: number[];
+    cpu: CpuInfo;
+    /** The Node binaries, the headline first. */
+    nodes: NodeRuntime[];
+    niceness: number;
+    loadAverageStart: number[];
+    loadAverageEnd: number[];
     /** Two concurrent single-thread kernels' total rate over one alone (benchmarks/capacity.ts), before and after. */
     parallelCapacity: number[];
     /** The Python that ran the PyTorch rows and its torch, or why there was none. */
     python: { python: string; torch: string } | { missing: string; tried: string[] };
   };
   kernels: KernelRow[];
-  training: ContestantSummary[];
-  runs: PeerResult[];
-  memory: {
-    heapMiB: number[];
-    /** The tensor arena's size after each epoch (empty when the engine has no arena here). */
-    arenaMiB: number[];
-    heapGrowthEpoch2To5MiB: number;
-    arenaGrowthEpoch2To5MiB: number;
-    peakRssMiB: number;
-    threads: number;
-    backend: string;
-  } | null;
-  /** `${row} / ${other}` → training samples/s over training samples/s; null (n/a) when either did not run. */
-  ratios: Record<string, number | null>;
-  /** For each n/a ratio: which row did not run, and why. */
-  ratiosMissing: Record<string, string>;
+  training: RowSummary[];
+  runs: RunRecord[];
+  memory: MemoryResult | null;
+  /** Every ratio of benchmarks/contestants.ts's RATIOS; those with `min` are issue 19's targets. */
+  ratios: Ratio[];
   files: { json: string; markdown: string };
 }
+
+/** Peak RSS the memory run should stay under (issue 19). */
+export const PEAK_RSS_TARGET_MIB = 300;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -97,12 +130,22 @@ interface Launcher {
   env: NodeJS.ProcessEnv;
 }
 
-function nodeLauncher(nodeFlags: string[] = []): Launcher {
-  return { command: process.execPath, prefix: [...nodeFlags, '--import', tsxLoader()], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } };
+function nodeLauncher(node: NodeRuntime, nodeFlags: string[] = []): Launcher {
+  return { command: node.path, prefix: [...nodeFlags, '--import', tsxLoader()], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } };
 }
 
-/** Runs a benchmark script under tsx in a fresh Node process and parses the JSON on its last line. */
-function runScript<T>(script: string, args: string[], launcher: Launcher = nodeLauncher()): Promise<T> {
+/** Python's environment with a contestant's variables over it (null removes one). */
+export function withEnv(base: NodeJS.ProcessEnv, over: Record<string, string | null> = {}): NodeJS.ProcessEnv {
+  const env = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** Runs a benchmark script in a fresh process and parses the JSON on its last line. */
+function runScript<T>(script: string, args: string[], launcher: Launcher): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(launcher.command, [...launcher.prefix, join(here, script), ...args], {
       cwd: root,
@@ -136,83 +179,103 @@ function today(): string {
 }
 
 /** Sum of two concurrent kernel rates over one alone: how many free cores there are right now. */
-async function parallelCapacity(): Promise<number> {
+async function parallelCapacity(node: NodeRuntime): Promise<number> {
   type Rate = { gflops: number };
-  const solo = await runScript<Rate>('capacity.ts', []);
-  const pair = await Promise.all([runScript<Rate>('capacity.ts', []), runScript<Rate>('capacity.ts', [])]);
+  const solo = await runScript<Rate>('capacity.ts', [], nodeLauncher(node));
+  const pair = await Promise.all([runScript<Rate>('capacity.ts', [], nodeLauncher(node)), runScript<Rate>('capacity.ts', [], nodeLauncher(node))]);
   return (pair[0].gflops + pair[1].gflops) / solo.gflops;
+}
+
+/** Timed steps and warm-up steps of a row's run: the contestant's samples over the batch. */
+export function stepsFor(row: Pick<Row, 'contestant' | 'batch'>, quick: boolean): { steps: number; warmup: number } {
+  const steps = Math.max(10, Math.ceil(row.contestant.samples[quick ? 1 : 0] / row.batch));
+  return { steps, warmup: Math.max(quick ? 3 : 5, Math.round(steps / 10)) };
+}
+
+/**
+ * The order of round r: the rows rotated by r/rounds of their number, so that no row always runs first
+ * or right after the same neighbour.
+ */
+export function roundOrder<T>(items: T[], r: number, rounds: number): T[] {
+  const shift = Math.floor((r * items.length) / rounds);
+  return items.map((_, i) => items[(i + shift) % items.length]);
+}
+
+function commandLine(quick: boolean, nodes: NodeRuntime[]): string {
+  const flags = [quick ? '--quick' : null, ...(nodes.length === 1 && nodes[0].path === process.execPath ? [] : nodes.map((n) => `--node ${n.path}`))];
+  return ['npx tsx benchmarks/run.ts', ...flags.filter((f) => f !== null)].join(' ');
 }
 
 export async function runBenchmark(options: BenchmarkOptions = {}): Promise<BenchmarkResult> {
   const quick = options.quick === true;
   const log = options.log ?? ((line: string) => console.log(line));
+  const nodes = resolveNodes(options.nodes ?? nodePaths([]));
+  const headline = nodes[0];
+  const cpu = cpuInfo();
   const loadAverageStart = loadavg();
   const started = performance.now();
-  const capacity = [await parallelCapacity()];
+  log(`machine: ${cpu.model}, ${cpu.cores} cores, ${cpu.simd}${cpu.fma ? ' + FMA' : ''}; load average ${loadAverageStart.map((x) => x.toFixed(2)).join(' ')}`);
+  log(`nodes: ${nodes.map((n) => `${n.label} = ${n.version} (${n.path})`).join(', ')}; headline ${headline.label}`);
+  const capacity = [await parallelCapacity(headline)];
   log(`parallel capacity: two concurrent kernels run ${capacity[0].toFixed(2)}× one alone (2.00 = two free cores)`);
 
-  log(`kernels: ${quick ? 'quick' : 'full'} table (naive; JavaScript and WebAssembly, 1 thread and the pool; FMA in a child)`);
-  const kernels = await runScript<KernelRow[]>('kernels.ts', quick ? ['--json', '--quick'] : ['--json']);
+  const kernels: KernelRow[] = [];
+  for (const node of nodes) {
+    log(`kernels on ${node.label}: ${quick ? 'quick' : 'full'} table (naive; JavaScript and WebAssembly, 1 thread and the pool; mul+add and FMA)`);
+    kernels.push(...(await runScript<KernelRow[]>('kernels.ts', quick ? ['--json', '--quick'] : ['--json'], nodeLauncher(node))));
+  }
 
   const python = CONTESTANTS.some((c) => c.runtime === 'python') ? findPython() : null;
-  if (python?.found === true) log(`pytorch: ${python.python}, torch ${python.torch} (one thread, OpenBLAS first on LD_LIBRARY_PATH)`);
+  if (python?.found === true) log(`pytorch: ${python.python}, torch ${python.torch} (OpenBLAS first on LD_LIBRARY_PATH)`);
   if (python?.found === false) log(`pytorch: ${python.reason} (tried ${python.tried.join('; ')})`);
-  /** How a contestant runs here, or why it cannot. */
-  const launcherFor = (c: Contestant): Launcher | string => {
+  /** How a row runs here, or why it cannot. */
+  const launcherFor = (row: Row): Launcher | string => {
+    const c = row.contestant;
     const backend = c.script === 'peers/tapegrad.ts' ? c.args[c.args.indexOf('--backend') + 1] : undefined;
     if (options.backend !== undefined && backend !== undefined && backend !== options.backend) return `not run: --backend ${options.backend}`;
-    if (c.runtime === 'node') return nodeLauncher();
+    if (row.node !== null) return nodeLauncher(row.node);
     if (python === null || python.found === false) return python?.reason ?? 'no Python was looked for';
-    return { command: python.python, prefix: [], env: python.env };
+    return { command: python.python, prefix: [], env: withEnv(python.env, c.env) };
   };
 
+  const all = tableRows(nodes);
   const rounds = quick ? 1 : 3;
-  const runs: PeerResult[] = [];
+  const runs: RunRecord[] = [];
   for (let r = 0; r < rounds; r++) {
-    // Rotate the order each round so no contestant always runs first (or right after the slowest).
-    const order = CONTESTANTS.map((_, i) => CONTESTANTS[(i + r) % CONTESTANTS.length]);
-    for (const c of order) {
-      const launcher = launcherFor(c);
+    for (const row of roundOrder(all, r, rounds)) {
+      const launcher = launcherFor(row);
       if (typeof launcher === 'string') continue;
-      const steps = quick ? c.steps[1] : c.steps[0];
-      const warmup = quick ? Math.max(2, Math.round(steps / 10)) : Math.max(5, Math.round(steps / 10));
-      const inferBatches = quick ? c.infer[1] : c.infer[0];
-      const res = await runScript<PeerResult>(c.script, [...c.args, '--steps', String(steps), '--warmup', String(warmup), '--infer-batches', String(inferBatches)], launcher);
-      res.peer = c.peer;
-      runs.push(res);
-      log(`round ${r + 1}/${rounds} ${c.peer.padEnd(18)} train ${res.trainSamplesPerSec.toFixed(0).padStart(6)} samples/s, inference ${res.inferSamplesPerSec.toFixed(0).padStart(6)} samples/s, loss ${res.lossFirst.toFixed(3)} → ${res.lossLast.toFixed(3)}`);
+      const { steps, warmup } = stepsFor(row, quick);
+      const inferBatches = row.contestant.infer[quick ? 1 : 0];
+      const args = [
+        ...row.contestant.args, '--workload', row.contestant.workload, '--batch', String(row.batch),
+        '--steps', String(steps), '--warmup', String(warmup), '--infer-batches', String(inferBatches),
+      ];
+      const res = await runScript<PeerResult>(row.contestant.script, args, launcher);
+      runs.push({ ...res, row: row.id, round: r + 1 });
+      log(`round ${r + 1}/${rounds} ${row.id.padEnd(36)} train ${res.trainSamplesPerSec.toFixed(0).padStart(6)} samples/s, inference ${res.inferSamplesPerSec.toFixed(0).padStart(6)} samples/s, loss ${res.lossFirst.toFixed(3)} → ${res.lossLast.toFixed(3)}, load ${res.loadAverage.toFixed(1)}`);
     }
   }
 
-  const training = CONTESTANTS.map((c) => {
-    const launcher = launcherFor(c);
-    return summarize(c.peer, runs, typeof launcher === 'string' ? launcher : undefined);
+  const training = all.map((row) => {
+    const launcher = launcherFor(row);
+    return summarize(row, runs, typeof launcher === 'string' ? launcher : undefined);
   });
 
-  let memory: BenchmarkResult['memory'] = null;
+  let memory: MemoryResult | null = null;
   if (!quick) {
-    log('memory: tapegrad, 2 threads, 5 epochs of 60,000 images (heap after a full GC, and the tensor arena, after each epoch)');
-    const res = await runScript<PeerResult>(MEMORY_RUN.script, MEMORY_RUN.args, nodeLauncher(MEMORY_RUN.nodeFlags));
+    log(`memory: tapegrad, 2 threads, 5 epochs of 60,000 images on ${headline.label} (heap after a full GC, and the tensor arena, after each epoch)`);
+    const res = await runScript<PeerResult>(MEMORY_RUN.script, MEMORY_RUN.args, nodeLauncher(headline, MEMORY_RUN.nodeFlags));
     const heap = res.heapMiB ?? [];
     const arena = res.arenaMiB ?? [];
     const growth = (xs: number[]): number => (xs.length >= 5 ? xs[4] - xs[1] : NaN);
     memory = {
       heapMiB: heap, arenaMiB: arena, heapGrowthEpoch2To5MiB: growth(heap), arenaGrowthEpoch2To5MiB: growth(arena),
-      peakRssMiB: res.peakRssMiB, threads: res.threads ?? 2, backend: res.backend ?? 'unknown',
+      peakRssMiB: res.peakRssMiB, threads: res.threads ?? 2, backend: res.backend ?? 'unknown', node: res.runtime,
     };
     log(`memory: heap ${heap.map((h) => h.toFixed(1)).join(', ')} MiB; arena ${arena.map((h) => h.toFixed(1)).join(', ')} MiB; peak RSS ${res.peakRssMiB.toFixed(0)} MiB`);
-  }
-
-  if (!quick) {
-    capacity.push(await parallelCapacity());
+    capacity.push(await parallelCapacity(headline));
     log(`parallel capacity at the end: ${capacity[1].toFixed(2)}×`);
-  }
-
-  const ratios: Record<string, number | null> = {};
-  const ratiosMissing: Record<string, string> = {};
-  for (const q of ratioList(CONTESTANTS, training)) {
-    ratios[q.name] = q.value;
-    if (q.missing !== undefined) ratiosMissing[q.name] = q.missing;
   }
 
   const outDir = options.outDir ?? join(here, 'results');
@@ -222,17 +285,15 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const result: BenchmarkResult = {
     date,
     quick,
-    command: quick ? 'npx tsx benchmarks/run.ts --quick' : 'npx tsx benchmarks/run.ts',
+    command: options.command ?? commandLine(quick, nodes),
     machine: {
-      cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, niceness: getPriority(),
-      loadAverageStart, loadAverageEnd: loadavg(), parallelCapacity: capacity, python: pythonSummary(python),
+      cpu, nodes, niceness: getPriority(), loadAverageStart, loadAverageEnd: loadavg(), parallelCapacity: capacity, python: pythonSummary(python),
     },
     kernels,
     training,
     runs,
     memory,
-    ratios,
-    ratiosMissing,
+    ratios: ratioList(nodes, training.map((t) => ({ id: t.row, trainSamplesPerSec: t.trainSamplesPerSec, ...(t.unavailable !== undefined ? { unavailable: t.unavailable } : {}) }))),
     files: { json: `${base}.json`, markdown: `${base}.md` },
   };
   const md = markdown(result, (performance.now() - started) / 1000);
@@ -243,84 +304,35 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   return result;
 }
 
-/** A row of the training table: medians of the contestant's runs, or why it did not run. */
-export function summarize(peer: string, runs: PeerResult[], unavailable?: string): ContestantSummary {
-  if (unavailable !== undefined) {
-    return { peer, runs: 0, trainSamplesPerSec: null, inferSamplesPerSec: null, peakRssMiB: null, lossFirst: null, lossLast: null, unavailable };
+/** A row of the training tables: medians of its runs, or why it did not run. */
+export function summarize(row: Pick<Row, 'id' | 'contestant' | 'batch' | 'node'>, runs: RunRecord[], unavailable?: string): RowSummary {
+  const base = {
+    row: row.id, contestant: row.contestant.name, workload: row.contestant.workload, batch: row.batch,
+    runtime: row.node?.label ?? 'python',
+  };
+  const mine = runs.filter((x) => x.row === row.id);
+  if (unavailable !== undefined || mine.length === 0) {
+    return {
+      ...base, version: null, runs: 0, trainSamplesPerSec: null, inferSamplesPerSec: null, peakRssMiB: null, lossFirst: null, lossLast: null, loadAverage: null,
+      unavailable: unavailable ?? 'did not run',
+    };
   }
-  const mine = runs.filter((x) => x.peer === peer);
   return {
-    peer,
+    ...base,
+    version: mine[0].runtime,
     runs: mine.length,
     trainSamplesPerSec: median(mine.map((x) => x.trainSamplesPerSec)),
     inferSamplesPerSec: median(mine.map((x) => x.inferSamplesPerSec)),
     peakRssMiB: Math.max(...mine.map((x) => x.peakRssMiB)),
     lossFirst: median(mine.map((x) => x.lossFirst)),
     lossLast: median(mine.map((x) => x.lossLast)),
-    ...(mine[0]?.note ? { note: mine[0].note } : {}),
+    loadAverage: median(mine.map((x) => x.loadAverage)),
+    ...(mine[0].fma !== undefined && mine[0].backend === 'wasm' ? { fma: mine[0].fma } : {}),
+    ...(mine[0].note ? { note: mine[0].note } : {}),
   };
 }
 
 function pythonSummary(p: PythonFound | null): BenchmarkResult['machine']['python'] {
   if (p === null) return { missing: 'no contestant needs Python', tried: [] };
   return p.found ? { python: p.python, torch: p.torch } : { missing: p.reason, tried: p.tried };
-}
-
-/** Said next to every training table: the kernel table below measures dense operands. */
-export const ZERO_SKIP_NOTE =
-  'tapegrad\'s products skip k-steps whose packed values are all zero (engine/kernels/gemmPacked.ts), and MNIST ' +
-  'pixels are about 80% zeros, so its first layer does less arithmetic than the peers\' (same results, bit for bit); ' +
-  'the kernel table uses dense random operands, where nothing is skipped, and tapegrad-2t-dense trains with skipping ' +
-  'turned off.';
-
-export function markdown(r: BenchmarkResult, seconds?: number): string {
-  const n = (v: number | null, d = 0): string => (v !== null && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');
-  const lines: string[] = [];
-  lines.push(`# tapegrad benchmark, ${r.date}${r.quick ? ' (quick)' : ''}`);
-  lines.push('');
-  lines.push(`\`${r.command}\` on ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}` +
-    `${seconds === undefined ? '' : `, ${n(seconds)} s`}${r.machine.niceness !== 0 ? `, niceness ${r.machine.niceness} (every contestant alike)` : ''}; load average ${r.machine.loadAverageStart.map((x) => x.toFixed(1)).join('/')} at the start ` +
-    `(other work shares the machine: medians, peers interleaved). Parallel capacity ` +
-    `${r.machine.parallelCapacity.map((c) => `${c.toFixed(2)}×`).join(' at the start, ')}${r.machine.parallelCapacity.length > 1 ? ' at the end' : ''}: ` +
-    `two single-thread kernels at once ran that much faster than one (2.00× = two free cores), which bounds what two threads can gain.`);
-  lines.push('');
-  lines.push('## Training: MLP 784-300-100-10, SGD lr 0.1 momentum 0.9, batch 64, MNIST');
-  lines.push('');
-  lines.push('| contestant | train samples/s | inference samples/s (batch 1000) | peak RSS MiB | loss, first → last 10 timed steps | runs |');
-  lines.push('| --- | ---: | ---: | ---: | --- | ---: |');
-  for (const t of r.training) {
-    if (t.unavailable !== undefined) {
-      lines.push(`| ${t.peer} | ${t.unavailable} | | | | 0 |`);
-      continue;
-    }
-    lines.push(`| ${t.peer} | ${n(t.trainSamplesPerSec)} | ${n(t.inferSamplesPerSec)} | ${n(t.peakRssMiB)} | ${n(t.lossFirst, 3)} → ${n(t.lossLast, 3)} | ${t.runs} |`);
-  }
-  lines.push('');
-  lines.push('| ratio (train samples/s) | value |');
-  lines.push('| --- | ---: |');
-  for (const [k, v] of Object.entries(r.ratios)) {
-    lines.push(`| ${k} | ${v === null ? `n/a (${r.ratiosMissing[k] ?? 'a row did not run'})` : `${n(v, 2)}×`} |`);
-  }
-  const notes = r.training.filter((t) => t.note).map((t) => `${t.peer}: ${t.note}.`);
-  notes.unshift(ZERO_SKIP_NOTE);
-  if (notes.length > 0) {
-    lines.push('');
-    lines.push(notes.join(' '));
-  }
-  if (r.memory) {
-    const m = r.memory;
-    lines.push('');
-    lines.push(`Memory (tapegrad, ${m.backend} backend, ${m.threads} threads, 5 epochs of 60,000 images, each step in a scope): ` +
-      `growth from epoch 2 to 5: heap ${n(m.heapGrowthEpoch2To5MiB, 2)} MiB, arena ${n(m.arenaGrowthEpoch2To5MiB, 2)} MiB; peak RSS ${n(m.peakRssMiB)} MiB.`);
-    lines.push('');
-    lines.push('| after epoch | heap MiB (after a full GC) | tensor arena MiB |');
-    lines.push('| ---: | ---: | ---: |');
-    m.heapMiB.forEach((h, e) => lines.push(`| ${e + 1} | ${n(h, 1)} | ${m.arenaMiB[e] === undefined ? '—' : n(m.arenaMiB[e], 1)} |`));
-  }
-  lines.push('');
-  lines.push('## Kernels: GFLOP/s of the 784→300 Dense layer\'s products (W stored (300,784), PyTorch layout)');
-  lines.push('');
-  lines.push(kernelMarkdown(r.kernels));
-  lines.push('');
-  return lines.join('\n');
 }

@@ -1,27 +1,34 @@
 /**
  * The kernel table: GFLOP/s of the three products of tapegrad's widest Dense layer (784 → 300,
  * PyTorch layout W (300,784)) at batch 64 and 128, for the naive twin, the JavaScript register-blocked
- * kernel on one thread and through the worker pool (2 threads), the WebAssembly kernel likewise, and
- * the WebAssembly kernel with FMA — which Node 20 accepts only behind --experimental-wasm-relaxed-simd,
- * so those columns come from a child process this script starts with the flag (the program itself
- * never sets one). Each kernel's output is compared with its naive twin first (the JavaScript kernel
- * within 1e-5 — it gives the same bits; the WebAssembly one within float32 accumulation's bound
- * K·2⁻²³·Σ|a·b|, tests/engine/wasm-checks.ts); one that disagrees is reported as refused, never timed.
+ * kernel on one thread and through the worker pool (2 threads), the WebAssembly kernel likewise with
+ * mul+add, and the WebAssembly kernel with FMA (relaxed SIMD's f32x4.relaxed_madd).
+ *
+ * Which WebAssembly build the engine makes depends on the runtime, never on a flag the program sets:
+ * Node 20 validates relaxed SIMD only behind --experimental-wasm-relaxed-simd, so there this process's
+ * wasm columns are mul+add and the FMA columns come from a child this script starts with the flag;
+ * Node ≥ 22 ships relaxed SIMD on (and rejects the flag), so there the engine's wasm kernels already are
+ * FMA: this process's wasm columns are the FMA columns, and the mul+add ones stay empty ("—"), because
+ * the engine builds no mul+add kernel where FMA validates. Each row records the Node that ran it.
+ *
+ * Each kernel's output is compared with its naive twin first (the JavaScript kernel within 1e-5 — it
+ * gives the same bits; the WebAssembly one within float32 accumulation's bound K·2⁻²³·Σ|a·b|,
+ * tests/engine/wasm-checks.ts); one that disagrees is reported as refused, never timed.
  * The operands are dense (uniform in [−1, 1]), so zero skipping skips nothing here.
  * Run standalone (`npx tsx benchmarks/kernels.ts [--quick]`) it prints the table; benchmarks/index.ts
- * runs it in its own process and reads the JSON on the last line.
+ * runs it in its own process on each Node it was given and reads the JSON on the last line.
  */
 import { allocPersistent } from '../engine/memory.js';
 import { pathToFileURL } from 'node:url';
 import {
   gemmNNBlocked, gemmNNNaive, gemmNTBlocked, gemmNTNaive, gemmTNBlocked, gemmTNNaive,
 } from '../engine/kernels/matmul.js';
-import { gemmNN, gemmNT, gemmTN } from '../engine/compute.js';
+import { gemmNN, gemmNT, gemmTN } from '../engine/backends/index.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getBackend, setBackend, threadsReady, usesFma, type BackendName } from '../engine/index.js';
 import { Rng } from '../engine/rng.js';
-import { PARALLEL_MIN_MACS, parallelProductCount, setAutoThreads, setParallelMinMacs, setThreads } from '../engine/threads/index.js';
+import { PARALLEL_MIN_MACS, parallelProductCount, setParallelMinMacs, setThreads } from '../engine/threads/index.js';
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
@@ -37,13 +44,15 @@ export interface KernelRow {
   /** The JavaScript kernel: one thread, and through the pool. */
   blocked: number | null;
   threaded: number | null;
-  /** The WebAssembly kernel with mul+add: one thread, and through the pool. */
+  /** The WebAssembly kernel with mul+add: one thread, and through the pool (null on Node ≥ 22: the engine builds FMA there). */
   wasm: number | null;
   wasmThreaded: number | null;
-  /** The WebAssembly kernel with FMA (a child run with Node's relaxed-SIMD flag): one thread, the pool. */
+  /** The WebAssembly kernel with FMA (Node ≥ 22 as is; Node 20 in a child with its relaxed-SIMD flag): one thread, the pool. */
   fma: number | null;
   fmaThreaded: number | null;
   threads: number;
+  /** The Node that ran the row (`process.version`). */
+  node: string;
   refused: string[];
 }
 
@@ -141,11 +150,10 @@ const COLUMNS: Column[] = [
   { name: 'wasmThreaded', backend: 'wasm', kernel: (p) => p.threaded },
 ];
 
-export async function kernelTable(options: { quick?: boolean; threads?: number; wasmOnly?: boolean; fma?: boolean } = {}): Promise<KernelRow[]> {
+export async function kernelTable(options: { quick?: boolean; threads?: number; wasmOnly?: boolean } = {}): Promise<KernelRow[]> {
   const quick = options.quick === true;
   const threads = options.threads ?? 2;
   setThreads(threads);
-  setAutoThreads(false); // the threaded columns always run on the pool
   const rows: KernelRow[] = [];
   const rng = new Rng(42);
   const reps = quick ? 3 : 9;
@@ -162,7 +170,7 @@ export async function kernelTable(options: { quick?: boolean; threads?: number; 
       const row: KernelRow = {
         product: p.product, layout: p.layout, batch, M, K, N,
         naive: null, blocked: null, threaded: null, wasm: null, wasmThreaded: null, fma: null, fmaThreaded: null,
-        threads: 1, refused: [],
+        threads: 1, node: process.version, refused: [],
       };
       const C = allocPersistent(M * N);
       // One pass per backend: the columns of a pass are interleaved, so a burst of load hits them alike.
@@ -185,8 +193,10 @@ export async function kernelTable(options: { quick?: boolean; threads?: number; 
         if (parallelProductCount() > before) row.threads = threads;
         timed.forEach(([name], i) => ((row as unknown as Record<string, number>)[name] = (2 * M * K * N) / (median(samples[i]) * 1e6)));
       }
-      if (options.fma) {
+      // The engine's wasm kernels are FMA where relaxed SIMD validates (Node ≥ 22, or Node 20 with its flag).
+      if (usesFma()) {
         [row.fma, row.fmaThreaded, row.wasm, row.wasmThreaded] = [row.wasm, row.wasmThreaded, null, null];
+        row.refused = row.refused.map((x) => x.replace(/^wasm/, 'fma'));
       }
       rows.push(row);
     }
@@ -195,9 +205,9 @@ export async function kernelTable(options: { quick?: boolean; threads?: number; 
 }
 
 /**
- * The FMA columns: this script again in a child started with --experimental-wasm-relaxed-simd, where
- * relaxed SIMD validates and the engine builds its tile loop with f32x4.relaxed_madd. Null when the
- * child fails (a runtime without the flag): the table then says so.
+ * The FMA columns where this runtime builds mul+add (Node 20): this script again in a child started
+ * with --experimental-wasm-relaxed-simd, where relaxed SIMD validates and the engine builds its tile
+ * loop with f32x4.relaxed_madd. Null when the child fails: the table then says so.
  */
 function fmaColumns(quick: boolean): KernelRow[] | null {
   try {
@@ -213,14 +223,17 @@ function fmaColumns(quick: boolean): KernelRow[] | null {
 export function kernelMarkdown(rows: KernelRow[]): string {
   const f = (v: number | null): string => (v === null ? '—' : v.toFixed(2));
   const lines = [
-    '| product | layout | batch | M×K×N | naive | JS, 1 thread | JS, threads | wasm, 1 thread | wasm, threads | wasm FMA, 1 thread | wasm FMA, threads |',
-    '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Node | product | layout | batch | M×K×N | naive | JS, 1 thread | JS, threads | wasm mul+add, 1 thread | wasm mul+add, threads | wasm FMA, 1 thread | wasm FMA, threads |',
+    '| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     const t = `(${r.threads})`;
-    lines.push(`| ${r.product} | ${r.layout} | ${r.batch} | ${r.M}×${r.K}×${r.N} | ${f(r.naive)} | ${f(r.blocked)} | ${f(r.threaded)} ${t} | ${f(r.wasm)} | ${f(r.wasmThreaded)} ${t} | ${f(r.fma)} | ${f(r.fmaThreaded)} ${t} |`);
+    lines.push(`| ${r.node} | ${r.product} | ${r.layout} | ${r.batch} | ${r.M}×${r.K}×${r.N} | ${f(r.naive)} | ${f(r.blocked)} | ${f(r.threaded)} ${t} | ${f(r.wasm)} | ${f(r.wasmThreaded)} ${t} | ${f(r.fma)} | ${f(r.fmaThreaded)} ${t} |`);
   }
-  const refused = rows.flatMap((r) => r.refused.map((x) => `${r.layout} ${r.batch}: ${x}`));
+  if (rows.some((r) => r.wasm === null && r.wasmThreaded === null && r.fma !== null)) {
+    lines.push('', 'On Node ≥ 22 relaxed SIMD is on by default and the engine builds its products with FMA only, so the mul+add columns are empty there; Node 20 gives both (FMA from a child started with --experimental-wasm-relaxed-simd).');
+  }
+  const refused = rows.flatMap((r) => r.refused.map((x) => `${r.node} ${r.layout} ${r.batch}: ${x}`));
   if (refused.length > 0) lines.push('', `Refused (disagreed with the naive twin, not timed): ${refused.join('; ')}`);
   return lines.join('\n');
 }
@@ -229,19 +242,25 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
   if (process.argv.includes('--fma-child')) {
     // In the child with the relaxed-SIMD flag: the wasm columns only, and they are FMA (or say why not).
-    const rows = await kernelTable({ quick, wasmOnly: true, fma: true });
+    const rows = await kernelTable({ quick, wasmOnly: true });
     if (getBackend() !== 'wasm' || !usesFma()) throw new Error('kernels: the FMA child did not get an FMA build');
     console.log(JSON.stringify(rows));
     process.exit(0);
   }
   const rows = await kernelTable({ quick });
-  const fma = fmaColumns(quick);
-  rows.forEach((r, i) => {
-    r.fma = fma?.[i]?.fma ?? null;
-    r.fmaThreaded = fma?.[i]?.fmaThreaded ?? null;
-    if (fma?.[i]) r.refused.push(...fma[i].refused.map((x) => `FMA ${x}`));
-  });
-  if (!process.argv.includes('--json')) console.log(`GFLOP/s, median of ${quick ? 3 : 9} interleaved runs${fma === null ? ' (the FMA child failed)' : ''}\n\n${kernelMarkdown(rows)}\n`);
+  // Node ≥ 22: this process's wasm columns already are FMA (and the flag would be rejected).
+  const fma = usesFma() ? null : fmaColumns(quick);
+  if (!usesFma()) {
+    rows.forEach((r, i) => {
+      r.fma = fma?.[i]?.fma ?? null;
+      r.fmaThreaded = fma?.[i]?.fmaThreaded ?? null;
+      if (fma?.[i]) r.refused.push(...fma[i].refused);
+    });
+  }
+  if (!process.argv.includes('--json')) {
+    const how = usesFma() ? ' (this Node builds FMA kernels only)' : fma === null ? ' (the FMA child failed)' : ' (FMA from a child with --experimental-wasm-relaxed-simd)';
+    console.log(`GFLOP/s, median of ${quick ? 3 : 9} interleaved runs${how}\n\n${kernelMarkdown(rows)}\n`);
+  }
   console.log(JSON.stringify(rows));
   process.exit(0);
 }

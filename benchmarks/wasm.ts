@@ -3,9 +3,10 @@
  *
  *   - GFLOP/s of the six products of the 784→300 layer (NT forward, NN input gradient, TN weight
  *     gradient, batch 64 and 128; packing included): the JavaScript blocked kernel
- *     (engine/kernels/matmul.ts), the wasm kernel with mul+add, and — in a child process started
- *     with --experimental-wasm-relaxed-simd, which Node 20 needs for relaxed SIMD — the same two
- *     again beside the FMA build, so every ratio comes from one run.
+ *     (engine/kernels/matmul.ts), the wasm kernel with mul+add, and the same two again beside the FMA
+ *     build, so every ratio comes from one run: in this process on Node ≥ 22 (relaxed SIMD is on by
+ *     default there, and --experimental-wasm-relaxed-simd is rejected), in a child process started with
+ *     that flag on Node 20.
  *   - microseconds of the elementwise kernels against their JavaScript versions: the SGD update
  *     (momentum) on 235,500 floats (the 784-300-100-10 MLP's parameters), Adam on the same, and
  *     bias+ReLU forward and backward on 64×300.
@@ -25,8 +26,7 @@ import { biasReluForward as biasReluForwardJs, biasReluBackward as biasReluBackw
 import { Rng } from '../engine/rng.js';
 import { compileKernels, gemmScratchBytes, instantiateKernels, wasmSupport } from '../engine/wasm/index.js';
 import type { WasmKernels, WasmMemory } from '../engine/wasm/index.js';
-import { adamUpdate as adamUpdateJs } from '../optim/adam.js';
-import { sgdUpdate as sgdUpdateJs } from '../optim/sgd.js';
+import { adamUpdate as adamUpdateJs, sgdUpdate as sgdUpdateJs } from '../engine/kernels/updates.js';
 import { PRODUCTS } from './kernels.js';
 import { PIXELS, fillBatch, loadMnist } from './mnist.js';
 
@@ -59,7 +59,7 @@ export interface WasmBenchResult {
   support: { simd: boolean; relaxedSimd: boolean };
   /** The products in this process (no flag): js and wasm (mul+add). */
   gemm: WasmGemmRow[];
-  /** The products in the child with --experimental-wasm-relaxed-simd: js, wasm and fma; null if it failed. */
+  /** The products with FMA (js, wasm and fma): in this process on Node ≥ 22, in a child with --experimental-wasm-relaxed-simd on Node 20; null if that failed. */
   gemmFma: WasmGemmRow[] | null;
   elementwise: ElementwiseRow[];
 }
@@ -252,12 +252,12 @@ function elementwiseTable(k: WasmKernels, arena: Arena, quick: boolean): Element
   };
   const sgd = { lrT: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0 };
   rows.push(elementwiseRow('SGD update (momentum)', `${P}`, quick, reset,
-    () => sgdUpdateJs(wJs, vJs, g0, sgd.lrT, sgd.momentum, sgd.nesterov, sgd.weightDecay, P),
+    () => sgdUpdateJs(wJs, vJs, g0, sgd, P),
     () => k.sgdUpdate(w.ptr, v.ptr, g.ptr, sgd, P),
     () => [[wJs, w.view], [vJs, v.view]]));
   const adam = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, coupledDecay: 0, decoupledDecay: 1e-2, t: 1 };
   rows.push(elementwiseRow('AdamW update', `${P}`, quick, reset,
-    () => adamUpdateJs(wJs, mJs, vJs, null, g0, adam.lr, adam.beta1, adam.beta2, adam.eps, 0, adam.decoupledDecay, adam.t, P),
+    () => adamUpdateJs(wJs, mJs, vJs, null, g0, adam, P),
     () => k.adamUpdate(w.ptr, m.ptr, v.ptr, 0, g.ptr, adam, P),
     () => [[wJs, w.view], [mJs, m.view], [vJs, v.view]]));
 
@@ -318,8 +318,12 @@ function build(fma: boolean, arena: Arena): WasmKernels {
   return instantiateKernels(compileKernels({ fma, sharedMemory: true, maxPages: 1024 }), arena.memory);
 }
 
-/** The products with FMA, from a child process started with the relaxed-SIMD flag. */
-function fmaChild(quick: boolean): WasmGemmRow[] | null {
+/** The products with FMA beside mul+add and JS: in this process where relaxed SIMD validates, else from a child started with the relaxed-SIMD flag. */
+function fmaTable(quick: boolean): WasmGemmRow[] | null {
+  if (wasmSupport().relaxedSimd) {
+    const arena = new Arena(1024);
+    return gemmTable(new Map([['wasm', build(false, arena)], ['fma', build(true, arena)]]), arena, quick);
+  }
   const script = fileURLToPath(import.meta.url);
   try {
     const out = execFileSync(process.execPath, [
@@ -337,7 +341,7 @@ export function runWasmBench(options: { quick?: boolean } = {}): WasmBenchResult
   const wasm = build(false, arena);
   const gemm = gemmTable(new Map([['wasm', wasm]]), arena, quick);
   const elementwise = elementwiseTable(wasm, arena, quick);
-  return { support: wasmSupport(), gemm, gemmFma: fmaChild(quick), elementwise };
+  return { support: wasmSupport(), gemm, gemmFma: fmaTable(quick), elementwise };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -352,9 +356,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (!process.argv.includes('--json')) {
     console.log(`GFLOP/s, one thread, medians of ${quick ? 5 : 15} interleaved runs (packing included)\n`);
     console.log(`${gemmMarkdown(r.gemm, false)}\n`);
+    const where = r.support.relaxedSimd ? 'Relaxed SIMD is on in this runtime (Node ≥ 22): FMA beside mul+add, same process' : 'In a child with --experimental-wasm-relaxed-simd';
     console.log(r.gemmFma === null
       ? 'FMA: the child with --experimental-wasm-relaxed-simd failed\n'
-      : `In a child with --experimental-wasm-relaxed-simd:\n\n${gemmMarkdown(r.gemmFma, true)}\n`);
+      : `${where}:\n\n${gemmMarkdown(r.gemmFma, true)}\n`);
     console.log(`Elementwise, one thread, medians:\n\n${elementwiseMarkdown(r.elementwise)}\n`);
   }
   console.log(JSON.stringify(r));

@@ -2,8 +2,8 @@
 // The `tapegrad` command. An installed package holds only the compiled command line (dist/, built by
 // `npm run build` before packing), and runs it. A clone holds the sources and tsx (a devDependency),
 // and runs the sources as `npm run train` does — even when a dist/ is lying around from an earlier
-// build, which would be stale as soon as a source file changes. (`npm ci` runs no install scripts
-// here, see .npmrc, so a fresh clone has no dist/ at all.)
+// build, which would be stale as soon as a source file changes. (A fresh clone has no dist/ until
+// `npm run build`, or `npm pack`, whose prepack script builds.)
 import { existsSync } from 'node:fs';
 
 const sources = new URL('../cli/main.ts', import.meta.url);

@@ -2,6 +2,8 @@
  * `tapegrad bench [--quick]`: the benchmark module (benchmarks/index.ts, `runBenchmark`): the kernel
  * table and the MNIST training throughput against the peers. It writes its own results files
  * (benchmarks/results/); this command streams its progress and reports where they went.
+ * The Node binaries the Node rows run on come from TAPEGRAD_BENCH_NODES (paths separated by ':'; the
+ * first is the headline), else this Node (benchmarks/machine.ts).
  * The module is loaded when the command runs, not at start-up: the other commands never pay for it.
  */
 import type { Io } from './io.js';
@@ -9,8 +11,8 @@ import { BENCH_FLAGS, RUN_FLAGS, UsageError, parseFlags, type RawOptions } from 
 
 interface BenchModule {
   runBenchmark(options: { quick?: boolean; log?: (line: string) => void; backend?: 'wasm' | 'js' }): Promise<{
-    training: Array<{ peer: string; trainSamplesPerSec: number | null; inferSamplesPerSec: number | null; unavailable?: string }>;
-    ratios: Record<string, number | null>;
+    training: Array<{ row: string; trainSamplesPerSec: number | null; inferSamplesPerSec: number | null; unavailable?: string }>;
+    ratios: Array<{ name: string; value: number | null; min?: number }>;
     files: { json: string; markdown: string };
   }>;
 }
@@ -40,10 +42,10 @@ export async function benchCommand(raw: RawOptions, io: Io): Promise<Record<stri
   io.out('training throughput (samples/s):');
   for (const t of result.training) {
     if (t.unavailable !== undefined || t.trainSamplesPerSec === null || t.inferSamplesPerSec === null) {
-      io.out(`  ${t.peer.padEnd(24)} ${t.unavailable ?? 'did not run'}`);
+      io.out(`  ${t.row.padEnd(36)} ${t.unavailable ?? 'did not run'}`);
       continue;
     }
-    io.out(`  ${t.peer.padEnd(24)} train ${Math.round(t.trainSamplesPerSec).toString().padStart(7)}   inference ${Math.round(t.inferSamplesPerSec).toString().padStart(8)}`);
+    io.out(`  ${t.row.padEnd(36)} train ${Math.round(t.trainSamplesPerSec).toString().padStart(7)}   inference ${Math.round(t.inferSamplesPerSec).toString().padStart(8)}`);
   }
   io.out(`results: ${result.files.markdown} and ${result.files.json}`);
   return { command: 'bench', quick, backend, training: result.training, ratios: result.ratios, files: result.files };

@@ -4,16 +4,20 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { ReadError, removeStaleTemporaries } from '../data/index.js';
 import { FormatError, getBackend, getThreads, setBackend, setThreads, usesFma } from '../engine/index.js';
 import { load, type Checkpoint } from '../train/index.js';
 import { UsageError, type BackendFlag } from './options.js';
+
+/** The signals that stop a training run after its current batch: Ctrl-C, and `kill`'s (a scheduler's, a container's stop). */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
 
 export interface Io {
   out(line: string): void;
   err(line: string): void;
   isTTY: boolean;
-  /** Ctrl-C: the train command aborts this to stop after the current batch. */
-  onInterrupt?(handler: () => void): () => void;
+  /** Ctrl-C or SIGTERM: the train command aborts this to stop after the current batch. */
+  onInterrupt?(handler: (signal: StopSignal) => void): () => void;
 }
 
 export const processIo: Io = {
@@ -21,8 +25,13 @@ export const processIo: Io = {
   err: (line) => process.stderr.write(`${line}\n`),
   isTTY: Boolean(process.stdout.isTTY),
   onInterrupt(handler) {
-    process.on('SIGINT', handler);
-    return () => process.off('SIGINT', handler);
+    const on = (signal: NodeJS.Signals) => handler(signal as StopSignal);
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+    return () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
   },
 };
 
@@ -45,6 +54,8 @@ export function loadCheckpointFlag(flag: string, path: string): Checkpoint {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new UsageError(`${flag} ${path}: no such file`);
+    // A folder, no permission: ReadError's own words ("is a folder (EISDIR); expected a safetensors file ...").
+    if (e instanceof ReadError && e.path === path) throw new UsageError(`${flag} ${path}:${e.message.slice(e.message.indexOf(path) + path.length)}`, 1);
     if (e instanceof FormatError) {
       const why = e.message.replace(`${path}: `, '');
       throw new UsageError(`${flag} ${path}: ${/^tensor '/.test(why) ? why : `not a valid tapegrad checkpoint: ${why}`}`, 1);
@@ -66,6 +77,7 @@ export function loadCheckpointFlag(flag: string, path: string): Checkpoint {
  * create and write into. Made here, and probed with a small file, because access(W_OK) alone is not
  * the truth (a read-only mount, root's permissions), and mkdir on a read-only mount reports the
  * misleading ENOENT for a path whose parent is missing. Each failure is one UsageError naming --out.
+ * Then the temporary files of writes killed there are removed (data/files.ts).
  */
 export function checkOutDir(flag: string, dir: string): void {
   const fail = (why: string): never => {
@@ -103,7 +115,8 @@ export function checkOutDir(flag: string, dir: string): void {
       fail(`cannot create the folder: ${reason(e)}`);
     }
   }
-  const probe = join(dir, `.tapegrad-write-check-${process.pid}`);
+  // Named as writeFileAtomic names its temporaries: if this process is killed now, the next run removes it.
+  const probe = join(dir, `.write-check.tapegrad-${process.pid}-${Date.now()}.tmp`);
   try {
     accessSync(dir, constants.W_OK);
     writeFileSync(probe, '');
@@ -112,6 +125,8 @@ export function checkOutDir(flag: string, dir: string): void {
   } finally {
     rmSync(probe, { force: true });
   }
+  // What an earlier run killed mid-write left here goes now, whatever this command writes later.
+  removeStaleTemporaries(dir);
 }
 
 /**

@@ -32,7 +32,7 @@ export class UsageError extends Error {
   }
 }
 
-export type CommandName = 'train' | 'eval' | 'lr-find' | 'sweep' | 'bench';
+export type CommandName = 'train' | 'eval' | 'lr-find' | 'sweep' | 'bench' | 'export';
 
 /** One flag. `T` is its value's type once parsed. */
 export interface Flag<T> {
@@ -306,7 +306,7 @@ export const RUN_FLAGS = {
     commands: ['train', 'eval', 'lr-find', 'sweep', 'bench'],
     resumable: true,
   }),
-  json: flag({ help: 'print one JSON line with the final metrics last', default: false, commands: ['train', 'eval', 'lr-find', 'sweep', 'bench'], resumable: true }),
+  json: flag({ help: 'print one JSON line with the final metrics last', default: false, commands: ['train', 'eval', 'lr-find', 'sweep', 'export', 'bench'], resumable: true }),
 };
 
 /** `eval`'s own flags (the data set and sizes default differently from training's). */
@@ -315,6 +315,7 @@ export const EVAL_FLAGS = {
   dataset: flag<DatasetName | null>({ arg: '<name>', help: DATASET_NAMES.join(' | '), default: null, defaultText: 'the one it was trained on', parse: (t, f) => parseChoice(f, t, DATASET_NAMES), commands: ['eval'] }),
   testSize: { ...TRAIN_FLAGS.testSize, commands: ['eval'], refusedBy: undefined } as Flag<number | null>,
   batchSize: flag({ arg: '<n>', help: 'samples per forward pass', default: 1000, parse: positiveInt, commands: ['eval'] }),
+  force: flag({ help: 'evaluate on a --dataset other than the one the model was trained on', default: false, commands: ['eval'] }),
 };
 
 /** `lr-find`'s sweep. */
@@ -327,6 +328,20 @@ export const LRFIND_FLAGS = {
 /** `sweep`'s list of dropout rates (one run each). */
 export const SWEEP_FLAGS = {
   dropout: flag<number[] | null>({ arg: '<rates>', help: 'comma-separated dropout rates, e.g. 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9', default: null, parse: (t, f) => parseRateList(f, t), commands: ['sweep'] }),
+};
+
+/** `export`'s: the checkpoint, the format, the file to write. */
+export const EXPORT_FLAGS = {
+  model: flag<string>({ ...EVAL_FLAGS.model, help: 'a .safetensors checkpoint with its architecture (best.safetensors, last.safetensors)', commands: ['export'] }),
+  format: flag<'onnx'>({ arg: '<name>', help: 'onnx (opset 17, a dynamic batch dimension)', default: 'onnx', parse: (t, f) => parseChoice(f, t, ['onnx'] as const), commands: ['export'] }),
+  out: flag<string | null>({
+    arg: '<file>',
+    help: 'the file to write',
+    default: null,
+    defaultText: 'the checkpoint\'s path with .onnx',
+    parse: (t, f) => parsePath(f, t, 'a file path'),
+    commands: ['export'],
+  }),
 };
 
 export const BENCH_FLAGS = {
@@ -343,8 +358,71 @@ export function checkRefused(command: CommandName, raw: RawOptions): void {
   }
 }
 
+// ---- mistyped flags ----
+
+/**
+ * One message per flag in `args` (the command's arguments, after its name) that `command` does not take,
+ * each with the closest flags it does take on the same line: `unknown option '--lrr' (did you mean --lr?)`.
+ * Commander stops at the first unknown flag and puts its hint on a line of its own, so a user who
+ * mistyped two fixed one, ran again and met the other. Values are skipped as commander skips them: the
+ * argument after a flag that takes one, whatever it looks like, and anything not starting with a dash
+ * (or a negative number).
+ */
+export function unknownFlagMessages(command: CommandName, args: readonly string[]): string[] {
+  const takesValue = new Map<string, boolean>([['--help', false], ['-h', false], ['--version', false], ['-V', false]]);
+  const offered = ['--help'];
+  for (const table of FLAG_TABLES) {
+    for (const [key, f] of Object.entries(table)) {
+      if (!f.commands.includes(command) && f.refusedBy?.[command] === undefined) continue;
+      takesValue.set(flagName(key), f.arg !== undefined);
+      if (f.commands.includes(command)) offered.push(flagName(key));
+    }
+  }
+  const messages: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || /^-\.?\d/.test(arg)) continue;
+    const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    const value = takesValue.get(name);
+    if (value === undefined) messages.push(`unknown option '${name}'${didYouMean(name, offered)}`);
+    else if (value && !arg.includes('=')) i++;
+  }
+  return messages;
+}
+
+/** ` (did you mean --lr?)`, for the candidates nearest `word` if any is near enough; '' otherwise. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const bare = (w: string) => w.replace(/^-+/, '');
+  let best = Infinity;
+  let near: string[] = [];
+  for (const c of candidates) {
+    const d = editDistance(bare(word), bare(c));
+    const length = Math.max(bare(word).length, bare(c).length);
+    // Commander's rule: at most 3 edits, and more than 40% of the longer word left alike.
+    if (d > 3 || (length - d) / length <= 0.4) continue;
+    if (d < best) [best, near] = [d, [c]];
+    else if (d === best) near.push(c);
+  }
+  return near.length === 0 ? '' : ` (did you mean ${near.join(' or ')}?)`;
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) from a to b: the optimal string alignment distance. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
 /** Every table, in the order the help lists them. */
-export const FLAG_TABLES: ReadonlyArray<Record<string, Flag<unknown>>> = [EVAL_FLAGS, TRAIN_FLAGS, LRFIND_FLAGS, SWEEP_FLAGS, RUN_FLAGS, BENCH_FLAGS];
+export const FLAG_TABLES: ReadonlyArray<Record<string, Flag<unknown>>> = [EVAL_FLAGS, EXPORT_FLAGS, TRAIN_FLAGS, LRFIND_FLAGS, SWEEP_FLAGS, RUN_FLAGS, BENCH_FLAGS];
 
 type Table = Record<string, Flag<any>>;
 /** The parsed values of a table: `{ batchSize: number, ... }`. */
@@ -385,6 +463,68 @@ export function parseFlags<T extends Table>(table: T, raw: RawOptions): FlagValu
 
 /** Defaults: the run `npm run train` makes (its rate depends on the optimizer: DEFAULT_LR). */
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'lr'> = (({ lr: _lr, ...rest }) => rest)(defaultsOf(TRAIN_FLAGS));
+
+/**
+ * A checkpoint's saved run settings (`__metadata__.hyperParams.config`), checked with the same checks as
+ * the flags they came from: each value is spelled as its flag's text and parsed by the flag's own `parse`,
+ * so a damaged file is refused with the field and what it should hold, by `where` (`--resume run/last.safetensors`),
+ * exit 1 (the file is bad, not the command line). A setting the file does not have (an older tapegrad's,
+ * from before the flag) is the flag's default.
+ */
+export function checkSavedConfig(saved: Record<string, unknown>, where: string): TrainConfig {
+  const out: Record<string, unknown> = {};
+  const bad = (key: string, value: unknown, expected: string): never => {
+    throw new UsageError(`${where}: __metadata__.hyperParams.config.${key} is ${JSON.stringify(value) ?? String(value)}; expected ${expected}`, 1);
+  };
+  for (const [key, f] of Object.entries(TRAIN_FLAGS) as Array<[string, Flag<unknown>]>) {
+    const value = saved[key];
+    if (value === undefined) {
+      // --lr's default depends on the optimizer (NaN here): a file without it cannot say which rate ran.
+      if (Number.isNaN(f.default)) bad(key, value, `the ${flagName(key)} the run used`);
+      out[key] = f.default;
+      continue;
+    }
+    if (f.parse === undefined) {
+      if (typeof value !== 'boolean') bad(key, value, 'true or false');
+      out[key] = value;
+      continue;
+    }
+    if (value === null) {
+      if (f.default !== null) bad(key, value, `a value (${flagName(key)})`);
+      out[key] = null;
+      continue;
+    }
+    const text = flagText(value);
+    if (text === null) return bad(key, value, `what ${flagName(key)} takes`);
+    try {
+      f.parse(text, flagName(key));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      bad(key, value, /: expected (.*)$/.exec(e.message)?.[1] ?? e.message);
+    }
+    out[key] = value;
+  }
+  const cycles = (out.schedule as ScheduleSpec).cycles;
+  if (cycles !== undefined && !(Array.isArray(cycles) && cycles.every((c) => Number.isInteger(c) && c > 0))) {
+    bad('schedule.cycles', cycles, 'the epochs at which its cycles end, positive integers');
+  }
+  return out as TrainConfig;
+}
+
+/** A saved setting as the text of its flag (`[300, 100]` → `300,100`), or null for a value no flag spells. */
+function flagText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.every((v) => typeof v === 'number') ? value.join(',') : null;
+  if (typeof value === 'object' && value !== null) {
+    // A schedule: { name, params: { drop: 0.5 }, cycles? } → 'step:drop=0.5'.
+    const { name, params } = value as { name?: unknown; params?: unknown };
+    if (typeof name !== 'string' || typeof params !== 'object' || params === null || Array.isArray(params)) return null;
+    const pairs = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
+    return pairs.length === 0 ? name : `${name}:${pairs.join(',')}`;
+  }
+  return null;
+}
 
 /** The flags that may accompany --resume. */
 export const RESUME_FLAGS: ReadonlySet<string> = new Set(

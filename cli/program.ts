@@ -1,5 +1,5 @@
 /**
- * The `tapegrad` command line (commander): train, eval, lr-find, sweep, bench. Each command's options
+ * The `tapegrad` command line (commander): train, eval, lr-find, sweep, export, bench. Each command's options
  * come from the flag tables of options.ts (one declaration per flag), given to commander without
  * defaults or parsers, so commander only splits the command line; options.ts checks the values and
  * applies the defaults. `runCli` returns the exit code instead of exiting, so tests can run it
@@ -7,16 +7,18 @@
  *
  *   0    success            2    a bad flag or value (one line on stderr naming it)
  *   1    a failure at run time (an unreadable file, a diverged run)      130  interrupted (Ctrl-C)
+ *                                                                      143  stopped by SIGTERM
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { benchCommand } from './bench.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { processIo, type Io } from './io.js';
 import { lrFindCommand } from './lrfind.js';
 import { MissingPackageError } from '../data/index.js';
 import { WriteError } from '../data/index.js';
-import { FLAG_TABLES, UsageError, checkRefused, flagHelp, flagName, type CommandName, type RawOptions } from './options.js';
+import { FLAG_TABLES, UsageError, checkRefused, flagHelp, flagName, unknownFlagMessages, type CommandName, type RawOptions } from './options.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand, trainSummary } from './train.js';
 
@@ -130,6 +132,18 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       summary = { command: 'sweep', out: outcome.out, runs: outcome.runs };
     });
 
+  addFlags(program.command('export').description('write a saved model as an ONNX file (opset 17), for ONNX Runtime in a page, Node, Python or C++'), 'export')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ tapegrad export --model runs/mnist-20260101-120000/best.safetensors --format onnx --out model.onnx\n' +
+        'The graph is the model in eval mode (Dropout is the identity, BatchNorm uses its running statistics), its first\n' +
+        'dimension the symbolic batch; initializers keep the checkpoint\'s tensor names (0.weight, 1.running_mean, ...).',
+    )
+    .action(async (opts: RawOptions) => {
+      start('export', opts);
+      summary = { command: 'export', ...(await exportCommand(opts, io)) };
+    });
+
   addFlags(program.command('bench').description('kernel and training speed'), 'bench')
     .addHelpText('after', '\nExamples:\n  $ tapegrad bench --quick\n  $ tapegrad bench --quick --backend js   # the training table\'s tapegrad rows on that backend only')
     .action(async (opts: RawOptions) => {
@@ -148,7 +162,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       // `tapegrad` with no command: commander has printed the help to stderr; that is a usage error.
       if (e.code === 'commander.help') return 2;
       const name = commandName || (program.commands.some((c) => c.name() === argv[0]) ? argv[0] : '');
-      io.err(`tapegrad${name ? ` ${name}` : ''}: ${e.message.replace(/^error: /, '')}`);
+      // Every mistyped flag, one line each with its hint (options.ts); commander names the first only.
+      const unknown = e.code === 'commander.unknownOption' && name ? unknownFlagMessages(name as CommandName, argv.slice(argv.indexOf(name) + 1)) : [];
+      // Otherwise commander's message, its "(Did you mean …?)" on the same line (an unknown command has one).
+      const lines = unknown.length > 0 ? unknown : [e.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)')];
+      for (const line of lines) io.err(`tapegrad${name ? ` ${name}` : ''}: ${line}`);
       return 2;
     }
     if (e instanceof UsageError) {

@@ -5,7 +5,7 @@
  *
  * A rate whose run fails (it diverges, a file cannot be written) ends the sweep, but what the finished
  * rates produced is kept: sweep.jsonl and sweep.svg are written for them, the failure is named, exit 1.
- * Ctrl-C does the same with exit 130 (the interrupted rate's folder holds its last.safetensors).
+ * Ctrl-C does the same with exit 130, SIGTERM with 143 (the interrupted rate's folder holds its last.safetensors).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

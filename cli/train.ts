@@ -12,6 +12,8 @@
  *   2    a bad flag, or --resume of a run that is complete (and how to extend it)
  *   130  Ctrl-C: stops after the current batch, writes last.safetensors and prints the command that
  *        resumes (the shell's code for SIGINT); a second Ctrl-C exits at once
+ *   143  SIGTERM (`kill`, a job scheduler, `docker stop`): the same as Ctrl-C, with the shell's code
+ *        for SIGTERM, so that a stopped run can be resumed rather than losing up to an epoch
  *
  * --resume continues an interrupted run bit for bit (same backend and FMA setting; on another it
  * continues, with a note). `--resume --epochs N` extends a run; what that means for the schedule is
@@ -37,8 +39,11 @@ import {
 import { DATASET_NAMES, MissingPackageError } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
 import { buildModel, buildOptimizer, buildRunSchedule, cyclesOf, loadRunData, seeds, spansRun } from './build.js';
-import { applyBackend, applyThreads, backendNote, checkOutDir, defaultRunDir, engineLine, loadCheckpointFlag, type Io } from './io.js';
-import { RESUME_FLAGS, flagName, parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
+import { applyBackend, applyThreads, backendNote, checkOutDir, defaultRunDir, engineLine, loadCheckpointFlag, type Io, type StopSignal } from './io.js';
+import { RESUME_FLAGS, checkSavedConfig, flagName, parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
+
+/** The shell's exit code for a run a signal stopped: 128 + the signal's number. */
+const EXIT_CODE: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export interface TrainOutcome {
   exitCode: number;
@@ -106,16 +111,21 @@ export function resolveTrain(raw: RawOptions): ResolvedTrain {
   }
   const path = run.resume;
   const checkpoint = loadCheckpointFlag('--resume', path);
-  const saved = checkpoint.hyperParams.config as TrainConfig | undefined;
+  const savedJson = checkpoint.hyperParams.config;
   if (checkpoint.model && !checkpoint.progress) {
     throw new UsageError(`--resume ${path}: holds a model's weights alone (as best.safetensors does); resume from the last.safetensors beside it`);
   }
-  if (!saved || !checkpoint.model || !checkpoint.progress || !checkpoint.optimizerState) {
+  if (!savedJson || !checkpoint.model || !checkpoint.progress || !checkpoint.optimizerState) {
     throw new UsageError(`--resume ${path}: the checkpoint has no training state to resume (was it written by tapegrad train?)`);
   }
-  if (!(DATASET_NAMES as readonly string[]).includes(saved.dataset)) {
-    throw new UsageError(`--resume ${path}: the checkpoint names the data set ${JSON.stringify(saved.dataset)}, which is not one of ${DATASET_NAMES.join(', ')}`, 1);
+  if (typeof savedJson !== 'object' || Array.isArray(savedJson)) {
+    throw new UsageError(`--resume ${path}: __metadata__.hyperParams.config is ${JSON.stringify(savedJson)}; expected the run's settings, an object`, 1);
   }
+  const dataset = (savedJson as { dataset?: unknown }).dataset;
+  if (!(DATASET_NAMES as readonly unknown[]).includes(dataset)) {
+    throw new UsageError(`--resume ${path}: the checkpoint names the data set ${JSON.stringify(dataset)}, which is not one of ${DATASET_NAMES.join(', ')}`, 1);
+  }
+  const saved = checkSavedConfig(savedJson as Record<string, unknown>, `--resume ${path}`);
   const config = parseTrainConfig(raw, saved);
   const progress = checkpoint.progress;
   const done = progress.epoch;
@@ -195,13 +205,15 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   callbacks.push(...(hooks.callbacks ?? []));
 
   const controller = new AbortController();
-  let interrupts = 0;
-  const detach = io.onInterrupt?.(() => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
+  let stoppedBy: StopSignal | null = null;
+  const detach = io.onInterrupt?.((signal) => {
+    // A second signal of either kind: at once, with the shell's code for it.
+    if (stoppedBy !== null) process.exit(EXIT_CODE[signal]);
+    stoppedBy = signal;
     // The bar first: a live bar redraws its line on a timer, over whatever is printed after it.
     bar?.stop();
-    io.err('interrupt: finishing the current batch and saving last.safetensors (press Ctrl-C again to quit at once)');
+    const again = signal === 'SIGINT' ? 'press Ctrl-C again' : 'send it again';
+    io.err(`${signal === 'SIGINT' ? 'interrupt' : 'terminated (SIGTERM)'}: finishing the current batch and saving last.safetensors (${again} to quit at once)`);
     controller.abort();
   });
 
@@ -247,7 +259,7 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     outcome.failure = history.stopReason;
     io.err(`${history.stopReason}; ${saved ? `saved ${lastPath}` : 'nothing saved (the weights were not finite)'}`);
     if (saved) io.err(`resume with: npx tapegrad train --resume ${lastPath}`);
-    outcome.exitCode = 130;
+    outcome.exitCode = EXIT_CODE[stoppedBy ?? 'SIGINT'];
     return outcome;
   }
   if (history.diverged) {

@@ -23,7 +23,7 @@ import { loadMnist } from './mnist.js';
 export { createDataset, splitValidation, classCounts, indicesByClass } from './dataset.js';
 export type { Dataset, DatasetInit, TrainTestSplit } from './dataset.js';
 export { readIdx, parseIdx, encodeIdx, writeIdx } from './idx.js';
-export { writeFileAtomic, removeStaleTemporaries, WriteError } from './files.js';
+export { writeFileAtomic, removeStaleTemporaries, WriteError, ReadError } from './files.js';
 export type { IdxArray, IdxExpectation } from './idx.js';
 export { loadMnist, mnistDir, MNIST_CLASS_NAMES } from './mnist.js';
 export type { MnistOptions } from './mnist.js';

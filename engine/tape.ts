@@ -96,6 +96,36 @@ export function record(out: Tensor, op: string, parents: Tensor[], backward: Tap
 /** The persistent gradient buffer of each leaf (see the header: refilled after every zeroGrad). */
 const gradStore = new WeakMap<Tensor, Tensor>();
 
+/** The leaf's persistent gradient buffer, made on first use. */
+function storeOf(t: Tensor): Tensor {
+  let store = gradStore.get(t);
+  if (store === undefined || store.size !== t.size) {
+    store = new Tensor(allocPersistent(t.size), t.shape);
+    gradStore.set(t, store);
+  }
+  return store;
+}
+
+/** The backward in progress: the gradients waiting, and the leaves' buffers handed to ops to write into. */
+let walk: { grads: Map<Tensor, Tensor>; claimed: Set<Float32Array> } | null = null;
+
+/**
+ * Where an op may write the gradient of its input `t` directly, saving the tape a copy: the leaf's
+ * persistent gradient buffer (what `t.grad` will be), when t is a leaf that needs a gradient, its
+ * gradient was zeroed (`t.grad` is null), and no other gradient for it is waiting in this backward;
+ * otherwise null, and the op allocates as usual. The op must overwrite every value and return this
+ * tensor as t's gradient. A later gradient for the same leaf is then summed into it in place, and
+ * the leaf takes it as `.grad` as it is (the weight-gradient product of a Dense layer writes straight
+ * into `weight.grad`).
+ */
+export function gradTarget(t: Tensor): Tensor | null {
+  if (walk === null || t.node !== null || !t.requiresGrad || t.grad !== null || walk.grads.has(t)) return null;
+  const store = storeOf(t);
+  if (walk.claimed.has(store.data)) return null;
+  walk.claimed.add(store.data);
+  return store;
+}
+
 /**
  * Reverse-mode differentiation from `root`. A scalar seeds its own gradient with 1; any other tensor
  * needs `gradient`, d(loss)/d(root), of root's shape. Gradients of leaves accumulate into `.grad`.
@@ -113,6 +143,8 @@ export function backward(root: Tensor, gradient: Tensor | Float32Array | undefin
   // arena when no entry refers to it any more. The seed is the caller's and is never recycled.
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   const refs = new Map<Float32Array, number>([[seed.data, 1]]);
+  // Leaves' gradient buffers that ops wrote into (gradTarget): never handed back to the arena.
+  const claimed = new Set<Float32Array>();
   const unref = (g: Tensor): void => {
     const n = refs.get(g.data)! - 1;
     if (n > 0) {
@@ -120,8 +152,22 @@ export function backward(root: Tensor, gradient: Tensor | Float32Array | undefin
       return;
     }
     refs.delete(g.data);
-    if (g.data !== seed.data) release(g.data);
+    if (g.data !== seed.data && !claimed.has(g.data)) release(g.data);
   };
+  const outer = walk;
+  walk = { grads, claimed };
+  try {
+    walkBack(order, grads, refs, seed, unref, options);
+  } finally {
+    walk = outer;
+  }
+}
+
+/** backward's walk over `order`, latest first (see the header). */
+function walkBack(
+  order: Tensor[], grads: Map<Tensor, Tensor>, refs: Map<Float32Array, number>, seed: Tensor, unref: (g: Tensor) => void,
+  options: BackwardOptions,
+): void {
 
   for (let n = order.length - 1; n >= 0; n--) {
     const t = order[n];
@@ -221,15 +267,14 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Adds `g` into t.grad, starting from the leaf's persistent buffer when the gradient was zeroed. */
+/**
+ * Adds `g` into t.grad, starting from the leaf's persistent buffer when the gradient was zeroed (an op
+ * that wrote into that buffer itself, gradTarget, leaves nothing to copy).
+ */
 function accumulateInto(t: Tensor, g: Tensor): void {
   if (t.grad === null) {
-    let store = gradStore.get(t);
-    if (store === undefined || store.size !== t.size) {
-      store = new Tensor(allocPersistent(t.size), t.shape);
-      gradStore.set(t, store);
-    }
-    store.data.set(g.data);
+    const store = storeOf(t);
+    if (g.data !== store.data) store.data.set(g.data);
     t.grad = store;
   } else {
     const d = t.grad.data;

@@ -4,6 +4,7 @@ import { backward, type BackwardOptions, type TapeNode } from './tape.js';
 import { Rng } from './rng.js';
 import { add } from './ops/add.js';
 import { mul } from './ops/mul.js';
+import { div } from './ops/div.js';
 import { neg } from './ops/neg.js';
 import { pow } from './ops/pow.js';
 import { exp } from './ops/exp.js';
@@ -330,10 +331,9 @@ export class Tensor {
     return withOperand(other, (b) => mul(this, b));
   }
 
-  /** a / b = a · b⁻¹ (a composition: no backward of its own). */
+  /** Elementwise `this ÷ other`, broadcasting: IEEE division, correctly rounded (see ops/div.ts). */
   div(other: Tensor | number): Tensor {
-    if (typeof other === 'number') return withOperand(1 / other, (b) => mul(this, b));
-    return mul(this, pow(other, -1));
+    return withOperand(other, (b) => div(this, b));
   }
 
   /** Elementwise `−this`. */

@@ -1,92 +1,5 @@
-import { ShapeError, Tensor, alloc, allocPersistent, fmtShape, record } from '../engine/index.js';
+import { ShapeError, Tensor, allocPersistent, batchNorm, batchNormEval, fmtShape } from '../engine/index.js';
 import { Layer, type LayerConfig, checkSize, fmtShapeB } from './layer.js';
-
-// Letters: B batch, F features. Every buffer is row-major (B,F) or (F).
-
-/**
- * Training forward with batch statistics. x is (B,F); gamma, beta are (F).
- * Writes out (B,F), xhat (B,F) and, per feature, mean, biased variance and invstd = 1/sqrt(var + eps).
- *   mean = Σ_b x / B,  var = Σ_b (x − mean)² / B,  xhat = (x − mean)·invstd,  out = gamma·xhat + beta
- * Two passes over x (mean, then squared deviations) in float64: the one-pass E[x²] − E[x]² loses
- * everything to cancellation when the mean is large next to the spread.
- */
-export function batchNormForward(
-  out: Float32Array, xhat: Float32Array, mean: Float64Array, variance: Float64Array, invstd: Float64Array,
-  x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, B: number, F: number,
-): void {
-  mean.fill(0);
-  variance.fill(0);
-  for (let b = 0; b < B; b++) {
-    const row = b * F;
-    for (let f = 0; f < F; f++) mean[f] += x[row + f];
-  }
-  for (let f = 0; f < F; f++) mean[f] /= B;
-  for (let b = 0; b < B; b++) {
-    const row = b * F;
-    for (let f = 0; f < F; f++) {
-      const d = x[row + f] - mean[f];
-      variance[f] += d * d;
-    }
-  }
-  for (let f = 0; f < F; f++) {
-    variance[f] /= B;
-    invstd[f] = 1 / Math.sqrt(variance[f] + eps);
-  }
-  normalizeAffine(out, xhat, x, mean, invstd, gamma, beta, B, F);
-}
-
-/** xhat = (x − mean)·invstd, out = gamma·xhat + beta, per feature. x is (B,F); the rest (F). */
-export function normalizeAffine(
-  out: Float32Array, xhat: Float32Array,
-  x: Float32Array, mean: ArrayLike<number>, invstd: ArrayLike<number>, gamma: Float32Array, beta: Float32Array, B: number, F: number,
-): void {
-  for (let b = 0; b < B; b++) {
-    const row = b * F;
-    for (let f = 0; f < F; f++) {
-      const h = (x[row + f] - mean[f]) * invstd[f];
-      xhat[row + f] = h;
-      out[row + f] = gamma[f] * h + beta[f];
-    }
-  }
-}
-
-/**
- * Backward of the training forward. dout, xhat are (B,F); gamma, invstd (F).
- *   dbeta = Σ_b dout,  dgamma = Σ_b dout·xhat
- *   dx = gamma·invstd/B · (B·dout − Σ_b dout − xhat·Σ_b dout·xhat)
- * The last line is the chain rule through xhat, the mean and the variance collapsed into one
- * expression: shifting every x of a feature moves the mean with it (the Σ dout term), and scaling
- * them moves the variance with it (the xhat·Σ dout·xhat term), so neither changes xhat.
- */
-export function batchNormBackward(
-  dinp: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
-  dout: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float64Array, B: number, F: number,
-): void {
-  affineBackward(dgamma, dbeta, dout, xhat, B, F);
-  for (let b = 0; b < B; b++) {
-    const row = b * F;
-    for (let f = 0; f < F; f++) {
-      dinp[row + f] = ((gamma[f] * invstd[f]) / B) * (B * dout[row + f] - dbeta[f] - xhat[row + f] * dgamma[f]);
-    }
-  }
-}
-
-/** dbeta = Σ_b dout, dgamma = Σ_b dout·xhat. dout, xhat are (B,F). */
-export function affineBackward(dgamma: Float32Array, dbeta: Float32Array, dout: Float32Array, xhat: Float32Array, B: number, F: number): void {
-  const sg = new Float64Array(F);
-  const sb = new Float64Array(F);
-  for (let b = 0; b < B; b++) {
-    const row = b * F;
-    for (let f = 0; f < F; f++) {
-      sb[f] += dout[row + f];
-      sg[f] += dout[row + f] * xhat[row + f];
-    }
-  }
-  for (let f = 0; f < F; f++) {
-    dgamma[f] = sg[f];
-    dbeta[f] = sb[f];
-  }
-}
 
 /** Options of `BatchNorm`. */
 export interface BatchNormOptions {
@@ -113,8 +26,9 @@ export interface BatchNormOptions {
  * `running_mean`, `running_var` and `num_batches_tracked`, PyTorch's names and shapes. With
  * `affine: false` gamma and beta stay ones and zeros, constants rather than parameters, and the state
  * dict leaves them out, as PyTorch's does.
- * Forward and backward are hand-written kernels (above); `batchNormComposed` is their twin made of
- * engine ops, the reference the tests compare against.
+ * Forward and backward are the engine's `batchNorm` op (its kernels in engine/kernels/batchNorm.ts and,
+ * for the WebAssembly backend, engine/wasm/norm.ts); `batchNormComposed` is their twin made of engine
+ * ops, the reference the tests compare against.
  */
 export class BatchNorm extends Layer {
   readonly type = 'BatchNorm';
@@ -164,56 +78,23 @@ export class BatchNorm extends Layer {
     if (x.ndim !== 2 || x.shape[1] !== F) {
       throw new ShapeError(`${this.where()}: expected input [B,${F}], got ${fmtShape(x.shape)}`);
     }
+    if (!this.training) return batchNormEval(x, this.weight, this.bias, this.runningMean.data, this.runningVar.data, this.eps);
     const B = x.shape[0];
-    const gamma = this.weight;
-    const beta = this.bias;
-    const out = alloc(B * F);
-    const xhat = alloc(B * F);
-    const invstd = new Float64Array(F);
-
-    if (!this.training) {
-      const rm = this.runningMean.data;
-      const rv = this.runningVar.data;
-      for (let f = 0; f < F; f++) invstd[f] = 1 / Math.sqrt(rv[f] + this.eps);
-      normalizeAffine(out, xhat, x.data, rm, invstd, gamma.data, beta.data, B, F);
-      // The statistics are constants here, so x's gradient is a per-feature scale: dout·gamma·invstd.
-      return record(new Tensor(out, [B, F]), 'batchNorm(eval)', [x, gamma, beta], ({ data: dout }) => {
-        const dgamma = alloc(F);
-        const dbeta = alloc(F);
-        affineBackward(dgamma, dbeta, dout, xhat, B, F);
-        const dinp = alloc(B * F);
-        for (let b = 0; b < B; b++) {
-          const row = b * F;
-          for (let f = 0; f < F; f++) dinp[row + f] = dout[row + f] * gamma.data[f] * invstd[f];
-        }
-        return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, beta.shape)];
-      }, [xhat]);
-    }
-
     if (B < 2) {
       // PyTorch refuses too: the variance of one value is 0 and the unbiased estimate divides by 0.
       throw new ShapeError(`${this.where()}: needs more than one sample per feature in training, got input ${fmtShape(x.shape)}`);
     }
-    const mean = new Float64Array(F);
-    const variance = new Float64Array(F);
-    batchNormForward(out, xhat, mean, variance, invstd, x.data, gamma.data, beta.data, this.eps, B, F);
-
+    const stats = { mean: new Float64Array(F), variance: new Float64Array(F) };
+    const out = batchNorm(x, this.weight, this.bias, this.eps, stats);
     const m = this.momentum;
     const rm = this.runningMean.data;
     const rv = this.runningVar.data;
     for (let f = 0; f < F; f++) {
-      rm[f] = (1 - m) * rm[f] + m * mean[f];
-      rv[f] = (1 - m) * rv[f] + m * variance[f] * (B / (B - 1));
+      rm[f] = (1 - m) * rm[f] + m * stats.mean[f];
+      rv[f] = (1 - m) * rv[f] + m * stats.variance[f] * (B / (B - 1));
     }
     this.numBatchesTracked.data[0] += 1;
-
-    return record(new Tensor(out, [B, F]), 'batchNorm', [x, gamma, beta], ({ data: dout }) => {
-      const dinp = alloc(B * F);
-      const dgamma = alloc(F);
-      const dbeta = alloc(F);
-      batchNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma.data, invstd, B, F);
-      return [new Tensor(dinp, x.shape), new Tensor(dgamma, gamma.shape), new Tensor(dbeta, beta.shape)];
-    }, [xhat]);
+    return out;
   }
 
   protected override ownParameters(): [string, Tensor][] {

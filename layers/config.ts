@@ -67,12 +67,31 @@ export function layerFromConfig(cfg: LayerConfig, where = 'layerFromConfig', opt
   }
 }
 
-function registerBuiltIn(type: string, fromConfig: LayerFromConfig): void {
+/** What a built-in layer's config puts in its state dict, by name (its own, unprefixed) and shape. */
+type StateShapes = (config: LayerConfig) => Array<[string, unknown[]]> | null;
+const stateShapesByType = new Map<string, StateShapes>();
+
+function registerBuiltIn(type: string, fromConfig: LayerFromConfig, stateShapes: StateShapes = () => []): void {
   registerLayer(type, fromConfig);
   builtIn.add(type);
+  stateShapesByType.set(type, stateShapes);
 }
 
-registerBuiltIn('Dense', (cfg, o) => Dense.fromConfig(cfg, o.rng));
+/**
+ * The state dict a config describes, by name and shape (`0.weight` → [300, 784]), worked out without
+ * building the layers: so `load` can check a checkpoint's architecture against its tensors before it
+ * allocates anything (a crafted file's `Dense(100000, 100000)` is refused, not allocated). Null when a
+ * layer's type is not a built-in one (a layer of your own says what it holds only once it is built) or
+ * its config is malformed (building it then names the problem). A size in the result is the config's value
+ * as written, which a file's shapes are compared against, not checked here.
+ */
+export function stateShapesOf(cfg: LayerConfig): Map<string, unknown[]> | null {
+  if (cfg === null || typeof cfg !== 'object' || typeof cfg.type !== 'string' || !builtIn.has(cfg.type)) return null;
+  const own = stateShapesByType.get(cfg.type)!(cfg);
+  return own === null ? null : new Map(own);
+}
+
+registerBuiltIn('Dense', (cfg, o) => Dense.fromConfig(cfg, o.rng), (cfg) => [['weight', [cfg.out, cfg.in]], ...(cfg.useBias === false ? [] : [['bias', [cfg.out]] as [string, unknown[]]])]);
 registerBuiltIn('ReLU', () => new ReLU());
 registerBuiltIn('Sigmoid', () => new Sigmoid());
 registerBuiltIn('Tanh', () => new Tanh());
@@ -81,8 +100,26 @@ registerBuiltIn('Flatten', () => new Flatten());
 registerBuiltIn('Dropout', (cfg, o) => new Dropout(cfg.rate as number, { rng: o.rng }));
 registerBuiltIn('BatchNorm', (cfg) =>
   new BatchNorm(cfg.features as number, { momentum: cfg.momentum as number | undefined, eps: cfg.eps as number | undefined, affine: cfg.affine as boolean | undefined }),
-);
+(cfg) => [
+  ...(cfg.affine === false ? [] : affineShapes(cfg)), ['running_mean', [cfg.features]], ['running_var', [cfg.features]], ['num_batches_tracked', []],
+]);
 registerBuiltIn('LayerNorm', (cfg) =>
   new LayerNorm(cfg.features as number, { eps: cfg.eps as number | undefined, elementwiseAffine: cfg.elementwiseAffine as boolean | undefined }),
-);
-registerBuiltIn('Sequential', (cfg) => Sequential.fromConfig(cfg));
+(cfg) => (cfg.elementwiseAffine === false ? [] : affineShapes(cfg)));
+registerBuiltIn('Sequential', (cfg) => Sequential.fromConfig(cfg), (cfg) => {
+  // A Sequential names its layers' tensors by their index: '0.weight', '2.running_mean'.
+  const list = cfg.layers;
+  if (!Array.isArray(list)) return null;
+  const out: Array<[string, unknown[]]> = [];
+  for (let i = 0; i < list.length; i++) {
+    const child = stateShapesOf(list[i] as LayerConfig);
+    if (child === null) return null;
+    for (const [name, shape] of child) out.push([`${i}.${name}`, shape]);
+  }
+  return out;
+});
+
+/** A normalization's learned scale and shift, as its state dict names them. */
+function affineShapes(cfg: LayerConfig): Array<[string, unknown[]]> {
+  return [['weight', [cfg.features]], ['bias', [cfg.features]]];
+}

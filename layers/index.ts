@@ -18,7 +18,7 @@ export { BatchNorm, batchNormComposed } from './batchNorm.js';
 export type { BatchNormOptions } from './batchNorm.js';
 export { LayerNorm, layerNormComposed } from './layerNorm.js';
 export { Sequential } from './sequential.js';
-export { layerFromConfig, registerLayer, registeredLayerTypes } from './config.js';
+export { layerFromConfig, registerLayer, registeredLayerTypes, stateShapesOf } from './config.js';
 export type { LayerFromConfig } from './config.js';
 export { glorotUniform, heNormal, zeros, initializers, INIT_NAMES } from './init.js';
 export type { InitName } from './init.js';

@@ -54,7 +54,8 @@ export class Adam extends Optimizer<AdamHyper> {
     const m = this.buffer(state, 'expAvg', w.length);
     const v = this.buffer(state, 'expAvgSq', w.length);
     const vmax = h.amsgrad ? this.buffer(state, 'maxExpAvgSq', w.length) : null;
-    adamUpdate(w, m, v, vmax, g, h.lr, h.betas[0], h.betas[1], h.eps, h.weightDecay, 0, state.step, w.length);
+    const [beta1, beta2] = h.betas;
+    adamUpdate(w, m, v, vmax, g, { lr: h.lr, beta1, beta2, eps: h.eps, coupledDecay: h.weightDecay, decoupledDecay: 0, t: state.step }, w.length);
   }
 }
 

@@ -28,6 +28,7 @@ export class AdamW extends Optimizer<AdamHyper> {
     const m = this.buffer(state, 'expAvg', w.length);
     const v = this.buffer(state, 'expAvgSq', w.length);
     const vmax = h.amsgrad ? this.buffer(state, 'maxExpAvgSq', w.length) : null;
-    adamUpdate(w, m, v, vmax, g, h.lr, h.betas[0], h.betas[1], h.eps, 0, h.weightDecay, state.step, w.length);
+    const [beta1, beta2] = h.betas;
+    adamUpdate(w, m, v, vmax, g, { lr: h.lr, beta1, beta2, eps: h.eps, coupledDecay: 0, decoupledDecay: h.weightDecay, t: state.step }, w.length);
   }
 }

@@ -87,7 +87,7 @@ export class SGD extends Optimizer<SGDHyper> {
     const fresh = state.buffers.velocity === undefined;
     const v = h.momentum === 0 ? null : this.buffer(state, 'velocity', w.length);
     const damped = v === null || fresh || !h.dampening ? lrT : lrT * (1 - h.dampening);
-    sgdUpdate(w, v, g, damped, h.momentum, h.nesterov, h.weightDecay, w.length);
+    sgdUpdate(w, v, g, { lrT: damped, momentum: h.momentum, nesterov: h.nesterov, weightDecay: h.weightDecay }, w.length);
   }
 }
 

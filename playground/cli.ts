@@ -7,9 +7,9 @@
  *
  * A bad flag is one line on stderr and exit code 2, as in the tapegrad command line.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { buildPlayground } from './build.js';
-import { DEFAULT_PORT, parsePort, servePlayground } from './server.js';
+import { DEFAULT_PORT, parseOrExit, parsePort, servePlayground } from './server.js';
 
 const program = new Command('playground')
   .description('build the tapegrad playground page and serve it on 127.0.0.1')
@@ -18,13 +18,7 @@ const program = new Command('playground')
   .exitOverride()
   .configureOutput({ outputError: () => {} });
 
-try {
-  program.parse(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version')) process.exit(0);
-  process.stderr.write(`playground: ${(e as Error).message.replace(/^error: /, '')}\n`);
-  process.exit(2);
-}
+parseOrExit(program, 'playground');
 const opts = program.opts<{ port: number; isolation: boolean }>();
 
 const built = await buildPlayground();

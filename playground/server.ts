@@ -25,7 +25,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { type Command, CommanderError, InvalidArgumentError } from 'commander';
 import sirv from 'sirv';
 import { DEFAULT_OUT_DIR, STATIC_DIR } from './build.js';
 
@@ -37,6 +37,21 @@ export function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected an integer from 0 to 65535');
   return port;
 }
+
+/**
+ * Parses the script's arguments with `program` (made with exitOverride and a silent outputError): help
+ * exits 0, a mistake is one line on stderr naming the script, exit 2.
+ */
+export function parseOrExit(program: Command, name: string): void {
+  try {
+    program.parse(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version')) process.exit(0);
+    process.stderr.write(`${name}: ${(e as Error).message.replace(/^error: /, '')}\n`);
+    process.exit(2);
+  }
+}
+
 export const HOST = '127.0.0.1';
 
 export const CSP = [

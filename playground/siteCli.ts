@@ -7,8 +7,8 @@
  *
  * A bad flag is one line on stderr and exit code 2, as in the tapegrad command line.
  */
-import { Command, CommanderError } from 'commander';
-import { DEFAULT_PORT, parsePort, serveFolder } from './server.js';
+import { Command } from 'commander';
+import { DEFAULT_PORT, parseOrExit, parsePort, serveFolder } from './server.js';
 import { DEFAULT_SITE_DIR, buildSite } from './site.js';
 
 const program = new Command('site')
@@ -20,13 +20,7 @@ const program = new Command('site')
   .exitOverride()
   .configureOutput({ outputError: () => {} });
 
-try {
-  program.parse(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version')) process.exit(0);
-  process.stderr.write(`site: ${(e as Error).message.replace(/^error: /, '')}\n`);
-  process.exit(2);
-}
+parseOrExit(program, 'site');
 const opts = program.opts<{ out: string; revision?: string; serve?: boolean; port: number }>();
 
 try {

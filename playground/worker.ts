@@ -34,11 +34,11 @@ const EVAL_BATCH = 1000;
 const post = (msg: FromWorker, transfer: Transferable[] = []): void => self.postMessage(msg, transfer);
 
 /**
- * The backend: the WebAssembly kernels where they can run here, else the TypeScript ones ('js'). Which
- * it is depends on the page: with SharedArrayBuffer (a cross-origin-isolated page: the host sends
- * COOP/COEP, or the site's service worker adds them) the engine can run it anywhere; without, the
- * engine decides (engine/backend.ts). setBackend compiles the module without blocking and says why it
- * cannot run. The page is told the backend, whether it is isolated, and the thread count.
+ * The backend: the WebAssembly kernels wherever SIMD validates — over the tensors' shared memory in a
+ * cross-origin-isolated page (the host sends COOP/COEP, or the site's service worker adds them), over a
+ * private memory of their own elsewhere (engine/backends/); the TypeScript kernels ('js') only where
+ * SIMD is missing. setBackend compiles the module without blocking and says why it cannot run. The
+ * page is told the backend, whether it is isolated, and the thread count.
  */
 async function chooseBackend(): Promise<void> {
   let reason: string | null = null;

@@ -1,7 +1,7 @@
 /**
  * From what a user passes to `fit`/`evaluate` to a data set, and the checks that run before any training:
- * that the targets fit the loss, the rows match, the class ids fit the model's outputs, the target shape
- * fits the prediction's, and the loss comes out a scalar. Each failure is a typed error naming what was
+ * that the targets fit the loss, the rows match, the class ids fit the model's outputs (and an Int32Array),
+ * every sample and target is finite, the target shape fits the prediction's, and the loss comes out a scalar. Each failure is a typed error naming what was
  * wrong, raised before the first step, never halfway through an epoch.
  */
 import { ShapeError, Tensor, fmtShape, noGrad } from '../engine/index.js';
@@ -76,9 +76,31 @@ function classIdsOf(y: Targets, loss: Loss, name: string): Int32Array {
     const v = y[i] as number;
     if (!Number.isInteger(v)) throw new TypeError(`${name}[${i}] is ${v}: loss ${loss.name} takes class ids (integers)${floats}`);
     if (v < 0) throw new RangeError(`${name}[${i}] is ${v}: class ids count from 0`);
+    // An Int32Array keeps the low 32 bits: 2³² + 1 would train silently as class 1, 2³¹ as −2³¹.
+    if (v > MAX_CLASS_ID) throw new RangeError(`${name}[${i}] is ${v}: a class id must be an integer from 0 to ${MAX_CLASS_ID} (and below the model's outputs)`);
     ids[i] = v;
   }
   return ids;
+}
+
+/** The largest class id an Int32Array holds. */
+const MAX_CLASS_ID = 2 ** 31 - 1;
+
+/**
+ * The first value of `values` (rows of `width`) that is NaN or ±∞, as `x holds NaN at row 3, column 17`,
+ * or null. One pass, no allocation: fit checks every sample before training, and MNIST's 47 M floats
+ * take about 50 ms (its bytes are skipped: a byte is always finite).
+ */
+function nonFinite(values: ArrayLike<number>, width: number, what: string): string | null {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v - v === 0) continue; // false exactly for NaN and ±∞
+    let bad = 0;
+    for (let j = i; j < values.length; j++) if (!(values[j] - values[j] === 0)) bad++;
+    const more = bad > 1 ? ` (${bad} values are not finite)` : '';
+    return `${what} holds ${v} at row ${Math.floor(i / width)}, column ${i % width}${more}`;
+  }
+  return null;
 }
 
 function targetsOf(y: Targets, N: number, name: string, what: string): Tensor {
@@ -105,12 +127,25 @@ function describe(v: unknown): string {
 }
 
 /**
+ * Refuses a data set holding NaN or ±∞ in a sample or a target, naming the row and the column (a
+ * RangeError): one such sample makes every loss after it NaN, which would be blamed on the learning
+ * rate. fit checks its training data before splitting off validation, so the row is the caller's.
+ */
+export function checkFinite(ds: Dataset, op: string, what: string): void {
+  const badX = ds.x instanceof Uint8Array ? null : nonFinite(ds.x, ds.features, 'x');
+  if (badX !== null) throw new RangeError(`${op}: ${what}'s ${badX}: samples must be finite numbers`);
+  const badY = ds.targets === null || ds.count === 0 ? null : nonFinite(ds.targets, ds.targets.length / ds.count, 'y');
+  if (badY !== null) throw new RangeError(`${op}: ${what}'s ${badY}: targets must be finite numbers`);
+}
+
+/**
  * Checks a data set against the loss and the model, on one sample in eval mode without a tape (no
  * dropout mask is drawn, no running statistic moves): labels or targets as the loss needs them, class ids
  * inside the model's outputs, the target shape the prediction's, a scalar loss, metrics that can read it.
  */
 export function checkData(model: Model, loss: Loss, metrics: readonly Metric[], ds: Dataset, op: string, what: string): void {
   if (ds.count === 0) throw new RangeError(`${op}: ${what} is empty`);
+  checkFinite(ds, op, what);
   const labelled = ds.targets === null;
   if (loss.targets === 'classes' && !labelled) {
     throw new TypeError(`${op}: loss ${loss.name} takes class ids, but ${what} holds float targets [${ds.targetShape.join(',')}] per sample; for float targets use loss 'mse' or 'binaryCrossEntropy'`);

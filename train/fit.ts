@@ -21,7 +21,7 @@
 import { FormatError, Rng } from '../engine/index.js';
 import { DataLoader, mixSeed, splitValidation, type Dataset, type LoaderOptions } from '../data/index.js';
 import { LearningRateScheduler, TerminateOnNaN } from './callbacks.js';
-import { arraysToDataset, checkData, isArrayData, type ArrayData, type Features, type Targets } from './data.js';
+import { arraysToDataset, checkData, checkFinite, isArrayData, type ArrayData, type Features, type Targets } from './data.js';
 import { evaluateDataset } from './evaluate.js';
 import { History, type Logs } from './history.js';
 import { resolveLoss, type Loss, type LossFunction, type LossName } from './losses.js';
@@ -326,6 +326,7 @@ function fitData(options: FitOptions, loss: Loss, seed: number, op: string): { t
   if (!arrays && options.train === undefined) throw new TypeError(`${op}: no training data: give x and y (your arrays) or train (a Dataset)`);
   if (arrays && (options.x === undefined || options.y === undefined)) throw new TypeError(`${op}: x and y go together: got only ${options.x === undefined ? 'y' : 'x'}`);
   let train = arrays ? arraysToDataset({ x: options.x!, y: options.y! }, loss, op) : options.train!;
+  checkFinite(train, op, 'the training data'); // before the split, so that a bad row is named as the caller numbers it
   const { validationSplit, validationData } = options;
   if (validationSplit !== undefined && validationData !== undefined) {
     throw new TypeError(`${op}: give validationSplit or validationData, not both`);
@@ -371,15 +372,27 @@ function restoreRun(
   run.model.loadStateDict(ck.weights);
   if (ck.optimizerState) {
     if (typeof run.optimizer.loadStateDict !== 'function') throw new TypeError(`${op}: ${ck.path} holds optimizer state, but the optimizer has no loadStateDict`);
-    run.optimizer.loadStateDict(ck.optimizerState as never);
+    restoring(ck, 'optimizer', () => run.optimizer.loadStateDict!(ck.optimizerState as never));
   }
   if (run.schedule && ck.scheduleState !== null && typeof run.schedule.loadStateDict === 'function') {
-    run.schedule.loadStateDict(ck.scheduleState as never);
+    restoring(ck, 'schedule', () => run.schedule!.loadStateDict!(ck.scheduleState as never));
   }
-  for (const [name, state] of Object.entries(p.rng)) run.rngs[name]?.setState(state);
-  if (typeof run.model.loadRngState === 'function') run.model.loadRngState(p.modelRng);
+  for (const [name, state] of Object.entries(p.rng)) restoring(ck, `progress.rng.${name}`, () => run.rngs[name]?.setState(state));
+  if (typeof run.model.loadRngState === 'function') restoring(ck, 'progress.modelRng', () => run.model.loadRngState!(p.modelRng));
   run.optimizer.lr = p.lr;
   for (const cb of run.callbacks) {
-    if (cb.name && cb.setState && p.callbacks[cb.name] !== undefined) cb.setState(p.callbacks[cb.name]);
+    if (cb.name && cb.setState && p.callbacks[cb.name] !== undefined) restoring(ck, `progress.callbacks.${cb.name}`, () => cb.setState!(p.callbacks[cb.name!]));
+  }
+}
+
+/**
+ * Runs one piece of a restore; what it refuses (an optimizer state for another optimizer, a generator state
+ * of the wrong length) is a FormatError naming the checkpoint and the metadata field it came from.
+ */
+function restoring(ck: Checkpoint, field: string, restore: () => void): void {
+  try {
+    restore();
+  } catch (e) {
+    throw new FormatError(`${ck.path}: __metadata__.${field} cannot be restored: ${(e as Error).message}`);
   }
 }

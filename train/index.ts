@@ -7,7 +7,7 @@
  *
  * In a page too: this entry imports nothing of Node. `fit`, `evaluate`, `rangeTest`, the recipe, the steps, losses,
  * metrics, History, EarlyStopping, LearningRateScheduler, TerminateOnNaN, the encoders
- * (`encodeCheckpoint`/`decodeCheckpoint`, `encodeSafetensors`/`decodeSafetensors`: bytes in, bytes out)
+ * (`encodeCheckpoint`/`decodeCheckpoint`, `encodeSafetensors`/`decodeSafetensors`, `exportOnnx`: bytes in, bytes out)
  * and the plot specs all run there. What writes or reads files, or the terminal, is Node only and asks
  * for Node when it runs (node.ts): `save`, `load`, `readSafetensors`, `writeSafetensors`,
  * `ModelCheckpoint`, `CsvLogger`, `JsonlLogger`,
@@ -44,8 +44,10 @@ export {
 export type { EarlyStoppingOptions, ModelCheckpointOptions, ProgressBarOptions, TerminateOnNaNOptions } from './callbacks.js';
 export { save, load, encodeCheckpoint, decodeCheckpoint, architectureOf, CHECKPOINT_FORMAT } from './save.js';
 export type { Checkpoint, CheckpointInfo, PartialEpoch, Progress, SaveOptions } from './save.js';
-export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors } from './safetensors.js';
-export type { StoredTensor, SafetensorsContents } from './safetensors.js';
+export { readSafetensors, writeSafetensors, encodeSafetensors, decodeSafetensors, SafetensorsContents, SAFETENSORS_DTYPES } from './safetensors.js';
+export type { StoredTensor } from './safetensors.js';
+export { exportOnnx, ONNX_OPSET } from './onnx.js';
+export type { OnnxOptions } from './onnx.js';
 export { curvesSpec, lrFindSpec, sweepSpec, epochAxis, renderSvg, requirePlotPackages, terminalChart, VALUE_FORMAT, SWEEP_SCHEME } from './plots.js';
 export type { VegaLiteSpec, SweepRun, LrFindPlot } from './plots.js';
 export type { Callback, TrainContext, Model, OptimizerLike, ScheduleLike } from './types.js';

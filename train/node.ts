@@ -37,5 +37,7 @@ export const FILES_IN_A_PAGE = IN_A_PAGE.files;
  */
 export function requirePackage<T>(name: string, op: string, use: NodeUse): T {
   const { createRequire } = nodeModule('node:module', op, use);
-  return createRequire(import.meta.url)(name) as T;
+  const { join } = nodeModule('node:path', op, use);
+  // import.meta.dirname, not import.meta.url: a bundler writes the builder's absolute path in place of the URL.
+  return createRequire(join(import.meta.dirname, 'node.js'))(name) as T;
 }

@@ -267,9 +267,12 @@ function checkPlotPackages(op: string): void {
 /**
  * `import(name)` with the name in a variable: Node resolves it when it runs, and a bundler, which
  * follows only literal names, leaves vega (megabytes that only the command line draws with) out of a
- * page's bundle.
+ * page's bundle. The comments tell webpack and Vite so, which would otherwise warn that they cannot
+ * follow it ("Critical dependency: the request of a dependency is an expression"); the build keeps
+ * comments for them (tsconfig.build.json). vega 6 is an ES module with top-level await, so `require`
+ * (requirePackage) cannot load it.
  */
-const importByName = (name: string): Promise<unknown> => import(name);
+const importByName = (name: string): Promise<unknown> => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
 /** Compiles a vega-lite spec and renders it to an SVG string, headless. Node only. */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {

@@ -31,9 +31,9 @@
  * `load` returns (weights, optimizer, schedule, generators, history, callbacks: see fit.ts).
  */
 import { FormatError, Tensor, getBackend, usesFma } from '../engine/index.js';
-import { layerFromConfig, type LayerConfig } from '../layers/index.js';
+import { layerFromConfig, stateShapesOf, type Layer, type LayerConfig } from '../layers/index.js';
 import { History, type HistoryJson, type V1Row } from './history.js';
-import { decodeSafetensors, encodeSafetensors, readFileFor, writeFileAtomicFor, type StoredTensor } from './safetensors.js';
+import { decodeSafetensorsHeader, encodeSafetensors, readFileFor, writeFileAtomicFor, type SafetensorsEntry, type StoredTensor } from './safetensors.js';
 import type { Model, OptimizerLike, ScheduleLike, StateDict } from './types.js';
 
 /** The `format` a checkpoint's metadata names; `load` reads this one and the one before. */
@@ -222,13 +222,12 @@ export function encodeCheckpoint(options: SaveOptions): Uint8Array {
 export interface Checkpoint {
   /** The file it was read from (`decodeCheckpoint`: the name it was given). */
   path: string;
-  /** The model rebuilt from the architecture with the saved weights (null if the file has no architecture). */
-  model:
-    | (Model & {
-        /** The architecture as JSON. */
-        config(): LayerConfig;
-      })
-    | null;
+  /**
+   * The model rebuilt from the architecture with the saved weights, a `Layer` (a `Sequential` for what
+   * tapegrad writes: `forward`, `predict`, `config`...); null when the file has no architecture (PyTorch's:
+   * build the model yourself and `model.loadStateDict(checkpoint.weights)`).
+   */
+  model: Layer | null;
   /** The model's layer configs as saved (`{ type: 'Sequential', layers: [...] }`); null in a file without one (PyTorch's). */
   architecture: LayerConfig | null;
   /** The model's tensors (everything not under `optimizer.`). */
@@ -257,9 +256,13 @@ export interface Checkpoint {
 }
 
 /**
- * Reads a checkpoint and rebuilds its model. A file that is not a tapegrad checkpoint, whose metadata
- * is damaged, or whose weights hold NaN or an infinity (a diverged run's: tapegrad never writes one,
- * but another program may) is a FormatError naming the file (and the tensor); a missing file is Node's
+ * Reads a checkpoint and rebuilds its model. A tapegrad checkpoint is checked whole before anything is
+ * built: the architecture against the tensors (names and shapes, so a crafted file cannot make it allocate
+ * more than the file holds), every metadata field a resume reads, and the values (weights and optimizer
+ * buffers that hold NaN or an infinity, a diverged run's: tapegrad never writes one, but another program
+ * may). Each problem is a FormatError naming the file and the field or tensor. Any other producer's
+ * safetensors file (PyTorch's `save_file`, with `{"format": "pt"}` or no metadata) gives its weights, as
+ * float32, and no model: build it and `model.loadStateDict(checkpoint.weights)`. A missing file is Node's
  * ENOENT error. Node only (in a page, `decodeCheckpoint` reads the bytes).
  *
  * @example
@@ -278,6 +281,7 @@ export interface Checkpoint {
  * console.log(checkpoint.architecture!.type); // => 'Sequential'
  * console.log(checkpoint.weights.get('0.weight')!.shape); // => [2, 3]
  * console.log(checkpoint.optimizerState !== null); // => true
+ * console.log(checkpoint.model!.predict([[1, 2, 3]]).shape); // => [1, 2]
  * rmSync(dir, { recursive: true });
  * ```
  */
@@ -286,12 +290,100 @@ export function load(path: string): Checkpoint {
 }
 
 /**
- * A checkpoint from its bytes (what `encodeCheckpoint` or `save` produced, or a PyTorch safetensors
- * file), anywhere, a page too: `load` without the file. `path` names the source in error messages and
- * in the result.
+ * A checkpoint from its bytes (what `encodeCheckpoint` or `save` produced, or any producer's safetensors
+ * file), anywhere, a page too: `load` without the file, with the same checks. `path` names the source in
+ * error messages and in the result.
  */
 export function decodeCheckpoint(bytes: Uint8Array, path = '<bytes>'): Checkpoint {
-  const { tensors, metadata } = decodeSafetensors(bytes, path);
+  // The header first, checked against the file; then the metadata and the architecture against the
+  // header's shapes: nothing is read into memory, and nothing built, for a file that will be refused.
+  const header = decodeSafetensorsHeader(bytes, path);
+  const { metadata } = header;
+  const format = metadata.format;
+  const ours = format === CHECKPOINT_FORMAT || format === FORMAT_V1;
+  if (!ours && format !== undefined && format.startsWith(FORMAT_FAMILY)) {
+    throw new FormatError(`${path}: checkpoint format ${JSON.stringify(format)} is not one this version reads (${FORMAT_V1}, ${CHECKPOINT_FORMAT}); is it from a newer tapegrad?`);
+  }
+  // Only tapegrad's files keep an optimizer under the prefix; in another producer's, every tensor is a weight.
+  const isBuffer = (name: string) => ours && name.startsWith(OPTIMIZER_PREFIX);
+  // Another producer's metadata (PyTorch's {"format": "pt"}) says nothing tapegrad reads.
+  const fields = ours ? readFields(metadata, format, path) : null;
+  const architecture = fields?.architecture ?? null;
+  if (architecture) checkArchitecture(architecture, header.entries.filter((e) => !isBuffer(e.name)), path);
+
+  // Then the values, each checked to be finite.
+  const weights = new Map<string, StoredTensor>();
+  const buffers: Record<string, Float32Array> = {};
+  for (const entry of header.entries) {
+    const data = header.values(entry);
+    if (isBuffer(entry.name)) {
+      checkFinite(path, `optimizer buffer '${entry.name}'`, data, 'the optimizer state of a diverged run cannot be resumed');
+      buffers[entry.name.slice(OPTIMIZER_PREFIX.length)] = data;
+    } else {
+      checkFinite(path, `tensor '${entry.name}'`, data, 'the weights of a diverged run cannot be used');
+      weights.set(entry.name, { shape: entry.shape, data, dtype: entry.dtype });
+    }
+  }
+
+  let model: Layer | null = null;
+  if (architecture) {
+    try {
+      model = layerFromConfig(architecture);
+      model.loadStateDict(weights);
+    } catch (e) {
+      throw new FormatError(`${path}: cannot rebuild the model from its architecture: ${(e as Error).message}`);
+    }
+  }
+  return {
+    path,
+    model,
+    architecture,
+    weights: new Map([...weights].map(([name, t]) => [name, Tensor.from(t.data, { shape: t.shape })])),
+    optimizerState: fields?.optimizer === undefined || fields === null ? null : { meta: fields.optimizer, buffers },
+    scheduleState: fields?.schedule ?? null,
+    hyperParams: fields?.hyperParams ?? {},
+    epoch: fields?.epoch ?? null,
+    progress: fields?.progress ?? null,
+    backend: metadata.backend ?? null,
+    fma: metadata.fma === undefined ? null : metadata.fma === 'true',
+    metadata,
+  };
+}
+
+/** Every tapegrad checkpoint format is named `tapegrad-checkpoint/<version>`. */
+const FORMAT_FAMILY = 'tapegrad-checkpoint/';
+
+/** A tapegrad checkpoint's metadata, each field parsed and checked. */
+interface Fields {
+  architecture: LayerConfig | undefined;
+  optimizer: unknown;
+  schedule: unknown;
+  hyperParams: Record<string, unknown> | undefined;
+  epoch: number | undefined;
+  progress: Progress | undefined;
+}
+
+/** A plain JSON object (not null, not an array). */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A finite number, an integer ≥ 0, an array of numbers...: the shapes a field must have. */
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isNumbers = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'number');
+
+/**
+ * Parses and checks the metadata fields of a tapegrad checkpoint, naming the file and the field of the
+ * first one that is wrong: `run/last.safetensors: __metadata__.progress.history is not ...`. What is not
+ * checked here is checked where it is used (an optimizer's own hyper-parameters, by its `loadStateDict`;
+ * the command line's run settings, by the command line), and named there.
+ */
+function readFields(metadata: Record<string, string>, format: string, path: string): Fields {
+  const bad = (field: string, value: unknown, expected: string): never => {
+    const shown = JSON.stringify(value) ?? String(value);
+    throw new FormatError(`${path}: __metadata__.${field} is ${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}; expected ${expected}`);
+  };
   const parse = (key: string): unknown => {
     const text = metadata[key];
     if (text === undefined) return undefined;
@@ -302,63 +394,138 @@ export function decodeCheckpoint(bytes: Uint8Array, path = '<bytes>'): Checkpoin
     }
   };
 
-  const weights = new Map<string, Tensor>();
-  const buffers: Record<string, Float32Array> = {};
-  for (const [name, t] of tensors) {
-    if (name.startsWith(OPTIMIZER_PREFIX)) buffers[name.slice(OPTIMIZER_PREFIX.length)] = t.data;
-    else {
-      checkFinite(path, name, t.data);
-      weights.set(name, Tensor.from(t.data, { shape: t.shape }));
-    }
+  const architecture = parse('architecture');
+  if (architecture !== undefined && !(isObject(architecture) && typeof architecture.type === 'string')) {
+    bad('architecture', architecture, "a layer config { type: 'Sequential', layers: [...] }");
   }
-
-  const format = metadata.format;
-  // A plain safetensors file (PyTorch's) has no format: its weights are still read.
-  if (format !== undefined && format !== CHECKPOINT_FORMAT && format !== FORMAT_V1) {
-    throw new FormatError(`${path}: checkpoint format ${JSON.stringify(format)} is not one this version reads (${FORMAT_V1}, ${CHECKPOINT_FORMAT}); is it from a newer tapegrad?`);
-  }
-  const architecture = (parse('architecture') as LayerConfig | undefined) ?? null;
-  let model: Checkpoint['model'] = null;
-  if (architecture) {
-    try {
-      model = layerFromConfig(architecture) as unknown as Checkpoint['model'];
-      model!.loadStateDict(weights);
-    } catch (e) {
-      throw new FormatError(`${path}: cannot rebuild the model from its architecture: ${(e as Error).message}`);
-    }
-  }
-  const optimizerMeta = parse('optimizer');
+  const hyperParams = parse('hyperParams');
+  if (hyperParams !== undefined && !isObject(hyperParams)) bad('hyperParams', hyperParams, 'an object');
   const epochText = metadata.epoch;
+  const epoch = epochText === undefined ? undefined : Number(epochText);
+  if (epoch !== undefined && !(/^\d+$/.test(epochText!) && isCount(epoch))) bad('epoch', epochText, 'the epochs completed, an integer >= 0');
+  if (metadata.fma !== undefined && metadata.fma !== 'true' && metadata.fma !== 'false') bad('fma', metadata.fma, "'true' or 'false'");
+
+  const optimizer = parse('optimizer');
+  if (optimizer !== undefined) checkOptimizerMeta(optimizer, bad);
+  const progressJson = parse('progress');
+  const progress = progressJson === undefined ? undefined : readProgress(progressJson, format, bad);
   return {
-    path,
-    model,
-    architecture,
-    weights,
-    optimizerState: optimizerMeta === undefined ? null : { meta: optimizerMeta, buffers },
-    scheduleState: parse('schedule') ?? null,
-    hyperParams: (parse('hyperParams') as Record<string, unknown> | undefined) ?? {},
-    epoch: epochText === undefined ? null : Number(epochText),
-    progress: readProgress(parse('progress'), format, path),
-    backend: metadata.backend ?? null,
-    fma: metadata.fma === undefined ? null : metadata.fma === 'true',
-    metadata,
+    architecture: architecture as LayerConfig | undefined,
+    optimizer,
+    schedule: parse('schedule'),
+    hyperParams: hyperParams as Record<string, unknown> | undefined,
+    epoch,
+    progress,
   };
 }
 
-/** A model whose weights are not finite computes nothing but NaN: refuse it, naming the first bad value. */
-function checkFinite(path: string, name: string, data: Float32Array): void {
+type Bad = (field: string, value: unknown, expected: string) => never;
+
+/**
+ * The optimizer's JSON state as optim/optimizer.ts's `stateDict` writes it: the structure every optimizer
+ * shares (`type`, `iterations`, `groups` with their `paramCount`, per-parameter `state` entries). The
+ * values of each group's hyper-parameters are the optimizer's `loadStateDict`'s to check.
+ */
+function checkOptimizerMeta(meta: unknown, bad: Bad): void {
+  if (!isObject(meta)) return bad('optimizer', meta, 'an object { type, iterations, groups, state }');
+  if (typeof meta.type !== 'string') bad('optimizer.type', meta.type, "the optimizer's class name, a string");
+  if (!isCount(meta.iterations)) bad('optimizer.iterations', meta.iterations, 'the steps taken, an integer >= 0');
+  if (!Array.isArray(meta.groups)) return bad('optimizer.groups', meta.groups, 'an array of parameter groups');
+  meta.groups.forEach((g: unknown, i: number) => {
+    if (!isObject(g)) bad(`optimizer.groups[${i}]`, g, 'an object');
+    if (!isCount((g as Record<string, unknown>).paramCount)) bad(`optimizer.groups[${i}].paramCount`, (g as Record<string, unknown>).paramCount, 'an integer >= 0');
+  });
+  if (!Array.isArray(meta.state)) return bad('optimizer.state', meta.state, 'an array of per-parameter states');
+  meta.state.forEach((e: unknown, i: number) => {
+    const where = `optimizer.state[${i}]`;
+    if (!isObject(e)) return bad(where, e, 'an object { index, step, scalars, buffers }');
+    if (!isCount(e.index)) bad(`${where}.index`, e.index, 'a parameter index, an integer >= 0');
+    if (!isCount(e.step)) bad(`${where}.step`, e.step, 'a step count, an integer >= 0');
+    if (e.scalars !== undefined && !(isObject(e.scalars) && Object.values(e.scalars).every((v) => typeof v === 'number'))) {
+      bad(`${where}.scalars`, e.scalars, 'an object of numbers');
+    }
+    if (e.buffers !== undefined && !(Array.isArray(e.buffers) && e.buffers.every((b) => typeof b === 'string'))) {
+      bad(`${where}.buffers`, e.buffers, 'an array of buffer names');
+    }
+  });
+}
+
+/** Where a run stood, checked field by field (a format 1 file's upgraded once checked). */
+function readProgress(value: unknown, format: string, bad: Bad): Progress {
+  if (!isObject(value)) return bad('progress', value, 'a training position { epoch, batch, ... }');
+  const p = value;
+  const field = (name: string, ok: (v: unknown) => boolean, expected: string): void => {
+    if (!ok(p[name])) bad(`progress.${name}`, p[name], expected);
+  };
+  const isState = (v: unknown): boolean => isNumbers(v) || (Array.isArray(v) && v.every((x, i) => typeof x === 'number' || (i === 4 && x === null)));
+  const isStates = (v: unknown): boolean => isObject(v) && Object.values(v).every(isState);
+  field('epoch', isCount, 'the epoch to run next, an integer >= 0');
+  field('batch', isCount, 'the batches of that epoch already trained on, an integer >= 0');
+  field('lr', (v) => isNumber(v) && v >= 0, 'the learning rate, a finite number >= 0');
+  field('loaderSeed', (v) => Number.isSafeInteger(v), "the training loader's seed, an integer");
+  field('rng', isStates, 'generator states by name, each an array of numbers');
+  field('modelRng', isStates, "the model's generator states by layer, each an array of numbers");
+  field('callbacks', isObject, 'callback states by name, an object');
+  for (const [name, state] of Object.entries(p.callbacks as Record<string, unknown>)) {
+    if (!isObject(state)) bad(`progress.callbacks.${name}`, state, "the callback's state, an object");
+  }
+
+  if (format === FORMAT_V1) {
+    field('partial', (v) => v === null || (isObject(v) && ['lossSum', 'correct', 'seen', 'seconds', 'lr'].every((k) => typeof v[k] === 'number')), 'null or { lossSum, correct, seen, seconds, lr }');
+    field('history', (v) => Array.isArray(v) && v.every((row) => isObject(row) && typeof row.epoch === 'number'), 'a list of rows { epoch, loss, ... }');
+    return upgradeProgressV1(p as unknown as ProgressV1);
+  }
+  field(
+    'partial',
+    (v) => v === null || (isObject(v) && ['lossSum', 'seen', 'seconds', 'learningRate'].every((k) => typeof v[k] === 'number') && isObject(v.metricSums) && Object.values(v.metricSums).every((m) => typeof m === 'number')),
+    'null or { lossSum, metricSums, seen, seconds, learningRate }',
+  );
+  field('history', isObject, '{ epoch: [...], history: { loss: [...], ... } }');
+  const history = p.history as Record<string, unknown>;
+  if (!isNumbers(history.epoch)) bad('progress.history.epoch', history.epoch, 'the epochs run, an array of numbers');
+  if (!isObject(history.history)) bad('progress.history.history', history.history, 'the logs by name, an object of arrays');
+  const epochs = (history.epoch as number[]).length;
+  for (const [name, column] of Object.entries(history.history as Record<string, unknown>)) {
+    if (!(isNumbers(column) && (column as number[]).length === epochs)) bad(`progress.history.history.${name}`, column, `one number per epoch run (${epochs})`);
+  }
+  return p as unknown as Progress;
+}
+
+/**
+ * The architecture against the tensors, before a layer is built: every name the architecture's layers
+ * hold, in the shape they hold it, and nothing else (a strict load). A layer of your own is checked when
+ * it is built (stateShapesOf cannot say what it holds).
+ */
+function checkArchitecture(architecture: LayerConfig, tensors: readonly SafetensorsEntry[], path: string): void {
+  const expected = stateShapesOf(architecture);
+  if (expected === null) return;
+  const weights = new Map(tensors.map((t) => [t.name, t]));
+  const fmt = (shape: readonly unknown[]) => `[${shape.map((d) => (typeof d === 'number' ? String(d) : JSON.stringify(d))).join(',')}]`;
+  const missing: string[] = [];
+  const differ: string[] = [];
+  const unexpected: string[] = [];
+  for (const [name, shape] of expected) {
+    const t = weights.get(name);
+    if (t === undefined) missing.push(`'${name}' ${fmt(shape)}`);
+    else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) differ.push(`'${name}' is ${fmt(t.shape)} in the file, ${fmt(shape)} in the architecture`);
+  }
+  for (const [name, t] of weights) if (!expected.has(name)) unexpected.push(`'${name}' ${fmt(t.shape)}`);
+  // A few of each kind: a file can name thousands, and one line must stay one line.
+  const few = (list: string[]) => (list.length > 3 ? `${list.slice(0, 3).join(', ')} and ${list.length - 3} more` : list.join(', '));
+  const problems = [
+    ...(differ.length > 0 ? [few(differ)] : []),
+    ...(missing.length > 0 ? [`missing from the file: ${few(missing)}`] : []),
+    ...(unexpected.length > 0 ? [`not in the architecture: ${few(unexpected)}`] : []),
+  ];
+  if (problems.length > 0) throw new FormatError(`${path}: the architecture in __metadata__ does not match the tensors: ${problems.join('; ')}`);
+}
+
+/** Values that are not finite compute nothing but NaN: refuse them, naming the first bad value. */
+function checkFinite(path: string, what: string, data: Float32Array, why: string): void {
   for (let i = 0; i < data.length; i++) {
     if (Number.isFinite(data[i])) continue;
     let bad = 0;
     for (let j = i; j < data.length; j++) if (!Number.isFinite(data[j])) bad++;
-    throw new FormatError(`${path}: tensor '${name}' holds ${data[i]} (value ${i} of ${data.length}; ${bad} not finite): the weights of a diverged run cannot be used`);
+    throw new FormatError(`${path}: ${what} holds ${data[i]} (value ${i} of ${data.length}; ${bad} not finite): ${why}`);
   }
-}
-
-function readProgress(value: unknown, format: string | undefined, path: string): Progress | null {
-  if (value === undefined) return null;
-  if (typeof value !== 'object' || value === null || !Number.isInteger((value as Progress).epoch)) {
-    throw new FormatError(`${path}: __metadata__.progress is not a training position (got ${JSON.stringify(value).slice(0, 80)})`);
-  }
-  return format === FORMAT_V1 ? upgradeProgressV1(value as ProgressV1) : (value as Progress);
 }

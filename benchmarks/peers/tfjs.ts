@@ -1,24 +1,26 @@
 /**
  * Peer: TensorFlow.js 4.22 in Node, `--backend cpu` (the pure-JavaScript backend of the union package
  * @tensorflow/tfjs) or `--backend wasm` (@tensorflow/tfjs-backend-wasm, XNNPACK; single-threaded under
- * Node). The same MLP and optimizer as every contestant: 784-300-100-10, ReLU, Glorot-uniform kernels,
+ * Node). The main workload only (`--workload mlp`): 784-300-100-10, ReLU, Glorot-uniform kernels,
  * zero biases, softmax cross-entropy, SGD lr 0.1 momentum 0.9 (tf.train.momentum: v = m·v + g,
  * w −= lr·v, which equals Keras's and PyTorch's SGD at a constant rate). A hand-written step with
- * optimizer.minimize, which is leaner than model.fit (no callbacks, no history).
+ * optimizer.minimize, which is leaner than model.fit (no callbacks, no history). The batches are
+ * float32 before timing (benchmarks/mnist.ts); each step hands its slice to tf.tensor2d.
  * Prints one JSON line (PeerResult).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CLASSES, PIXELS, fillBatch, loadMnist, parsePeerArgs, printResult, timeInference, timeTraining } from '../mnist.js';
+import { CLASSES, PIXELS, POOL_IMAGES, TEST_POOL_IMAGES, floatPool, loadMnist, parsePeerArgs, poolBatch, printResult, timeInference, timeTraining } from '../mnist.js';
 
 const args = parsePeerArgs(process.argv.slice(2));
+if (args.workload !== 'mlp') throw new Error(`tfjs peer: only --workload mlp, got ${args.workload}`);
 if (args.backend === '') args.backend = 'cpu';
 if (args.backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
 await tf.setBackend(args.backend);
 await tf.ready();
 
 const B = args.batch;
-const train = loadMnist('train');
-const test = loadMnist('test');
+const train = floatPool(loadMnist('train'), POOL_IMAGES);
+const test = floatPool(loadMnist('test'), TEST_POOL_IMAGES);
 
 const model = tf.sequential({
   layers: [
@@ -29,10 +31,8 @@ const model = tf.sequential({
 });
 const optimizer = tf.train.momentum(0.1, 0.9);
 
-const x = new Float32Array(B * PIXELS);
-const y = new Int32Array(B);
 const training = await timeTraining((b) => {
-  fillBatch(x, y, train, b, B);
+  const { x, y } = poolBatch(train, b, B);
   const loss = tf.tidy(() => {
     const xs = tf.tensor2d(x, [B, PIXELS]);
     const ys = tf.oneHot(tf.tensor1d(y, 'int32'), CLASSES);

@@ -164,7 +164,7 @@ export function packB(
 export function gemmTiles(
   C: Float32Array, cOff: number, ldc: number,
   pa: Float32Array, paOff: number, pb: Float32Array, pbOff: number,
-  M: number, N: number, K: number,
+  M: number, K: number, N: number,
   ip0: number, ip1: number, jp0: number, jp1: number,
   aIdx: Int32Array | null, aIdxOff: number, bIdx: Int32Array | null, bIdxOff: number,
 ): void {
@@ -334,10 +334,10 @@ export function jsGemmKit(): GemmKit {
       for (let p = p0; p < p1; p++) {
         if (job.axis === 0) {
           packB(panel, 0, job.B, job.b0, job.bk, job.bj, K, N, p, p + 1, pIdx, 0);
-          gemmTiles(job.C, job.c0, N, whole, 0, panel, 0, M, N, K, 0, panels(M), p, p + 1, wIdx, 0, pIdx, 0);
+          gemmTiles(job.C, job.c0, N, whole, 0, panel, 0, M, K, N, 0, panels(M), p, p + 1, wIdx, 0, pIdx, 0);
         } else {
           packA(panel, 0, job.A, job.a0, job.ai, job.ak, M, K, p, p + 1, pIdx, 0);
-          gemmTiles(job.C, job.c0, N, panel, 0, whole, 0, M, N, K, p, p + 1, 0, panels(N), pIdx, 0, wIdx, 0);
+          gemmTiles(job.C, job.c0, N, panel, 0, whole, 0, M, K, N, p, p + 1, 0, panels(N), pIdx, 0, wIdx, 0);
         }
       }
     },

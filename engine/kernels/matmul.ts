@@ -11,7 +11,7 @@
  *
  * The naive twins below are the reference: obviously correct, accumulating in float64. The blocked
  * versions run the register-blocked kernel (kernels/gemmPacked.ts) on the calling thread; the ops
- * call engine/compute.ts, which picks the backend and, for big products, the thread pool. Both sum
+ * call engine/backends/, which picks the backend and, for big products, the thread pool. Both sum
  * k in the same order in float64, so they agree with the twins bit for bit.
  */
 import { chooseAxis, jsGemmKit, runAlone, zeroSkippingEnabled } from './gemmPacked.js';

@@ -3,7 +3,11 @@
  * one distribution. For a batch of logits (B, C) over the last axis: OUTER = B, N = C, INNER = 1.
  *
  * Stability: softmax(x) = softmax(x − max x), and log Σ eˣ = m + log Σ e^(x−m) with m = max x
- * (log-sum-exp). Every exponent is then ≤ 0, so logits of ±1000 stay finite.
+ * (log-sum-exp). Every exponent is then ≤ 0, so logits of ±1000 stay finite. The log-probabilities
+ * keep the shift apart from the log: (x − m) − log Σ e^(x−m), never x − (m + log Σ), because m + log Σ
+ * rounds log Σ away once m is large (float64 has a spacing of 2 at 1e16: two equal logits of 1e16 gave
+ * log-probabilities of 0 instead of −log 2). x − m is exact or nearly, log Σ lies in [0, log N]: the
+ * result is accurate for every finite input. Only NaN and ±∞ give NaN, as in PyTorch (∞ − ∞).
  */
 
 /** out = softmax(inp) along the axis. */
@@ -40,7 +44,7 @@ export function softmaxBackward(dinp: Float32Array, dout: Float32Array, y: Float
   }
 }
 
-/** out = inp − logsumexp(inp) along the axis. */
+/** out = (inp − max) − log Σ e^(inp − max) along the axis. */
 export function logSoftmaxForward(out: Float32Array, inp: Float32Array, OUTER: number, N: number, INNER: number): void {
   for (let o = 0; o < OUTER; o++) {
     for (let i = 0; i < INNER; i++) {
@@ -49,8 +53,8 @@ export function logSoftmaxForward(out: Float32Array, inp: Float32Array, OUTER: n
       for (let k = 0; k < N; k++) m = Math.max(m, inp[base + k * INNER]);
       let total = 0;
       for (let k = 0; k < N; k++) total += Math.exp(inp[base + k * INNER] - m);
-      const lse = m + Math.log(total);
-      for (let k = 0; k < N; k++) out[base + k * INNER] = inp[base + k * INNER] - lse;
+      const logTotal = Math.log(total);
+      for (let k = 0; k < N; k++) out[base + k * INNER] = inp[base + k * INNER] - m - logTotal;
     }
   }
 }
@@ -85,7 +89,7 @@ export function crossEntropyForward(probs: Float32Array, logits: Float32Array, l
     }
     const inv = 1 / total;
     for (let c = 0; c < C; c++) probs[row + c] *= inv;
-    loss += m + Math.log(total) - logits[row + labels[b]];
+    loss += m - logits[row + labels[b]] + Math.log(total); // the shift first: see the top of the file
   }
   return loss;
 }

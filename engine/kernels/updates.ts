@@ -1,9 +1,43 @@
 /**
- * The optimizers' update loops, in place over a parameter's storage (optim/ calls them through
- * engine/compute.ts, which runs the WebAssembly twin under the 'wasm' backend). Each parameter is a
+ * The optimizers' update loops, in place over a parameter's storage (optim/ calls them through the
+ * kernel contract, engine/backends/, which runs the WebAssembly twin under the 'wasm' backend). Each parameter is a
  * flat array of N floats; w is the weight, g its gradient, the others the optimizer's buffers.
  * The formulas, and where they come from, are in optim/sgd.ts and optim/adam.ts.
  */
+
+/** SGD's hyper-parameters for one step (optim/sgd.ts; lrT = lr / (1 + decay·iterations), computed by the caller). */
+export interface SgdStep {
+  /** The rate this step applies: lr / (1 + decay·iterations), Keras's time-based decay folded in. */
+  lrT: number;
+  /** The velocity's decay, in [0, 1); 0 keeps no velocity. */
+  momentum: number;
+  /** Nesterov's look-ahead form of the update. */
+  nesterov: boolean;
+  /** Coupled L2: added to the gradient as weightDecay·w. */
+  weightDecay: number;
+}
+
+/**
+ * Adam's hyper-parameters for step t (from 1). Adam and AdamW differ only in which decay is set:
+ * `coupledDecay` is Adam's weight decay (added to the gradient), `decoupledDecay` AdamW's
+ * (w *= 1 − lr·decay before the Adam step).
+ */
+export interface AdamStep {
+  /** The learning rate. */
+  lr: number;
+  /** Decay of the first moment's average. */
+  beta1: number;
+  /** Decay of the second moment's average. */
+  beta2: number;
+  /** Added to the denominator after its bias correction (PyTorch's placement). */
+  eps: number;
+  /** Adam's weight decay: coupledDecay·w added to the gradient. */
+  coupledDecay: number;
+  /** AdamW's weight decay: w *= 1 − lr·decoupledDecay before the step. */
+  decoupledDecay: number;
+  /** The parameter's step count, from 1 (the bias corrections' exponent). */
+  t: number;
+}
 
 /**
  * The Keras SGD update, in place. w, v, g are (N); v is null when momentum is 0 (no velocity kept).
@@ -14,10 +48,8 @@
  *
  * Three loops rather than one with a branch per element: the choice is the same for every element.
  */
-export function sgdUpdate(
-  w: Float32Array, v: Float32Array | null, g: Float32Array,
-  lrT: number, momentum: number, nesterov: boolean, weightDecay: number, N: number,
-): void {
+export function sgdUpdate(w: Float32Array, v: Float32Array | null, g: Float32Array, step: SgdStep, N: number): void {
+  const { lrT, momentum, nesterov, weightDecay } = step;
   if (v === null) {
     for (let i = 0; i < N; i++) w[i] -= lrT * (g[i] + weightDecay * w[i]);
   } else if (!nesterov) {
@@ -37,17 +69,23 @@ export function sgdUpdate(
 }
 
 /**
- * The Adam/AdamW update, in place. w, m, v, vmax, g are (N); vmax is null without AMSGrad.
- * `coupledDecay` is Adam's weight decay (added to the gradient); `decoupledDecay` is AdamW's
- * (w *= 1 - lr * decay before the Adam step). `t` is the step count, from 1.
+ * Adam's per-step factors: the bias-corrected step size lr/(1 − beta1^t), √(1 − beta2^t), and AdamW's
+ * shrink 1 − lr·decoupledDecay. One function, so both backends' loops see the same numbers.
  */
+export function adamStepFactors(s: AdamStep): { stepSize: number; bc2Sqrt: number; shrink: number } {
+  return {
+    stepSize: s.lr / (1 - Math.pow(s.beta1, s.t)),
+    bc2Sqrt: Math.sqrt(1 - Math.pow(s.beta2, s.t)),
+    shrink: 1 - s.lr * s.decoupledDecay,
+  };
+}
+
+/** The Adam/AdamW update, in place. w, m, v, vmax, g are (N); vmax is null without AMSGrad. */
 export function adamUpdate(
-  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array,
-  lr: number, beta1: number, beta2: number, eps: number, coupledDecay: number, decoupledDecay: number, t: number, N: number,
+  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdamStep, N: number,
 ): void {
-  const stepSize = lr / (1 - Math.pow(beta1, t));
-  const bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
-  const shrink = 1 - lr * decoupledDecay;
+  const { beta1, beta2, eps, coupledDecay } = step;
+  const { stepSize, bc2Sqrt, shrink } = adamStepFactors(step);
   for (let i = 0; i < N; i++) {
     const wi = w[i] * shrink;
     const gi = g[i] + coupledDecay * w[i];

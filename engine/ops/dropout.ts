@@ -1,5 +1,5 @@
-import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
-import { alloc } from '../memory.js';
+import { kernels } from '../backends/index.js';
+import { allocUninit } from '../memory.js';
 import type { Rng } from '../rng.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
@@ -14,12 +14,12 @@ export function dropout(x: Tensor, rate: number, rng: Rng): Tensor {
     throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);
   }
   if (rate === 0) return x;
-  const out = alloc(x.size);
-  const mask = alloc(x.size);
-  dropoutForward(out, mask, x.data, rate, rng, x.size);
+  const out = allocUninit(x.size);
+  const mask = allocUninit(x.size);
+  kernels().dropoutForward(out, mask, x.data, rate, rng, x.size); // kernels/dropout.ts
   return record(new Tensor(out, x.shape), `dropout(${rate})`, [x], ({ data: dout }) => {
-    const dinp = alloc(dout.length);
-    dropoutBackward(dinp, dout, mask, dout.length);
+    const dinp = allocUninit(dout.length);
+    kernels().dropoutBackward(dinp, dout, mask, dout.length);
     return [new Tensor(dinp, x.shape)];
   }, [mask]);
 }

@@ -1,7 +1,7 @@
 import { ShapeError, fmtShape } from '../errors.js';
-import { biasBackward, biasForward, biasReluBackward, biasReluForward, gemmNN, gemmNT, gemmTN } from '../compute.js';
+import { gemmNN, gemmNT, gemmTN, kernels } from '../backends/index.js';
 import { alloc, allocPersistent, allocUninit } from '../memory.js';
-import { record } from '../tape.js';
+import { gradTarget, record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
 /** Options of `linear`. */
@@ -22,6 +22,8 @@ let dpreScratch: Float32Array = new Float32Array(0);
  *   dx = dpre·W        (B,OUT)·(OUT,IN)    NN
  *   dW = dpreᵀ·x       (OUT,B)·(B,IN)      TN (dpreᵀ read in place)
  *   db = Σ_b dpre      (OUT)
+ * dW and db go straight into the weight's and bias's `.grad` buffers when the tape offers them
+ * (gradTarget): no copy after the product.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options: LinearOptions = {}): Tensor {
   const relu = options.relu ?? false;
@@ -36,35 +38,32 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, options: 
   }
   const out = allocUninit(B * OUT);
   gemmNT(out, x.data, weight.data, B, IN, OUT);
-  if (relu) biasReluForward(out, bias === null ? null : bias.data, B, OUT);
-  else if (bias !== null) biasForward(out, bias.data, B, OUT);
+  if (relu) kernels().biasReluForward(out, bias === null ? null : bias.data, B, OUT);
+  else if (bias !== null) kernels().biasForward(out, bias.data, B, OUT);
   const parents = bias === null ? [x, weight] : [x, weight, bias];
   const y = new Tensor(out, [B, OUT]);
   return record(y, op, parents, ({ data: dout }) => {
-    const dbias = bias !== null && bias.requiresGrad ? alloc(OUT) : null;
+    const biasGrad = bias !== null && bias.requiresGrad ? gradTarget(bias) ?? new Tensor(alloc(OUT), [OUT]) : null;
+    const dbias = biasGrad === null ? null : biasGrad.data;
     let dpre = dout;
     if (relu) {
       // dpre only feeds the two products below and is never handed out, so one buffer serves every step.
       if (dpreScratch.length < B * OUT) dpreScratch = allocPersistent(B * OUT); // in the engine's memory: the kernels read it in place
       dpre = dpreScratch.subarray(0, B * OUT);
-      biasReluBackward(dpre, dbias, dout, y.data, B, OUT);
+      kernels().biasReluBackward(dpre, dbias, dout, y.data, B, OUT);
     } else if (dbias !== null) {
-      biasBackward(dbias, dout, B, OUT);
+      kernels().biasBackward(dbias, dout, B, OUT);
     }
     let dx: Float32Array | null = null;
-    let dweight: Float32Array | null = null;
+    let dweight: Tensor | null = null;
     if (x.requiresGrad) {
       dx = allocUninit(B * IN);
       gemmNN(dx, dpre, weight.data, B, OUT, IN);
     }
     if (weight.requiresGrad) {
-      dweight = allocUninit(OUT * IN);
-      gemmTN(dweight, dpre, x.data, OUT, B, IN);
+      dweight = gradTarget(weight) ?? new Tensor(allocUninit(OUT * IN), weight.shape);
+      gemmTN(dweight.data, dpre, x.data, OUT, B, IN);
     }
-    return [
-      dx === null ? null : new Tensor(dx, x.shape),
-      dweight === null ? null : new Tensor(dweight, weight.shape),
-      dbias === null ? null : new Tensor(dbias, [OUT]),
-    ];
+    return [dx === null ? null : new Tensor(dx, x.shape), dweight, biasGrad];
   });
 }

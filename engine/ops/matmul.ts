@@ -1,5 +1,5 @@
 import { ShapeError, fmtShape } from '../errors.js';
-import { gemmNN, gemmNT, gemmTN } from '../compute.js';
+import { gemmNN, gemmNT, gemmTN } from '../backends/index.js';
 import { allocUninit } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';

@@ -1,5 +1,5 @@
-import { broadcastShapes, indexMap, sumToInput } from '../broadcast.js';
-import { alloc, release } from '../memory.js';
+import { broadcastShapes, indexMap, sumToInputReleasing } from '../broadcast.js';
+import { alloc } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
 
@@ -31,9 +31,3 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   });
 }
 
-/** sumToInput, handing the product buffer back when the sum went into a new one (broadcasting). */
-function sumToInputReleasing(g: Float32Array, map: Int32Array | null, inSize: number): Float32Array {
-  const summed = sumToInput(g, map, inSize);
-  if (summed !== g) release(g);
-  return summed;
-}

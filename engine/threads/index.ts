@@ -1,24 +1,28 @@
 /**
- * Both cores on one product. This file is the pool's public face (how many threads, start, stop)
- * and the one decision per product: run it on the calling thread, or on the pool. The protocol and
- * the chunk routine that every thread runs are in protocol.ts, the workers in pool.ts and worker.ts,
- * the per-shape timing in planner.ts.
+ * Both cores on one step. This file is the pool's public face (how many threads, start, stop) and
+ * the one decision per task: run it on the calling thread, or on the pool. The protocol and the chunk
+ * routine that every thread runs are in protocol.ts, the workers in pool.ts and worker.ts.
+ *
+ * The decision is a cost model, the same on every run: a product goes to the pool when it has at
+ * least PARALLEL_MIN_MACS multiply-adds, a pass (a bias or activation pass, an optimizer update) when
+ * it touches at least PARALLEL_MIN_WORK floats. (An earlier pool timed each shape both ways in the
+ * first steps and so ran 35 products on the pool in one run and 1,070 in the next.) Either way the
+ * same code computes the same bits.
  *
  * The pool exists only in Node (worker_threads, reached through engine/node.ts so that the engine
  * loads in a browser) and only where the tensors lie in shared memory (engine/memory.ts); elsewhere
- * every product runs on the calling thread. Workers are unref'd, so they never keep the process
- * alive, and they start lazily: until every worker reports ready (~0.1–0.3 s; tsx compiles the
- * worker when running from sources), products run on the calling thread.
+ * every task runs on the calling thread. Workers are unref'd, so they never keep the process alive,
+ * and they start lazily: until every worker reports ready (~0.1–0.3 s; tsx compiles the worker when
+ * running from sources), tasks run on the calling thread.
  */
-import { alloc, inSharedMemory, release, sharedMemory } from '../memory.js';
+import { inSharedMemory, sharedMemory } from '../memory.js';
 import { envVar, nodeBuiltin } from '../node.js';
 import type { WasmModule } from '../wasm/runtime.js';
-import { Planner } from './planner.js';
 import { Pool } from './pool.js';
 
 export type { Pool };
 import { runAlone, splitPanels, type GemmJob, type GemmKit } from '../kernels/gemmPacked.js';
-import { MAX_CHUNKS, MAX_WORKERS } from './protocol.js';
+import { CALLS, MAX_CHUNKS, MAX_WORKERS, type CallName } from './protocol.js';
 
 /** Chunks per thread: enough that a thread the OS has paused holds up at most a small piece. */
 const CHUNKS_PER_THREAD = 6;
@@ -26,34 +30,48 @@ const CHUNKS_PER_THREAD = 6;
 const MAX_THREADS = Math.min(MAX_WORKERS + 1, Math.floor(MAX_CHUNKS / CHUNKS_PER_THREAD));
 
 /**
- * Products with fewer multiply-adds than this stay on the calling thread: waking a worker costs
- * more than such a product saves. Measured with benchmarks/cutover.ts on a quiet machine (batch 64,
- * the JavaScript kernels, one thread vs the pool of two): 0.51× at 64×10×100 (64 k multiply-adds),
- * 0.80× at 0.19 M, 0.91× at 0.32 M, then 1.57× at 0.64 M, 1.89× at 1.9 M and 2.16× at 15 M. The
- * WebAssembly kernels are 6× faster, so waking a worker weighs more: 0.50× at 64 k, 0.83× at 0.32 M,
- * 0.99× at 0.64 M, 1.16× at 1.9 M, 1.71× at 15 M (2026-12-02); above the cut-over the planner times
- * each shape both ways anyway, so one threshold serves both backends.
+ * Products with fewer multiply-adds than this stay on the calling thread. With hot workers (no
+ * futex wake-up per task) a product pays from about 0.1 M multiply-adds on (benchmarks/cutover.ts,
+ * the WebAssembly kernels at batch 64).
  */
-export const PARALLEL_MIN_MACS = 500_000;
+export const PARALLEL_MIN_MACS = 150_000;
+
+/**
+ * Passes over fewer floats than this (the arrays' total length: an update reads and writes about five
+ * per weight) stay on the calling thread: posting a task and joining it costs a few microseconds,
+ * about what one thread needs for this many.
+ */
+export const PARALLEL_MIN_WORK = 32_768;
 
 /** Null until first asked for: the default reads the environment, which is not done at module load. */
 let threads: number | null = null;
 let parallelMinMacs = PARALLEL_MIN_MACS;
+let parallelMinWork = PARALLEL_MIN_WORK;
 let pool: Pool | null = null;
 /** Products computed by the pool since the process started (tests and the benchmark check it moves). */
 let parallelProducts = 0;
-const planner = new Planner();
-let autoThreads = true;
+/** Passes (call tasks) run by the pool since the process started. */
+let parallelCalls = 0;
 
-/** Changes the cut-over (benchmarks/cutover.ts lifts it to time small products on the pool). */
-export function setParallelMinMacs(macs: number): void {
+/**
+ * Changes the cut-overs (benchmarks/cutover.ts lifts them to time small tasks on the pool, and
+ * Infinity keeps everything on one thread); `work` defaults to PARALLEL_MIN_WORK.
+ */
+export function setParallelMinMacs(macs: number, work = PARALLEL_MIN_WORK): void {
   if (!(macs >= 0)) throw new RangeError(`setParallelMinMacs: expected a number >= 0, got ${macs}`);
+  if (!(work >= 0)) throw new RangeError(`setParallelMinMacs: expected work >= 0, got ${work}`);
   parallelMinMacs = macs;
+  parallelMinWork = work;
 }
 
 /** How many products the thread pool has run since the process started (tests check that it moves). */
 export function parallelProductCount(): number {
   return parallelProducts;
+}
+
+/** How many passes (bias, activation, update) the thread pool has run since the process started. */
+export function parallelCallCount(): number {
+  return parallelCalls;
 }
 
 function defaultThreads(): number {
@@ -91,7 +109,7 @@ export function getThreads(): number {
   return threadCount();
 }
 
-/** The compiled WebAssembly kernels the workers get when they start (engine/backend.ts sets it). */
+/** The compiled WebAssembly kernels the workers get when they start (engine/backends/wasm.ts sets it). */
 let workerModule: WasmModule | null = null;
 
 /** Gives the pool the WebAssembly kernels; running workers that lack them are restarted. */
@@ -126,16 +144,6 @@ export function closeThreads(): void {
   }
 }
 
-/**
- * With `false`, every product above the cut-over runs on the pool, whatever the timings say (the
- * kernel benchmark and the tests use it to exercise the pool); the default `true` lets each shape
- * choose by measurement.
- */
-export function setAutoThreads(on: boolean): void {
-  autoThreads = on;
-  planner.clear();
-}
-
 /** What a product needs to run on the pool: which kernels, and per worker its scratch (WebAssembly). */
 export interface PoolKernels {
   kind: number;
@@ -145,54 +153,55 @@ export interface PoolKernels {
   prepareWorkers?(pool: Pool, job: GemmJob): void;
 }
 
-/**
- * C = A·B for `job`, on the pool or on the calling thread: one thread when threads are off, the
- * product is below the cut-over, an operand is not in shared memory, or the workers are not ready;
- * otherwise as the shape's plan says. Either way the same tiles compute the same bits.
- */
-export function runGemm(job: GemmJob, kernels: PoolKernels): void {
-  const { M, K, N } = job;
-  const p = M * K * N < parallelMinMacs ? null : thePool();
-  if (p === null || !p.ready() || p.broken || (kernels.kind !== 0 && p.module === null)) {
-    runAlone(job, kernels.kit);
-    return;
-  }
-  if (!(inSharedMemory(job.A) && inSharedMemory(job.B) && inSharedMemory(job.C))) {
-    // An operand the workers cannot see (a Float32Array of the caller's own): copy it into the shared
-    // memory for this product. O(M·K + K·N + M·N) against O(M·K·N) work.
-    stagedGemm(job, (staged) => runGemm(staged, kernels));
-    return;
-  }
-  const onPool = (): void => {
-    const panels = splitPanels(job, kernels.kit);
-    const perChunk = Math.ceil(panels / Math.min(panels, CHUNKS_PER_THREAD * (p.size + 1)));
-    kernels.prepareWorkers?.(p, job);
-    p.run(job, kernels.kind, kernels.kit, Math.ceil(panels / perChunk), perChunk);
-    parallelProducts++;
-  };
-  if (!autoThreads) return onPool();
-  const key = `${kernels.kind},${M},${K},${N},${job.ai},${job.ak},${job.bk},${job.bj}`;
-  planner.run(key, (usePool) => (usePool ? onPool() : runAlone(job, kernels.kit)));
+/** The pool, when it is running and the kernels of `kind` can run on it; else null. */
+function readyPool(wasm: boolean): Pool | null {
+  const p = thePool();
+  if (p === null || !p.ready() || p.broken || (wasm && p.module === null)) return null;
+  return p;
 }
 
 /**
- * Runs `run` on a copy of `job` whose operands and result all lie in the shared memory, then copies
- * the result back and hands the copies back to the arena.
+ * C = A·B for `job`, on the pool or on the calling thread: one thread when threads are off, the
+ * product is below the cut-over, an operand is not in shared memory (the backend stages operands
+ * first: engine/backends/staging.ts), or the workers are not ready. Either way the same tiles
+ * compute the same bits.
  */
-export function stagedGemm(job: GemmJob, run: (staged: GemmJob) => void): void {
-  const temps: Float32Array[] = [];
-  const stage = (a: Float32Array, copy: boolean): Float32Array => {
-    if (inSharedMemory(a)) return a;
-    const t = alloc(a.length);
-    if (copy) t.set(a);
-    temps.push(t);
-    return t;
-  };
-  const staged: GemmJob = { ...job, A: stage(job.A, true), B: stage(job.B, true), C: stage(job.C, false) };
-  try {
-    run(staged);
-    if (staged.C !== job.C) job.C.set(staged.C);
-  } finally {
-    for (const t of temps) release(t);
+export function runGemm(job: GemmJob, kernels: PoolKernels): void {
+  const { M, K, N } = job;
+  // An empty result (M or N is 0) has no panels to share out: on the pool, 0 panels made the chunk
+  // count NaN and the main thread waited 10 s for chunks that never came, then gave up on the pool.
+  const p = M * K * N < parallelMinMacs || M * N === 0 ? null : readyPool(kernels.kind !== 0);
+  const panels = splitPanels(job, kernels.kit);
+  if (p === null || panels < 2 || !(inSharedMemory(job.A) && inSharedMemory(job.B) && inSharedMemory(job.C))) {
+    runAlone(job, kernels.kit);
+    return;
   }
+  const perChunk = Math.ceil(panels / Math.min(panels, CHUNKS_PER_THREAD * (p.size + 1)));
+  kernels.prepareWorkers?.(p, job);
+  p.gemm(job, kernels.kind, kernels.kit, Math.ceil(panels / perChunk), perChunk);
+  parallelProducts++;
+}
+
+/**
+ * Runs WebAssembly kernel `name` (its export `kernel` on the calling thread) over `units` independent
+ * units — elements, rows or columns — on the pool when the pass is big enough, else in one call.
+ * `args` are the kernel's arguments for the whole pass; argument i of a piece starting at unit u is
+ * args[i] + steps[i]·u (a pointer's bytes per unit; 0 for the rest, and for an absent pointer),
+ * argument `countArg` is the piece's length. `work` is the floats the pass reads and writes (the cost
+ * model's measure); `align` the units a piece is a multiple of (vector lanes).
+ */
+export function runCall(
+  name: CallName, kernel: (...a: number[]) => unknown, args: number[], steps: readonly number[], countArg: number,
+  units: number, work: number, align = 4,
+): void {
+  const p = work < parallelMinWork ? null : readyPool(true);
+  if (p === null || units < 2 * align) {
+    kernel(...args);
+    return;
+  }
+  const pieces = CHUNKS_PER_THREAD * (p.size + 1);
+  const perChunk = Math.ceil(units / pieces / align) * align;
+  const moved = steps.map((s, i) => (args[i] === 0 ? 0 : s));
+  p.call(CALLS.indexOf(name), kernel, args, moved, countArg, units, perChunk);
+  parallelCalls++;
 }

@@ -1,46 +1,61 @@
 /**
- * How the main thread and the workers share one matrix product, C (M,N) = A·B. Everything here runs
- * on both sides: the control block's layout, the claim, and `runChunks`, the one chunk routine that
- * the main thread (engine/threads/pool.ts) and every worker (engine/threads/worker.ts) call.
+ * How the main thread and the workers share one task. Everything here runs on both sides: the
+ * control block's layout, the claim, and `runChunks`, the one chunk routine that the main thread
+ * (engine/threads/pool.ts) and every worker (engine/threads/worker.ts) call.
  *
- * The operands and C already lie in the shared WebAssembly.Memory that every thread holds
- * (engine/memory.ts), so nothing is staged or copied back. The product is split along N when B is
- * the larger operand (M ≤ N, as in all three products of a Dense layer, where M or K is the batch),
- * else along M: the longer side of C is cut into chunks of whole panels. Each thread packs the
- * other, smaller operand whole into its own scratch (the same packing every thread, so cheap
- * compared with the product: O(M·K) against O(M·K·N)), then claims chunks one at a time; for each,
- * it packs the chunk's panels of the split operand and computes their tiles of C in place. No
- * thread waits for another's packing.
+ * A task is cut into chunks that threads claim one at a time. Two kinds:
  *
- * Determinism: each value of C is computed by one thread, by the same tile code, summing k in the
- * same order, from the same packed panels, so the bits do not depend on the thread count or on who
- * took which chunk (tests/engine/threads.test.ts).
+ * - a product, C (M,N) = A·B (TASK_GEMM). The operands and C lie in the shared WebAssembly.Memory
+ *   that every thread holds (engine/memory.ts), so nothing is staged or copied back. The product is
+ *   split along N when B is the larger operand (M ≤ N, as in all three products of a Dense layer,
+ *   where M or K is the batch), else along M: the longer side of C is cut into chunks of whole
+ *   panels. Each thread packs the other, smaller operand whole into its own scratch (O(M·K) against
+ *   O(M·K·N)), then, per chunk, packs the chunk's panels of the split operand and computes their
+ *   tiles of C in place. No thread waits for another's packing.
+ * - a call of one WebAssembly kernel over a range (TASK_CALL): a pass over `units` (elements, rows or
+ *   columns) whose pieces are independent — the bias and activation passes, the optimizer updates.
+ *   Each chunk calls the kernel with its pointers moved to the chunk's first unit and its count
+ *   argument set to the chunk's length; which thread runs which piece cannot change a value.
+ *
+ * Determinism: each value of a result is computed by one thread, by the same code, in the same order,
+ * so the bits do not depend on the thread count or on who took which chunk (tests/engine/threads.test.ts).
  */
 
 import { splitPanels, type GemmJob, type GemmKit } from '../kernels/gemmPacked.js';
 
 /** Slots of the shared control block (an Int32Array over a SharedArrayBuffer). */
 export const CTRL = {
-  SEQ: 0, // job number; the main thread bumps it and notifies
-  NEXT: 1, // next unclaimed chunk, tagged with the job: (seq & SEQ_MASK) << 8 | chunk
-  READY: 2, // workers started and waiting
+  SEQ: 0, // task number; the main thread bumps it (and wakes parked workers)
+  NEXT: 1, // next unclaimed chunk, tagged with the task: (seq & SEQ_MASK) << 8 | chunk
+  READY: 2, // workers started
   FAILED: 3, // a worker caught an exception
   FINISHED: 4, // chunks computed so far
-  CHUNKS: 5, // chunks in this job
-  PER_CHUNK: 6, // panels per chunk
-  KIND: 7, // 0: the JavaScript kernels, 1: the WebAssembly kernels
+  CHUNKS: 5, // chunks in this task
+  PER_CHUNK: 6, // panels (a product) or units (a call) per chunk
+  KIND: 7, // a product's kernels: KIND_JS or KIND_WASM
   M: 8, K: 9, N: 10,
   A: 11, AI: 12, AK: 13, // A's element (i,k) at float A + i·AI + k·AK of the memory
   B: 14, BK: 15, BJ: 16, // B's element (k,j) at float B + k·BK + j·BJ
   C: 17, // C (M,N), row-major, at float C
   AXIS: 18, // 0: chunks are column panels of C (A packed whole), 1: row panels (B packed whole)
   ZERO_SKIP: 19, // 1 to index the panels and skip all-zero k-steps
-  SCRATCH: 20, // SCRATCH + w: byte address of worker w's packing scratch (WebAssembly kernels)
-  SIZE: 64,
+  TASK: 20, // TASK_GEMM or TASK_CALL
+  PARKED: 21, // workers asleep in Atomics.wait (the main thread wakes them only then)
+  JOINING: 26, // 1 while the main thread sleeps until the workers' last chunks finish (they wake it)
+  FN: 22, // a call: which kernel (an index into CALLS)
+  ARGS: 23, // a call: how many arguments (their values are in the f64 block)
+  COUNT_ARG: 24, // a call: which argument is the count of units
+  UNITS: 25, // a call: the units to cover
+  STEP: 32, // STEP + i: bytes argument i moves per unit (0: the same for every chunk)
+  SCRATCH: 64, // SCRATCH + w: byte address of worker w's packing scratch (WebAssembly kernels)
+  SIZE: 128,
 } as const;
 
+/** Most arguments a call task passes (the f64 block's length). */
+export const MAX_ARGS = CTRL.SCRATCH - CTRL.STEP;
+
 export const SEQ_MASK = 0x7fffff;
-/** Most chunks a product is cut into (the claim keeps the chunk number in 8 bits). */
+/** Most chunks a task is cut into (the claim keeps the chunk number in 8 bits). */
 export const MAX_CHUNKS = 255;
 /** Most workers: one scratch slot each. */
 export const MAX_WORKERS = CTRL.SIZE - CTRL.SCRATCH;
@@ -48,12 +63,35 @@ export const MAX_WORKERS = CTRL.SIZE - CTRL.SCRATCH;
 export const KIND_JS = 0;
 export const KIND_WASM = 1;
 
+export const TASK_GEMM = 0;
+export const TASK_CALL = 1;
+
+/**
+ * The WebAssembly kernels a call task may run, by index (the control block holds the index, every
+ * thread looks the export up by name in its own instance).
+ */
+export const CALLS = [
+  'reluForward', 'reluBackward', 'biasForward', 'biasReluForward', 'biasReluBackward', 'sgdUpdate', 'adamUpdate',
+  'tanhForward', 'tanhBackward', 'sigmoidForward', 'sigmoidBackward', 'dropoutBackward',
+  'batchNormStats', 'batchNormApply', 'batchNormBackward',
+] as const;
+export type CallName = (typeof CALLS)[number];
+
+/**
+ * How long a worker keeps polling for the next task before it parks in Atomics.wait. A training
+ * step posts a task every few tens of microseconds (products, passes, updates), and waking a parked
+ * worker through the futex costs 20–80 µs on this machine — as much as a small product — so a worker
+ * stays hot through a step; between steps longer than this (data loading, an epoch's end, a process
+ * that has stopped training) it sleeps and costs nothing.
+ */
+export const SPIN_MS = 1;
+
 export type { GemmJob, GemmKit };
 
 /**
- * Claims the next chunk of job `seq` for the calling thread: its index, or −1 when the job has no
- * chunk left or is no longer the current job. The tag makes a late worker's claim fail instead of
- * taking a chunk of a job it has not read.
+ * Claims the next chunk of task `seq` for the calling thread: its index, or −1 when the task has no
+ * chunk left or is no longer the current task. The tag makes a late worker's claim fail instead of
+ * taking a chunk of a task it has not read.
  */
 export function claimChunk(ctrl: Int32Array, seq: number, chunks: number): number {
   const tag = (seq & SEQ_MASK) << 8;
@@ -67,36 +105,86 @@ export function claimChunk(ctrl: Int32Array, seq: number, chunks: number): numbe
 }
 
 /**
- * The chunk routine, the same on every thread: claim a chunk of job `seq`, and on the first success
- * read the job (it cannot change while one of its chunks is claimed and not finished) and pack the
- * whole operand; compute the chunk; repeat until none is left. `jobOf` reads the job from the control
- * block (a worker) or returns the one the main thread posted. Returns the number of chunks done.
+ * Marks task `seq` as having no chunk left (chunk 0xff, past any count), once every chunk is finished.
+ * A worker woken late for it may read CHUNKS at any moment after, even while the main thread writes
+ * the next task's: its claim must fail whatever count it read. Left open (the tag and the count of
+ * claimed chunks), a late claim with the next task's larger count took a chunk that does not exist,
+ * computed it from the next task's half-written fields and counted it in the next task's FINISHED,
+ * which then overshot, and the main thread waited 10 s and gave up on the pool (about once in 10⁵
+ * small products, found by tests/engine/fuzz.test.ts). CHUNKS is written and read with Atomics, so the
+ * order of these stores is the one every thread sees.
  */
-export function runChunks(ctrl: Int32Array, seq: number, kitOf: (kind: number) => GemmKit, jobOf: () => GemmJob): number {
+export function closeJob(ctrl: Int32Array, seq: number): void {
+  Atomics.store(ctrl, CTRL.NEXT, ((seq & SEQ_MASK) << 8) | 0xff);
+}
+
+/** What one thread does with a task: `begin` once, before its first chunk; then `chunk(c)` per claimed chunk. */
+export interface TaskRunner {
+  begin(): void;
+  chunk(c: number): void;
+}
+
+/**
+ * The chunk routine, the same on every thread: claim a chunk of task `seq`, and on the first success
+ * make the runner (`runnerOf` reads the task from the control block; it cannot change while one of
+ * its chunks is claimed and not finished) and `begin` it; run the chunk; repeat until none is left.
+ * Returns the number of chunks done.
+ */
+export function runChunks(ctrl: Int32Array, seq: number, runnerOf: () => TaskRunner): number {
   const chunks = Atomics.load(ctrl, CTRL.CHUNKS);
-  let job: GemmJob | null = null;
-  let kit: GemmKit | null = null;
-  let perChunk = 0;
-  let panels = 0;
+  let runner: TaskRunner | null = null;
   let done = 0;
   for (let c = claimChunk(ctrl, seq, chunks); c >= 0; c = claimChunk(ctrl, seq, chunks)) {
-    if (job === null) {
-      job = jobOf();
-      kit = kitOf(ctrl[CTRL.KIND]);
-      perChunk = ctrl[CTRL.PER_CHUNK];
-      panels = splitPanels(job, kit);
-      kit.packWhole(job);
+    if (runner === null) {
+      runner = runnerOf();
+      runner.begin();
     }
-    const p0 = c * perChunk;
-    kit!.chunk(job, p0, Math.min(panels, p0 + perChunk));
+    runner.chunk(c);
     done++;
     Atomics.add(ctrl, CTRL.FINISHED, 1);
-    Atomics.notify(ctrl, CTRL.FINISHED);
+    if (Atomics.load(ctrl, CTRL.JOINING) !== 0) Atomics.notify(ctrl, CTRL.FINISHED);
   }
   return done;
 }
 
-/** A worker's view of the posted job: every operand in the whole memory, at absolute float offsets. */
+/** A product's runner: pack the whole operand once, then the chunk's panels and their tiles. */
+export function gemmRunner(ctrl: Int32Array, kit: GemmKit, job: GemmJob): TaskRunner {
+  const perChunk = ctrl[CTRL.PER_CHUNK];
+  const panels = splitPanels(job, kit);
+  return {
+    begin: () => kit.packWhole(job),
+    chunk(c: number): void {
+      const p0 = c * perChunk;
+      kit.chunk(job, p0, Math.min(panels, p0 + perChunk));
+    },
+  };
+}
+
+/**
+ * A call's runner: chunk c covers units [c·perChunk, min(units, (c+1)·perChunk)); argument i is
+ * args[i] + step_i·(first unit), the count argument is the chunk's length.
+ */
+export function callRunner(ctrl: Int32Array, args: Float64Array, fn: (...a: number[]) => unknown): TaskRunner {
+  const n = ctrl[CTRL.ARGS];
+  const countArg = ctrl[CTRL.COUNT_ARG];
+  const units = ctrl[CTRL.UNITS];
+  const perChunk = ctrl[CTRL.PER_CHUNK];
+  const base = Array.from(args.subarray(0, n));
+  const steps = Array.from(ctrl.subarray(CTRL.STEP, CTRL.STEP + n));
+  const a = new Array<number>(n);
+  return {
+    begin(): void {},
+    chunk(c: number): void {
+      const u0 = c * perChunk;
+      const u1 = Math.min(units, u0 + perChunk);
+      for (let i = 0; i < n; i++) a[i] = base[i] + steps[i] * u0;
+      a[countArg] = u1 - u0;
+      fn(...a);
+    },
+  };
+}
+
+/** A worker's view of the posted product: every operand in the whole memory, at absolute float offsets. */
 export function readJob(ctrl: Int32Array, memory: Float32Array): GemmJob {
   return {
     A: memory, a0: ctrl[CTRL.A], ai: ctrl[CTRL.AI], ak: ctrl[CTRL.AK],

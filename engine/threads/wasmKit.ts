@@ -9,7 +9,7 @@
  *   panelIdx  that panel's index
  */
 import type { GemmJob, GemmKit } from '../kernels/gemmPacked.js';
-import { MR, NR, indexBytes, instantiateKernels, packedBytes, panelCount, type WasmKernels, type WasmMemory, type WasmModule } from '../wasm/index.js';
+import { MR, NR, indexBytes, packedBytes, panelCount, type WasmKernels } from '../wasm/index.js';
 
 const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
@@ -67,17 +67,12 @@ export function wasmGemmKit(kernels: WasmKernels, scratch: (job: GemmJob) => num
       for (let p = p0; p < p1; p++) {
         if (job.axis === 0) {
           kernels.packB(panel, address(job.B, job.b0), job.bk, job.bj, K, N, p, p + 1, pIdx);
-          kernels.tiles(C, N, whole, panel, M, N, K, 0, panelCount(M, MR), p, p + 1, wIdx, pIdx);
+          kernels.tiles(C, N, whole, panel, M, K, N, 0, panelCount(M, MR), p, p + 1, wIdx, pIdx);
         } else {
           kernels.packA(panel, address(job.A, job.a0), job.ai, job.ak, M, K, p, p + 1, pIdx);
-          kernels.tiles(C, N, panel, whole, M, N, K, p, p + 1, 0, panelCount(N, NR), pIdx, wIdx);
+          kernels.tiles(C, N, panel, whole, M, K, N, p, p + 1, 0, panelCount(N, NR), pIdx, wIdx);
         }
       }
     },
   };
-}
-
-/** A worker's kit: the module instantiated over the shared memory, its scratch address read from the job. */
-export function wasmKitForWorker(module: WasmModule, memory: WasmMemory, scratchAddress: () => number): GemmKit {
-  return wasmGemmKit(instantiateKernels(module, memory), () => scratchAddress());
 }

@@ -1,23 +1,26 @@
 /**
- * A matmul worker (see pool.ts and protocol.ts). It never returns to its event loop: it sleeps in
- * Atomics.wait until the job number changes, runs the chunk routine every thread runs
- * (protocol.ts `runChunks`) with its own kits, and sleeps again. It holds the shared memory the
- * tensors live in, and, for the WebAssembly backend, the same compiled module the main thread
- * uses, instantiated here over that memory.
+ * A worker of the pool (see pool.ts and protocol.ts). It never returns to its event loop: it polls
+ * the task number while hot (SPIN_MS after its last task), parks in Atomics.wait when a pause is
+ * longer, runs the chunk routine every thread runs (protocol.ts `runChunks`) on each new task, and
+ * goes back to polling. It holds the shared memory the tensors live in, and, for the WebAssembly
+ * backend, the same compiled module the main thread uses, instantiated here over that memory.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { workerData } from 'node:worker_threads';
-import type { WasmMemory, WasmModule } from '../wasm/index.js';
 import { jsGemmKit } from '../kernels/gemmPacked.js';
-import { CTRL, KIND_WASM, readJob, runChunks, type GemmKit } from './protocol.js';
-import { wasmKitForWorker } from './wasmKit.js';
+import { instantiateKernels, type WasmKernels, type WasmMemory, type WasmModule } from '../wasm/index.js';
+import { CALLS, CTRL, KIND_WASM, SPIN_MS, TASK_CALL, callRunner, gemmRunner, readJob, runChunks, type GemmKit, type TaskRunner } from './protocol.js';
+import { wasmGemmKit } from './wasmKit.js';
 
 const ctrl: Int32Array = workerData.ctrl;
+const args: Float64Array = workerData.args;
 const memory: WasmMemory = workerData.memory;
 const module: WasmModule | null = workerData.module;
 const worker: number = workerData.worker;
 
 let view = new Float32Array(memory.buffer);
 const jsKit = jsGemmKit();
+let kernels: WasmKernels | null = null;
 let wasmKit: GemmKit | null = null;
 
 /** The whole memory as floats; a longer view once the main thread has grown it. */
@@ -26,26 +29,69 @@ function memoryView(): Float32Array {
   return view;
 }
 
-function kitFor(kind: number): GemmKit {
-  if (kind !== KIND_WASM) return jsKit;
-  if (module === null) throw new Error('a WebAssembly job reached a worker started without the module');
-  wasmKit ??= wasmKitForWorker(module, memory, () => ctrl[CTRL.SCRATCH + worker]);
-  return wasmKit;
+function wasmKernels(): WasmKernels {
+  if (module === null) throw new Error('a WebAssembly task reached a worker started without the module');
+  kernels ??= instantiateKernels(module, memory);
+  return kernels;
+}
+
+function runnerOf(): TaskRunner {
+  if (ctrl[CTRL.TASK] === TASK_CALL) return callRunner(ctrl, args, wasmKernels().raw(CALLS[ctrl[CTRL.FN]]));
+  let kit = jsKit;
+  if (ctrl[CTRL.KIND] === KIND_WASM) kit = wasmKit ??= wasmGemmKit(wasmKernels(), () => ctrl[CTRL.SCRATCH + worker]);
+  return gemmRunner(ctrl, kit, readJob(ctrl, memoryView()));
+}
+
+/**
+ * Whether polling can pay right now: only while the machine has a core to spare for it. A polling
+ * worker on a machine whose cores are all busy takes the time slice the main thread (or the worker
+ * it waits for) needs: measured on this 2-core machine under a load of 8–12 from other processes,
+ * polling 1 ms made two threads 2–4× slower than parking at once. The 1-minute load average counts
+ * this process's own threads too (both are runnable while training), so it is compared with the
+ * cores plus a little. Read at most every 200 ms; a scheduling policy only, it never changes a value.
+ */
+let spinAllowed = true;
+let checkedAt = -Infinity;
+const cores = availableParallelism();
+
+function mayPoll(now: number): boolean {
+  if (now - checkedAt > 200) {
+    checkedAt = now;
+    spinAllowed = loadavg()[0] < cores + 0.5;
+  }
+  return spinAllowed;
+}
+
+/** Waits until the task number moves past `seq`: polling for SPIN_MS while the machine has room, then parked. */
+function nextTask(seq: number): number {
+  let spins = 0;
+  let since = 0;
+  for (;;) {
+    if (spins === 0 && !mayPoll(performance.now())) break;
+    const now = Atomics.load(ctrl, CTRL.SEQ);
+    if (now !== seq) return now;
+    if ((++spins & 1023) !== 0) continue;
+    const t = performance.now();
+    if (since === 0) since = t;
+    else if (t - since > SPIN_MS) break;
+  }
+  Atomics.add(ctrl, CTRL.PARKED, 1);
+  while (Atomics.load(ctrl, CTRL.SEQ) === seq) Atomics.wait(ctrl, CTRL.SEQ, seq);
+  Atomics.sub(ctrl, CTRL.PARKED, 1);
+  return Atomics.load(ctrl, CTRL.SEQ);
 }
 
 function loop(): void {
   let seq = Atomics.load(ctrl, CTRL.SEQ);
   Atomics.add(ctrl, CTRL.READY, 1);
   for (;;) {
-    // Sleep until the next product (no polling: see pool.ts).
-    while (Atomics.load(ctrl, CTRL.SEQ) === seq) Atomics.wait(ctrl, CTRL.SEQ, seq);
-    seq = Atomics.load(ctrl, CTRL.SEQ);
+    seq = nextTask(seq);
     try {
-      runChunks(ctrl, seq, kitFor, () => readJob(ctrl, memoryView()));
+      runChunks(ctrl, seq, runnerOf);
     } catch (err) {
       Atomics.store(ctrl, CTRL.FAILED, 1);
       Atomics.notify(ctrl, CTRL.FINISHED);
-      console.error(`tapegrad matmul worker ${worker}:`, err);
+      console.error(`tapegrad worker ${worker}:`, err);
     }
   }
 }

@@ -116,21 +116,23 @@ const OP = {
   i32LeS: 0x4c, i32LeU: 0x4d, i32GeS: 0x4e, i32GeU: 0x4f,
   f32Eq: 0x5b, f32Ne: 0x5c, f32Lt: 0x5d, f32Gt: 0x5e, f32Le: 0x5f, f32Ge: 0x60,
   f64Eq: 0x61, f64Ne: 0x62, f64Lt: 0x63, f64Gt: 0x64, f64Le: 0x65, f64Ge: 0x66,
-  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
+  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
+  i32Rotl: 0x77,
   f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95, f32Min: 0x96, f32Max: 0x97,
   f64Abs: 0x99, f64Sqrt: 0x9f, f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, f64Min: 0xa4, f64Max: 0xa5,
-  f32DemoteF64: 0xb6, f64PromoteF32: 0xbb,
+  f32DemoteF64: 0xb6, f64ConvertI32U: 0xb8, f64PromoteF32: 0xbb,
 } as const;
 
 const SIMD_PREFIX = 0xfd;
 const SIMD = {
   v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b, v128Const: 0x0c, i8x16Shuffle: 0x0d,
-  f32x4Splat: 0x13, f64x2Splat: 0x14, f32x4ExtractLane: 0x1f, f64x2ExtractLane: 0x21,
+  i32x4Splat: 0x11, f32x4Splat: 0x13, f64x2Splat: 0x14, f32x4ExtractLane: 0x1f, f64x2ExtractLane: 0x21,
   f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
   f64x2Eq: 0x47, f64x2Ne: 0x48, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
   v128Not: 0x4d, v128And: 0x4e, v128Andnot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52, v128AnyTrue: 0x53,
-  v128Store64Lane: 0x5b, v128Load64Zero: 0x5d, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
-  i32x4AllTrue: 0xa3,
+  v128Store32Lane: 0x5a, v128Store64Lane: 0x5b, v128Load32Zero: 0x5c, v128Load64Zero: 0x5d, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  f32x4Nearest: 0x6a,
+  i32x4AllTrue: 0xa3, i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4Add: 0xae, i32x4Sub: 0xb1, i32x4TruncSatF32x4S: 0xf8,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7,
   f32x4Min: 0xe8, f32x4Max: 0xe9, f32x4Pmin: 0xea, f32x4Pmax: 0xeb,
   f64x2Abs: 0xec, f64x2Sqrt: 0xef, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2, f64x2Div: 0xf3, f64x2Min: 0xf4, f64x2Max: 0xf5,
@@ -138,7 +140,7 @@ const SIMD = {
 } as const;
 
 /** Natural alignment (log2 bytes) of each access: the most a memarg may claim. */
-const NATURAL_ALIGN = { i32: 2, f32: 2, f64: 3, v128: 4, lane64: 3, splat32: 2 } as const;
+const NATURAL_ALIGN = { i32: 2, f32: 2, f64: 3, v128: 4, lane32: 2, lane64: 3, splat32: 2 } as const;
 
 
 interface Local {
@@ -415,6 +417,31 @@ export class FunctionBuilder {
     return e;
   }
 
+  f64Load(addr: Expr, offset = 0): Expr {
+    const e = this.core('f64.load', OP.f64Load, [addr], ['i32'], 'f64');
+    this.memarg('f64.load', 3, NATURAL_ALIGN.f64, offset);
+    return e;
+  }
+
+  f64Store(addr: Expr, value: Expr, offset = 0): void {
+    this.core('f64.store', OP.f64Store, [addr, value], ['i32', 'f64'], null);
+    this.memarg('f64.store', 3, NATURAL_ALIGN.f64, offset);
+  }
+
+  /** v128.load32_zero: one f32 into lane 0, zeros above (a vector kernel's one-element tail). */
+  v128Load32Zero(addr: Expr, offset = 0): Expr {
+    const e = this.simd('v128.load32_zero', SIMD.v128Load32Zero, [addr], ['i32'], 'v128');
+    this.memarg('v128.load32_zero', 2, NATURAL_ALIGN.lane32, offset);
+    return e;
+  }
+
+  /** v128.store32_lane: stores f32 lane `lane` of the vector. */
+  v128Store32Lane(addr: Expr, value: Expr, lane: 0 | 1 | 2 | 3, offset = 0): void {
+    this.simd('v128.store32_lane', SIMD.v128Store32Lane, [addr, value], ['i32', 'v128'], null);
+    this.memarg('v128.store32_lane', 2, NATURAL_ALIGN.lane32, offset);
+    this.code.byte(lane);
+  }
+
   /** v128.load64_zero: 8 bytes (two f32) into the low half, zeros above. */
   v128Load64Zero(addr: Expr, offset = 0): Expr {
     const e = this.simd('v128.load64_zero', SIMD.v128Load64Zero, [addr], ['i32'], 'v128');
@@ -435,6 +462,8 @@ export class FunctionBuilder {
   i32Mul(a: Expr, b: Expr): Expr { return this.core('i32.mul', OP.i32Mul, [a, b], ['i32', 'i32'], 'i32'); }
   i32And(a: Expr, b: Expr): Expr { return this.core('i32.and', OP.i32And, [a, b], ['i32', 'i32'], 'i32'); }
   i32Or(a: Expr, b: Expr): Expr { return this.core('i32.or', OP.i32Or, [a, b], ['i32', 'i32'], 'i32'); }
+  i32Xor(a: Expr, b: Expr): Expr { return this.core('i32.xor', OP.i32Xor, [a, b], ['i32', 'i32'], 'i32'); }
+  i32Rotl(a: Expr, b: Expr): Expr { return this.core('i32.rotl', OP.i32Rotl, [a, b], ['i32', 'i32'], 'i32'); }
   i32Shl(a: Expr, b: Expr): Expr { return this.core('i32.shl', OP.i32Shl, [a, b], ['i32', 'i32'], 'i32'); }
   i32ShrS(a: Expr, b: Expr): Expr { return this.core('i32.shr_s', OP.i32ShrS, [a, b], ['i32', 'i32'], 'i32'); }
   i32ShrU(a: Expr, b: Expr): Expr { return this.core('i32.shr_u', OP.i32ShrU, [a, b], ['i32', 'i32'], 'i32'); }
@@ -465,6 +494,9 @@ export class FunctionBuilder {
   f32Gt(a: Expr, b: Expr): Expr { return this.core('f32.gt', OP.f32Gt, [a, b], ['f32', 'f32'], 'i32'); }
   f32Le(a: Expr, b: Expr): Expr { return this.core('f32.le', OP.f32Le, [a, b], ['f32', 'f32'], 'i32'); }
   f32Ge(a: Expr, b: Expr): Expr { return this.core('f32.ge', OP.f32Ge, [a, b], ['f32', 'f32'], 'i32'); }
+  /** f64.convert_i32_u: an i32 read as unsigned, exactly. */
+  f64ConvertI32U(a: Expr): Expr { return this.core('f64.convert_i32_u', OP.f64ConvertI32U, [a], ['i32'], 'f64'); }
+  f64Lt(a: Expr, b: Expr): Expr { return this.core('f64.lt', OP.f64Lt, [a, b], ['f64', 'f64'], 'i32'); }
   f64Add(a: Expr, b: Expr): Expr { return this.core('f64.add', OP.f64Add, [a, b], ['f64', 'f64'], 'f64'); }
   f64Sub(a: Expr, b: Expr): Expr { return this.core('f64.sub', OP.f64Sub, [a, b], ['f64', 'f64'], 'f64'); }
   f64Mul(a: Expr, b: Expr): Expr { return this.core('f64.mul', OP.f64Mul, [a, b], ['f64', 'f64'], 'f64'); }
@@ -474,7 +506,6 @@ export class FunctionBuilder {
   f64Gt(a: Expr, b: Expr): Expr { return this.core('f64.gt', OP.f64Gt, [a, b], ['f64', 'f64'], 'i32'); }
   /** f64.min: NaN if either operand is NaN; min(−0, +0) = −0 (as Math.min). */
   f64Min(a: Expr, b: Expr): Expr { return this.core('f64.min', OP.f64Min, [a, b], ['f64', 'f64'], 'f64'); }
-  f64Lt(a: Expr, b: Expr): Expr { return this.core('f64.lt', OP.f64Lt, [a, b], ['f64', 'f64'], 'i32'); }
   /** f64.abs: clears the sign bit (NaN stays NaN). */
   f64Abs(a: Expr): Expr { return this.core('f64.abs', OP.f64Abs, [a], ['f64'], 'f64'); }
   /** f32 → f64, exact. */
@@ -483,6 +514,13 @@ export class FunctionBuilder {
   f32DemoteF64(a: Expr): Expr { return this.core('f32.demote_f64', OP.f32DemoteF64, [a], ['f64'], 'f32'); }
 
   // ---- v128: splats, lanes, shuffles, bitwise ----
+  i32x4Splat(a: Expr): Expr { return this.simd('i32x4.splat', SIMD.i32x4Splat, [a], ['i32'], 'v128'); }
+  i32x4Add(a: Expr, b: Expr): Expr { return this.simd('i32x4.add', SIMD.i32x4Add, [a, b], ['v128', 'v128'], 'v128'); }
+  i32x4Sub(a: Expr, b: Expr): Expr { return this.simd('i32x4.sub', SIMD.i32x4Sub, [a, b], ['v128', 'v128'], 'v128'); }
+  i32x4Shl(a: Expr, b: Expr): Expr { return this.simd('i32x4.shl', SIMD.i32x4Shl, [a, b], ['v128', 'i32'], 'v128'); }
+  i32x4ShrS(a: Expr, b: Expr): Expr { return this.simd('i32x4.shr_s', SIMD.i32x4ShrS, [a, b], ['v128', 'i32'], 'v128'); }
+  /** i32x4.trunc_sat_f32x4_s: toward zero, saturating; NaN gives 0. */
+  i32x4TruncSatF32x4S(a: Expr): Expr { return this.simd('i32x4.trunc_sat_f32x4_s', SIMD.i32x4TruncSatF32x4S, [a], ['v128'], 'v128'); }
   f32x4Splat(a: Expr): Expr { return this.simd('f32x4.splat', SIMD.f32x4Splat, [a], ['f32'], 'v128'); }
   f64x2Splat(a: Expr): Expr { return this.simd('f64x2.splat', SIMD.f64x2Splat, [a], ['f64'], 'v128'); }
 
@@ -524,6 +562,10 @@ export class FunctionBuilder {
   f32x4Sub(a: Expr, b: Expr): Expr { return this.simd('f32x4.sub', SIMD.f32x4Sub, [a, b], ['v128', 'v128'], 'v128'); }
   f32x4Mul(a: Expr, b: Expr): Expr { return this.simd('f32x4.mul', SIMD.f32x4Mul, [a, b], ['v128', 'v128'], 'v128'); }
   f32x4Div(a: Expr, b: Expr): Expr { return this.simd('f32x4.div', SIMD.f32x4Div, [a, b], ['v128', 'v128'], 'v128'); }
+  f32x4Neg(a: Expr): Expr { return this.simd('f32x4.neg', SIMD.f32x4Neg, [a], ['v128'], 'v128'); }
+  f32x4Abs(a: Expr): Expr { return this.simd('f32x4.abs', SIMD.f32x4Abs, [a], ['v128'], 'v128'); }
+  /** f32x4.nearest: round to the nearest integer, ties to even. */
+  f32x4Nearest(a: Expr): Expr { return this.simd('f32x4.nearest', SIMD.f32x4Nearest, [a], ['v128'], 'v128'); }
   f32x4Sqrt(a: Expr): Expr { return this.simd('f32x4.sqrt', SIMD.f32x4Sqrt, [a], ['v128'], 'v128'); }
   /** f32x4.max: NaN in a lane if either operand's lane is NaN (pmax would not propagate it). */
   f32x4Max(a: Expr, b: Expr): Expr { return this.simd('f32x4.max', SIMD.f32x4Max, [a, b], ['v128', 'v128'], 'v128'); }

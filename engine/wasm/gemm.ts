@@ -104,12 +104,10 @@ export const GEMM_EXPORTS = ['packA', 'packB', 'tiles', 'gemm'] as const;
 
 /** Adds packA, packB, tiles and gemm (and their internal helpers) to the module. */
 export function emitGemm(mod: ModuleBuilder, opts: GemmOptions): void {
-  const packA = emitPackPanels(mod, 'packA', MR, {
-    dst: 'pa', X: 'A', rs: 'ai', ks: 'ak', rows: 'M', K: 'K', p0: 'ip0', p1: 'ip1', idx: 'aIdx',
-  }, ['pa', 'A', 'ai', 'ak', 'M', 'K', 'ip0', 'ip1', 'aIdx']);
-  const packB = emitPackPanels(mod, 'packB', NR, {
-    dst: 'pb', X: 'B', rs: 'bj', ks: 'bk', rows: 'N', K: 'K', p0: 'jp0', p1: 'jp1', idx: 'bIdx',
-  }, ['pb', 'B', 'bk', 'bj', 'K', 'N', 'jp0', 'jp1', 'bIdx']);
+  // packA(pa, A, ai, ak, M, K, ip0, ip1, aIdx): A's rows are the panels' rows.
+  const packA = emitPackPanels(mod, 'packA', MR, ['dst', 'X', 'rs', 'ks', 'rows', 'K', 'p0', 'p1', 'idx']);
+  // packB(pb, B, bk, bj, K, N, jp0, jp1, bIdx): B's columns are the panels' rows (rs = bj, ks = bk, rows = N).
+  const packB = emitPackPanels(mod, 'packB', NR, ['dst', 'X', 'ks', 'rs', 'K', 'rows', 'p0', 'p1', 'idx']);
   const tiles = emitTiles(mod, opts);
   emitGemmEntry(mod, packA, packB, tiles);
 }
@@ -153,11 +151,10 @@ export function emitGemm(mod: ModuleBuilder, opts: GemmOptions): void {
 // (N,K)) the same way; TN's A and the B of NN and TN are the adjacent case. Without an index the
 // same loops run with the index steps left out.
 // ---------------------------------------------------------------------------------------------
-interface PackNames {
-  dst: string; X: string; rs: string; ks: string; rows: string; K: string; p0: string; p1: string; idx: string;
-}
+/** packPanels' parameters, named as the pseudo-code names them (each export orders them its own way). */
+type PackParam = 'dst' | 'X' | 'rs' | 'ks' | 'rows' | 'K' | 'p0' | 'p1' | 'idx';
 
-function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackNames, order: string[]): FunctionBuilder {
+function emitPackPanels(mod: ModuleBuilder, name: string, W: number, order: PackParam[]): FunctionBuilder {
   const params: Record<string, 'i32'> = {};
   for (const p of order) params[p] = 'i32';
   const f = mod.func(name, params);
@@ -183,7 +180,7 @@ function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackName
   };
   /** indexStep for k in [k, K), reading back what was packed at d0. */
   const indexWritten = () => {
-    f.while('indexK', () => f.i32LtS(g('k'), g(n.K)), () => {
+    f.while('indexK', () => f.i32LtS(g('k'), g('K')), () => {
       for (let h = 0; h < H; h++) f.set(`v${h}`, f.v128Load(add(g('d0'), mul(g('k'), c(W * 4))), 16 * h));
       indexStep(() => g('k'));
       f.set('k', add(g('k'), c(1)));
@@ -192,19 +189,19 @@ function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackName
 
   /** The panel's packing loops, with the index steps or without. */
   const pack = (indexing: boolean) => {
-    const edge = () => f.i32GtS(add(g('r0'), c(W)), g(n.rows));
-    const oddStrides = () => f.i32And(f.i32Ne(g(n.rs), c(1)), f.i32Ne(g(n.ks), c(1)));
+    const edge = () => f.i32GtS(add(g('r0'), c(W)), g('rows'));
+    const oddStrides = () => f.i32And(f.i32Ne(g('rs'), c(1)), f.i32Ne(g('ks'), c(1)));
     f.if(f.i32Or(edge(), oddStrides()), () => {
       // One by one, zeros for the rows past the edge.
       f.set('d', g('d0'));
       f.set('k', c(0));
-      f.while('k', () => f.i32LtS(g('k'), g(n.K)), () => {
+      f.while('k', () => f.i32LtS(g('k'), g('K')), () => {
         f.set('r', c(0));
         f.loop('r', () => {
           f.set('v', f.f32(0));
-          f.if(f.i32LtS(add(g('r0'), g('r')), g(n.rows)), () => {
-            const at = () => add(mul(add(g('r0'), g('r')), g(n.rs)), mul(g('k'), g(n.ks)));
-            f.set('v', f.f32Load(add(g(n.X), f.i32Shl(at(), c(2)))));
+          f.if(f.i32LtS(add(g('r0'), g('r')), g('rows')), () => {
+            const at = () => add(mul(add(g('r0'), g('r')), g('rs')), mul(g('k'), g('ks')));
+            f.set('v', f.f32Load(add(g('X'), f.i32Shl(at(), c(2)))));
           });
           f.f32Store(g('d'), g('v'));
           f.set('d', add(g('d'), c(4)));
@@ -218,24 +215,24 @@ function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackName
         indexWritten();
       }
     }, () => {
-      f.if(f.i32Eq(g(n.rs), c(1)), () => {
+      f.if(f.i32Eq(g('rs'), c(1)), () => {
         // Adjacent: W/4 vector copies per k-step.
-        f.set('s', add(g(n.X), f.i32Shl(g('r0'), c(2))));
+        f.set('s', add(g('X'), f.i32Shl(g('r0'), c(2))));
         f.set('d', g('d0'));
         f.set('k', c(0));
-        f.while('k', () => f.i32LtS(g('k'), g(n.K)), () => {
+        f.while('k', () => f.i32LtS(g('k'), g('K')), () => {
           for (let h = 0; h < H; h++) {
             f.set(`v${h}`, f.v128Load(g('s'), 16 * h));
             f.v128Store(g('d'), g(`v${h}`), 16 * h);
           }
           if (indexing) indexStep(() => g('k'));
-          f.set('s', add(g('s'), f.i32Shl(g(n.ks), c(2))));
+          f.set('s', add(g('s'), f.i32Shl(g('ks'), c(2))));
           f.set('d', add(g('d'), c(W * 4)));
           f.set('k', add(g('k'), c(1)));
         });
       }, () => {
         // Rows along k: 4×4 transposes of every group of 4 rows, then the k%4 tail one by one.
-        f.set('s', add(g(n.X), f.i32Shl(mul(g('r0'), g(n.rs)), c(2))));
+        f.set('s', add(g('X'), f.i32Shl(mul(g('r0'), g('rs')), c(2))));
         f.set('d', g('d0'));
         f.set('k', c(0));
         f.while('k4', () => f.i32LtS(g('k'), g('K4')), () => {
@@ -268,7 +265,7 @@ function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackName
           f.set('d', add(g('d'), c(4 * W * 4)));
           f.set('k', add(g('k'), c(4)));
         });
-        f.while('kTail', () => f.i32LtS(g('k'), g(n.K)), () => {
+        f.while('kTail', () => f.i32LtS(g('k'), g('K')), () => {
           for (let r = 0; r < W; r++) f.f32Store(g('d'), f.f32Load(add(g('s'), rowOffset(r))), 4 * r);
           f.set('s', add(g('s'), c(4)));
           f.set('d', add(g('d'), c(W * 4)));
@@ -283,14 +280,14 @@ function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackName
   };
 
   f.set('zero', f.f32x4Const(0, 0, 0, 0));
-  f.set('K4', f.i32And(g(n.K), c(~3)));
-  for (let r = 1; r < W; r++) f.set(`o${r}`, mul(g(n.rs), c(4 * r)));
-  f.set('p', g(n.p0));
-  f.while('panel', () => f.i32LtS(g('p'), g(n.p1)), () => {
-    f.set('d0', add(g(n.dst), mul(f.i32Sub(g('p'), g(n.p0)), mul(g(n.K), c(W * 4)))));
+  f.set('K4', f.i32And(g('K'), c(~3)));
+  for (let r = 1; r < W; r++) f.set(`o${r}`, mul(g('rs'), c(4 * r)));
+  f.set('p', g('p0'));
+  f.while('panel', () => f.i32LtS(g('p'), g('p1')), () => {
+    f.set('d0', add(g('dst'), mul(f.i32Sub(g('p'), g('p0')), mul(g('K'), c(W * 4)))));
     f.set('r0', mul(g('p'), c(W)));
-    f.if(f.i32Eqz(g(n.idx)), () => pack(false), () => {
-      f.set('at', add(g(n.idx), mul(f.i32Sub(g('p'), g(n.p0)), mul(add(g(n.K), c(1)), c(4)))));
+    f.if(f.i32Eqz(g('idx')), () => pack(false), () => {
+      f.set('at', add(g('idx'), mul(f.i32Sub(g('p'), g('p0')), mul(add(g('K'), c(1)), c(4)))));
       f.set('t', add(g('at'), c(4)));
       f.set('fin', g('zero'));
       pack(true);
@@ -329,7 +326,7 @@ function emitPackPanels(mod: ModuleBuilder, name: string, W: number, n: PackName
 // ---------------------------------------------------------------------------------------------
 function emitTiles(mod: ModuleBuilder, opts: GemmOptions): FunctionBuilder {
   const f = mod.func('tiles', {
-    C: 'i32', ldc: 'i32', pa: 'i32', pb: 'i32', M: 'i32', N: 'i32', K: 'i32',
+    C: 'i32', ldc: 'i32', pa: 'i32', pb: 'i32', M: 'i32', K: 'i32', N: 'i32',
     ip0: 'i32', ip1: 'i32', jp0: 'i32', jp1: 'i32', aIdx: 'i32', bIdx: 'i32',
   });
   for (const l of ['jp', 'ip', 'bBase', 'aBase', 'bAt', 'aAt', 'nb', 'na', 'list', 'n', 'p', 'q', 'qEnd', 't', 'tEnd',
@@ -457,7 +454,7 @@ function emitTiles(mod: ModuleBuilder, opts: GemmOptions): FunctionBuilder {
 //   packA(pa, A, ai, ak, M, K, 0, Mp, aIdx)            A whole (200 KB at 64×784: L2)
 //   for jp in [0, Np):
 //     packB(pb, B, bk, bj, K, N, jp, jp + 1, bIdx)     one B panel, used at once while in L1
-//     tiles(C, N, pa, pb, M, N, K, 0, Mp, jp, jp + 1, aIdx, bIdx)
+//     tiles(C, N, pa, pb, M, K, N, 0, Mp, jp, jp + 1, aIdx, bIdx)
 // ---------------------------------------------------------------------------------------------
 function emitGemmEntry(mod: ModuleBuilder, packA: FunctionBuilder, packB: FunctionBuilder, tiles: FunctionBuilder): void {
   const f = mod.func('gemm', {
@@ -484,7 +481,7 @@ function emitGemmEntry(mod: ModuleBuilder, packA: FunctionBuilder, packB: Functi
   f.set('jp', c(0));
   f.while('jp', () => f.i32LtS(g('jp'), g('Np')), () => {
     f.call(packB, g('pb'), g('B'), g('bk'), g('bj'), g('K'), g('N'), g('jp'), add(g('jp'), c(1)), g('bIdx'));
-    f.call(tiles, g('C'), g('N'), g('pa'), g('pb'), g('M'), g('N'), g('K'), c(0), g('Mp'), g('jp'), add(g('jp'), c(1)),
+    f.call(tiles, g('C'), g('N'), g('pa'), g('pb'), g('M'), g('K'), g('N'), c(0), g('Mp'), g('jp'), add(g('jp'), c(1)),
       g('aIdx'), g('bIdx'));
     f.set('jp', add(g('jp'), c(1)));
   });

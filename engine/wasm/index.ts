@@ -26,19 +26,29 @@ import { ModuleBuilder } from './encoder.js';
 import { ELEMENTWISE_EXPORTS, emitElementwise } from './elementwise.js';
 import { GEMM_EXPORTS, emitGemm } from './gemm.js';
 import { OPTIM_EXPORTS, OPTIM_ZOO_EXPORTS, emitOptim, emitOptimZoo } from './optim.js';
-import type { AdaBoundFactors, AdamaxFactors, LionFactors, RAdamFactors } from './optim.js';
+import { ACTIVATION_EXPORTS, emitActivation } from './activation.js';
+import { NORM_EXPORTS, emitNorm } from './norm.js';
 import { requireWebAssembly, webAssembly } from './runtime.js';
-import type { WasmInstance, WasmMemory, WasmModule } from './runtime.js';
+import type { WasmInstance, WasmMemory, WasmModule, WebAssemblyApi } from './runtime.js';
+import {
+  adaboundFactors, adamaxFactors, adamStepFactors, lionFactors, radamFactors,
+  type AdaBoundStep, type AdamaxStep, type AdamStep, type LionStep, type LookaheadStep, type MuonApplyStep, type MuonMomentumStep,
+  type RAdamStep, type SgdStep,
+} from '../kernels/updates.js';
 
 export { MR, NR, SPARSE_FRACTION, gemmScratchBytes, indexBytes, packedBytes, panelCount } from './gemm.js';
 export type { WasmMemory, WasmModule } from './runtime.js';
-export type { AdaBoundFactors, AdamaxFactors, LionFactors, RAdamFactors } from './optim.js';
 
 export interface WasmSupport {
   /** 128-bit SIMD (v128, f32x4): the kernels need it. */
   simd: boolean;
-  /** Relaxed SIMD (f32x4.relaxed_madd): the FMA tile loop. Node 20 has it only behind a V8 flag. */
+  /** Relaxed SIMD (f32x4.relaxed_madd) validates. Node 20 has it only behind a V8 flag. */
   relaxedSimd: boolean;
+  /**
+   * f32x4.relaxed_madd computes a fused multiply-add here (one rounding). Relaxed SIMD lets a runtime
+   * compute it as mul then add; Bun does, so validation alone would claim an FMA that never runs.
+   */
+  fusedMadd: boolean;
 }
 
 let support: WasmSupport | null = null;
@@ -50,7 +60,7 @@ let support: WasmSupport | null = null;
 export function wasmSupport(): WasmSupport {
   if (support !== null) return support;
   const api = webAssembly();
-  if (api === null) return (support = { simd: false, relaxedSimd: false });
+  if (api === null) return (support = { simd: false, relaxedSimd: false, fusedMadd: false });
   const probe = (relaxed: boolean): Uint8Array => {
     const mod = new ModuleBuilder();
     const f = mod.func('probe', {}, [], 'probe');
@@ -59,7 +69,25 @@ export function wasmSupport(): WasmSupport {
     return mod.toBytes();
   };
   const simd = api.validate(probe(false));
-  return (support = { simd, relaxedSimd: simd && api.validate(probe(true)) });
+  const relaxedSimd = simd && api.validate(probe(true));
+  return (support = { simd, relaxedSimd, fusedMadd: relaxedSimd && computesFused(api) });
+}
+
+/**
+ * Whether relaxed_madd rounds once, found by running it where fused and unfused differ:
+ * a = b = 1 + 2⁻¹², c = −(1 + 2⁻¹¹). a·b = 1 + 2⁻¹¹ + 2⁻²⁴ exactly; rounded to float32 first (the
+ * 2⁻²⁴ is half an ulp, and ties go to the even 1 + 2⁻¹¹) the sum is 0, fused it is 2⁻²⁴.
+ */
+function computesFused(api: WebAssemblyApi): boolean {
+  const mod = new ModuleBuilder();
+  const f = mod.func('madd', { a: 'f32', b: 'f32', c: 'f32' }, ['f32']);
+  f.f32x4ExtractLane(f.f32x4RelaxedMadd(f.f32x4Splat(f.get('a')), f.f32x4Splat(f.get('b')), f.f32x4Splat(f.get('c'))), 0);
+  try {
+    const madd = new api.Instance(new api.Module(mod.toBytes()), {}).exports.madd as (a: number, b: number, c: number) => number;
+    return madd(1 + 2 ** -12, 1 + 2 ** -12, -(1 + 2 ** -11)) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 export interface KernelModuleOptions {
@@ -95,6 +123,8 @@ export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array {
   emitElementwise(mod);
   emitOptim(mod);
   emitOptimZoo(mod);
+  emitActivation(mod);
+  emitNorm(mod);
   // Which tile loop was built, readable from any instance (a worker, a checkpoint's metadata).
   const fma = mod.func('builtWithFma', {}, ['i32']);
   fma.i32(opts.fma ? 1 : 0);
@@ -126,24 +156,7 @@ function checkSupport(op: string, opts: KernelModuleOptions): void {
   }
 }
 
-/** SGD's hyper-parameters for one step (optim/sgd.ts; lrT = lr / (1 + decay·iterations), computed by the caller). */
-export interface SgdStep {
-  lrT: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-}
-
-/** Adam's hyper-parameters for step t (from 1): coupledDecay is Adam's weight decay, decoupledDecay AdamW's. */
-export interface AdamStep {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  coupledDecay: number;
-  decoupledDecay: number;
-  t: number;
-}
+export type { AdamStep, SgdStep };
 
 /**
  * The kernels of one instance. Every pointer is a byte address in the instance's memory (0: absent),
@@ -177,23 +190,15 @@ export interface WasmKernels {
   sgdUpdate(w: number, v: number, g: number, step: SgdStep, N: number): void;
   /** The Adam/AdamW update in place; vmax = 0 without AMSGrad. */
   adamUpdate(w: number, m: number, v: number, vmax: number, g: number, step: AdamStep, N: number): void;
-  /** The Adamax update in place, from the step's numbers (kernels/updates.ts `adamaxFactors`). */
-  adamaxUpdate(w: number, m: number, u: number, g: number, f: AdamaxFactors, N: number): void;
-  /** The RAdam update in place (`radamFactors`). */
-  radamUpdate(w: number, m: number, v: number, g: number, f: RAdamFactors, N: number): void;
-  /** The AdaBound update in place (`adaboundFactors`); vmax = 0 without AMSBound. */
-  adaboundUpdate(w: number, m: number, v: number, vmax: number, g: number, f: AdaBoundFactors, N: number): void;
-  /** The Lion update in place (`lionFactors`). */
-  lionUpdate(w: number, m: number, g: number, f: LionFactors, N: number): void;
-  /** Muon's momentum: the buffer b in place, the matrix to orthogonalize into u. */
-  muonMomentum(u: number, b: number, g: number, step: { momentum: number; nesterov: boolean }, N: number): void;
-  /** Muon's step: w = w·(1 − lr·weightDecay) − adjustedLr·o. */
-  muonApply(w: number, o: number, step: { lr: number; adjustedLr: number; weightDecay: number }, N: number): void;
-  /** Lookahead's synchronisation: slow moves alpha of the way to w, and w takes its value. */
-  lookaheadSync(w: number, slow: number, step: { alpha: number }, N: number): void;
+  /** An export as it is, by name: what the thread pool's call tasks run (engine/threads/protocol.ts). */
+  raw(name: KernelExport): (...args: number[]) => unknown;
 }
 
 type Raw = (...args: (number | boolean)[]) => number | undefined;
+
+/** Every function the kernel module exports (instantiateKernels checks that each is there). */
+export const KERNEL_EXPORTS = [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS] as const;
+export type KernelExport = (typeof KERNEL_EXPORTS)[number];
 
 /** Instantiates the compiled kernel module over `memory` (the one it was built to import). */
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): WasmKernels {
@@ -205,10 +210,11 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
     if (typeof fn !== 'function') throw new Error(`instantiateKernels: the module exports no function '${name}'`);
     return fn as Raw;
   };
-  for (const name of [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS]) raw(name);
+  for (const name of KERNEL_EXPORTS) raw(name);
   const sgd = raw('sgdUpdate');
   const adam = raw('adamUpdate');
   return {
+    raw: (name) => raw(name) as (...args: number[]) => unknown,
     fma: raw('builtWithFma')() === 1,
     packA: raw('packA'),
     packB: raw('packB'),
@@ -221,50 +227,62 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
     biasReluForward: raw('biasReluForward'),
     biasReluBackward: raw('biasReluBackward'),
     sgdUpdate(w, v, g, s, N) {
-      sgd(w, v, g, s.lrT, s.momentum, s.nesterov, s.weightDecay, N);
+      sgd(w, v, g, ...sgdFactors(s), N);
     },
     adamUpdate(w, m, v, vmax, g, s, N) {
-      // The factors exactly as optim/adam.ts computes them, so the float64 loop sees the same numbers.
-      const stepSize = s.lr / (1 - Math.pow(s.beta1, s.t));
-      const bc2Sqrt = Math.sqrt(1 - Math.pow(s.beta2, s.t));
-      const shrink = 1 - s.lr * s.decoupledDecay;
-      adam(w, m, v, vmax, g, stepSize, bc2Sqrt, shrink, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.coupledDecay, N);
+      adam(w, m, v, vmax, g, ...adamFactors(s), N);
     },
-    ...zooKernels(raw),
   };
 }
 
-/** The updates of Adamax, RAdam, AdaBound, Lion, Muon and Lookahead (optim.ts `emitOptimZoo`), as typed calls. */
-function zooKernels(raw: (name: string) => Raw): Pick<WasmKernels, (typeof OPTIM_ZOO_EXPORTS)[number]> {
-  const adamax = raw('adamaxUpdate');
-  const radam = raw('radamUpdate');
-  const adabound = raw('adaboundUpdate');
-  const lion = raw('lionUpdate');
-  const momentum = raw('muonMomentum');
-  const apply = raw('muonApply');
-  const sync = raw('lookaheadSync');
-  return {
-    adamaxUpdate(w, m, u, g, f, N) {
-      adamax(w, m, u, g, f.clr, f.beta1, f.oneMinusBeta1, f.beta2, f.eps, f.weightDecay, N);
-    },
-    radamUpdate(w, m, v, g, f, N) {
-      radam(w, m, v, g, f.lr, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.bc1, f.sqrtBc2, f.rectified ? 1 : 0, f.rect, N);
-    },
-    adaboundUpdate(w, m, v, vmax, g, f, N) {
-      adabound(w, m, v, vmax, g, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.stepSize, f.lower, f.upper, N);
-    },
-    lionUpdate(w, m, g, f, N) {
-      lion(w, m, g, f.lr, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.shrink, N);
-    },
-    muonMomentum(u, b, g, s, N) {
-      // 1 − momentum as kernels/updates.ts computes it, so both loops multiply by the same number.
-      momentum(u, b, g, s.momentum, 1 - s.momentum, s.nesterov ? 1 : 0, N);
-    },
-    muonApply(w, o, s, N) {
-      apply(w, o, 1 - s.lr * s.weightDecay, s.adjustedLr, N);
-    },
-    lookaheadSync(w, slow, s, N) {
-      sync(w, slow, s.alpha, N);
-    },
-  };
+/** sgdUpdate's scalar arguments, in the export's order (lrT, momentum, nesterov, weightDecay). */
+export function sgdFactors(s: SgdStep): number[] {
+  return [s.lrT, s.momentum, s.nesterov ? 1 : 0, s.weightDecay];
+}
+
+/**
+ * adamUpdate's scalar arguments, in the export's order: the step's factors exactly as
+ * kernels/updates.ts computes them (one function for both: `adamFactors`), so the float64 loop sees
+ * the same numbers.
+ */
+export function adamFactors(s: AdamStep): number[] {
+  const { stepSize, bc2Sqrt, shrink } = adamStepFactors(s);
+  return [stepSize, bc2Sqrt, shrink, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.coupledDecay];
+}
+
+// The scalar arguments of the newer optimizers' updates (wasm/optim.ts `emitOptimZoo`), in each export's
+// order, from the factor functions the JavaScript loops use too (kernels/updates.ts): one computation
+// of the step's numbers for both backends.
+
+export function adamaxArgs(s: AdamaxStep): number[] {
+  const f = adamaxFactors(s);
+  return [f.clr, f.beta1, f.oneMinusBeta1, f.beta2, f.eps, f.weightDecay];
+}
+
+export function radamArgs(s: RAdamStep): number[] {
+  const f = radamFactors(s);
+  return [f.lr, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.bc1, f.sqrtBc2, f.rectified ? 1 : 0, f.rect];
+}
+
+export function adaboundArgs(s: AdaBoundStep): number[] {
+  const f = adaboundFactors(s);
+  return [f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.stepSize, f.lower, f.upper];
+}
+
+export function lionArgs(s: LionStep): number[] {
+  const f = lionFactors(s);
+  return [f.lr, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.shrink];
+}
+
+/** 1 − momentum as kernels/updates.ts computes it, so both loops multiply by the same number. */
+export function muonMomentumArgs(s: MuonMomentumStep): number[] {
+  return [s.momentum, 1 - s.momentum, s.nesterov ? 1 : 0];
+}
+
+export function muonApplyArgs(s: MuonApplyStep): number[] {
+  return [1 - s.lr * s.weightDecay, s.adjustedLr];
+}
+
+export function lookaheadArgs(s: LookaheadStep): number[] {
+  return [s.alpha];
 }

@@ -1,7 +1,8 @@
 /**
- * The SGD and Adam updates in WebAssembly SIMD, mirroring optim/sgd.ts `sgdUpdate` and
- * optim/adam.ts `adamUpdate` (AdamW is adamUpdate with decoupled decay), in place, byte pointers,
- * 0 for an absent velocity (no momentum) or vmax (no AMSGrad).
+ * The SGD and Adam updates in WebAssembly SIMD, mirroring engine/kernels/updates.ts `sgdUpdate` and
+ * `adamUpdate` (AdamW is adamUpdate with decoupled decay; the formulas' sources are in optim/sgd.ts
+ * and optim/adam.ts), in place, byte pointers, 0 for an absent velocity (no momentum) or vmax (no
+ * AMSGrad). The float64-lane helpers here (F64Lanes, pairs) also serve activation.ts and norm.ts.
  *
  * They compute in float64, two lanes at a time (f64x2): each float32 is widened exactly
  * (f64x2.promote_low_f32x4), the same float64 operations as the JavaScript loop run in the same
@@ -23,7 +24,7 @@ export const OPTIM_EXPORTS = ['sgdUpdate', 'adamUpdate'] as const;
  * (v128 locals suffixed 2), the scalar tail on one (f64 locals suffixed 1). Hyper-parameters are
  * f64 parameters of the function, splatted once into `<name>2` locals for the vector loop.
  */
-class F64Lanes {
+export class F64Lanes {
   constructor(private readonly f: FunctionBuilder, readonly vector: boolean) {}
 
   get bytes(): number {
@@ -121,7 +122,7 @@ class F64Lanes {
 }
 
 /** Runs `body` over [0, N) with byte offset `o`: two floats a step, then the odd one. */
-function pairs(f: FunctionBuilder, label: string, body: (L: F64Lanes, at: (p: string) => Expr) => void): void {
+export function pairs(f: FunctionBuilder, label: string, body: (L: F64Lanes, at: (p: string) => Expr) => void): void {
   const at = (p: string) => f.i32Add(f.get(p), f.get('o'));
   const vec = new F64Lanes(f, true);
   const one = new F64Lanes(f, false);
@@ -136,7 +137,7 @@ function pairs(f: FunctionBuilder, label: string, body: (L: F64Lanes, at: (p: st
 }
 
 /** Declares the loop's locals, the temporaries at both widths, and splats the hyper-parameters. */
-function declare(f: FunctionBuilder, hypers: string[], temps: string[]): void {
+export function declare(f: FunctionBuilder, hypers: string[], temps: string[]): void {
   for (const l of ['o', 'oVec', 'oEnd']) f.local(l, 'i32');
   for (const h of hypers) {
     f.local(`${h}2`, 'v128');

@@ -2,18 +2,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '../../cli/io.js';
 import { FLAG_TABLES, RESUME_FLAGS, TRAIN_DEFAULTS, TRAIN_FLAGS, flagHelp, flagName, parseLayers, parseSchedule, parseTrainConfig, UsageError, type CommandName } from '../../cli/options.js';
-import { runCli } from '../../cli/program.js';
+import { cli } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-cli-'));
 
-/** Runs the CLI in-process; returns the exit code and what it printed. */
-async function cli(...argv: string[]) {
-  const io = memoryIo();
-  const code = await runCli(argv, io);
-  return { code, out: io.lines, err: io.errors };
-}
 
 describe('flag validation', () => {
   const bad: Array<[string[], string, string]> = [
@@ -65,6 +58,24 @@ describe('flag validation', () => {
     });
   }
 
+  it('mistyped flags: one line each, the hint on the same line, every mistake named (it stopped at the first, hint on a line of its own)', async () => {
+    const two = await cli('train', '--lrr', '0.1', '--epoch', '3', '--quiet');
+    expect(two.code).toBe(2);
+    expect(two.err).toEqual([
+      "tapegrad train: unknown option '--lrr' (did you mean --lr?)",
+      "tapegrad train: unknown option '--epoch' (did you mean --epochs?)",
+    ]);
+    const one = await cli('eval', '--model', 'x.safetensors', '--datset', 'mnist');
+    expect(one.err).toEqual(["tapegrad eval: unknown option '--datset' (did you mean --dataset?)"]);
+    // No hint when nothing is close; a value that looks like a flag after a flag that takes one is a value.
+    expect((await cli('train', '--zzzzzz', '--lr', '-1e-3')).err).toEqual(["tapegrad train: unknown option '--zzzzzz'"]);
+    // Another command's flag is not offered: --start is lr-find's.
+    expect((await cli('train', '--stat', '1')).err).toEqual(["tapegrad train: unknown option '--stat'"]);
+    expect((await cli('lr-find', '--stat', '1')).err).toEqual(["tapegrad lr-find: unknown option '--stat' (did you mean --start?)"]);
+    // A mistyped command: commander's hint, on the same line too.
+    expect((await cli('tran')).err).toEqual(["tapegrad: unknown command 'tran' (did you mean train?)"]);
+  });
+
   it('unknown options and a missing --model are usage errors too', async () => {
     for (const argv of [['train', '--bogus'], ['eval'], ['frobnicate']]) {
       const r = await cli(...argv);
@@ -86,7 +97,7 @@ describe('flag validation', () => {
     const u = await cli('eval', '--model', folder);
     expect(u.code).toBe(1);
     expect(u.err).toHaveLength(1);
-    expect(u.err[0]).toContain('--model');
+    expect(u.err[0]).toBe(`tapegrad eval: --model ${folder}: is a folder (EISDIR); expected a safetensors file (a checkpoint, e.g. runs/NAME/last.safetensors)`);
   });
 
   it('--help shows examples and exits 0', async () => {
@@ -121,7 +132,7 @@ describe('option parsing', () => {
 
 describe('the flag table (one declaration per flag)', () => {
   it("feeds every command's --help: each flag it takes, spelled from its key, with its help and default", async () => {
-    const commands: CommandName[] = ['train', 'eval', 'lr-find', 'sweep', 'bench'];
+    const commands: CommandName[] = ['train', 'eval', 'lr-find', 'sweep', 'export', 'bench'];
     for (const command of commands) {
       const r = await cli(command, '--help');
       expect(r.code, command).toBe(0);

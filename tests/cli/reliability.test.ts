@@ -6,30 +6,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '../../cli/io.js';
-import { runCli } from '../../cli/program.js';
 import { Rng, getBackend, setBackend } from '../../engine/index.js';
 import { Dense, ReLU, Sequential } from '../../layers/index.js';
 import { load, readSafetensors, save, writeSafetensors } from '../../train/index.js';
+import { cli, expectOneLine } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tapegrad-rel-'));
 const iris = ['--dataset', 'iris', '--layers', '8', '--batch-size', '16', '--quiet'];
 
-async function cli(...argv: string[]) {
-  const io = memoryIo();
-  const code = await runCli(argv, io);
-  return { code, out: io.lines, err: io.errors };
-}
-
-/** One line on stderr, no stack trace, exit `code`; the line contains every `words`. */
-function expectOneLine(r: { code: number; err: string[] }, code: number, ...words: string[]) {
-  expect(r.err, r.err.join('\n')).toHaveLength(1);
-  expect(r.code, r.err[0]).toBe(code);
-  expect(r.err[0]).not.toMatch(/\n|    at /);
-  for (const w of words) expect(r.err[0]).toContain(w);
-}
 
 /** The rows of a metrics.csv column. */
 function column(path: string, name: string): number[] {
@@ -113,6 +99,23 @@ describe('checkpoints that cannot be used', () => {
     }
     expectOneLine(await cli('eval', '--model', join(out, 'best-cifar.safetensors')), 1, 'the data set "cifar10"', 'mnist, fashion-mnist, iris');
     expectOneLine(await cli('train', '--resume', join(out, 'last-cifar.safetensors'), '--epochs', '2'), 1, 'the data set "cifar10"');
+  });
+});
+
+describe('eval on another data set than the model was trained on', () => {
+  it('an MNIST model on Fashion-MNIST is refused without --force (same shapes, so it ran and printed accuracy 0.03), exit 2; with --force it runs and says so', async () => {
+    const model = new Sequential([new Dense(784, 10, { rng: new Rng(1) })]);
+    const path = join(dir, 'mnist-model.safetensors');
+    save(path, { model, info: { hyperParams: { config: { dataset: 'mnist', seed: 1 } } } });
+    expectOneLine(await cli('eval', '--model', path, '--dataset', 'fashion-mnist', '--test-size', '50'), 2, '--dataset fashion-mnist', `${path} was trained on mnist`, '--force');
+    const forced = await cli('eval', '--model', path, '--dataset', 'fashion-mnist', '--test-size', '50', '--force');
+    expect(forced.code, forced.err.join('\n')).toBe(0);
+    expect(forced.err).toEqual([`note: ${path} was trained on mnist; evaluating it on fashion-mnist (--force)`]);
+    expect(forced.out.some((l) => l.startsWith('test accuracy: '))).toBe(true);
+    // Its own data set, named or not, needs no flag; --force is eval's alone.
+    expect((await cli('eval', '--model', path, '--dataset', 'mnist', '--test-size', '50')).code).toBe(0);
+    expect((await cli('eval', '--model', path, '--test-size', '50')).err).toEqual([]);
+    expect((await cli('train', '--force')).code).toBe(2);
   });
 });
 
@@ -268,13 +271,44 @@ describe('a sweep whose rate fails', () => {
 });
 
 describe('stale temporary files', () => {
-  it('a killed write\'s hidden .tmp file in the run folder is gone after the next write there', async () => {
-    const out = join(dir, 'stale');
-    mkdirSync(out, { recursive: true });
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-    const stale = `.last.safetensors.${dead}.1700000000000.tmp`;
-    writeFileSync(join(out, stale), Buffer.alloc(268_000));
-    expect((await cli('train', ...iris, '--epochs', '1', '--out', out)).code).toBe(0);
-    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  /**
+   * Writes `path` atomically in a child process that SIGKILLs itself between the fsync and the rename,
+   * as a `kill -9` during a checkpoint does: what it leaves is the temporary file a killed write leaves.
+   */
+  function killedWrite(path: string): string {
+    const script = join(dir, `killed-write-${Date.now()}.mts`);
+    writeFileSync(script, [
+      `import { writeFileAtomic } from ${JSON.stringify(new URL('../../data/files.ts', import.meta.url).href)};`,
+      "process.getBuiltinModule('node:fs').renameSync = () => process.kill(process.pid, 'SIGKILL');",
+      `writeFileAtomic(${JSON.stringify(path)}, new Uint8Array(2_000_000));`,
+    ].join('\n'));
+    const tsx = new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname;
+    const r = spawnSync(process.execPath, [tsx, script], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.signal === 'SIGKILL' || r.status === 137, r.stderr).toBe(true); // tsx passes its child's SIGKILL on as 137
+    const left = readdirSync(dirname(path)).filter((f) => f.endsWith('.tmp'));
+    expect(left, 'the killed write left its temporary file').toHaveLength(1);
+    return left[0];
+  }
+
+  it('the next run of train, eval, lr-find or sweep removes a killed write\'s temporary file from the folder it writes to, and nothing else', async () => {
+    const model = join(dir, 'stale-model');
+    expect((await cli('train', ...iris, '--epochs', '1', '--out', model)).code).toBe(0);
+    const runs: [string, string[]][] = [
+      [join(dir, 'stale-train'), ['train', ...iris, '--epochs', '1']],
+      [join(dir, 'stale-lr'), ['lr-find', '--dataset', 'iris', '--steps', '5']],
+      [join(dir, 'stale-sweep'), ['sweep', ...iris, '--dropout', '0', '--epochs', '1']],
+    ];
+    // One real killed write; the other folders get a file of the same name (the same dead writer).
+    const stale = killedWrite(join(model, 'last.safetensors'));
+    for (const [out, argv] of [...runs, [model, []] as [string, string[]]]) {
+      mkdirSync(out, { recursive: true });
+      if (out !== model) writeFileSync(join(out, stale), Buffer.alloc(2_000_000));
+      // Someone else's temporary file, and one of ours whose writer is still running: both stay.
+      const live = stale.replace(/tapegrad-\d+-/, `tapegrad-${process.ppid}-`);
+      for (const name of ['.notes.txt.12345.1700000000000.tmp', live]) writeFileSync(join(out, name), 'keep');
+      const r = out === model ? await cli('eval', '--model', join(model, 'best.safetensors')) : await cli(...argv, '--out', out);
+      expect(r.code, `${argv[0] ?? 'eval'}: ${r.err.join('\n')}`).toBe(0);
+      expect(readdirSync(out).filter((f) => f.endsWith('.tmp')).sort(), argv[0] ?? 'eval').toEqual(['.notes.txt.12345.1700000000000.tmp', live].sort());
+    }
   });
 });

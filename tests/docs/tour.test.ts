@@ -34,7 +34,7 @@ describe('docs/TOUR.md', () => {
     expect(has('../engine/tape.ts', 'for (let k = 0; k < d.length; k++) d[k] += s[k];')).toBe(true);
     expect(has('../engine/tape.ts', 'const parentGrads = node.backward(g);')).toBe(true);
     // The three products of a Dense layer's backward.
-    expect(has('../engine/ops/linear.ts', 'gemmTN(dweight, dpre, x.data, OUT, B, IN);')).toBe(true);
+    expect(has('../engine/ops/linear.ts', 'gemmTN(dweight.data, dpre, x.data, OUT, B, IN);')).toBe(true);
     // The training loop calls one trainStep per batch, and trainStep calls backward and the optimizer.
     expect(has('../train/fit.ts', 'const step = trainStep(setup, batch);')).toBe(true);
     expect(has('../train/step.ts', 'total.backward();')).toBe(true);

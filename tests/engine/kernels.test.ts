@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../engine/index.js';
 
-// The JavaScript kernels and the dispatch through engine/compute.ts on the js backend, bit for bit
+// The JavaScript kernels and the dispatch through engine/backends/ on the js backend, bit for bit
 // against the twins (the WebAssembly kernels: wasm-kernels.test.ts; both backends through the pool:
 // threads.test.ts).
 beforeAll(() => setBackend('js'));
 import { MR, NR, gemmTiles, indexPanel, packA, packB, panels, setZeroSkipping } from '../../engine/kernels/gemmPacked.js';
-import { gemmNN, gemmNT, gemmTN } from '../../engine/compute.js';
+import { gemmNN, gemmNT, gemmTN } from '../../engine/backends/index.js';
 import {
   gemmNNBlocked, gemmNNNaive, gemmNTBlocked, gemmNTNaive, gemmTNBlocked, gemmTNNaive,
 } from '../../engine/kernels/matmul.js';
@@ -196,7 +196,7 @@ describe('packing', () => {
     packA(pa, 0, A, 0, K, 1, M, K, 0, panels(M));
     packB(pb, 0, B, 0, N, 1, K, N, 0, panels(N));
     const C = new Float32Array(M * N).fill(-1);
-    gemmTiles(C, 0, N, pa, 0, pb, NR * K, M, N, K, 0, panels(M), 1, 2, null, 0, null, 0); // columns 4..7 only
+    gemmTiles(C, 0, N, pa, 0, pb, NR * K, M, K, N, 0, panels(M), 1, 2, null, 0, null, 0); // columns 4..7 only
     const want = new Float32Array(M * N);
     gemmNNNaive(want, A, B, M, K, N);
     for (let i = 0; i < M; i++) {

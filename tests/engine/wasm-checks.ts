@@ -24,8 +24,10 @@ import {
   MR, NR, SPARSE_FRACTION, compileKernels, gemmScratchBytes, indexBytes, instantiateKernels, packedBytes, panelCount,
 } from '../../engine/wasm/index.js';
 import type { WasmKernels, WasmMemory } from '../../engine/wasm/index.js';
-import { adamUpdate as adamUpdateJs } from '../../optim/adam.js';
-import { sgdUpdate as sgdUpdateJs } from '../../optim/sgd.js';
+import { adamUpdate as adamUpdateJs, sgdUpdate as sgdUpdateJs } from '../../engine/kernels/updates.js';
+import { sigmoidBackward as sigmoidBackwardJs, sigmoidForward as sigmoidForwardJs, tanhBackward as tanhBackwardJs, tanhForward as tanhForwardJs } from '../../engine/kernels/activation.js';
+import { batchNormBackward as batchNormBackwardJs, batchNormForward as batchNormForwardJs } from '../../engine/kernels/batchNorm.js';
+import { dropoutForward as dropoutForwardJs } from '../../engine/kernels/dropout.js';
 
 export interface Check {
   name: string;
@@ -221,7 +223,7 @@ function strideCheck(kernels: WasmKernels, arena: TestArena, layout: Layout, M: 
   const [ai, ak, bk, bj] = layout.strides(M, K, N);
   kernels.packA(pa.ptr, a.ptr, ai, ak, M, K, 0, Mp, aIdx.ptr);
   kernels.packB(pb.ptr, b.ptr, bk, bj, K, N, 0, Np, bIdx.ptr);
-  kernels.tiles(c.ptr, ldc, pa.ptr, pb.ptr, M, N, K, 0, Mp, 0, Np, aIdx.ptr, bIdx.ptr);
+  kernels.tiles(c.ptr, ldc, pa.ptr, pb.ptr, M, K, N, 0, Mp, 0, Np, aIdx.ptr, bIdx.ptr);
   const inside = new Float32Array(M * N);
   for (let i = 0; i < M; i++) inside.set(c.view.subarray(i * ldc, i * ldc + N), i * N);
   const bad = same(inside, whole, `${layout.name} ${M}x${K}x${N} tiles with ldc ${ldc}`);
@@ -374,7 +376,7 @@ function splitCheck(kernels: WasmKernels, arena: TestArena, layout: Layout, M: n
     for (const [ip0, ip1] of [[0, mMid], [mMid, Mp]]) {
       for (const [jp0, jp1] of [[0, nMid], [nMid, Np]]) {
         kernels.tiles(
-          c.ptr, N, pa.ptr + packedBytes(MR, ip0, K), pb.ptr + packedBytes(NR, jp0, K), M, N, K, ip0, ip1, jp0, jp1,
+          c.ptr, N, pa.ptr + packedBytes(MR, ip0, K), pb.ptr + packedBytes(NR, jp0, K), M, K, N, ip0, ip1, jp0, jp1,
           skipping ? aIdx.ptr + indexBytes(ip0, K) : 0, skipping ? bIdx.ptr + indexBytes(jp0, K) : 0,
         );
       }
@@ -650,7 +652,7 @@ export function optimChecks(kernels: WasmKernels, arena: TestArena): Check[] {
             const gV = random(N, rng);
             if (N > 2) gV[1] = NaN;
             g.view.set(gV);
-            sgdUpdateJs(wJs, c.velocity ? vJs : null, gV, c.lrT, c.momentum, c.nesterov, c.weightDecay, N);
+            sgdUpdateJs(wJs, c.velocity ? vJs : null, gV, c, N);
             kernels.sgdUpdate(w.ptr, c.velocity ? v.ptr : 0, g.ptr, c, N);
           }
           bad.push(...same(w.view, wJs, `sgd w N=${N} ${JSON.stringify(c)}`));
@@ -688,7 +690,7 @@ export function optimChecks(kernels: WasmKernels, arena: TestArena): Check[] {
             const gV = random(N, rng);
             if (N > 2) gV[2] = t === 2 ? NaN : gV[2];
             g.view.set(gV);
-            adamUpdateJs(wJs, mJs, vJs, c.amsgrad ? vmaxJs : null, gV, lr, c.beta1, c.beta2, c.eps, c.coupledDecay, c.decoupledDecay, t, N);
+            adamUpdateJs(wJs, mJs, vJs, c.amsgrad ? vmaxJs : null, gV, { ...c, lr, t }, N);
             kernels.adamUpdate(w.ptr, m.ptr, v.ptr, c.amsgrad ? vmax.ptr : 0, g.ptr, { ...c, lr, t }, N);
           }
           bad.push(...same(w.view, wJs, `${c.name} w N=${N}`));
@@ -703,6 +705,162 @@ export function optimChecks(kernels: WasmKernels, arena: TestArena): Check[] {
   return checks;
 }
 
+// ---- the seeds' layers: tanh, sigmoid, dropout, BatchNorm ----
+
+/**
+ * The first element further than `ulps` float32 ulps of the twin's value (NaN must meet NaN, ∞ the same
+ * ∞). Below the smallest normal float an absolute 2⁻¹²⁶·ulps: the polynomial exp builds subnormal
+ * results from 2ⁿ in two halves, a twin rounds e^x once.
+ */
+function withinUlps(got: Float32Array, want: Float32Array, ulps: number, what: string): string[] {
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i];
+    const w = want[i];
+    if (Number.isNaN(w) || !Number.isFinite(w)) {
+      if (!Object.is(g, w) && !(Number.isNaN(g) && Number.isNaN(w))) return [`${what}: [${i}] = ${g}, twin ${w}`];
+      continue;
+    }
+    const ulp = Math.abs(w) < 2 ** -126 ? 2 ** -126 : 2 ** (Math.floor(Math.log2(Math.abs(w))) - 23);
+    if (!(Math.abs(g - w) <= ulps * ulp)) return [`${what}: [${i}] = ${g}, twin ${w} (${Math.abs(g - w) / ulp} ulps)`];
+  }
+  return [];
+}
+
+/** Inputs that sweep tanh's and sigmoid's ranges: both polynomial regions, the clamps, the specials. */
+function activationInputs(n: number, rng: Rng): Float32Array {
+  const a = awkward(n, rng);
+  const spans = [0.01, 0.6, 0.7, 3, 9.5, 20, 90, 110];
+  for (let i = 0; i < n; i++) if (i % 3 === 0) a[i] = rng.uniformIn(-1, 1) * spans[i % spans.length];
+  return a;
+}
+
+const LAYER_SIZES = [1, 3, 17, 127, 301, 4099];
+
+export function layerChecks(kernels: WasmKernels, arena: TestArena): Check[] {
+  const checks: Check[] = [];
+  const raw = (name: 'tanhForward' | 'tanhBackward' | 'sigmoidForward' | 'sigmoidBackward') => kernels.raw(name);
+  for (const [fn, fwd, fwdJs, bwd, bwdJs] of [
+    ['tanh', raw('tanhForward'), tanhForwardJs, raw('tanhBackward'), tanhBackwardJs],
+    ['sigmoid', raw('sigmoidForward'), sigmoidForwardJs, raw('sigmoidBackward'), sigmoidBackwardJs],
+  ] as const) {
+    checks.push({
+      name: `${fn}Forward within 4 float32 ulps of Math's, ${fn}Backward bit for bit (odd sizes, NaN, ±∞, both regions)`,
+      run: () => {
+        const bad: string[] = [];
+        for (const n of LAYER_SIZES) {
+          for (const skew of [0, 1]) {
+            const rng = new Rng(n * 3 + skew);
+            const inp = activationInputs(n, rng);
+            arena.reset();
+            const x = arena.copy(inp, skew);
+            const y = arena.f32(n + GUARD, skew);
+            y.view.fill(SENTINEL);
+            fwd(y.ptr, x.ptr, n);
+            const want = new Float32Array(n);
+            fwdJs(want, inp, n);
+            bad.push(...withinUlps(y.view.subarray(0, n), want, 4, `${fn}Forward n=${n}`));
+            if (y.view.subarray(n).some((v) => v !== SENTINEL)) bad.push(`${fn}Forward n=${n} wrote past the end`);
+            // Split in two at an odd place (as two threads would take it): the same bits.
+            const split = arena.f32(n, skew);
+            const h = Math.floor(n / 2) | 1;
+            if (h < n) {
+              fwd(split.ptr, x.ptr, h);
+              fwd(split.ptr + 4 * h, x.ptr + 4 * h, n - h);
+              bad.push(...same(split.view, y.view.subarray(0, n), `${fn}Forward n=${n} split at ${h}`));
+            }
+            const doutV = awkward(n, rng);
+            const dout = arena.copy(doutV);
+            const dx = arena.f32(n, skew);
+            bwd(dx.ptr, dout.ptr, y.ptr, n);
+            const wantD = new Float32Array(n);
+            bwdJs(wantD, doutV, y.view.slice(0, n), n);
+            bad.push(...same(dx.view, wantD, `${fn}Backward n=${n}`));
+          }
+        }
+        return bad;
+      },
+    });
+  }
+  checks.push({
+    name: 'dropoutForward gives the twin\'s masks, outputs and generator state bit for bit; dropoutBackward too',
+    run: () => {
+      const bad: string[] = [];
+      for (const n of LAYER_SIZES) {
+        for (const rate of [0.2, 0.5, 0.9]) {
+          const rng = new Rng(n);
+          const inp = awkward(n, rng);
+          const twinRng = new Rng(77);
+          const wasmRng = new Rng(77);
+          const wantOut = new Float32Array(n);
+          const wantMask = new Float32Array(n);
+          dropoutForwardJs(wantOut, wantMask, inp, rate, twinRng, n);
+          arena.reset();
+          const x = arena.copy(inp, 1);
+          const out = arena.f32(n);
+          const mask = arena.f32(n, 1);
+          const state = arena.i32(4);
+          state.view.set(wasmRng.getState().slice(0, 4));
+          kernels.raw('dropoutForward')(out.ptr, mask.ptr, x.ptr, state.ptr, rate * 4294967296, 1 / (1 - rate), n);
+          bad.push(...same(out.view, wantOut, `dropout out n=${n} rate=${rate}`));
+          bad.push(...same(mask.view, wantMask, `dropout mask n=${n} rate=${rate}`));
+          const words = Array.from(state.view, (w) => w >>> 0);
+          if (JSON.stringify(words) !== JSON.stringify(twinRng.getState().slice(0, 4))) bad.push(`dropout state n=${n}: ${words}`);
+          const doutV = awkward(n, rng);
+          const dout = arena.copy(doutV);
+          const dx = arena.f32(n);
+          kernels.raw('dropoutBackward')(dx.ptr, dout.ptr, mask.ptr, n);
+          bad.push(...same(dx.view, doutV.map((d, i) => d * wantMask[i]), `dropoutBackward n=${n}`));
+        }
+      }
+      return bad;
+    },
+  });
+  checks.push({
+    name: 'batchNormStats, batchNormApply and batchNormBackward equal engine/kernels/batchNorm.ts bit for bit, whole and split by features',
+    run: () => {
+      const bad: string[] = [];
+      for (const [B, F] of [[2, 1], [3, 3], [17, 5], [64, 127], [5, 301], [128, 784]]) {
+        const rng = new Rng(B * 1000 + F);
+        const xV = random(B * F, rng).map((v, i) => v * 3 + (i % F)); // a mean that differs per feature
+        if (B * F > 20) xV[7] = NaN;
+        const gammaV = random(F, rng);
+        const betaV = random(F, rng);
+        const doutV = random(B * F, rng);
+        const want = { out: new Float32Array(B * F), xhat: new Float32Array(B * F), mean: new Float64Array(F), variance: new Float64Array(F), invstd: new Float64Array(F) };
+        batchNormForwardJs(want.out, want.xhat, want.mean, want.variance, want.invstd, xV, gammaV, betaV, 1e-5, B, F);
+        const wantD = { dinp: new Float32Array(B * F), dgamma: new Float32Array(F), dbeta: new Float32Array(F) };
+        batchNormBackwardJs(wantD.dinp, wantD.dgamma, wantD.dbeta, doutV, want.xhat, gammaV, want.invstd, B, F);
+        for (const pieces of [[0, F], [0, Math.floor(F / 2) | 1, F]]) {
+          arena.reset();
+          const x = arena.copy(xV, 1);
+          const gamma = arena.copy(gammaV);
+          const beta = arena.copy(betaV, 1);
+          const dout = arena.copy(doutV);
+          const f64 = () => { const a = arena.f32(2 * F); return { ptr: a.ptr, view: new Float64Array(arena.memory.buffer, a.ptr, F) }; };
+          const mean = f64(), variance = f64(), invstd = f64();
+          const out = arena.f32(B * F), xhat = arena.f32(B * F, 1), dinp = arena.f32(B * F);
+          const dgamma = arena.f32(F), dbeta = arena.f32(F, 1);
+          for (let p = 0; p + 1 < pieces.length; p++) {
+            const f0 = pieces[p];
+            const n = pieces[p + 1] - f0;
+            if (n <= 0) continue;
+            const c4 = 4 * f0, c8 = 8 * f0;
+            kernels.raw('batchNormStats')(mean.ptr + c8, variance.ptr + c8, invstd.ptr + c8, x.ptr + c4, 1e-5, B, n, F);
+            kernels.raw('batchNormApply')(out.ptr + c4, xhat.ptr + c4, x.ptr + c4, mean.ptr + c8, invstd.ptr + c8, gamma.ptr + c4, beta.ptr + c4, B, n, F);
+            kernels.raw('batchNormBackward')(dinp.ptr + c4, dgamma.ptr + c4, dbeta.ptr + c4, dout.ptr + c4, xhat.ptr + c4, gamma.ptr + c4, invstd.ptr + c8, B, n, F);
+          }
+          const what = `batchNorm ${B}x${F} in ${pieces.length - 1} piece(s)`;
+          bad.push(...same(mean.view, want.mean, `${what} mean`), ...same(variance.view, want.variance, `${what} variance`));
+          bad.push(...same(invstd.view, want.invstd, `${what} invstd`), ...same(out.view, want.out, `${what} out`), ...same(xhat.view, want.xhat, `${what} xhat`));
+          bad.push(...same(dinp.view, wantD.dinp, `${what} dinp`), ...same(dgamma.view, wantD.dgamma, `${what} dgamma`), ...same(dbeta.view, wantD.dbeta, `${what} dbeta`));
+        }
+      }
+      return bad;
+    },
+  });
+  return checks;
+}
+
 export function allChecks(kernels: WasmKernels, arena: TestArena): Check[] {
-  return [...gemmChecks(kernels, arena), ...elementwiseChecks(kernels, arena), ...optimChecks(kernels, arena)];
+  return [...gemmChecks(kernels, arena), ...elementwiseChecks(kernels, arena), ...optimChecks(kernels, arena), ...layerChecks(kernels, arena)];
 }

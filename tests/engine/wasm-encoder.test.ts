@@ -133,7 +133,7 @@ describe('the kernel module in a worker thread', () => {
     const worker = new Worker(`
       const { parentPort, workerData: d } = require('node:worker_threads');
       const { exports: k } = new WebAssembly.Instance(d.module, { env: { memory: d.memory } });
-      k.tiles(d.C, d.N, d.pa, d.pb + d.pbSkip, d.M, d.N, d.K, 0, d.Mp, d.mid, d.Np, d.aIdx, d.bIdx + d.bIdxSkip);
+      k.tiles(d.C, d.N, d.pa, d.pb + d.pbSkip, d.M, d.K, d.N, 0, d.Mp, d.mid, d.Np, d.aIdx, d.bIdx + d.bIdxSkip);
       parentPort.postMessage('done');
     `, {
       eval: true,
@@ -146,7 +146,7 @@ describe('the kernel module in a worker thread', () => {
       worker.once('message', resolve);
       worker.once('error', reject);
     });
-    kernels.tiles(two.ptr, N, pa.ptr, pb.ptr, M, N, K, 0, Mp, 0, mid, aIdx.ptr, bIdx.ptr);
+    kernels.tiles(two.ptr, N, pa.ptr, pb.ptr, M, K, N, 0, Mp, 0, mid, aIdx.ptr, bIdx.ptr);
     await done;
     await worker.terminate();
     expect(firstDifference(two.view, one.view)).toBe(-1);

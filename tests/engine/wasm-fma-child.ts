@@ -1,7 +1,8 @@
 /**
- * Run by tests/engine/wasm-fma.test.ts as `node --experimental-wasm-relaxed-simd --import tsx
+ * Run by tests/engine/wasm-fma.test.ts as `node [--experimental-wasm-relaxed-simd] --import tsx
  * tests/engine/wasm-fma-child.ts`: the twin checks of wasm-checks.ts on the FMA build
- * (f32x4.relaxed_madd), printed as one JSON line. The flag is the test's, never the program's.
+ * (f32x4.relaxed_madd), printed as one JSON line. The flag (Node 20 only: newer Nodes have relaxed SIMD
+ * on, and refuse it) is the test's, never the program's.
  */
 import { wasmSupport } from '../../engine/wasm/index.js';
 import { allChecks, setup } from './wasm-checks.js';

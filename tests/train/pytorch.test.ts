@@ -17,39 +17,22 @@ import { loadDataset } from '../../data/index.js';
 import { Tensor } from '../../engine/index.js';
 import type { Sequential } from '../../layers/index.js';
 import { load } from '../../train/index.js';
+import { LOAD_FILE, python } from './pytorch-support.js';
 
-const python = [process.env.TAPEGRAD_PYTHON, '/usr/bin/python3', 'python3'].find(
-  (p) => p !== undefined && spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-);
-
-const SCRIPT = `
-import json, struct, sys
-import torch
+const SCRIPT = `${LOAD_FILE}
+import sys
 from torch import nn
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == '__metadata__':
-            continue
-        begin, end = info['data_offsets']
-        out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info['shape'])
-    return out
 
 request = json.load(sys.stdin)
 model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 3))
 result = {}
 for which in ('best', 'last'):
     try:
-        model.load_state_dict(read_safetensors(request[which]), strict=True)
+        model.load_state_dict(load_file(request[which]), strict=True)
         result[which] = 'ok'
     except RuntimeError as e:
         result[which] = ' '.join(str(e).split())
-model.load_state_dict(read_safetensors(request['best']), strict=True)
+model.load_state_dict(load_file(request['best']), strict=True)
 model.eval()
 with torch.no_grad():
     result['logits'] = model(torch.tensor(request['x'], dtype=torch.float32)).tolist()

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,11 +60,11 @@ describe('safetensors', () => {
     cases.push(['bad-json', badJson]);
     const headerLen = Number(new DataView(good.buffer).getBigUint64(0, true));
     const hdr = JSON.parse(Buffer.from(good.subarray(8, 8 + headerLen)).toString());
-    hdr['0.bias'].dtype = 'F64';
+    hdr['0.bias'].dtype = 'C64'; // a dtype tapegrad does not read (complex64)
     const wrongDtype = Buffer.from(JSON.stringify(hdr).padEnd(headerLen, ' '));
-    const f64 = good.slice();
-    f64.set(wrongDtype, 8);
-    cases.push(['dtype', f64]);
+    const f8 = good.slice();
+    f8.set(wrongDtype, 8);
+    cases.push(['dtype', f8]);
     for (const [name, bytes] of cases) {
       const path = join(dir, `${name}.safetensors`);
       writeFileSync(path, bytes);
@@ -72,6 +72,14 @@ describe('safetensors', () => {
       expect(() => readSafetensors(path), name).toThrow(path);
     }
     expect(() => decodeSafetensors(good.subarray(0, good.length - 1))).toThrow(/truncated/);
+    expect(() => readSafetensors(join(dir, 'dtype.safetensors'))).toThrow(
+      /tensor '0\.bias' has dtype "C64"; tapegrad reads F32, F16, BF16, F64, I8, U8, I16, U16, I32, U32, I64, U64, BOOL$/,
+    );
+    // A dtype whose size does not fit the span: 3 F64 values need 24 bytes, the file gives 12.
+    hdr['0.bias'].dtype = 'F64';
+    const f64 = good.slice();
+    f64.set(Buffer.from(JSON.stringify(hdr).padEnd(headerLen, ' ')), 8);
+    expect(() => decodeSafetensors(f64, 'f64.safetensors')).toThrow("f64.safetensors: not a valid safetensors file: tensor '0.bias' spans 12 bytes but shape [3] of F64 needs 24");
   });
 
   it('rejects a header whose offsets leave a hole', () => {
@@ -80,6 +88,15 @@ describe('safetensors', () => {
     new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
     bytes.set(Buffer.from(header), 8);
     expect(() => decodeSafetensors(bytes, 'hole.safetensors')).toThrow(/hole\.safetensors.*hole or overlap/);
+  });
+
+  it('is itself the Map of its tensors, so loadStateDict takes it as it is', () => {
+    const back = decodeSafetensors(encodeSafetensors(sample(), { note: 'x' }));
+    expect(back).toBeInstanceOf(Map);
+    expect(back.tensors).toBe(back);
+    expect([...back.keys()].sort()).toEqual(['0.bias', '0.weight', 'empty', 'scalar']);
+    expect(back.get('0.bias')!.dtype).toBe('F32');
+    expect(back.metadata).toEqual({ note: 'x' });
   });
 
   it('replaces an existing file whole', () => {
@@ -98,11 +115,18 @@ describe('atomic writes', () => {
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
     try {
-      const stale = [`.last.safetensors.${dead}.1700000000000.tmp`, `.best.safetensors.${dead}.1700000000001.tmp`, `.metrics.csv.${process.pid}.1700000000002.tmp`];
-      const live = `.last.safetensors.${alive.pid}.1700000000003.tmp`;
-      for (const name of [...stale, live, 'notes.tmp', '.hidden']) writeFileSync(join(folder, name), Buffer.alloc(1000));
+      const stale = [`.last.safetensors.tapegrad-${dead}-1700000000000.tmp`, `.best.safetensors.tapegrad-${dead}-1700000000001.tmp`, `.metrics.csv.tapegrad-${process.pid}-1700000000002.tmp`];
+      const live = `.last.safetensors.tapegrad-${alive.pid}-1700000000003.tmp`;
+      // Not ours, though they look alike (an older tapegrad's names, another program's): left alone.
+      const others = [`.last.safetensors.${dead}.1700000000004.tmp`, 'notes.tmp', '.hidden'];
+      for (const name of [...stale, live, ...others]) writeFileSync(join(folder, name), Buffer.alloc(1000));
+      // A writer whose id is running again, in another process, an hour later: stale all the same.
+      const reused = `.best.safetensors.tapegrad-${alive.pid}-1700000000005.tmp`;
+      writeFileSync(join(folder, reused), Buffer.alloc(1000));
+      const anHourAgo = (Date.now() - 61 * 60 * 1000) / 1000;
+      utimesSync(join(folder, reused), anHourAgo, anHourAgo);
       writeFileAtomic(join(folder, 'metrics.csv'), 'epoch\n0\n');
-      expect(readdirSync(folder).sort()).toEqual([live, '.hidden', 'metrics.csv', 'notes.tmp'].sort());
+      expect(readdirSync(folder).sort()).toEqual([live, ...others, 'metrics.csv'].sort());
     } finally {
       alive.kill();
     }

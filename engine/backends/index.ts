@@ -1,0 +1,109 @@
+/**
+ * Which backend runs the kernels, chosen here once: `wasm` wherever WebAssembly SIMD validates — over
+ * the engine's shared memory with the thread pool where SharedArrayBuffer exists (Node; a
+ * cross-origin-isolated page), over a private memory on one thread elsewhere (a page without
+ * isolation, a worker without SharedArrayBuffer) — and `js`, the plain-TypeScript kernels, only where
+ * SIMD itself is missing or when asked for. The ops call `kernels()` (and the product layouts below);
+ * the contract is kernels.ts.
+ */
+import { BackendError } from '../errors.js';
+import { threadsReady as poolReady } from '../threads/index.js';
+import { jsKernels } from './js.js';
+import type { AdamStep, BackendName, Kernels, SgdStep } from './kernels.js';
+import { wasmKernelsAsync, wasmKernelsSync } from './wasm.js';
+
+export type { AdamStep, BackendName, Kernels, SgdStep };
+
+let active: Kernels | null = null;
+
+/** The backend in use, chosen on first use: `wasm` where it can run, else `js`. */
+export function kernels(): Kernels {
+  if (active !== null) return active;
+  const wasm = wasmKernelsSync();
+  active = typeof wasm === 'string' ? jsKernels : wasm;
+  return active;
+}
+
+/** Which backend runs the ops: 'wasm' or 'js'. */
+export function getBackend(): BackendName {
+  return kernels().name;
+}
+
+/**
+ * True when the products use fused multiply-add: the `wasm` backend where relaxed SIMD validates and
+ * relaxed_madd really rounds once (probed by running it, not only by validating it).
+ */
+export function usesFma(): boolean {
+  return kernels().fma;
+}
+
+/**
+ * Selects the backend ('wasm' | 'js'). Returns a promise that resolves once it is ready (compiling
+ * the WebAssembly module can take a moment); await it before training. An unknown name, or a
+ * backend this runtime cannot run, rejects with a BackendError and leaves the backend unchanged.
+ * Both backends give the same results to float32 rounding; only speed differs.
+ *
+ * @example
+ * ```ts
+ * import { Tensor, getBackend, setBackend } from 'tapegrad';
+ *
+ * await setBackend('js'); // the plain-TypeScript kernels, the readable path
+ * console.log(getBackend()); // => 'js'
+ * console.log(Tensor.from([[1, 2]]).matmul(Tensor.from([[3], [4]])).item()); // => 11
+ * ```
+ */
+export async function setBackend(name: BackendName): Promise<void> {
+  if (name === 'js') {
+    active = jsKernels;
+    return;
+  }
+  if (name !== 'wasm') {
+    throw new BackendError(`setBackend: unknown backend ${JSON.stringify(name)}, expected 'wasm' or 'js'`);
+  }
+  if (active?.name === 'wasm') return;
+  const made = await wasmKernelsAsync();
+  if (typeof made === 'string') throw new BackendError(`setBackend('wasm'): ${made}; the backend stays '${getBackend()}'`);
+  active = made;
+}
+
+/**
+ * Starts the thread pool's workers (with the backend's kernels) and resolves once they are ready,
+ * so that a benchmark does not time the start-up. Training does not need to await it.
+ */
+export async function threadsReady(): Promise<void> {
+  kernels(); // the workers start with the WebAssembly module when that is the backend
+  await poolReady();
+}
+
+/** C (M,N) = A (M,K) · B (K,N). */
+export function gemmNN(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
+  kernels().gemm(C, A, K, 1, B, N, 1, M, K, N);
+}
+
+/** C (M,N) = A (M,K) · Bᵀ, B stored (N,K): Bᵀ read in place. */
+export function gemmNT(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
+  kernels().gemm(C, A, K, 1, B, 1, K, M, K, N);
+}
+
+/** C (M,N) = Aᵀ · B, A stored (K,M), B (K,N): Aᵀ read in place. */
+export function gemmTN(C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number): void {
+  kernels().gemm(C, A, 1, M, B, N, 1, M, K, N);
+}
+
+/**
+ * The Keras SGD update in place on the current backend (engine/kernels/updates.ts has the loop): w, v, g
+ * are (N), v null without momentum; `step` holds the step's rate and the hyper-parameters by name.
+ */
+export function sgdUpdate(w: Float32Array, v: Float32Array | null, g: Float32Array, step: SgdStep, N: number): void {
+  kernels().sgdUpdate(w, v, g, step, N);
+}
+
+/**
+ * The Adam/AdamW update in place on the current backend (engine/kernels/updates.ts has the loop): w, m,
+ * v, vmax, g are (N), vmax null without AMSGrad. Adam sets `coupledDecay`, AdamW `decoupledDecay`.
+ */
+export function adamUpdate(
+  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdamStep, N: number,
+): void {
+  kernels().adamUpdate(w, m, v, vmax, g, step, N);
+}

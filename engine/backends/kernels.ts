@@ -1,0 +1,86 @@
+/**
+ * The kernel contract: every kernel's signature, written once. The ops call these (through
+ * `kernels()` in index.ts); the two backends implement them — js.ts with the plain-TypeScript loops
+ * of engine/kernels/, wasm.ts with the WebAssembly SIMD kernels of engine/wasm/ — and index.ts
+ * chooses which one runs.
+ *
+ * Conventions (the letters are engine/kernels/README.md's): outputs first, then inputs, then sizes;
+ * `d` + name for a gradient. A product C (M,N) = A·B reads A's element (i,k) at A[i·ai + k·ak] and
+ * B's (k,j) at B[k·bk + j·bj], so one kernel serves the three layouts of a Dense layer.
+ *
+ * Both backends give the same bits for the elementwise kernels and the optimizer updates; the products
+ * agree to float32 rounding (the JavaScript ones sum in float64, the WebAssembly ones in float32 lanes,
+ * and FMA rounds once where mul+add rounds twice); tanh and sigmoid to a few float32 ulps (the
+ * WebAssembly ones evaluate exp by a polynomial). Within a backend the bits never depend on the
+ * thread count.
+ */
+import type { AdamStep, SgdStep } from '../kernels/updates.js';
+import type { Rng } from '../rng.js';
+
+export type { AdamStep, SgdStep };
+
+/** The two backends: 'wasm' (SIMD kernels emitted at run time; the default where they validate) and 'js' (plain TypeScript). */
+export type BackendName = 'wasm' | 'js';
+
+export interface Kernels {
+  readonly name: BackendName;
+  /** True when the products use fused multiply-add (relaxed SIMD that really fuses). */
+  readonly fma: boolean;
+
+  /** C (M,N) = A·B, A's (i,k) at A[i·ai + k·ak], B's (k,j) at B[k·bk + j·bj]. */
+  gemm(C: Float32Array, A: Float32Array, ai: number, ak: number, B: Float32Array, bk: number, bj: number, M: number, K: number, N: number): void;
+
+  /** out (B,OUT) += bias (OUT), per row. */
+  biasForward(out: Float32Array, bias: Float32Array, B: number, OUT: number): void;
+  /** dbias (OUT) = Σ_b dout (B,OUT). */
+  biasBackward(dbias: Float32Array, dout: Float32Array, B: number, OUT: number): void;
+  /** out = relu(out + bias), in place; bias may be null. NaN stays NaN. */
+  biasReluForward(out: Float32Array, bias: Float32Array | null, B: number, OUT: number): void;
+  /** dpre = dout where out > 0 or out is NaN, else 0; dbias = Σ_b dpre unless null. */
+  biasReluBackward(dpre: Float32Array, dbias: Float32Array | null, dout: Float32Array, out: Float32Array, B: number, OUT: number): void;
+  /** out = relu(inp) (n). NaN stays NaN. */
+  reluForward(out: Float32Array, inp: Float32Array, n: number): void;
+  /** dinp = dout where out > 0 or out is NaN, else 0. */
+  reluBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void;
+
+  /** out = tanh(inp) (n). */
+  tanhForward(out: Float32Array, inp: Float32Array, n: number): void;
+  /** dinp = dout·(1 − out²). */
+  tanhBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void;
+  /** out = σ(inp) (n). */
+  sigmoidForward(out: Float32Array, inp: Float32Array, n: number): void;
+  /** dinp = dout·out·(1 − out). */
+  sigmoidBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, n: number): void;
+
+  /**
+   * Inverted dropout (kernels/dropout.ts): mask = 0 or 1/(1 − rate) per unit, drawn from `rng` (whose
+   * state moves on exactly as n draws of rng.uniform() would), out = inp·mask.
+   */
+  dropoutForward(out: Float32Array, mask: Float32Array, inp: Float32Array, rate: number, rng: Rng, n: number): void;
+  /** dinp = dout·mask. */
+  dropoutBackward(dinp: Float32Array, dout: Float32Array, mask: Float32Array, n: number): void;
+
+  /**
+   * BatchNorm's training forward (kernels/batchNorm.ts): x, out, xhat (B,F); gamma, beta (F); writes
+   * the batch's mean, biased variance and invstd (F, float64).
+   */
+  batchNormForward(
+    out: Float32Array, xhat: Float32Array, mean: Float64Array, variance: Float64Array, invstd: Float64Array,
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, B: number, F: number,
+  ): void;
+  /** xhat = (x − mean)·invstd, out = gamma·xhat + beta (BatchNorm's eval forward, with running statistics). */
+  normalizeAffine(
+    out: Float32Array, xhat: Float32Array, x: Float32Array, mean: Float64Array, invstd: Float64Array,
+    gamma: Float32Array, beta: Float32Array, B: number, F: number,
+  ): void;
+  /** BatchNorm's training backward: dinp (B,F), dgamma, dbeta (F). */
+  batchNormBackward(
+    dinp: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+    dout: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float64Array, B: number, F: number,
+  ): void;
+
+  /** The Keras SGD update in place (kernels/updates.ts); v is null without momentum. */
+  sgdUpdate(w: Float32Array, v: Float32Array | null, g: Float32Array, step: SgdStep, N: number): void;
+  /** The Adam/AdamW update in place (kernels/updates.ts); vmax is null without AMSGrad. */
+  adamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdamStep, N: number): void;
+}

@@ -1,0 +1,203 @@
+/**
+ * The `wasm` backend: the kernels of engine/wasm/, compiled once and instantiated over the memory the
+ * kernels address (staging.ts): the engine's shared memory where tensors live in it — then the thread
+ * pool's workers get the same module and split products, passes and updates with the calling thread
+ * — or a private, non-shared memory where there is no SharedArrayBuffer, on one thread, with every
+ * operand staged in and out.
+ *
+ * The passes and updates run through `runCall` (engine/threads/index.ts): one call of the export when
+ * the pass is small or there is no pool, else pieces of it on every thread; `steps` says how far each
+ * argument moves per unit of the split (bytes per element or per row; 0 for the rest).
+ */
+import { chooseAxis, zeroSkippingEnabled, type GemmJob } from '../kernels/gemmPacked.js';
+import { runGemm, runCall, setWorkerModule, type Pool, type PoolKernels } from '../threads/index.js';
+import { KIND_WASM } from '../threads/protocol.js';
+import { wasmGemmKit, wasmScratchBytes } from '../threads/wasmKit.js';
+import { allocPersistent, release, sharedMemory } from '../memory.js';
+import {
+  adamFactors, compileKernels, compileKernelsAsync, instantiateKernels, sgdFactors, wasmSupport, type WasmKernels, type WasmModule,
+} from '../wasm/index.js';
+import type { Kernels } from './kernels.js';
+import { PrivateKernelMemory, SharedKernelMemory, Staging, type KernelMemory } from './staging.js';
+
+/** Why the WebAssembly backend cannot run in this runtime, or null when it can. */
+export function wasmUnavailable(): string | null {
+  if (!wasmSupport().simd) return "this runtime's WebAssembly has no SIMD";
+  return null;
+}
+
+function options(): { fma: boolean; sharedMemory: boolean } {
+  // Build the FMA tile loop only where relaxed_madd really fuses (on Bun it validates and computes mul+add).
+  return { fma: wasmSupport().fusedMadd, sharedMemory: sharedMemory() !== null };
+}
+
+/** Made once: switching back and forth between backends neither recompiles nor restarts the workers. */
+let made: Kernels | null = null;
+
+/** The backend, compiling synchronously (Node, a Web Worker); a string says why it cannot. */
+export function wasmKernelsSync(): Kernels | string {
+  if (made !== null) return made;
+  const why = wasmUnavailable();
+  if (why !== null) return why;
+  try {
+    return (made = makeKernels(compileKernels(options())));
+  } catch (err) {
+    // A page's main thread refuses to compile a module this size synchronously: setBackend compiles it asynchronously.
+    return `the WebAssembly module did not compile synchronously (${(err as Error).message})`;
+  }
+}
+
+/** The backend, compiling without blocking (what setBackend uses). */
+export async function wasmKernelsAsync(): Promise<Kernels | string> {
+  if (made !== null) return made;
+  const why = wasmUnavailable();
+  if (why !== null) return why;
+  const module = await compileKernelsAsync(options());
+  return (made ??= makeKernels(module));
+}
+
+const F = 4; // bytes per float
+
+function makeKernels(module: WasmModule): Kernels {
+  const km: KernelMemory = sharedMemory() !== null ? new SharedKernelMemory() : new PrivateKernelMemory();
+  const k: WasmKernels = instantiateKernels(module, km.memory);
+  const s = new Staging(km);
+  const workerScratch: (Float32Array | null)[] = [];
+  const pool: PoolKernels = {
+    kind: KIND_WASM,
+    kit: wasmGemmKit(k, (job) => km.scratch(wasmScratchBytes(job))),
+    prepareWorkers(p: Pool, job: GemmJob): void {
+      const bytes = wasmScratchBytes(job);
+      for (let w = 0; w < p.size; w++) {
+        let block = workerScratch[w] ?? null;
+        if (block === null || block.byteLength < bytes) {
+          if (block !== null) release(block);
+          workerScratch[w] = block = allocPersistent(Math.ceil(bytes / F));
+        }
+        p.setScratch(w, block.byteOffset);
+      }
+    },
+  };
+  if (km.shared) setWorkerModule(module);
+  const relu = k.raw('reluForward');
+  const reluBack = k.raw('reluBackward');
+  const bias = k.raw('biasForward');
+  const biasRelu = k.raw('biasReluForward');
+  const biasReluBack = k.raw('biasReluBackward');
+  const tanh = k.raw('tanhForward');
+  const tanhBack = k.raw('tanhBackward');
+  const sigmoid = k.raw('sigmoidForward');
+  const sigmoidBack = k.raw('sigmoidBackward');
+  const dropout = k.raw('dropoutForward');
+  const dropoutBack = k.raw('dropoutBackward');
+  const bnStats = k.raw('batchNormStats');
+  const bnApply = k.raw('batchNormApply');
+  const bnBack = k.raw('batchNormBackward');
+  const rngState = new Int32Array(4);
+  const sgd = k.raw('sgdUpdate');
+  const adam = k.raw('adamUpdate');
+
+  return {
+    name: 'wasm',
+    fma: k.fma,
+    gemm(C, A, ai, ak, B, bk, bj, M, K, N) {
+      const axis = chooseAxis(M, N);
+      km.scratch(wasmScratchBytes({ axis, M, K, N })); // grown before the operands are staged: views stay valid
+      const a = s.in(A);
+      const b = s.in(B);
+      const c = s.out(C);
+      const job: GemmJob = {
+        A: s.view(a, A.length), a0: 0, ai, ak, B: s.view(b, B.length), b0: 0, bk, bj, C: s.view(c, C.length), c0: 0,
+        M, K, N, axis, zeroSkip: zeroSkippingEnabled(),
+      };
+      runGemm(job, pool);
+      s.done();
+    },
+    biasForward(out, b, B, OUT) {
+      // Rows are independent: split by rows.
+      runCall('biasForward', bias, [s.inout(out), s.in(b), B, OUT], [OUT * F, 0, 0, 0], 2, B, 2 * B * OUT, 1);
+      s.done();
+    },
+    biasBackward(dbias, dout, B, OUT) {
+      k.biasBackward(s.out(dbias), s.in(dout), B, OUT);
+      s.done();
+    },
+    biasReluForward(out, b, B, OUT) {
+      runCall('biasReluForward', biasRelu, [s.inout(out), s.in(b), B, OUT], [OUT * F, 0, 0, 0], 2, B, 2 * B * OUT, 1);
+      s.done();
+    },
+    biasReluBackward(dpre, dbias, dout, out, B, OUT) {
+      const args = [s.out(dpre), s.out(dbias), s.in(dout), s.in(out), B, OUT];
+      // Without dbias the rows are independent; with it every row adds into dbias, so one thread.
+      if (dbias === null) runCall('biasReluBackward', biasReluBack, args, [OUT * F, 0, OUT * F, OUT * F, 0, 0], 4, B, 3 * B * OUT, 1);
+      else biasReluBack(...args);
+      s.done();
+    },
+    reluForward(out, inp, n) {
+      runCall('reluForward', relu, [s.out(out), s.in(inp), n], [F, F, 0], 2, n, 2 * n);
+      s.done();
+    },
+    reluBackward(dinp, dout, out, n) {
+      runCall('reluBackward', reluBack, [s.out(dinp), s.in(dout), s.in(out), n], [F, F, F, 0], 3, n, 3 * n);
+      s.done();
+    },
+    tanhForward(out, inp, n) {
+      runCall('tanhForward', tanh, [s.out(out), s.in(inp), n], [F, F, 0], 2, n, 8 * n);
+      s.done();
+    },
+    tanhBackward(dinp, dout, out, n) {
+      runCall('tanhBackward', tanhBack, [s.out(dinp), s.in(dout), s.in(out), n], [F, F, F, 0], 3, n, 3 * n);
+      s.done();
+    },
+    sigmoidForward(out, inp, n) {
+      runCall('sigmoidForward', sigmoid, [s.out(out), s.in(inp), n], [F, F, 0], 2, n, 8 * n);
+      s.done();
+    },
+    sigmoidBackward(dinp, dout, out, n) {
+      runCall('sigmoidBackward', sigmoidBack, [s.out(dinp), s.in(dout), s.in(out), n], [F, F, F, 0], 3, n, 3 * n);
+      s.done();
+    },
+    dropoutForward(out, mask, inp, rate, rng, n) {
+      // One stream of random bits, drawn in order: one thread. The generator's state goes in and out
+      // of the kernel as four words; `spare` (a cached normal) is not touched by uniform draws.
+      const state = rng.getState();
+      for (let w = 0; w < 4; w++) rngState[w] = state[w];
+      dropout(s.out(out), s.out(mask), s.in(inp), s.inout(rngState), rate * 4294967296, 1 / (1 - rate), n);
+      s.done();
+      rng.setState([rngState[0] >>> 0, rngState[1] >>> 0, rngState[2] >>> 0, rngState[3] >>> 0, state[4]]);
+    },
+    dropoutBackward(dinp, dout, mask, n) {
+      runCall('dropoutBackward', dropoutBack, [s.out(dinp), s.in(dout), s.in(mask), n], [F, F, F, 0], 3, n, 3 * n);
+      s.done();
+    },
+    batchNormForward(out, xhat, mean, variance, invstd, x, gamma, beta, eps, B, Fs) {
+      // Features are independent: split by columns (a piece keeps the tensor's row stride).
+      const x0 = s.in(x);
+      const stats = [s.out(mean), s.out(variance), s.out(invstd)];
+      runCall('batchNormStats', bnStats, [...stats, x0, eps, B, Fs, Fs], [8, 8, 8, F, 0, 0, 0, 0], 6, Fs, 2 * B * Fs);
+      runCall('batchNormApply', bnApply, [s.out(out), s.out(xhat), x0, stats[0], stats[2], s.in(gamma), s.in(beta), B, Fs, Fs],
+        [F, F, F, 8, 8, F, F, 0, 0, 0], 8, Fs, 3 * B * Fs);
+      s.done();
+    },
+    normalizeAffine(out, xhat, x, mean, invstd, gamma, beta, B, Fs) {
+      runCall('batchNormApply', bnApply, [s.out(out), s.out(xhat), s.in(x), s.in(mean), s.in(invstd), s.in(gamma), s.in(beta), B, Fs, Fs],
+        [F, F, F, 8, 8, F, F, 0, 0, 0], 8, Fs, 3 * B * Fs);
+      s.done();
+    },
+    batchNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma, invstd, B, Fs) {
+      runCall('batchNormBackward', bnBack, [s.out(dinp), s.out(dgamma), s.out(dbeta), s.in(dout), s.in(xhat), s.in(gamma), s.in(invstd), B, Fs, Fs],
+        [F, F, F, F, F, F, 8, 0, 0, 0], 8, Fs, 4 * B * Fs);
+      s.done();
+    },
+    sgdUpdate(w, v, g, step, N) {
+      const args = [s.inout(w), s.inout(v), s.in(g), ...sgdFactors(step), N];
+      runCall('sgdUpdate', sgd, args, [F, F, F, 0, 0, 0, 0, 0], 7, N, 5 * N);
+      s.done();
+    },
+    adamUpdate(w, m, v, vmax, g, step, N) {
+      const args = [s.inout(w), s.inout(m), s.inout(v), s.inout(vmax), s.in(g), ...adamFactors(step), N];
+      runCall('adamUpdate', adam, args, [F, F, F, F, F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 14, N, 8 * N);
+      s.done();
+    },
+  };
+}
