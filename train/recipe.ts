@@ -183,9 +183,9 @@ export function parseDecimal(text: string): number {
 }
 
 /** The hidden layers' nonlinearities a recipe names, each the layer of that name in layers/. */
-export const ACTIVATION_NAMES = ['relu', 'tanh', 'sigmoid'] as const;
-/** One of `ACTIVATION_NAMES`. */
-export type ActivationName = (typeof ACTIVATION_NAMES)[number];
+export const HIDDEN_ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
+/** One of `HIDDEN_ACTIVATIONS`. */
+export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
 
 /** Everything that defines a run's model, optimizer, schedule and augmentation: plain data, JSON-able. */
 export interface Recipe {
@@ -201,7 +201,7 @@ export interface Recipe {
    * The nonlinearity after each hidden Dense (and its BatchNorm); absent: relu. The playground offers
    * all three (a sigmoid net shows vanishing gradients); the command line trains relu.
    */
-  activation?: ActivationName;
+  activation?: HiddenActivation;
   /** Keras's L2 penalty λ·Σw² on every Dense kernel (0: none). */
   l2: number;
   /** The max-norm constraint on hidden Dense kernels (0: none; Srivastava et al. 2014 pair it with dropout). */
@@ -278,8 +278,8 @@ export function checkRecipe<R extends Recipe>(recipe: R, name: (field: keyof Rec
   if (r.decay > 0 && r.optimizer !== 'sgd') {
     fail(`${name('decay')} ${r.decay}: Keras-style decay applies to ${name('optimizer')} sgd only (got ${r.optimizer}); see ${name('schedule')}`);
   }
-  if (r.activation !== undefined && !(ACTIVATION_NAMES as readonly string[]).includes(r.activation)) {
-    fail(`${name('activation')} ${JSON.stringify(r.activation)}: expected one of ${ACTIVATION_NAMES.join(', ')}`);
+  if (r.activation !== undefined && !(HIDDEN_ACTIVATIONS as readonly string[]).includes(r.activation)) {
+    fail(`${name('activation')} ${JSON.stringify(r.activation)}: expected one of ${HIDDEN_ACTIVATIONS.join(', ')}`);
   }
   if (r.lookahead !== null && !(Number.isInteger(r.lookahead) && r.lookahead >= 1)) fail(`${name('lookahead')} ${r.lookahead}: expected k, a whole number of steps >= 1`);
   if (r.lookahead === null && r.lookaheadAlpha !== RECIPE_DEFAULTS.lookaheadAlpha) {
@@ -334,7 +334,7 @@ export function buildModel(recipe: Recipe, inputs: number, classes: number): Seq
 }
 
 /** The layer an activation name stands for. */
-function activationLayer(name: ActivationName): Layer {
+function activationLayer(name: HiddenActivation): Layer {
   switch (name) {
     case 'relu':
       return new ReLU();
@@ -382,6 +382,17 @@ export function buildOptimizer(recipe: Recipe, model: { parameters(): Tensor[] }
     }
   })();
   return recipe.lookahead === null ? inner : new Lookahead(inner, { k: recipe.lookahead, alpha: recipe.lookaheadAlpha });
+}
+
+/**
+ * What buildOptimizer builds, in words: `sgd lr 0.05`, `muon lr 0.02 (Muon for the weight matrices,
+ * AdamW at 0.1 of the rate for the rest) in Lookahead k 5 alpha 0.5` (the command line's run line, the
+ * page's model line).
+ */
+export function describeOptimizer(recipe: Recipe): string {
+  const muon = recipe.optimizer === 'muon' ? ' (Muon for the weight matrices, AdamW at 0.1 of the rate for the rest)' : '';
+  const lookahead = recipe.lookahead === null ? '' : ` in Lookahead k ${recipe.lookahead} alpha ${recipe.lookaheadAlpha}`;
+  return `${recipe.optimizer} lr ${recipe.lr}${muon}${lookahead}`;
 }
 
 /**
