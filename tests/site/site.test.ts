@@ -21,8 +21,8 @@ import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, loadMnist, type Batch } from '../../data/index.js';
-import { resolveLoss, resolveMetrics, trainStep } from '../../train/index.js';
-import { buildModel, buildOptimizer, buildSchedule, parseConfig, seeds, type TrainConfig } from '../../playground/config.js';
+import { buildModel, buildOptimizer, buildSchedule, resolveLoss, resolveMetrics, seeds, trainStep } from '../../train/index.js';
+import { CLASSES, INPUTS, parseConfig, type TrainConfig } from '../../playground/config.js';
 import { chromiumPath, hasChromium, launchChromium, type Chromium } from '../../playground/chromium.js';
 import { MNIST_FILES } from '../../playground/mnist.js';
 import { mnistDataDir, serveFolder, type RunningPlayground } from '../../playground/server.js';
@@ -255,16 +255,17 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
   /** What trainStep gives for the first `n` batches of a fresh run of `config`, in Node. */
   function replay(config: TrainConfig, n: number): number[] {
     const { train } = loadMnist({ trainSize: config.train });
-    const model = buildModel(config);
-    const optimizer = buildOptimizer(config, model.parameters());
+    const model = buildModel(config, INPUTS, CLASSES);
+    const optimizer = buildOptimizer(config, model);
     const loader = new DataLoader(train, { batchSize: config.batchSize, seed: seeds.loader(config.seed) });
     const schedule = buildSchedule(config, optimizer, loader.batchesPerEpoch);
-    schedule?.step(0);
+    if (schedule?.stepsOn === 'epoch') schedule.step(0);
     const loss = resolveLoss('crossEntropy', 'test');
     const setup = { model, optimizer, loss, metrics: resolveMetrics(['accuracy'], loss, true, 'test') };
     const losses: number[] = [];
     model.train();
     for (const batch of loader.epochBatches(0) as Iterable<Batch>) {
+      if (schedule?.stepsOn === 'batch') schedule.step(losses.length);
       losses.push(trainStep(setup, batch).loss);
       if (losses.length === n) break;
     }
