@@ -17,7 +17,7 @@ import { Sigmoid, Tanh, ReLU, type Layer } from '../layers/index.js';
 import {
   HIDDEN_ACTIVATIONS, DEFAULT_LR, OPTIMIZER_NAMES, RECIPE_DEFAULTS, buildOptimizer, buildSchedule, checkRecipe, formatScheduleParam, formatScheduleSpec, parseDecimal,
   parseScheduleSpec, type HiddenActivation, type OptimizerName, type Recipe, type ScheduleName,
-} from '../train/index.js';
+} from '../train/recipe.js';
 
 export const MNIST_TRAIN_SIZE = 60_000;
 /** MNIST's pixels per image and classes: the model's inputs and outputs. */

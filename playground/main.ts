@@ -14,7 +14,7 @@ import {
 import {
   DEFAULT_LR, MOMENTUM_DEFAULT, OPTIMIZER_NAMES, SCHEDULE_DEFAULTS, SCHEDULE_NAMES, SCHEDULE_NOTES, SCHEDULE_PARAMS, describeOptimizer, formatScheduleSpec,
   type OptimizerName, type ScheduleName,
-} from '../train/index.js';
+} from '../train/recipe.js';
 import { LiveChart, MAX_BATCH_POINTS, ProbabilitiesChart, embedLrFinder, epochRows, layerChart, layerRows, trainingChart } from './charts.js';
 import { clearDigitInput, initDigitInput, markGuesses, setProbabilitiesChart, showGuess, showTestDigits } from './digitInput.js';
 import { isolate, modeLine } from './isolation.js';
