@@ -9,7 +9,8 @@
  * - the playground: the service worker isolates the page, so it trains on the WebAssembly backend; an
  *   epoch of all 60,000 images reaches >= 0.90 test accuracy; the mode line says so;
  * - step mode: the loss shown for a stepped batch is train/'s trainStep's for that batch (replayed here
- *   in Node from the same seed), and the step's pictures and tape are drawn;
+ *   in Node from the same seed and the recipe's builders, Lion in Lookahead under a per-batch rate too),
+ *   and the step's pictures and tape are drawn;
  * - a shared link restores the configuration; every control has a label; the test digits and a file
  *   reach the model from the keyboard;
  * - every page (the API reference's included) loads without a console error, and every internal link
@@ -318,20 +319,46 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
     await page.close();
   }, 180_000);
 
-  it('a shared link restores the configuration', async () => {
+  it("step mode with Lion in Lookahead under a per-batch cyclic rate: each stepped batch's loss is trainStep's", async () => {
+    // Lookahead synchronises after step 2 and the rate moves every batch: step 3's loss shows both.
+    const query = 'hidden=32&train=1000&batch=100&seed=4&optimizer=lion&lr=0.003&lookahead=2&schedule=cyclic:step=0.2';
+    const config = parseConfig(Object.fromEntries(new URLSearchParams(query)));
+    const expected = replay(config, 3);
+    const { page, errors } = await open(`${server.url}playground/?${query}`);
+    await ready(page);
+    const shown: number[] = [];
+    for (let k = 1; k <= 3; k++) {
+      await page.click('#step');
+      await page.waitForFunction((k) => new RegExp(`^Step ${k} `).test(document.getElementById('step-info')!.textContent ?? ''), { timeout: 60_000 }, k);
+      shown.push(Number(await page.$eval('#step-loss', (e) => e.getAttribute('data-value'))));
+    }
+    shown.forEach((loss, k) => expect(Math.abs(loss - expected[k]), `step ${k + 1}: page ${loss}, trainStep ${expected[k]}`).toBeLessThan(1e-5 * expected[k]));
+    expect(new Set(expected).size).toBe(3);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('a shared link restores the configuration, a new optimizer and schedule with their parameters included', async () => {
     const { page, errors } = await open(`${server.url}playground/`);
     await ready(page);
-    await page.$eval('input[name=hidden]', (e) => ((e as unknown as { value: string }).value = '128,64,32'));
+    const set = (p: Page, selector: string, value: string) => p.$eval(selector, (e, v) => ((e as unknown as { value: string }).value = v), value);
+    await set(page, 'input[name=hidden]', '128,64,32');
     await page.select('select[name=activation]', 'tanh');
     await page.click('input[name=batchnorm]');
-    await page.$eval('input[name=noise]', (e) => ((e as unknown as { value: string }).value = '0.15'));
-    await page.select('select[name=optimizer]', 'rmsprop');
-    await page.select('select[name=schedule]', 'onecycle');
-    await page.$eval('input[name=epochs]', (e) => ((e as unknown as { value: string }).value = '3'));
+    await set(page, 'input[name=noise]', '0.15');
+    await page.select('select[name=optimizer]', 'adabound');
+    await set(page, 'input[name=lookahead]', '6');
+    await set(page, 'input[name=lookaheadalpha]', '0.8');
+    await page.select('select[name=schedule]', 'multistep');
+    await set(page, 'input[name=schedule-at]', '1+2');
+    await set(page, 'input[name=epochs]', '3');
     await page.click('#share');
     const link = await page.$eval('#share-link', (e) => (e as unknown as { value: string }).value);
     expect(new URL(link).pathname).toBe('/playground/');
-    const expected = parseConfig({ hidden: '128,64,32', activation: 'tanh', batchnorm: '1', noise: '0.15', optimizer: 'rmsprop', schedule: 'onecycle', epochs: '3' });
+    expect(new URL(link).searchParams.get('schedule')).toBe('multistep:at=1+2');
+    const expected = parseConfig({
+      hidden: '128,64,32', activation: 'tanh', batchnorm: '1', noise: '0.15', optimizer: 'adabound', lookahead: '6', lookaheadalpha: '0.8', schedule: 'multistep:at=1+2', epochs: '3',
+    });
     expect(parseConfig(Object.fromEntries(new URL(link).searchParams))).toEqual(expected);
     await page.close();
 
@@ -340,7 +367,11 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
     const form = await shared.page.$$eval('#config input, #config select', (els) =>
       Object.fromEntries(Array.from(els, (e) => [e.getAttribute('name'), e.type === 'checkbox' ? String((e as unknown as { checked: boolean }).checked) : (e as unknown as { value: string }).value])),
     );
-    expect(form).toMatchObject({ hidden: '128,64,32', activation: 'tanh', batchnorm: 'true', noise: '0.15', optimizer: 'rmsprop', lr: '0.001', schedule: 'onecycle', epochs: '3', dropout: '0', seed: '1' });
+    expect(form).toEqual({
+      hidden: '128,64,32', activation: 'tanh', batchnorm: 'true', dropout: '0', inputdropout: '0', noise: '0.15', l2: '0', maxnorm: '0',
+      optimizer: 'adabound', lr: '0.001', momentum: '', nesterov: 'false', weightdecay: '0', lookahead: '6', lookaheadalpha: '0.8',
+      schedule: 'multistep', 'schedule-at': '1+2', 'schedule-gamma': '', batch: '64', epochs: '3', train: '60000', seed: '1',
+    });
     expect(errors).toEqual([]);
     expect(shared.errors).toEqual([]);
     await shared.page.close();
