@@ -15,7 +15,7 @@
 import { Tensor } from '../engine/index.js';
 import { Sigmoid, Tanh, ReLU, type Layer } from '../layers/index.js';
 import {
-  HIDDEN_ACTIVATIONS, DEFAULT_LR, OPTIMIZER_NAMES, RECIPE_DEFAULTS, buildOptimizer, buildSchedule, checkRecipe, formatScheduleParam, formatScheduleSpec, parseDecimal,
+  HIDDEN_ACTIVATIONS, DEFAULT_LR, OPTIMIZER_NAMES, RECIPE_DEFAULTS, buildOptimizer, buildSchedule, checkBatches, checkRecipe, formatScheduleParam, formatScheduleSpec, parseDecimal,
   parseScheduleSpec, type HiddenActivation, type OptimizerName, type Recipe, type ScheduleName,
 } from '../train/recipe.js';
 
@@ -89,7 +89,8 @@ const FIELD_OF: Partial<Record<keyof Recipe, FieldName>> = {
  * A TrainConfig from text fields (the form, or URL parameters); a missing or empty field keeps its
  * default (`momentum` and `lookahead` empty: the optimizer's own momentum, no Lookahead). Throws a
  * RangeError naming the field and the value when one is not acceptable: a value out of range, or a
- * rule of the recipe broken (checkRecipe's, e.g. a momentum for Adam), or a schedule its builder refuses.
+ * rule of the recipe broken (checkRecipe's, e.g. a momentum for Adam; checkBatches', a batch of one
+ * image under BatchNorm), or a schedule its builder refuses.
  */
 export function parseConfig(fields: Partial<Record<FieldName, string>>): TrainConfig {
   const bad = (name: string, value: string, expected: string): never => {
@@ -155,23 +156,11 @@ export function parseConfig(fields: Partial<Record<FieldName, string>>): TrainCo
     train: int('train', DEFAULTS.train, 1, MNIST_TRAIN_SIZE),
     seed: int('seed', DEFAULTS.seed, 0, 2 ** 31 - 1),
   };
-  checkRecipe(config, (key) => FIELD_OF[key] ?? key);
-  checkBatchNorm(config);
+  const field = (key: keyof Recipe | 'batchSize') => (key === 'batchSize' ? 'batch' : (FIELD_OF[key] ?? key));
+  checkRecipe(config, field);
+  checkBatches(config, config.batchSize, config.train, field);
   checkSchedule(config);
   return config;
-}
-
-/**
- * BatchNorm divides by the batch's own variance, which one image does not have: a batch of 1, or an
- * epoch whose last batch holds one image, fails (the command line refuses both before training too).
- */
-function checkBatchNorm(config: TrainConfig): void {
-  if (!config.batchNorm || config.layers.length === 0) return;
-  const b = config.batchSize;
-  const n = Math.min(config.train, MNIST_TRAIN_SIZE);
-  if (b === 1 || n % b === 1) {
-    throw new RangeError(`batch: ${b} with BatchNorm leaves a batch of 1 image (of ${n}), and BatchNorm needs at least 2; choose another batch size`);
-  }
 }
 
 /**

@@ -54,7 +54,7 @@ export type { Callback, TrainContext, Model, OptimizerLike, ScheduleLike } from 
 export { rangeTest } from './rangeTest.js';
 export {
   OPTIMIZER_NAMES, DEFAULT_LR, MOMENTUM_DEFAULT, SCHEDULE_NAMES, SCHEDULE_PARAMS, SCHEDULE_DEFAULTS, SCHEDULE_NOTES, SCHEDULE_HELP, HIDDEN_ACTIVATIONS,
-  RECIPE_DEFAULTS, RecipeError, Restarted, seeds, parseScheduleSpec, formatScheduleSpec, formatScheduleParam, parseDecimal, checkRecipe, buildModel, buildOptimizer, describeOptimizer, buildSchedule, spansRun, cyclesOf,
+  RECIPE_DEFAULTS, RecipeError, Restarted, seeds, parseScheduleSpec, formatScheduleSpec, formatScheduleParam, parseDecimal, checkRecipe, checkBatches, buildModel, buildOptimizer, describeOptimizer, buildSchedule, spansRun, cyclesOf,
 } from './recipe.js';
 export type { Recipe, HiddenActivation, OptimizerName, ScheduleName, ScheduleSpec, ScheduleParam, ScheduleParamKind, RunSchedule } from './recipe.js';
 export type { RangeTestOptions } from './rangeTest.js';

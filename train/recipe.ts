@@ -292,6 +292,27 @@ export function checkRecipe<R extends Recipe>(recipe: R, name: (field: keyof Rec
   return recipe;
 }
 
+/**
+ * BatchNorm normalizes by the batch's own variance in training, which one sample does not have (PyTorch
+ * refuses it too: "Expected more than 1 value per channel"). A batch of one comes from a batch size of 1,
+ * or as the last of each epoch when the training samples are one more than a multiple of the batch
+ * size: a RecipeError before training (with a batch size that works), rather than a crash at the end of
+ * epoch 1. Nothing to check without BatchNorm or without a hidden layer (where it would sit). `name`
+ * spells the fields as checkRecipe's does, and `batchSize` too.
+ */
+export function checkBatches(recipe: Recipe, batchSize: number, count: number, name: (field: keyof Recipe | 'batchSize') => string = (f) => f): void {
+  if (!recipe.batchNorm || recipe.layers.length === 0) return;
+  const b = batchSize;
+  if (b === 1) throw new RecipeError(`${name('batchNorm')} needs batches of at least 2 samples (${name('batchSize')} 1): BatchNorm normalizes by the batch's variance`);
+  if (count % b === 1) {
+    const near = [b + 1, b - 1, b + 2, b - 2, b + 3].find((c) => c >= 2 && count % c !== 1);
+    throw new RecipeError(
+      `${name('batchSize')} ${b}: with ${name('batchNorm')}, the last batch of each epoch would hold 1 of the ${count} training samples, and BatchNorm needs at least 2; ` +
+        `choose another ${name('batchSize')}${near ? ` (e.g. ${near})` : ''}`,
+    );
+  }
+}
+
 /** The generator seeds, derived from the recipe's seed (fixed offsets keep them apart and reproducible). */
 export const seeds = {
   /** The initial weights'. */

@@ -76,8 +76,8 @@ describe('playground config', () => {
     [{ batchnorm: 'yes' }, /batchnorm: "yes" is not 0 or 1/],
     [{ inputdropout: '-0.1' }, /inputdropout: "-0.1" is not a rate in \[0, 1\)/],
     [{ noise: '2' }, /noise: "2" is not a standard deviation from 0 to 1/],
-    [{ batchnorm: '1', batch: '1' }, /batch: 1 with BatchNorm leaves a batch of 1 image/],
-    [{ batchnorm: '1', batch: '64', train: '129' }, /batch: 64 with BatchNorm leaves a batch of 1 image \(of 129\)/],
+    [{ batchnorm: '1', batch: '1' }, /batchnorm needs batches of at least 2 samples \(batch 1\)/],
+    [{ batchnorm: '1', batch: '64', train: '129' }, /batch 64: with batchnorm, the last batch of each epoch would hold 1 of the 129 training samples.* \(e\.g\. 65\)/],
   ])('rejects %o with a RangeError naming the field and the value', (fields, message) => {
     expect(() => parseConfig(fields as Partial<Record<FieldName, string>>)).toThrow(RangeError);
     expect(() => parseConfig(fields as Partial<Record<FieldName, string>>)).toThrow(message);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Dense, ReLU, Sigmoid, Tanh } from '../../layers/index.js';
 import {
-  RECIPE_DEFAULTS, RecipeError, SCHEDULE_DEFAULTS, SCHEDULE_HELP, SCHEDULE_NAMES, SCHEDULE_PARAMS, buildModel, buildOptimizer, buildSchedule, checkRecipe,
+  RECIPE_DEFAULTS, RecipeError, SCHEDULE_DEFAULTS, SCHEDULE_HELP, SCHEDULE_NAMES, SCHEDULE_PARAMS, buildModel, buildOptimizer, buildSchedule, checkBatches, checkRecipe,
   formatScheduleSpec, parseScheduleSpec, type Recipe, type ScheduleName,
 } from '../../train/index.js';
 
@@ -25,6 +25,18 @@ describe('the activation', () => {
   it('any other name is a RecipeError naming the field and the value', () => {
     expect(() => recipe({ activation: 'gelu' as never })).toThrow(RecipeError);
     expect(() => recipe({ activation: 'gelu' as never })).toThrow('activation "gelu": expected one of relu, tanh, sigmoid');
+  });
+});
+
+describe('checkBatches', () => {
+  it('refuses a batch of one under BatchNorm, first or last, with a batch size that works; nothing to refuse without BatchNorm or hidden layers', () => {
+    const bn = recipe({ batchNorm: true, layers: [8] });
+    expect(() => checkBatches(bn, 1, 100)).toThrow('batchNorm needs batches of at least 2 samples (batchSize 1)');
+    expect(() => checkBatches(bn, 33, 100)).toThrow(RecipeError);
+    expect(() => checkBatches(bn, 33, 100)).toThrow('batchSize 33: with batchNorm, the last batch of each epoch would hold 1 of the 100 training samples, and BatchNorm needs at least 2; choose another batchSize (e.g. 34)');
+    expect(() => checkBatches(bn, 32, 100)).not.toThrow();
+    expect(() => checkBatches(recipe({ layers: [8] }), 1, 100)).not.toThrow();
+    expect(() => checkBatches(recipe({ batchNorm: true, layers: [] }), 1, 100)).not.toThrow();
   });
 });
 
