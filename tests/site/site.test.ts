@@ -273,14 +273,17 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
     return losses;
   }
 
-  it("step mode: the loss shown for each stepped batch is trainStep's, and the step is drawn", async () => {
-    const query = 'hidden=64,32&train=2000&batch=50&seed=3&optimizer=adam';
+  /**
+   * The playground at `query`, stepped `n` times with One batch: each step's loss as the page shows it
+   * (#step-loss, its full value in data-value) checked against trainStep's for the same batch in Node.
+   */
+  async function stepAndCompare(query: string, n: number): Promise<{ page: Page; errors: string[]; expected: number[] }> {
     const config = parseConfig(Object.fromEntries(new URLSearchParams(query)));
-    const expected = replay(config, 3);
+    const expected = replay(config, n);
     const { page, errors } = await open(`${server.url}playground/?${query}`);
     await ready(page);
     const shown: number[] = [];
-    for (let k = 1; k <= 3; k++) {
+    for (let k = 1; k <= n; k++) {
       await page.click('#step');
       await page.waitForFunction((k) => new RegExp(`^Step ${k} `).test(document.getElementById('step-info')!.textContent ?? ''), { timeout: 60_000 }, k);
       shown.push(Number(await page.$eval('#step-loss', (e) => e.getAttribute('data-value'))));
@@ -288,6 +291,11 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
     }
     // Another backend and runtime (Chromium's WebAssembly may fuse multiply-adds): equal to float32 rounding.
     shown.forEach((loss, k) => expect(Math.abs(loss - expected[k]), `step ${k + 1}: page ${loss}, trainStep ${expected[k]}`).toBeLessThan(1e-5 * expected[k]));
+    return { page, errors, expected };
+  }
+
+  it("step mode: the loss shown for each stepped batch is trainStep's, and the step is drawn", async () => {
+    const { page, errors } = await stepAndCompare('hidden=64,32&train=2000&batch=50&seed=3&optimizer=adam', 3);
     expect(await textOf(page, 'pause')).toBe('Resume');
 
     // The batch's 16 images, a heat strip per layer (5: Dense, ReLU, Dense, ReLU, Dense), both gradients.
@@ -321,18 +329,7 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
 
   it("step mode with Lion in Lookahead under a per-batch cyclic rate: each stepped batch's loss is trainStep's", async () => {
     // Lookahead synchronises after step 2 and the rate moves every batch: step 3's loss shows both.
-    const query = 'hidden=32&train=1000&batch=100&seed=4&optimizer=lion&lr=0.003&lookahead=2&schedule=cyclic:step=0.2';
-    const config = parseConfig(Object.fromEntries(new URLSearchParams(query)));
-    const expected = replay(config, 3);
-    const { page, errors } = await open(`${server.url}playground/?${query}`);
-    await ready(page);
-    const shown: number[] = [];
-    for (let k = 1; k <= 3; k++) {
-      await page.click('#step');
-      await page.waitForFunction((k) => new RegExp(`^Step ${k} `).test(document.getElementById('step-info')!.textContent ?? ''), { timeout: 60_000 }, k);
-      shown.push(Number(await page.$eval('#step-loss', (e) => e.getAttribute('data-value'))));
-    }
-    shown.forEach((loss, k) => expect(Math.abs(loss - expected[k]), `step ${k + 1}: page ${loss}, trainStep ${expected[k]}`).toBeLessThan(1e-5 * expected[k]));
+    const { page, errors, expected } = await stepAndCompare('hidden=32&train=1000&batch=100&seed=4&optimizer=lion&lr=0.003&lookahead=2&schedule=cyclic:step=0.2', 3);
     expect(new Set(expected).size).toBe(3);
     expect(errors).toEqual([]);
     await page.close();
