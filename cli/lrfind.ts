@@ -6,8 +6,8 @@
  * read from, against the rate on a log axis, with where it turns up and the suggestion marked) and
  * prints the suggestions. lr-find sets the rate itself: it refuses --lr and --schedule (options.ts).
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../data/index.js';
 import { lrFindSpec, rangeTest, renderSvg, requirePlotPackages } from '../train/index.js';
 import { buildModel, buildOptimizer, loadRunData, seeds } from './build.js';
 import { applyBackend, applyThreads, checkOutDir, defaultRunDir, type Io } from './io.js';
@@ -52,7 +52,7 @@ export async function lrFindCommand(raw: RawOptions, io: Io): Promise<LrFindOutc
     steps,
   });
   const svgPath = join(out, 'lr-find.svg');
-  writeFileSync(svgPath, await renderSvg(lrFindSpec(result)));
+  writeFileAtomic(svgPath, await renderSvg(lrFindSpec(result)));
   const fmt = (r: number) => r.toExponential(2);
   const outcome = {
     exitCode: 0,

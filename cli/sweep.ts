@@ -7,8 +7,8 @@
  * rates produced is kept: sweep.jsonl and sweep.svg are written for them, the failure is named, exit 1.
  * Ctrl-C does the same with exit 130, SIGTERM with 143 (the interrupted rate's folder holds its last.safetensors).
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../data/index.js';
 import { renderSvg, requirePlotPackages, sweepSpec, type SweepRun } from '../train/index.js';
 import { applyBackend, checkOutDir, defaultRunDir, type Io } from './io.js';
 import { SWEEP_FLAGS, parseFlags, parseRunOptions, parseTrainConfig, UsageError, type RawOptions } from './options.js';
@@ -63,8 +63,8 @@ export async function sweepCommand(raw: RawOptions, io: Io): Promise<SweepOutcom
 
   const saved: string[] = [];
   if (summary.length > 0) {
-    writeFileSync(join(out, 'sweep.jsonl'), `${summary.map((s) => JSON.stringify(s)).join('\n')}\n`);
-    writeFileSync(join(out, 'sweep.svg'), await renderSvg(sweepSpec(runs)));
+    writeFileAtomic(join(out, 'sweep.jsonl'), `${summary.map((s) => JSON.stringify(s)).join('\n')}\n`);
+    writeFileAtomic(join(out, 'sweep.svg'), await renderSvg(sweepSpec(runs)));
     saved.push('sweep.svg', 'sweep.jsonl');
     io.out('dropout  train acc  val acc  test acc');
     const f = (v: number | null) => (v === null ? '     -  ' : v.toFixed(4).padStart(8));

@@ -19,7 +19,6 @@
  * continues, with a note). `--resume --epochs N` extends a run; what that means for the schedule is
  * `resolveTrain`'s to say.
  */
-import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
   CsvLogger,
@@ -37,7 +36,7 @@ import {
   type Checkpoint,
   type History,
 } from '../train/index.js';
-import { DATASET_NAMES, MissingPackageError } from '../data/index.js';
+import { DATASET_NAMES, MissingPackageError, writeFileAtomic } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
 import { buildModel, buildOptimizer, buildRunSchedule, cyclesOf, loadRunData, seeds, spansRun } from './build.js';
 import { applyBackend, applyThreads, backendNote, checkOutDir, defaultRunDir, engineLine, loadCheckpointFlag, type Io, type StopSignal } from './io.js';
@@ -243,7 +242,7 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   const outcome: TrainOutcome = { exitCode: 0, config, out, history, written };
   try {
     if (history.length > 0) {
-      writeFileSync(join(out, 'curves.svg'), await renderSvg(curvesSpec(history, `${config.dataset}: training curves`)));
+      writeFileAtomic(join(out, 'curves.svg'), await renderSvg(curvesSpec(history, `${config.dataset}: training curves`)));
       written.push(join(out, 'curves.svg'));
     }
   } catch (e) {
