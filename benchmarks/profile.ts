@@ -51,7 +51,8 @@ export const CATEGORIES: { name: string; test: (f: Frame) => boolean }[] = [
   { name: 'products: packing (wasm)', test: (f) => f.wasm && f.name.startsWith('pack') },
   { name: 'products: JavaScript kernels', test: (f) => f.file === 'engine/kernels/matmul.ts' || f.file === 'engine/kernels/gemmPacked.ts' },
   { name: 'waiting for the worker (pool.run)', test: (f) => f.file === 'engine/threads/pool.ts' },
-  { name: 'asleep in Atomics.wait (worker loop)', test: (f) => f.file === 'engine/threads/worker.ts' && f.name === 'loop' },
+  // nextTask polls for SPIN_MS, then parks in Atomics.wait: a sampling profiler cannot tell the two apart.
+  { name: 'waiting for a task: polling, then asleep in Atomics.wait (worker)', test: (f) => f.file === 'engine/threads/worker.ts' && (f.name === 'loop' || f.name === 'nextTask') },
   { name: 'thread pool: planner, protocol, chunks', test: (f) => f.file.startsWith('engine/threads/') },
   { name: 'optimizer update (wasm)', test: (f) => f.wasm && f.name.endsWith('Update') },
   { name: 'optimizer update (JavaScript)', test: (f) => f.file === 'engine/kernels/updates.ts' || (f.file.startsWith('optim/') && f.name.endsWith('Update')) },
