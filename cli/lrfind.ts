@@ -38,7 +38,7 @@ export async function lrFindCommand(raw: RawOptions, io: Io): Promise<LrFindOutc
 
   const data = loadRunData(config);
   const model = buildModel(config, data.train.features, data.train.classes);
-  const optimizer = buildOptimizer(config, model.parameters());
+  const optimizer = buildOptimizer(config, model);
   const rate = (r: number) => (r >= 1e5 || r < 1e-4 ? r.toExponential() : String(r));
   io.out(`lr-find: ${config.optimizer} on ${config.dataset}, rates ${rate(start)} to ${rate(end)} over up to ${steps} batches of ${config.batchSize}`);
   const result = rangeTest(model, {

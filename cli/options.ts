@@ -15,7 +15,11 @@
  * A new check (a stricter number syntax, a range) goes in the flag's `parse`, the one place that reads it.
  */
 import { availableParallelism } from 'node:os';
-import { DATASET_NAMES, type DatasetName } from '../data/index.js';
+import { AUGMENT_NAMES, DATASET_NAMES, type AugmentName, type DatasetName } from '../data/index.js';
+import {
+  DEFAULT_LR, MOMENTUM_DEFAULT, OPTIMIZER_NAMES, RECIPE_DEFAULTS, RecipeError, SCHEDULE_HELP, SCHEDULE_NAMES, checkRecipe, parseDecimal, parseScheduleSpec,
+  type OptimizerName, type ScheduleSpec,
+} from '../train/index.js';
 
 /** A user mistake on the command line: main.ts prints the message alone and exits with `exitCode`. */
 export class UsageError extends Error {
@@ -71,15 +75,11 @@ export function fail(flag: string, value: string, expected: string): never {
 }
 
 /**
- * A decimal number as people write one: `0.05`, `.5`, `5e-4`, `-1`. JavaScript's Number() also reads
- * `0x10` as 16, `0b11`, `0o7`, `Infinity`, '' and ' 1' (as 0 and 1): none of that is what a user meant.
+ * The number `text` spells in decimal, or NaN: `0.05`, `.5`, `5e-4`, `-1`. JavaScript's Number() also
+ * reads `0x10` as 16, `0b11`, `0o7`, `Infinity`, '' and ' 1' (as 0 and 1): none of that is what a user
+ * meant. (train/recipe.ts's parseDecimal, shared with the recipe's schedule specs.)
  */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
-/** The number `text` spells in decimal, or NaN. */
-export function decimal(text: string): number {
-  return DECIMAL.test(text) ? Number(text) : NaN;
-}
+export const decimal = parseDecimal;
 
 /** A finite decimal number, checked with `ok`; `expected` says what is wanted, for the message. */
 export function parseNumber(flag: string, value: string, ok: (n: number) => boolean, expected: string): number {
@@ -142,76 +142,28 @@ export function parsePath(flag: string, value: string, expected: string): string
   return value;
 }
 
-export const OPTIMIZER_NAMES = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adadelta', 'nadam'] as const;
-export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+export { OPTIMIZER_NAMES, DEFAULT_LR };
+export type { OptimizerName, ScheduleSpec };
 
-/**
- * Each optimizer's rate when `--lr` is not given. SGD's 0.05 with momentum 0.9 is what the default MNIST
- * run was tuned with (see README); the others are the Keras/PyTorch defaults.
- */
-export const DEFAULT_LR: Record<OptimizerName, number> = {
-  sgd: 0.05,
-  adam: 0.001,
-  adamw: 0.001,
-  rmsprop: 0.001,
-  adagrad: 0.01,
-  adadelta: 1.0,
-  nadam: 0.002,
-};
-
-export const SCHEDULE_NAMES = ['none', 'step', 'exp', 'cosine', 'onecycle', 'plateau'] as const;
-export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
-
-/** The parameters each schedule accepts after its colon (`step:drop=0.5,every=10`). */
-export const SCHEDULE_PARAMS: Record<ScheduleName, readonly string[]> = {
-  none: [],
-  step: ['drop', 'every'],
-  exp: ['gamma'],
-  cosine: ['tmax', 'min'],
-  onecycle: ['max'],
-  plateau: ['factor', 'patience', 'min'],
-};
-
-/** What the help says each schedule's parameters are, with their defaults. */
-export const SCHEDULE_HELP: Record<ScheduleName, string> = {
-  none: 'none',
-  step: 'step:drop=0.5,every=10',
-  exp: 'exp:gamma=0.95',
-  cosine: 'cosine:tmax=EPOCHS,min=0',
-  onecycle: 'onecycle:max=LR',
-  plateau: 'plateau:factor=0.1,patience=10,min=0',
-};
-
-export interface ScheduleSpec {
-  name: ScheduleName;
-  params: Record<string, number>;
-  /**
-   * For the schedules that span the run (cosine without tmax, onecycle): the epoch at which each
-   * cycle ends. Absent: one cycle over --epochs. A resume that extends a finished cycle adds one
-   * (cli/build.ts `buildSchedule`); set by `--resume --epochs`, never on the command line.
-   */
-  cycles?: number[];
+/** `--augment shift,affine`: the augmentations, each once (`none` for none). */
+export function parseAugmentList(flag: string, value: string): AugmentName[] {
+  if (value === 'none') return [];
+  const names = value.split(',').map((p) => p.trim());
+  const expected = `a comma-separated list of ${AUGMENT_NAMES.join(', ')} (or none)`;
+  if (names.some((n) => !(AUGMENT_NAMES as readonly string[]).includes(n))) fail(flag, value, expected);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) fail(flag, value, `each augmentation once (${twice} is listed twice)`);
+  return names as AugmentName[];
 }
 
-/** `none`, `cosine`, `step:drop=0.5,every=10`, `exp:gamma=0.95`, ... */
+/** `none`, `cosine`, `step:drop=0.5,every=10`, ...: the recipe's parser, its errors as UsageErrors naming the flag. */
 export function parseSchedule(flag: string, value: string): ScheduleSpec {
-  const colon = value.indexOf(':');
-  const name = parseChoice(flag, colon < 0 ? value : value.slice(0, colon), SCHEDULE_NAMES);
-  const params: Record<string, number> = {};
-  if (colon >= 0) {
-    const allowed = SCHEDULE_PARAMS[name];
-    for (const pair of value.slice(colon + 1).split(',')) {
-      const eq = pair.indexOf('=');
-      const key = eq < 0 ? pair : pair.slice(0, eq);
-      if (!allowed.includes(key)) {
-        fail(flag, value, allowed.length ? `${name} parameters among ${allowed.join(', ')} (e.g. ${name}:${allowed[0]}=...)` : `no parameters for ${name}`);
-      }
-      const n = eq < 0 ? NaN : decimal(pair.slice(eq + 1));
-      if (!(Number.isFinite(n) && n >= 0)) fail(flag, value, `${key}=<a number >= 0>`);
-      params[key] = n;
-    }
+  try {
+    return parseScheduleSpec(value, flag);
+  } catch (e) {
+    if (e instanceof RecipeError) throw new UsageError(e.message);
+    throw e;
   }
-  return { name, params };
 }
 
 // ---- the tables ----
@@ -228,25 +180,58 @@ const positiveInt = (text: string, f: string) => parseInteger(f, text, 1, 'a pos
  */
 export const TRAIN_FLAGS = {
   dataset: flag<DatasetName>({ arg: '<name>', help: DATASET_NAMES.join(' | '), default: 'mnist', parse: (t, f) => parseChoice(f, t, DATASET_NAMES), commands: MODEL }),
-  layers: flag({ arg: '<widths>', help: 'hidden layer widths, comma-separated, or none', default: [300, 100], defaultText: '300,100', parse: (t, f) => parseLayers(f, t), commands: MODEL }),
-  dropout: flag({ arg: '<rate>', help: 'dropout after each hidden layer, in [0, 1)', default: 0, parse: (t, f) => parseUnit(f, t), commands: ['train', 'lr-find'] }),
-  inputDropout: flag({ arg: '<rate>', help: 'dropout on the inputs, in [0, 1)', default: 0, parse: (t, f) => parseUnit(f, t), commands: MODEL }),
-  batchNorm: flag({ help: 'BatchNorm after each hidden Dense layer', default: false, commands: MODEL }),
-  optimizer: flag<OptimizerName>({ arg: '<name>', help: OPTIMIZER_NAMES.join(' | '), default: 'sgd', parse: (t, f) => parseChoice(f, t, OPTIMIZER_NAMES), commands: MODEL }),
-  lr: flag({ arg: '<rate>', help: 'learning rate', default: NaN, defaultText: '0.05 for sgd, the usual default for the others', parse: (t, f) => parsePositive(f, t), commands: RUN, refusedBy: { 'lr-find': LRFIND_SETS_RATE } }),
-  /** null: the optimizer's own default (0.9 for SGD, 0 for RMSprop). */
-  momentum: flag<number | null>({ arg: '<m>', help: 'momentum for sgd or rmsprop, in [0, 1)', default: null, defaultText: '0.9 for sgd, 0 for rmsprop', parse: (t, f) => parseUnit(f, t), commands: MODEL }),
-  nesterov: flag({ help: 'Nesterov momentum (sgd)', default: false, commands: MODEL }),
-  decay: flag({ arg: '<d>', help: "Keras's time-based decay per step, lr / (1 + decay * step) (sgd)", default: 0, parse: (t, f) => parseNonNegative(f, t), commands: MODEL }),
-  weightDecay: flag({ arg: '<wd>', help: 'weight decay (coupled L2; decoupled for adamw)', default: 0, parse: (t, f) => parseNonNegative(f, t), commands: MODEL }),
-  l2: flag({ arg: '<lambda>', help: 'L2 penalty lambda * sum(w^2) on Dense kernels, Keras-style', default: 0, parse: (t, f) => parseNonNegative(f, t), commands: MODEL }),
-  maxNorm: flag({ arg: '<c>', help: 'max-norm constraint on hidden Dense kernels, 0 = off', default: 0, parse: (t, f) => parseNonNegative(f, t), commands: MODEL }),
-  // Cosine annealing to 0 over the run: the last epochs settle instead of wobbling (measured on the
-  // default MNIST run: validation accuracy 0.975-0.983 over epochs 5-10 at a constant 0.05, 0.986 at the end with cosine).
+  layers: flag({ arg: '<widths>', help: 'hidden layer widths, comma-separated, or none', default: RECIPE_DEFAULTS.layers, defaultText: RECIPE_DEFAULTS.layers.join(','), parse: (t, f) => parseLayers(f, t), commands: MODEL }),
+  dropout: flag({ arg: '<rate>', help: 'dropout after each hidden layer, in [0, 1)', default: RECIPE_DEFAULTS.dropout, parse: (t, f) => parseUnit(f, t), commands: ['train', 'lr-find'] }),
+  inputDropout: flag({ arg: '<rate>', help: 'dropout on the inputs, in [0, 1)', default: RECIPE_DEFAULTS.inputDropout, parse: (t, f) => parseUnit(f, t), commands: MODEL }),
+  batchNorm: flag({ help: 'BatchNorm after each hidden Dense layer', default: RECIPE_DEFAULTS.batchNorm, commands: MODEL }),
+  optimizer: flag<OptimizerName>({ arg: '<name>', help: OPTIMIZER_NAMES.join(' | '), default: RECIPE_DEFAULTS.optimizer, parse: (t, f) => parseChoice(f, t, OPTIMIZER_NAMES), commands: MODEL }),
+  lr: flag({
+    arg: '<rate>',
+    help: 'learning rate',
+    default: NaN,
+    defaultText: `${OPTIMIZER_NAMES.map((n) => `${DEFAULT_LR[n]} for ${n}`).join(', ')}`,
+    parse: (t, f) => parsePositive(f, t),
+    commands: RUN,
+    refusedBy: { 'lr-find': LRFIND_SETS_RATE },
+  }),
+  /** null: the optimizer's own default (0.9 for SGD, 0 for RMSprop, 0.95 for Muon). */
+  momentum: flag<number | null>({
+    arg: '<m>',
+    help: `momentum for ${Object.keys(MOMENTUM_DEFAULT).join(', ')}, in [0, 1)`,
+    default: RECIPE_DEFAULTS.momentum,
+    defaultText: Object.entries(MOMENTUM_DEFAULT).map(([n, m]) => `${m} for ${n}`).join(', '),
+    parse: (t, f) => parseUnit(f, t),
+    commands: MODEL,
+  }),
+  nesterov: flag({ help: 'Nesterov momentum (sgd)', default: RECIPE_DEFAULTS.nesterov, commands: MODEL }),
+  decay: flag({ arg: '<d>', help: "Keras's time-based decay per step, lr / (1 + decay * step) (sgd)", default: RECIPE_DEFAULTS.decay, parse: (t, f) => parseNonNegative(f, t), commands: MODEL }),
+  weightDecay: flag({
+    arg: '<wd>',
+    help: "weight decay: coupled L2, decoupled for adamw, lion and muon (0 keeps adamw's 0.01 and muon's 0.1)",
+    default: RECIPE_DEFAULTS.weightDecay,
+    parse: (t, f) => parseNonNegative(f, t),
+    commands: MODEL,
+  }),
+  lookahead: flag<number | null>({
+    arg: '<k>',
+    help: 'wrap the optimizer in Lookahead (Zhang et al. 2019): slow weights catch up every k steps',
+    default: RECIPE_DEFAULTS.lookahead,
+    parse: (t, f) => parseInteger(f, t, 1, 'k, a whole number of steps >= 1'),
+    commands: MODEL,
+  }),
+  lookaheadAlpha: flag({
+    arg: '<alpha>',
+    help: "how far Lookahead's slow weights move towards the fast ones, in [0, 1] (with --lookahead)",
+    default: RECIPE_DEFAULTS.lookaheadAlpha,
+    parse: (t, f) => parseNumber(f, t, (n) => n >= 0 && n <= 1, 'a number in [0, 1]'),
+    commands: MODEL,
+  }),
+  l2: flag({ arg: '<lambda>', help: 'L2 penalty lambda * sum(w^2) on Dense kernels, Keras-style', default: RECIPE_DEFAULTS.l2, parse: (t, f) => parseNonNegative(f, t), commands: MODEL }),
+  maxNorm: flag({ arg: '<c>', help: 'max-norm constraint on hidden Dense kernels, 0 = off', default: RECIPE_DEFAULTS.maxNorm, parse: (t, f) => parseNonNegative(f, t), commands: MODEL }),
   schedule: flag<ScheduleSpec>({
     arg: '<spec>',
     help: `${SCHEDULE_NAMES.map((n) => SCHEDULE_HELP[n]).join(' | ')} (each parameter optional, shown at its default; EPOCHS is --epochs, LR is --lr)`,
-    default: { name: 'cosine', params: {} },
+    default: RECIPE_DEFAULTS.schedule,
     defaultText: 'cosine, annealing to 0 over --epochs',
     parse: (t, f) => parseSchedule(f, t),
     commands: RUN,
@@ -254,12 +239,21 @@ export const TRAIN_FLAGS = {
   }),
   batchSize: flag({ arg: '<n>', help: 'samples per batch', default: 64, parse: positiveInt, commands: MODEL }),
   valSplit: flag({ arg: '<fraction>', help: 'share of the training set held out for validation, in [0, 1)', default: 0.1, parse: (t, f) => parseUnit(f, t), commands: MODEL }),
-  seed: flag({ arg: '<n>', help: `seed of every random choice: weights, dropout, split, shuffle; 0 to ${MAX_SEED}`, default: 1, parse: (t, f) => parseInteger(f, t, 0, `an integer from 0 to ${MAX_SEED}`, MAX_SEED), commands: MODEL }),
-  augment: flag({ help: 'random shifts of up to 2 pixels (images only)', default: false, commands: MODEL }),
+  seed: flag({ arg: '<n>', help: `seed of every random choice: weights, dropout, split, shuffle, augmentation; 0 to ${MAX_SEED}`, default: RECIPE_DEFAULTS.seed, parse: (t, f) => parseInteger(f, t, 0, `an integer from 0 to ${MAX_SEED}`, MAX_SEED), commands: MODEL }),
+  augment: flag<AugmentName[]>({
+    arg: '<list>',
+    help:
+      'augmentations of the training images, comma-separated, drawn afresh each epoch: shift (up to 2 pixels), affine (rotation 15°, ' +
+      'scale 0.9-1.1, shear 10°, translation 10%), elastic (Simard et al.: alpha 34, sigma 4), flip (mirror; not for digits)',
+    default: RECIPE_DEFAULTS.augment,
+    defaultText: 'none',
+    parse: (t, f) => parseAugmentList(f, t),
+    commands: MODEL,
+  }),
   /** Use only the first N training / test samples (quick runs, tests). */
   trainSize: flag<number | null>({ arg: '<n>', help: 'use only the first n training samples (quick runs)', default: null, parse: positiveInt, commands: MODEL }),
   testSize: flag<number | null>({ arg: '<n>', help: 'use only the first n test samples', default: null, parse: positiveInt, commands: RUN, refusedBy: { 'lr-find': 'lr-find does not test: it trains on the training set alone' } }),
-  epochs: flag({ arg: '<n>', help: 'epochs to train', default: 10, parse: positiveInt, commands: RUN, resumable: true }),
+  epochs: flag({ arg: '<n>', help: 'epochs to train', default: RECIPE_DEFAULTS.epochs, parse: positiveInt, commands: RUN, resumable: true }),
   /** Patience in epochs, or null for no early stopping. */
   earlyStopping: flag<number | null>({
     arg: '<patience>',
@@ -543,23 +537,23 @@ export const RESUME_FLAGS: ReadonlySet<string> = new Set(
  */
 export function parseTrainConfig(raw: RawOptions, base?: TrainConfig): TrainConfig {
   const given = parseGiven(TRAIN_FLAGS, raw);
-  const config: TrainConfig = { ...(base ?? defaultsOf(TRAIN_FLAGS)), ...given };
+  // A saved configuration from before a flag existed gets its default (and --augment was a switch: shifts or none).
+  const saved = base === undefined ? {} : { ...base, augment: upgradeAugment(base.augment) };
+  const config: TrainConfig = { ...defaultsOf(TRAIN_FLAGS), ...saved, ...given };
   // The rate's default depends on the optimizer (and a new optimizer on resume gets its own default).
   if (given.lr === undefined && (base === undefined || given.optimizer !== undefined)) config.lr = DEFAULT_LR[config.optimizer];
+  // The rules between flags are the recipe's (train/recipe.ts checkRecipe), told the flags' names.
+  try {
+    return checkRecipe(config, (field) => flagName(field));
+  } catch (e) {
+    if (e instanceof RecipeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
 
-  if (config.momentum !== null && config.optimizer !== 'sgd' && config.optimizer !== 'rmsprop') {
-    throw new UsageError(`--momentum ${config.momentum}: applies to --optimizer sgd or rmsprop only (got ${config.optimizer})`);
-  }
-  if (config.nesterov && (config.optimizer !== 'sgd' || config.momentum === 0)) {
-    throw new UsageError(`--nesterov needs --optimizer sgd with --momentum > 0 (got ${config.optimizer}, momentum ${config.momentum ?? 0.9})`);
-  }
-  if (config.decay > 0 && config.optimizer !== 'sgd') {
-    throw new UsageError(`--decay ${config.decay}: Keras-style decay applies to --optimizer sgd only (got ${config.optimizer}); see --schedule`);
-  }
-  if (config.schedule.name === 'step' && config.schedule.params.every !== undefined && !(config.schedule.params.every >= 1)) {
-    throw new UsageError(`--schedule step:every=${config.schedule.params.every}: every must be at least 1 epoch`);
-  }
-  return config;
+/** A saved `augment`: a list of names, or (before the list) true for shifts, false for none. */
+function upgradeAugment(augment: AugmentName[] | boolean | undefined): AugmentName[] {
+  return augment === true ? ['shift'] : Array.isArray(augment) ? augment : [];
 }
 
 export function parseRunOptions(raw: RawOptions): RunOptions {

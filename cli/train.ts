@@ -37,7 +37,7 @@ import {
 } from '../train/index.js';
 import { DATASET_NAMES, MissingPackageError, writeFileAtomic } from '../data/index.js';
 import type { Sequential } from '../layers/index.js';
-import { buildModel, buildOptimizer, buildSchedule, cyclesOf, loadRunData, seeds, spansRun } from './build.js';
+import { buildModel, buildOptimizer, buildRunSchedule, cyclesOf, loadRunData, seeds, spansRun } from './build.js';
 import { applyBackend, applyThreads, backendNote, checkOutDir, defaultRunDir, engineLine, loadCheckpointFlag, type Io, type StopSignal } from './io.js';
 import { RESUME_FLAGS, checkSavedConfig, flagName, parseRunOptions, parseTrainConfig, UsageError, type RawOptions, type RunOptions, type TrainConfig } from './options.js';
 
@@ -63,6 +63,14 @@ export interface TrainHooks {
   linePrefix?: string;
   /** The caller prints the failure of a diverged run itself (the sweep, in its own line). */
   reportsFailure?: boolean;
+}
+
+/** `sgd lr 0.05`, `muon lr 0.02 (Muon for the matrices, AdamW for the rest) in Lookahead k 5 alpha 0.5; augment affine,elastic`. */
+export function optimizerText(config: TrainConfig): string {
+  const muon = config.optimizer === 'muon' ? ' (Muon for the weight matrices, AdamW at 0.1 of the rate for the rest)' : '';
+  const lookahead = config.lookahead === null ? '' : ` in Lookahead k ${config.lookahead} alpha ${config.lookaheadAlpha}`;
+  const augment = config.augment.length > 0 ? `; augment ${config.augment.join(',')}` : '';
+  return `${config.optimizer} lr ${config.lr}${muon}${lookahead}${augment}`;
 }
 
 /** `1 epoch`, `10 epochs`; `1 batch`, `2 batches`. */
@@ -169,7 +177,7 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
   if (inputs !== undefined && inputs !== data.train.features) {
     throw new UsageError(`--dataset ${config.dataset}: the model takes ${inputs} inputs, ${config.dataset} has ${data.train.features} features`);
   }
-  const optimizer = buildOptimizer(config, model.parameters());
+  const optimizer = buildOptimizer(config, model);
   if (checkpoint) {
     const note = backendNote(checkpoint);
     if (note !== null) notes.push(note);
@@ -181,7 +189,7 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
     onTrainBegin(_logs, ctx) {
       io.out(`${config.dataset}: ${data.train.count} training, ${data.validation?.count ?? 0} validation, ${data.test.count} test samples`);
       io.out(
-        `model: ${layers} (${model.parameterCount()} parameters); ${config.optimizer} lr ${config.lr}; ${plural(config.epochs, 'epoch')} of ${plural(ctx.stepsPerEpoch, 'batch', 'batches')}, ${from} -> ${out}`,
+        `model: ${layers} (${model.parameterCount()} parameters); ${optimizerText(config)}; ${plural(config.epochs, 'epoch')} of ${plural(ctx.stepsPerEpoch, 'batch', 'batches')}, ${from} -> ${out}`,
       );
       io.out(engineLine());
       for (const note of notes) io.out(note);
@@ -218,7 +226,7 @@ export async function trainCommand(raw: RawOptions, io: Io, hooks: TrainHooks = 
       batchSize: config.batchSize,
       optimizer,
       // Built once fit knows the batches per epoch (OneCycle spans the whole run).
-      schedule: ({ stepsPerEpoch }) => buildSchedule(config, optimizer, stepsPerEpoch),
+      schedule: ({ stepsPerEpoch }) => buildRunSchedule(config, optimizer, stepsPerEpoch),
       callbacks,
       seed: seeds.loader(config.seed),
       augment: config.augment,

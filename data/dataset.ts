@@ -35,6 +35,11 @@ export interface Dataset {
   readonly targetShape: readonly number[];
   /** float value = stored value × scale: 1/255 for bytes, 1 for data already in float32. */
   readonly scale: number;
+  /**
+   * True when a left–right mirror image of a sample shows the same class (clothes, shoes), so the
+   * loader may flip it; false or absent for digits and letters (a mirrored 2 is not a 2).
+   */
+  readonly mirrorable?: boolean;
   /** A new data set holding the given samples, in the given order (copied). */
   subset(indices: ArrayLike<number>, name?: string): Dataset;
   /** The first `n` samples (a view: no copy). `n` larger than `count` gives the whole set. */
@@ -59,6 +64,8 @@ export interface DatasetInit {
   targetShape?: readonly number[];
   /** Defaults to 1/255 for bytes and 1 for float32. */
   scale?: number;
+  /** A mirror image keeps the class (default false): what lets the loader's flip augmentation run. */
+  mirrorable?: boolean;
 }
 
 /** A data set's training and test parts, as `loadDataset` and the loaders return them. */
@@ -108,6 +115,7 @@ class ArrayDataset implements Dataset {
   readonly targets: Float32Array | null;
   readonly targetShape: readonly number[];
   readonly scale: number;
+  readonly mirrorable: boolean;
 
   constructor(init: DatasetInit) {
     const op = `createDataset(${init.name})`;
@@ -159,6 +167,7 @@ class ArrayDataset implements Dataset {
     this.classNames = classNames.slice();
     this.targets = labelled ? null : inSharedMemory(init.targets!) ? init.targets!.slice() : init.targets!;
     this.scale = init.scale ?? (init.x instanceof Uint8Array ? 1 / 255 : 1);
+    this.mirrorable = init.mirrorable ?? false;
   }
 
   /** Values per target row (0 for a labelled set). */
@@ -201,8 +210,8 @@ class ArrayDataset implements Dataset {
   /** Everything but the samples, for a subset or a view. */
   private parts(): DatasetInit {
     return this.targets === null
-      ? { name: this.name, x: this.x, featureShape: this.featureShape, classNames: this.classNames, scale: this.scale }
-      : { name: this.name, x: this.x, featureShape: this.featureShape, targetShape: this.targetShape, scale: this.scale };
+      ? { name: this.name, x: this.x, featureShape: this.featureShape, classNames: this.classNames, scale: this.scale, mirrorable: this.mirrorable }
+      : { name: this.name, x: this.x, featureShape: this.featureShape, targetShape: this.targetShape, scale: this.scale, mirrorable: this.mirrorable };
   }
 }
 

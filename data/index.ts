@@ -1,6 +1,6 @@
 /**
  * Data: the IDX reader, MNIST, Fashion-MNIST, Iris, the common `Dataset` shape, validation and k-fold
- * splits, and the shuffling batch loader with shift augmentation.
+ * splits, and the shuffling batch loader with its augmentations (shifts, affine maps, elastic distortion, mirror images).
  *
  *   const { train, test } = loadDataset('mnist');
  *   const { train: fit, validation } = splitValidation(train, 0.1, new Rng(1));
@@ -50,7 +50,10 @@ export {
 export type { IrisOptions, Standardizer, Fold } from './iris.js';
 export { MissingPackageError, optionalPackages } from './optional.js';
 export { NodeOnlyError } from './nodeOnlyError.js';
-export { DataLoader, shiftImage, shiftImages, mixSeed } from './loader.js';
+export { DataLoader, shiftImage, shiftImages } from './loader.js';
+export { mixSeed } from './mixSeed.js';
+export { AUGMENT_NAMES, Augmenter, resolveAugment } from './augment.js';
+export type { AugmentName, AugmentOptions, AffineOptions, ElasticOptions, ResolvedAugment } from './augment.js';
 export type { Batch, LoaderOptions, LoaderState } from './loader.js';
 
 /** The names `loadDataset` (and the command line's `--dataset`) take. */

@@ -3,7 +3,9 @@
  * batch of stored samples (bytes for images) into a float32 tensor `[B, features]`.
  *
  * Determinism and exact resume: nothing here keeps a running random stream. The order of epoch `e` is a
- * pure function of `(seed, e)`, and the shifts of batch `b` of epoch `e` a pure function of `(seed, e, b)`.
+ * pure function of `(seed, e)`, the shifts of batch `b` of epoch `e` a pure function of `(seed, e, b)`, and
+ * the per-sample augmentations (affine, elastic, flip: data/augment.ts) of sample `i` a pure function of
+ * `(seed, e, i)`.
  * So the whole loader state is `{ seed, epoch, batch }` (`getState`/`setState`): a training loop that saves
  * it in a checkpoint and restores it gets the same batches, in the same order, with the same shifts, as a
  * run that never stopped — even when it stopped in the middle of an epoch.
@@ -13,9 +15,11 @@
  * epoch allocates nothing new. Reading an old batch's `x` then throws a `RecycledTensorError`; `clone()`
  * or `keep()` it to hold it longer (a kept batch is left alone). `y` is a fresh array each batch, yours.
  */
-import { Rng, ShapeError, Tensor } from '../engine/index.js';
+import { Rng, Tensor } from '../engine/index.js';
 import { allocOwned, releaseOwned } from '../engine/memory.js';
+import { Augmenter, checkAugment, hasPerSample, resolveAugment, type AugmentName, type AugmentOptions, type ResolvedAugment } from './augment.js';
 import type { Dataset } from './dataset.js';
+import { mixSeed } from './mixSeed.js';
 
 /** One mini-batch, as `DataLoader` hands it out (its tensors are recycled when the loader makes the next batch). */
 export interface Batch {
@@ -47,11 +51,13 @@ export interface LoaderOptions {
   seed?: number;
   /** Instead of `seed`: draw the base seed from this generator (one 32-bit number, at construction). */
   rng?: Rng;
-  /** Random shifts of 28×28 (any H×W) images by up to `maxShift` pixels (default 2) in x and y. */
-  augment?: boolean | {
-    /** The largest shift in pixels, each way, in x and in y: a non-negative integer (default 2; 0 shifts nothing). */
-    maxShift?: number;
-  };
+  /**
+   * Augmentation of H×W images, drawn afresh every epoch (data/augment.ts): `true` shifts by up to 2
+   * pixels; a list of names (`['shift', 'affine', 'elastic', 'flip']`) turns those on with their defaults;
+   * options set each one (`{ affine: { degrees: 10 }, elastic: true }`, or the original `{ maxShift: 1 }`).
+   * The per-sample ones run flip, affine, elastic in that order, then the shifts.
+   */
+  augment?: boolean | AugmentOptions | readonly AugmentName[];
 }
 
 /** Where a loader is: all `getState` saves and `setState` restores. */
@@ -99,8 +105,10 @@ export class DataLoader implements Iterable<Batch> {
   readonly shuffle: boolean;
   /** Whether an epoch's last, smaller batch is dropped. */
   readonly dropLast: boolean;
-  /** Pixels of the largest shift; 0 when augmentation is off. */
+  /** Pixels of the largest shift; 0 when shifts are off. */
   readonly maxShift: number;
+  /** The augmentations with their settings (data/augment.ts), defaults filled in. */
+  readonly augment: ResolvedAugment;
   /** The base seed of every order and shift. */
   seed: number;
   /** The epoch being (or about to be) read. */
@@ -113,6 +121,7 @@ export class DataLoader implements Iterable<Batch> {
   /** stored byte value -> float, so converting a pixel is one load (exactly `v × scale` in float32). */
   private readonly byteToFloat: Float32Array;
   private readonly scratch: Float32Array;
+  private readonly augmenter: Augmenter | null;
   private orderEpoch = -1;
   private orderCache: Int32Array = new Int32Array(0);
 
@@ -130,16 +139,11 @@ export class DataLoader implements Iterable<Batch> {
     }
     this.seed = opts.rng ? opts.rng.nextUint32() : (opts.seed ?? 1) >>> 0;
 
-    const aug = opts.augment;
-    this.maxShift = aug === true ? 2 : aug ? (aug.maxShift ?? 2) : 0;
-    if (!(Number.isInteger(this.maxShift) && this.maxShift >= 0)) {
-      throw new RangeError(`DataLoader(${dataset.name}): augment.maxShift must be a non-negative integer, got ${this.maxShift}`);
-    }
-    if (this.maxShift > 0 && dataset.featureShape.length !== 2) {
-      throw new ShapeError(
-        `DataLoader(${dataset.name}): shift augmentation needs images with featureShape [H, W], got [${dataset.featureShape.join(',')}]`,
-      );
-    }
+    const where = `DataLoader(${dataset.name})`;
+    this.augment = resolveAugment(opts.augment, where);
+    checkAugment(this.augment, dataset, where);
+    this.maxShift = this.augment.shift?.maxShift ?? 0;
+    this.augmenter = hasPerSample(this.augment) ? new Augmenter(this.augment, dataset) : null;
 
     this.byteToFloat = new Float32Array(256);
     for (let v = 0; v < 256; v++) this.byteToFloat[v] = v * dataset.scale;
@@ -188,6 +192,7 @@ export class DataLoader implements Iterable<Batch> {
       this.current = targets === null ? [x] : [x, targets];
       const y = new Int32Array(ds.targets === null ? size : 0);
       this.fill(x, y, targets, indices);
+      this.augmenter?.apply(x, indices, size, this.seed, epoch);
       if (this.maxShift > 0) {
         const rng = new Rng(mixSeed(this.seed, epoch, b, AUGMENT_STREAM));
         const [H, W] = ds.featureShape;
@@ -269,18 +274,6 @@ function targetWidth(ds: Dataset): number {
 /** Separate streams for the order and the shifts, so turning augmentation on does not change the order. */
 const SHUFFLE_STREAM = 0x5348;
 const AUGMENT_STREAM = 0x4155;
-
-/** Hashes integers into one 32-bit seed (MurmurHash3's finaliser applied per part). */
-export function mixSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0;
-}
 
 /**
  * Shifts one H×W image by (dx, dy) pixels: positive dx moves the content right, positive dy down; pixels

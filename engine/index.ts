@@ -32,3 +32,7 @@ export type { BackendName } from './backends/index.js';
 // The optimizers' update loops, on the current backend (optim/ calls them; engine/kernels/updates.ts).
 export { sgdUpdate, adamUpdate } from './backends/index.js';
 export type { SgdStep, AdamStep } from './backends/index.js';
+export { adamaxUpdate, radamUpdate, adaboundUpdate, lionUpdate, muonMomentum, muonApply, lookaheadSync } from './backends/index.js';
+export type { AdamaxStep, RAdamStep, AdaBoundStep, LionStep, MuonMomentumStep, MuonApplyStep, LookaheadStep } from './backends/index.js';
+// The matrix products Muon's Newton–Schulz iteration runs on (the ops' own, on the current backend and threads).
+export { gemmNN, gemmNT } from './backends/index.js';

@@ -7,6 +7,11 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root (default 1e-5, PyTorch's). */
   eps?: number;
+  /**
+   * Learn a scale and shift per feature (default true). false is PyTorch's `affine=False`: the output is
+   * the normalized input itself, and the layer has no parameters (its state dict only the statistics).
+   */
+  affine?: boolean;
 }
 
 /**
@@ -18,7 +23,9 @@ export interface BatchNormOptions {
  *    momentum = 0.1, eps = 1e-5 by default, as PyTorch;
  *  - eval: the same formula with running_mean and running_var (initially 0 and 1).
  * gamma (`weight`) starts at ones, beta (`bias`) at zeros. The state dict holds `weight`, `bias`,
- * `running_mean`, `running_var` and `num_batches_tracked`, PyTorch's names and shapes.
+ * `running_mean`, `running_var` and `num_batches_tracked`, PyTorch's names and shapes. With
+ * `affine: false` gamma and beta stay ones and zeros, constants rather than parameters, and the state
+ * dict leaves them out, as PyTorch's does.
  * Forward and backward are the engine's `batchNorm` op (its kernels in engine/kernels/batchNorm.ts and,
  * for the WebAssembly backend, engine/wasm/norm.ts); `batchNormComposed` is their twin made of engine
  * ops, the reference the tests compare against.
@@ -31,9 +38,11 @@ export class BatchNorm extends Layer {
   readonly momentum: number;
   /** Added to the variance before the square root. */
   readonly eps: number;
-  /** gamma, the learned scale [features] (starts at ones). */
+  /** Whether gamma and beta are learned (PyTorch's `affine`). */
+  readonly affine: boolean;
+  /** gamma, the learned scale [features] (starts at ones; constant ones without `affine`). */
   readonly weight: Tensor;
-  /** beta, the learned shift [features] (starts at zeros). */
+  /** beta, the learned shift [features] (starts at zeros; constant zeros without `affine`). */
   readonly bias: Tensor;
   /** The running mean [features] used in eval mode (a buffer, saved as `running_mean`). */
   readonly runningMean: Tensor;
@@ -53,8 +62,11 @@ export class BatchNorm extends Layer {
     if (typeof this.eps !== 'number' || !(this.eps > 0 && Number.isFinite(this.eps))) {
       throw new RangeError(`BatchNorm: eps must be a finite number > 0, got ${String(this.eps)}`);
     }
-    this.weight = Tensor.ones([features], { requiresGrad: true });
-    this.bias = Tensor.zeros([features], { requiresGrad: true });
+    this.affine = options.affine ?? true;
+    if (typeof this.affine !== 'boolean') throw new TypeError(`BatchNorm: affine must be true or false, got ${String(this.affine)}`);
+    // Without affine, gamma and beta are constants: persistent like the buffers, so a scope never takes them.
+    this.weight = this.affine ? Tensor.ones([features], { requiresGrad: true }) : new Tensor(allocPersistent(features).fill(1), [features]);
+    this.bias = this.affine ? Tensor.zeros([features], { requiresGrad: true }) : new Tensor(allocPersistent(features), [features]);
     // Buffers, not parameters: persistent, so a model built inside a scope keeps them (engine/memory.ts).
     this.runningMean = new Tensor(allocPersistent(features), [features]);
     this.runningVar = new Tensor(allocPersistent(features).fill(1), [features]);
@@ -86,7 +98,7 @@ export class BatchNorm extends Layer {
   }
 
   protected override ownParameters(): [string, Tensor][] {
-    return [['weight', this.weight], ['bias', this.bias]];
+    return this.affine ? [['weight', this.weight], ['bias', this.bias]] : [];
   }
 
   protected override ownBuffers(): [string, Tensor][] {
@@ -105,11 +117,11 @@ export class BatchNorm extends Layer {
   }
 
   override describe(): string {
-    return `BatchNorm(${this.features})`;
+    return `BatchNorm(${this.features}${this.affine ? '' : ', affine=false'})`;
   }
 
   config(): LayerConfig {
-    return { type: 'BatchNorm', features: this.features, momentum: this.momentum, eps: this.eps };
+    return { type: 'BatchNorm', features: this.features, momentum: this.momentum, eps: this.eps, ...(this.affine ? {} : { affine: false }) };
   }
 }
 

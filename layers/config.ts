@@ -98,10 +98,14 @@ registerBuiltIn('Tanh', () => new Tanh());
 registerBuiltIn('Softmax', () => new Softmax());
 registerBuiltIn('Flatten', () => new Flatten());
 registerBuiltIn('Dropout', (cfg, o) => new Dropout(cfg.rate as number, { rng: o.rng }));
-registerBuiltIn('BatchNorm', (cfg) => new BatchNorm(cfg.features as number, { momentum: cfg.momentum as number | undefined, eps: cfg.eps as number | undefined }), (cfg) => [
-  ['weight', [cfg.features]], ['bias', [cfg.features]], ['running_mean', [cfg.features]], ['running_var', [cfg.features]], ['num_batches_tracked', []],
+registerBuiltIn('BatchNorm', (cfg) =>
+  new BatchNorm(cfg.features as number, { momentum: cfg.momentum as number | undefined, eps: cfg.eps as number | undefined, affine: cfg.affine as boolean | undefined }),
+(cfg) => [
+  ...(cfg.affine === false ? [] : affineShapes(cfg)), ['running_mean', [cfg.features]], ['running_var', [cfg.features]], ['num_batches_tracked', []],
 ]);
-registerBuiltIn('LayerNorm', (cfg) => new LayerNorm(cfg.features as number, { eps: cfg.eps as number | undefined }), (cfg) => [['weight', [cfg.features]], ['bias', [cfg.features]]]);
+registerBuiltIn('LayerNorm', (cfg) =>
+  new LayerNorm(cfg.features as number, { eps: cfg.eps as number | undefined, elementwiseAffine: cfg.elementwiseAffine as boolean | undefined }),
+(cfg) => (cfg.elementwiseAffine === false ? [] : affineShapes(cfg)));
 registerBuiltIn('Sequential', (cfg) => Sequential.fromConfig(cfg), (cfg) => {
   // A Sequential names its layers' tensors by their index: '0.weight', '2.running_mean'.
   const list = cfg.layers;
@@ -114,3 +118,8 @@ registerBuiltIn('Sequential', (cfg) => Sequential.fromConfig(cfg), (cfg) => {
   }
   return out;
 });
+
+/** A normalization's learned scale and shift, as its state dict names them. */
+function affineShapes(cfg: LayerConfig): Array<[string, unknown[]]> {
+  return [['weight', [cfg.features]], ['bias', [cfg.features]]];
+}

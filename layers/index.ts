@@ -22,7 +22,7 @@ export { layerFromConfig, registerLayer, registeredLayerTypes, stateShapesOf } f
 export type { LayerFromConfig } from './config.js';
 export { glorotUniform, heNormal, zeros, initializers, INIT_NAMES } from './init.js';
 export type { InitName } from './init.js';
-export { l1, l2, regularizerFromConfig } from './regularizers.js';
-export type { Regularizer } from './regularizers.js';
+export { l1, l2, l1l2, regularizerFromConfig } from './regularizers.js';
+export type { Regularizer, RegularizerConfig } from './regularizers.js';
 export { maxNorm, constraintFromConfig } from './constraints.js';
 export type { Constraint } from './constraints.js';

@@ -107,6 +107,18 @@ export function checkBetas(op: string, betas: readonly number[]): void {
   if (!(betas[1] >= 0 && betas[1] < 1)) throw invalid(op, 'beta2', betas[1], '0 <= beta2 < 1');
 }
 
+/**
+ * Parameter groups that belong to other optimizers, shared rather than copied: what an optimizer made
+ * of others (`Lookahead`, `Combined`) hands to the base constructor, so that a schedule writing
+ * `paramGroups[i].lr` or `.momentum` writes the groups the inner optimizers read.
+ */
+export class SharedGroups {
+  constructor(
+    /** The inner optimizers' groups, in order (the same objects). */
+    readonly groups: ParamGroup<any>[],
+  ) {}
+}
+
 export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   /** The groups of parameters with their hyper-parameters (PyTorch's `param_groups`); schedules write `lr` here. */
   readonly paramGroups: ParamGroup<H>[];
@@ -121,7 +133,12 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
    * `params` is a list of tensors (one group) or a list of groups, each with its own hyper-parameters
    * overriding `defaults`. The subclass validates each group with `validate`.
    */
-  protected constructor(params: Tensor[] | ParamGroupInput<H>[], defaults: H, name: string) {
+  protected constructor(params: Tensor[] | ParamGroupInput<H>[] | SharedGroups, defaults: H, name: string) {
+    if (params instanceof SharedGroups) {
+      // An optimizer made of others: their groups, validated by them, are this one's.
+      this.paramGroups = params.groups as ParamGroup<H>[];
+      return;
+    }
     if (!Array.isArray(params)) {
       // Keras's habit, `new SGD({ lr: 0.1 })`: say where the options go instead of "no params array".
       const got = params === null || typeof params !== 'object' ? String(params) : `{ ${Object.keys(params).join(', ')} }`;
@@ -156,9 +173,9 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
 
   /**
    * Updates one parameter in place from its gradient. `state.step` has already been advanced, so it
-   * is 1 on the first update.
+   * is 1 on the first update. `param` is the tensor itself, for an update that needs its shape (Muon).
    */
-  protected abstract update(w: Float32Array, g: Float32Array, state: ParamState, group: H): void;
+  protected abstract update(w: Float32Array, g: Float32Array, state: ParamState, group: H, param: Tensor): void;
 
   /**
    * A named state buffer of `size` floats, allocated (filled with `fill`) the first time it is asked
@@ -221,7 +238,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
           this.state.set(p, s);
         }
         s.step++;
-        this.update(p.data, p.grad.data, s, group);
+        this.update(p.data, p.grad.data, s, group, p);
       }
     }
     this.iterations++;

@@ -19,7 +19,7 @@
  * order. Same seed, same thread count → the same weights, bit for bit, as a run that was never stopped.
  */
 import { FormatError, Rng } from '../engine/index.js';
-import { DataLoader, mixSeed, splitValidation, type Dataset } from '../data/index.js';
+import { DataLoader, mixSeed, splitValidation, type Dataset, type LoaderOptions } from '../data/index.js';
 import { LearningRateScheduler, TerminateOnNaN } from './callbacks.js';
 import { arraysToDataset, checkData, checkFinite, isArrayData, type ArrayData, type Features, type Targets } from './data.js';
 import { evaluateDataset } from './evaluate.js';
@@ -87,8 +87,11 @@ export interface FitOptions {
    * `rngState()`) are saved without being listed.
    */
   rngs?: Record<string, Rng>;
-  /** Random shifts of up to 2 pixels for 28×28 images (data/'s augmentation). */
-  augment?: boolean;
+  /**
+   * Augmentation of image data, afresh every epoch (data/'s DataLoader): true for shifts of up to 2
+   * pixels, a list of names (['shift', 'affine', 'elastic', 'flip']) or options per augmentation.
+   */
+  augment?: LoaderOptions['augment'];
   /** Aborting it (the CLI does on SIGINT) stops training after the current batch. */
   signal?: AbortSignal;
   /**

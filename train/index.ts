@@ -1,9 +1,11 @@
 /**
  * train: `fit`/`evaluate` (Keras's contract for any model, loss and data), the one training step and
- * evaluation step, losses and metrics, callbacks, checkpoints (safetensors, `save`/`load`) and the plots.
+ * evaluation step, losses and metrics, callbacks, checkpoints (safetensors, `save`/`load`), the plots,
+ * and the recipe (recipe.ts): a run's model, optimizer and schedule from plain data, which the command
+ * line and a page both build from.
  * Imports engine, layers, optim and data.
  *
- * In a page too: this entry imports nothing of Node. `fit`, `evaluate`, `rangeTest`, the steps, losses,
+ * In a page too: this entry imports nothing of Node. `fit`, `evaluate`, `rangeTest`, the recipe, the steps, losses,
  * metrics, History, EarlyStopping, LearningRateScheduler, TerminateOnNaN, the encoders
  * (`encodeCheckpoint`/`decodeCheckpoint`, `encodeSafetensors`/`decodeSafetensors`, `exportOnnx`: bytes in, bytes out)
  * and the plot specs all run there. What writes or reads files, or the terminal, is Node only and asks
@@ -50,4 +52,9 @@ export { curvesSpec, lrFindSpec, sweepSpec, epochAxis, renderSvg, requirePlotPac
 export type { VegaLiteSpec, SweepRun, LrFindPlot } from './plots.js';
 export type { Callback, TrainContext, Model, OptimizerLike, ScheduleLike } from './types.js';
 export { rangeTest } from './rangeTest.js';
+export {
+  OPTIMIZER_NAMES, DEFAULT_LR, MOMENTUM_DEFAULT, SCHEDULE_NAMES, SCHEDULE_PARAMS, SCHEDULE_HELP, RECIPE_DEFAULTS, RecipeError, Restarted, seeds,
+  parseScheduleSpec, formatScheduleSpec, parseDecimal, checkRecipe, buildModel, buildOptimizer, buildSchedule, spansRun, cyclesOf,
+} from './recipe.js';
+export type { Recipe, OptimizerName, ScheduleName, ScheduleSpec, ScheduleParam, ScheduleParamKind, RunSchedule } from './recipe.js';
 export type { RangeTestOptions } from './rangeTest.js';

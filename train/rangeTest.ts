@@ -4,7 +4,7 @@
  * suggestions) and is handed `trainStep` as its step, so the loss is computed in the one place training
  * computes it. The data and the loss are checked as `fit` checks them, before the first step.
  */
-import { DataLoader, type Dataset } from '../data/index.js';
+import { DataLoader, type Dataset, type LoaderOptions } from '../data/index.js';
 import { findLearningRate, type FindLearningRateOptions, type LrFinderResult } from '../optim/index.js';
 import { arraysToDataset, checkData, type ArrayData } from './data.js';
 import { resolveLoss, type LossFunction, type LossName } from './losses.js';
@@ -21,8 +21,8 @@ export interface RangeTestOptions extends Omit<FindLearningRateOptions, 'model'>
   batchSize?: number;
   /** The loader's seed (default 1). */
   seed?: number;
-  /** Random shifts of up to 2 pixels for 28×28 images, as `fit`'s `augment` (default false). */
-  augment?: boolean;
+  /** Augmentation of image data, as `fit`'s `augment` (default false). */
+  augment?: LoaderOptions['augment'];
 }
 
 /**

@@ -9,10 +9,14 @@
 import { BackendError } from '../errors.js';
 import { threadsReady as poolReady } from '../threads/index.js';
 import { jsKernels } from './js.js';
-import type { AdamStep, BackendName, Kernels, SgdStep } from './kernels.js';
+import type {
+  AdaBoundStep, AdamStep, AdamaxStep, BackendName, Kernels, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep, SgdStep,
+} from './kernels.js';
 import { wasmKernelsAsync, wasmKernelsSync } from './wasm.js';
 
-export type { AdamStep, BackendName, Kernels, SgdStep };
+export type {
+  AdaBoundStep, AdamStep, AdamaxStep, BackendName, Kernels, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep, SgdStep,
+};
 
 let active: Kernels | null = null;
 
@@ -106,4 +110,45 @@ export function adamUpdate(
   w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdamStep, N: number,
 ): void {
   kernels().adamUpdate(w, m, v, vmax, g, step, N);
+}
+
+// The updates of Adamax, RAdam, AdaBound, Lion, Muon and Lookahead on the current backend
+// (engine/kernels/updates.ts has the loops and the formulas), each taking the step's hyper-parameters
+// as a record.
+
+/** The Adamax update in place: w, m, u, g are (N). */
+export function adamaxUpdate(w: Float32Array, m: Float32Array, u: Float32Array, g: Float32Array, step: AdamaxStep, N: number): void {
+  kernels().adamaxUpdate(w, m, u, g, step, N);
+}
+
+/** The RAdam update in place: w, m, v, g are (N). */
+export function radamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, step: RAdamStep, N: number): void {
+  kernels().radamUpdate(w, m, v, g, step, N);
+}
+
+/** The AdaBound update in place: w, m, v, vmax, g are (N), vmax null without AMSBound. */
+export function adaboundUpdate(
+  w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdaBoundStep, N: number,
+): void {
+  kernels().adaboundUpdate(w, m, v, vmax, g, step, N);
+}
+
+/** The Lion update in place: w, m, g are (N). */
+export function lionUpdate(w: Float32Array, m: Float32Array, g: Float32Array, step: LionStep, N: number): void {
+  kernels().lionUpdate(w, m, g, step, N);
+}
+
+/** Muon's momentum: the buffer b in place, the matrix to orthogonalize into u. u, b, g are (N). */
+export function muonMomentum(u: Float32Array, b: Float32Array, g: Float32Array, step: MuonMomentumStep, N: number): void {
+  kernels().muonMomentum(u, b, g, step, N);
+}
+
+/** Muon's step from the orthogonalized update o: w = w·(1 − lr·weightDecay) − adjustedLr·o. */
+export function muonApply(w: Float32Array, o: Float32Array, step: MuonApplyStep, N: number): void {
+  kernels().muonApply(w, o, step, N);
+}
+
+/** Lookahead's synchronisation: slow += alpha·(w − slow), then w = slow. w, slow are (N). */
+export function lookaheadSync(w: Float32Array, slow: Float32Array, step: LookaheadStep, N: number): void {
+  kernels().lookaheadSync(w, slow, step, N);
 }

@@ -8,7 +8,9 @@ import { batchNormBackward, batchNormForward, normalizeAffine } from '../kernels
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
 import { chooseAxis, jsGemmKit, zeroSkippingEnabled } from '../kernels/gemmPacked.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward } from '../kernels/linear.js';
-import { adamUpdate, sgdUpdate } from '../kernels/updates.js';
+import {
+  adaboundUpdate, adamUpdate, adamaxUpdate, lionUpdate, lookaheadSync, muonApply, muonMomentum, radamUpdate, sgdUpdate,
+} from '../kernels/updates.js';
 import { inSharedMemory, sharedMemory } from '../memory.js';
 import { runGemm, type PoolKernels } from '../threads/index.js';
 import { KIND_JS } from '../threads/protocol.js';
@@ -52,4 +54,11 @@ export const jsKernels: Kernels = {
   batchNormBackward,
   sgdUpdate,
   adamUpdate,
+  adamaxUpdate,
+  radamUpdate,
+  adaboundUpdate,
+  lionUpdate,
+  muonMomentum,
+  muonApply,
+  lookaheadSync,
 };

@@ -14,10 +14,12 @@
  * WebAssembly ones evaluate exp by a polynomial). Within a backend the bits never depend on the
  * thread count.
  */
-import type { AdamStep, SgdStep } from '../kernels/updates.js';
+import type {
+  AdaBoundStep, AdamStep, AdamaxStep, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep, SgdStep,
+} from '../kernels/updates.js';
 import type { Rng } from '../rng.js';
 
-export type { AdamStep, SgdStep };
+export type { AdaBoundStep, AdamStep, AdamaxStep, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep, SgdStep };
 
 /** The two backends: 'wasm' (SIMD kernels emitted at run time; the default where they validate) and 'js' (plain TypeScript). */
 export type BackendName = 'wasm' | 'js';
@@ -83,4 +85,18 @@ export interface Kernels {
   sgdUpdate(w: Float32Array, v: Float32Array | null, g: Float32Array, step: SgdStep, N: number): void;
   /** The Adam/AdamW update in place (kernels/updates.ts); vmax is null without AMSGrad. */
   adamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdamStep, N: number): void;
+  /** The Adamax update in place (kernels/updates.ts); u is the infinity norm. */
+  adamaxUpdate(w: Float32Array, m: Float32Array, u: Float32Array, g: Float32Array, step: AdamaxStep, N: number): void;
+  /** The RAdam update in place. */
+  radamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, step: RAdamStep, N: number): void;
+  /** The AdaBound update in place; vmax is null without AMSBound. */
+  adaboundUpdate(w: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, g: Float32Array, step: AdaBoundStep, N: number): void;
+  /** The Lion update in place. */
+  lionUpdate(w: Float32Array, m: Float32Array, g: Float32Array, step: LionStep, N: number): void;
+  /** Muon's momentum: the buffer b in place, the matrix to orthogonalize into u. */
+  muonMomentum(u: Float32Array, b: Float32Array, g: Float32Array, step: MuonMomentumStep, N: number): void;
+  /** Muon's step from the orthogonalized update o: w = w·(1 − lr·weightDecay) − adjustedLr·o. */
+  muonApply(w: Float32Array, o: Float32Array, step: MuonApplyStep, N: number): void;
+  /** Lookahead's synchronisation: slow += alpha·(w − slow), then w = slow. */
+  lookaheadSync(w: Float32Array, slow: Float32Array, step: LookaheadStep, N: number): void;
 }

@@ -15,7 +15,8 @@ import { KIND_WASM } from '../threads/protocol.js';
 import { wasmGemmKit, wasmScratchBytes } from '../threads/wasmKit.js';
 import { allocPersistent, release, sharedMemory } from '../memory.js';
 import {
-  adamFactors, compileKernels, compileKernelsAsync, instantiateKernels, sgdFactors, wasmSupport, type WasmKernels, type WasmModule,
+  adaboundArgs, adamaxArgs, adamFactors, compileKernels, compileKernelsAsync, instantiateKernels, lionArgs, lookaheadArgs, muonApplyArgs,
+  muonMomentumArgs, radamArgs, sgdFactors, wasmSupport, type WasmKernels, type WasmModule,
 } from '../wasm/index.js';
 import type { Kernels } from './kernels.js';
 import { PrivateKernelMemory, SharedKernelMemory, Staging, type KernelMemory } from './staging.js';
@@ -96,6 +97,13 @@ function makeKernels(module: WasmModule): Kernels {
   const rngState = new Int32Array(4);
   const sgd = k.raw('sgdUpdate');
   const adam = k.raw('adamUpdate');
+  const adamax = k.raw('adamaxUpdate');
+  const radam = k.raw('radamUpdate');
+  const adabound = k.raw('adaboundUpdate');
+  const lion = k.raw('lionUpdate');
+  const muonMom = k.raw('muonMomentum');
+  const muonStep = k.raw('muonApply');
+  const lookahead = k.raw('lookaheadSync');
 
   return {
     name: 'wasm',
@@ -199,5 +207,46 @@ function makeKernels(module: WasmModule): Kernels {
       runCall('adamUpdate', adam, args, [F, F, F, F, F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 14, N, 8 * N);
       s.done();
     },
+    // The newer optimizers' updates: elementwise, split like Adam's (`steps`: F for each array, 0 for the scalars).
+    adamaxUpdate(w, m, u, g, step, N) {
+      const args = [s.inout(w), s.inout(m), s.inout(u), s.in(g), ...adamaxArgs(step), N];
+      runCall('adamaxUpdate', adamax, args, arrays(4, args.length), args.length - 1, N, 8 * N);
+      s.done();
+    },
+    radamUpdate(w, m, v, g, step, N) {
+      const args = [s.inout(w), s.inout(m), s.inout(v), s.in(g), ...radamArgs(step), N];
+      runCall('radamUpdate', radam, args, arrays(4, args.length), args.length - 1, N, 8 * N);
+      s.done();
+    },
+    adaboundUpdate(w, m, v, vmax, g, step, N) {
+      const args = [s.inout(w), s.inout(m), s.inout(v), s.inout(vmax), s.in(g), ...adaboundArgs(step), N];
+      runCall('adaboundUpdate', adabound, args, arrays(5, args.length), args.length - 1, N, 10 * N);
+      s.done();
+    },
+    lionUpdate(w, m, g, step, N) {
+      const args = [s.inout(w), s.inout(m), s.in(g), ...lionArgs(step), N];
+      runCall('lionUpdate', lion, args, arrays(3, args.length), args.length - 1, N, 6 * N);
+      s.done();
+    },
+    muonMomentum(u, b, g, step, N) {
+      const args = [s.out(u), s.inout(b), s.in(g), ...muonMomentumArgs(step), N];
+      runCall('muonMomentum', muonMom, args, arrays(3, args.length), args.length - 1, N, 4 * N);
+      s.done();
+    },
+    muonApply(w, o, step, N) {
+      const args = [s.inout(w), s.in(o), ...muonApplyArgs(step), N];
+      runCall('muonApply', muonStep, args, arrays(2, args.length), args.length - 1, N, 3 * N);
+      s.done();
+    },
+    lookaheadSync(w, slow, step, N) {
+      const args = [s.inout(w), s.inout(slow), ...lookaheadArgs(step), N];
+      runCall('lookaheadSync', lookahead, args, arrays(2, args.length), args.length - 1, N, 3 * N);
+      s.done();
+    },
   };
+}
+
+/** runCall's `steps` for an update whose first `n` arguments are float arrays and the rest scalars. */
+function arrays(n: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (i < n ? F : 0));
 }

@@ -74,6 +74,7 @@ export const CALLS = [
   'reluForward', 'reluBackward', 'biasForward', 'biasReluForward', 'biasReluBackward', 'sgdUpdate', 'adamUpdate',
   'tanhForward', 'tanhBackward', 'sigmoidForward', 'sigmoidBackward', 'dropoutBackward',
   'batchNormStats', 'batchNormApply', 'batchNormBackward',
+  'adamaxUpdate', 'radamUpdate', 'adaboundUpdate', 'lionUpdate', 'muonMomentum', 'muonApply', 'lookaheadSync',
 ] as const;
 export type CallName = (typeof CALLS)[number];
 

@@ -119,7 +119,7 @@ const OP = {
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
   i32Rotl: 0x77,
   f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95, f32Min: 0x96, f32Max: 0x97,
-  f64Sqrt: 0x9f, f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, f64Min: 0xa4, f64Max: 0xa5,
+  f64Abs: 0x99, f64Sqrt: 0x9f, f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, f64Min: 0xa4, f64Max: 0xa5,
   f32DemoteF64: 0xb6, f64ConvertI32U: 0xb8, f64PromoteF32: 0xbb,
 } as const;
 
@@ -135,7 +135,7 @@ const SIMD = {
   i32x4AllTrue: 0xa3, i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4Add: 0xae, i32x4Sub: 0xb1, i32x4TruncSatF32x4S: 0xf8,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7,
   f32x4Min: 0xe8, f32x4Max: 0xe9, f32x4Pmin: 0xea, f32x4Pmax: 0xeb,
-  f64x2Sqrt: 0xef, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2, f64x2Div: 0xf3, f64x2Min: 0xf4, f64x2Max: 0xf5,
+  f64x2Abs: 0xec, f64x2Sqrt: 0xef, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2, f64x2Div: 0xf3, f64x2Min: 0xf4, f64x2Max: 0xf5,
   f32x4RelaxedMadd: 0x105,
 } as const;
 
@@ -504,6 +504,10 @@ export class FunctionBuilder {
   f64Sqrt(a: Expr): Expr { return this.core('f64.sqrt', OP.f64Sqrt, [a], ['f64'], 'f64'); }
   f64Max(a: Expr, b: Expr): Expr { return this.core('f64.max', OP.f64Max, [a, b], ['f64', 'f64'], 'f64'); }
   f64Gt(a: Expr, b: Expr): Expr { return this.core('f64.gt', OP.f64Gt, [a, b], ['f64', 'f64'], 'i32'); }
+  /** f64.min: NaN if either operand is NaN; min(−0, +0) = −0 (as Math.min). */
+  f64Min(a: Expr, b: Expr): Expr { return this.core('f64.min', OP.f64Min, [a, b], ['f64', 'f64'], 'f64'); }
+  /** f64.abs: clears the sign bit (NaN stays NaN). */
+  f64Abs(a: Expr): Expr { return this.core('f64.abs', OP.f64Abs, [a], ['f64'], 'f64'); }
   /** f32 → f64, exact. */
   f64PromoteF32(a: Expr): Expr { return this.core('f64.promote_f32', OP.f64PromoteF32, [a], ['f32'], 'f64'); }
   /** f64 → f32, round to nearest even (what a Float32Array store does). */
@@ -587,6 +591,13 @@ export class FunctionBuilder {
   f64x2Mul(a: Expr, b: Expr): Expr { return this.simd('f64x2.mul', SIMD.f64x2Mul, [a, b], ['v128', 'v128'], 'v128'); }
   f64x2Div(a: Expr, b: Expr): Expr { return this.simd('f64x2.div', SIMD.f64x2Div, [a, b], ['v128', 'v128'], 'v128'); }
   f64x2Sqrt(a: Expr): Expr { return this.simd('f64x2.sqrt', SIMD.f64x2Sqrt, [a], ['v128'], 'v128'); }
+  /** f64x2.max: NaN in a lane if either operand's lane is NaN; max(−0, +0) = +0 (as Math.max). */
+  f64x2Max(a: Expr, b: Expr): Expr { return this.simd('f64x2.max', SIMD.f64x2Max, [a, b], ['v128', 'v128'], 'v128'); }
+  /** f64x2.min: NaN in a lane if either operand's lane is NaN; min(−0, +0) = −0 (as Math.min). */
+  f64x2Min(a: Expr, b: Expr): Expr { return this.simd('f64x2.min', SIMD.f64x2Min, [a, b], ['v128', 'v128'], 'v128'); }
+  f64x2Abs(a: Expr): Expr { return this.simd('f64x2.abs', SIMD.f64x2Abs, [a], ['v128'], 'v128'); }
+  f64x2Gt(a: Expr, b: Expr): Expr { return this.simd('f64x2.gt', SIMD.f64x2Gt, [a, b], ['v128', 'v128'], 'v128'); }
+  f64x2Lt(a: Expr, b: Expr): Expr { return this.simd('f64x2.lt', SIMD.f64x2Lt, [a, b], ['v128', 'v128'], 'v128'); }
   /** f64x2.promote_low_f32x4: f32 lanes 0–1 to two f64 lanes, exactly. */
   f64x2PromoteLowF32x4(a: Expr): Expr {
     return this.simd('f64x2.promote_low_f32x4', SIMD.f64x2PromoteLowF32x4, [a], ['v128'], 'v128');

@@ -25,12 +25,16 @@
 import { ModuleBuilder } from './encoder.js';
 import { ELEMENTWISE_EXPORTS, emitElementwise } from './elementwise.js';
 import { GEMM_EXPORTS, emitGemm } from './gemm.js';
-import { OPTIM_EXPORTS, emitOptim } from './optim.js';
+import { OPTIM_EXPORTS, OPTIM_ZOO_EXPORTS, emitOptim, emitOptimZoo } from './optim.js';
 import { ACTIVATION_EXPORTS, emitActivation } from './activation.js';
 import { NORM_EXPORTS, emitNorm } from './norm.js';
 import { requireWebAssembly, webAssembly } from './runtime.js';
 import type { WasmInstance, WasmMemory, WasmModule, WebAssemblyApi } from './runtime.js';
-import { adamStepFactors, type AdamStep, type SgdStep } from '../kernels/updates.js';
+import {
+  adaboundFactors, adamaxFactors, adamStepFactors, lionFactors, radamFactors,
+  type AdaBoundStep, type AdamaxStep, type AdamStep, type LionStep, type LookaheadStep, type MuonApplyStep, type MuonMomentumStep,
+  type RAdamStep, type SgdStep,
+} from '../kernels/updates.js';
 
 export { MR, NR, SPARSE_FRACTION, gemmScratchBytes, indexBytes, packedBytes, panelCount } from './gemm.js';
 export type { WasmMemory, WasmModule } from './runtime.js';
@@ -118,6 +122,7 @@ export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array {
   emitGemm(mod, { fma: opts.fma });
   emitElementwise(mod);
   emitOptim(mod);
+  emitOptimZoo(mod);
   emitActivation(mod);
   emitNorm(mod);
   // Which tile loop was built, readable from any instance (a worker, a checkpoint's metadata).
@@ -192,7 +197,7 @@ export interface WasmKernels {
 type Raw = (...args: (number | boolean)[]) => number | undefined;
 
 /** Every function the kernel module exports (instantiateKernels checks that each is there). */
-export const KERNEL_EXPORTS = [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS] as const;
+export const KERNEL_EXPORTS = [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS] as const;
 export type KernelExport = (typeof KERNEL_EXPORTS)[number];
 
 /** Instantiates the compiled kernel module over `memory` (the one it was built to import). */
@@ -243,4 +248,41 @@ export function sgdFactors(s: SgdStep): number[] {
 export function adamFactors(s: AdamStep): number[] {
   const { stepSize, bc2Sqrt, shrink } = adamStepFactors(s);
   return [stepSize, bc2Sqrt, shrink, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.coupledDecay];
+}
+
+// The scalar arguments of the newer optimizers' updates (wasm/optim.ts `emitOptimZoo`), in each export's
+// order, from the factor functions the JavaScript loops use too (kernels/updates.ts): one computation
+// of the step's numbers for both backends.
+
+export function adamaxArgs(s: AdamaxStep): number[] {
+  const f = adamaxFactors(s);
+  return [f.clr, f.beta1, f.oneMinusBeta1, f.beta2, f.eps, f.weightDecay];
+}
+
+export function radamArgs(s: RAdamStep): number[] {
+  const f = radamFactors(s);
+  return [f.lr, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.bc1, f.sqrtBc2, f.rectified ? 1 : 0, f.rect];
+}
+
+export function adaboundArgs(s: AdaBoundStep): number[] {
+  const f = adaboundFactors(s);
+  return [f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.stepSize, f.lower, f.upper];
+}
+
+export function lionArgs(s: LionStep): number[] {
+  const f = lionFactors(s);
+  return [f.lr, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.shrink];
+}
+
+/** 1 − momentum as kernels/updates.ts computes it, so both loops multiply by the same number. */
+export function muonMomentumArgs(s: MuonMomentumStep): number[] {
+  return [s.momentum, 1 - s.momentum, s.nesterov ? 1 : 0];
+}
+
+export function muonApplyArgs(s: MuonApplyStep): number[] {
+  return [1 - s.lr * s.weightDecay, s.adjustedLr];
+}
+
+export function lookaheadArgs(s: LookaheadStep): number[] {
+  return [s.alpha];
 }

@@ -72,6 +72,35 @@ export class F64Lanes {
     return this.vector ? f.v128Bitselect(a(), b(), f.f32x4Gt(a(), b())) : f.select(a(), b(), f.f32Gt(a(), b()));
   }
 
+  /** max(a, b) and min(a, b) as Math.max and Math.min: NaN if either is NaN, max(−0, +0) = +0. */
+  max(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Max(a, b) : this.f.f64Max(a, b); }
+  min(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Min(a, b) : this.f.f64Min(a, b); }
+  abs(a: Expr): Expr { return this.vector ? this.f.f64x2Abs(a) : this.f.f64Abs(a); }
+
+  /** The constant x at this width. */
+  constant(x: number): Expr {
+    return this.vector ? this.f.f64x2Splat(this.f.f64(x)) : this.f.f64(x);
+  }
+
+  /** `x > 0 ? 1 : x < 0 ? −1 : x` for temporary `name` (±0 and NaN stay as they are, as Math.sign). */
+  sign(name: string): Expr {
+    const f = this.f;
+    const x = () => this.get(name);
+    if (this.vector) {
+      return f.v128Bitselect(
+        this.constant(1),
+        f.v128Bitselect(this.constant(-1), x(), f.f64x2Lt(x(), this.constant(0))),
+        f.f64x2Gt(x(), this.constant(0)),
+      );
+    }
+    return f.select(f.f64(1), f.select(f.f64(-1), x(), f.f64Lt(x(), f.f64(0))), f.f64Gt(x(), f.f64(0)));
+  }
+
+  /** max(a, b) of float32 values as stored (Math.max's rule: NaN wins; AMSBound's vmax). */
+  maxF32(a: Expr, b: Expr): Expr {
+    return this.vector ? this.f.f32x4Max(a, b) : this.f.f32Max(a, b);
+  }
+
   add(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Add(a, b) : this.f.f64Add(a, b); }
   sub(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Sub(a, b) : this.f.f64Sub(a, b); }
   mul(a: Expr, b: Expr): Expr { return this.vector ? this.f.f64x2Mul(a, b) : this.f.f64Mul(a, b); }
@@ -221,4 +250,206 @@ function adamStep(L: F64Lanes, at: (p: string) => Expr, amsgrad: boolean): void 
   }
   L.store(at('w'), L.sub(L.get('wi'),
     L.div(L.mul(L.param('stepSize'), L.get('mi')), L.add(L.div(L.sqrt(L.get('second')), L.param('bc2Sqrt')), L.param('eps')))));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The updates of Adamax, RAdam, AdaBound, Lion, Muon (its momentum and its step) and Lookahead's
+// synchronisation: the WebAssembly twins of engine/kernels/updates.ts's loops, in float64 pairs as the
+// two above, the same operations in the same order, so the results are the JavaScript loops' bits.
+// Each function's parameters are the per-step numbers that updates.ts's `xFactors(step)` computes
+// once for both backends (the records below); a boolean chooses between two loops, outside them.
+// ---------------------------------------------------------------------------------------------------
+
+export const OPTIM_ZOO_EXPORTS = ['adamaxUpdate', 'radamUpdate', 'adaboundUpdate', 'lionUpdate', 'muonMomentum', 'muonApply', 'lookaheadSync'] as const;
+
+/** Adamax's per-step numbers (kernels/updates.ts `adamaxFactors`). */
+export interface AdamaxFactors { clr: number; beta1: number; oneMinusBeta1: number; beta2: number; eps: number; weightDecay: number }
+/** RAdam's per-step numbers (kernels/updates.ts `radamFactors`). */
+export interface RAdamFactors {
+  lr: number; beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number; eps: number; weightDecay: number;
+  bc1: number; sqrtBc2: number; rectified: boolean; rect: number;
+}
+/** AdaBound's per-step numbers (kernels/updates.ts `adaboundFactors`). */
+export interface AdaBoundFactors {
+  beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number; eps: number; weightDecay: number;
+  stepSize: number; lower: number; upper: number;
+}
+/** Lion's per-step numbers (kernels/updates.ts `lionFactors`). */
+export interface LionFactors { lr: number; beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number; shrink: number }
+
+export function emitOptimZoo(mod: ModuleBuilder): void {
+  emitAdamax(mod);
+  emitRadam(mod);
+  emitAdabound(mod);
+  emitLion(mod);
+  emitMuonMomentum(mod);
+  emitMuonApply(mod);
+  emitLookaheadSync(mod);
+}
+
+// adamaxUpdate(w, m, u, g, clr, beta1, oneMinusBeta1, beta2, eps, weightDecay, N):
+//   for i in [0, N):
+//     wi = w[i];  gi = g[i] + weightDecay·wi
+//     mi = beta1·m[i] + oneMinusBeta1·gi;  ui = max(beta2·u[i], |gi| + eps)
+//     m[i] = mi;  u[i] = ui;  w[i] = wi − clr·(mi / ui)
+function emitAdamax(mod: ModuleBuilder): void {
+  const f = mod.func('adamaxUpdate', {
+    w: 'i32', m: 'i32', u: 'i32', g: 'i32', clr: 'f64', beta1: 'f64', oneMinusBeta1: 'f64', beta2: 'f64', eps: 'f64', weightDecay: 'f64', N: 'i32',
+  });
+  declare(f, ['clr', 'beta1', 'oneMinusBeta1', 'beta2', 'eps', 'weightDecay'], ['wi', 'gi', 'mi', 'ui']);
+  pairs(f, 'adamax', (L, at) => {
+    L.set('wi', L.load(at('w')));
+    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
+    L.set('ui', L.max(L.mul(L.param('beta2'), L.load(at('u'))), L.add(L.abs(L.get('gi')), L.param('eps'))));
+    L.store(at('m'), L.get('mi'));
+    L.store(at('u'), L.get('ui'));
+    L.store(at('w'), L.sub(L.get('wi'), L.mul(L.param('clr'), L.div(L.get('mi'), L.get('ui')))));
+  });
+}
+
+// radamUpdate(w, m, v, g, lr, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, bc1,
+//             sqrtBc2, rectified, rect, N):
+//   for i in [0, N):
+//     wi = w[i];  gi = g[i] + weightDecay·wi
+//     mi = beta1·m[i] + oneMinusBeta1·gi;  vi = beta2·v[i] + (oneMinusBeta2·gi)·gi;  m[i] = mi;  v[i] = vi
+//     rectified: w[i] = wi − (((mi / bc1)·lr)·(sqrtBc2 / (√vi + eps)))·rect
+//     otherwise: w[i] = wi − (mi / bc1)·lr
+function emitRadam(mod: ModuleBuilder): void {
+  const f = mod.func('radamUpdate', {
+    w: 'i32', m: 'i32', v: 'i32', g: 'i32', lr: 'f64', beta1: 'f64', oneMinusBeta1: 'f64', beta2: 'f64', oneMinusBeta2: 'f64',
+    eps: 'f64', weightDecay: 'f64', bc1: 'f64', sqrtBc2: 'f64', rectified: 'i32', rect: 'f64', N: 'i32',
+  });
+  declare(f, ['lr', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'eps', 'weightDecay', 'bc1', 'sqrtBc2', 'rect'], ['wi', 'gi', 'mi', 'vi', 'avg']);
+  const moments = (L: F64Lanes, at: (p: string) => Expr) => {
+    L.set('wi', L.load(at('w')));
+    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
+    L.set('vi', L.add(L.mul(L.param('beta2'), L.load(at('v'))), L.mul(L.mul(L.param('oneMinusBeta2'), L.get('gi')), L.get('gi'))));
+    L.store(at('m'), L.get('mi'));
+    L.store(at('v'), L.get('vi'));
+    L.set('avg', L.mul(L.div(L.get('mi'), L.param('bc1')), L.param('lr')));
+  };
+  f.if(f.get('rectified'), () => {
+    pairs(f, 'rectified', (L, at) => {
+      moments(L, at);
+      // Operands are emitted inline, first to last: the adaptive factor inside the product it joins.
+      L.store(at('w'), L.sub(L.get('wi'),
+        L.mul(L.mul(L.get('avg'), L.div(L.param('sqrtBc2'), L.add(L.sqrt(L.get('vi')), L.param('eps')))), L.param('rect'))));
+    });
+  }, () => {
+    pairs(f, 'momentum', (L, at) => {
+      moments(L, at);
+      L.store(at('w'), L.sub(L.get('wi'), L.get('avg')));
+    });
+  });
+}
+
+// adaboundUpdate(w, m, v, vmax, g, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay,
+//                stepSize, lower, upper, N):
+//   for i in [0, N):
+//     wi = w[i];  gi = g[i] + weightDecay·wi
+//     mi = beta1·m[i] + oneMinusBeta1·gi;  vi = beta2·v[i] + (oneMinusBeta2·gi)·gi;  m[i] = mi;  v[i] = vi
+//     second = vi, or with AMSBound: vmax[i] = max(vmax[i], v[i]) in float32 as stored; second = vmax[i]
+//     w[i] = wi − min(max(stepSize / (√second + eps), lower), upper)·mi
+function emitAdabound(mod: ModuleBuilder): void {
+  const f = mod.func('adaboundUpdate', {
+    w: 'i32', m: 'i32', v: 'i32', vmax: 'i32', g: 'i32', beta1: 'f64', oneMinusBeta1: 'f64', beta2: 'f64', oneMinusBeta2: 'f64',
+    eps: 'f64', weightDecay: 'f64', stepSize: 'f64', lower: 'f64', upper: 'f64', N: 'i32',
+  });
+  declare(f, ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'eps', 'weightDecay', 'stepSize', 'lower', 'upper'], ['wi', 'gi', 'mi', 'vi', 'second']);
+  f.local('vf2', 'v128');
+  f.local('vf1', 'f32');
+  const step = (L: F64Lanes, at: (p: string) => Expr, amsbound: boolean) => {
+    L.set('wi', L.load(at('w')));
+    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
+    L.set('vi', L.add(L.mul(L.param('beta2'), L.load(at('v'))), L.mul(L.mul(L.param('oneMinusBeta2'), L.get('gi')), L.get('gi'))));
+    L.store(at('m'), L.get('mi'));
+    if (amsbound) {
+      L.set('vf', L.narrow(L.get('vi')));
+      L.storeF32(at('v'), L.get('vf'));
+      L.set('vf', L.maxF32(L.loadF32(at('vmax')), L.get('vf')));
+      L.storeF32(at('vmax'), L.get('vf'));
+      L.set('second', L.widen(L.get('vf')));
+    } else {
+      L.store(at('v'), L.get('vi'));
+      L.set('second', L.get('vi'));
+    }
+    L.store(at('w'), L.sub(L.get('wi'),
+      L.mul(L.min(L.max(L.div(L.param('stepSize'), L.add(L.sqrt(L.get('second')), L.param('eps'))), L.param('lower')), L.param('upper')), L.get('mi'))));
+  };
+  f.if(f.i32Eqz(f.get('vmax')), () => {
+    pairs(f, 'adabound', (L, at) => step(L, at, false));
+  }, () => {
+    pairs(f, 'amsbound', (L, at) => step(L, at, true));
+  });
+}
+
+// lionUpdate(w, m, g, lr, beta1, oneMinusBeta1, beta2, oneMinusBeta2, shrink, N):
+//   for i in [0, N):
+//     gi = g[i];  mi = m[i];  c = beta1·mi + oneMinusBeta1·gi
+//     w[i] = w[i]·shrink − lr·sign(c);  m[i] = beta2·mi + oneMinusBeta2·gi
+function emitLion(mod: ModuleBuilder): void {
+  const f = mod.func('lionUpdate', {
+    w: 'i32', m: 'i32', g: 'i32', lr: 'f64', beta1: 'f64', oneMinusBeta1: 'f64', beta2: 'f64', oneMinusBeta2: 'f64', shrink: 'f64', N: 'i32',
+  });
+  declare(f, ['lr', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'shrink'], ['gi', 'mi', 'c']);
+  pairs(f, 'lion', (L, at) => {
+    L.set('gi', L.load(at('g')));
+    L.set('mi', L.load(at('m')));
+    L.set('c', L.add(L.mul(L.param('beta1'), L.get('mi')), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
+    L.store(at('w'), L.sub(L.mul(L.load(at('w')), L.param('shrink')), L.mul(L.param('lr'), L.sign('c'))));
+    L.store(at('m'), L.add(L.mul(L.param('beta2'), L.get('mi')), L.mul(L.param('oneMinusBeta2'), L.get('gi'))));
+  });
+}
+
+// muonMomentum(u, b, g, momentum, oneMinusMomentum, nesterov, N):
+//   for i in [0, N):
+//     bi = momentum·b[i] + oneMinusMomentum·g[i];  b[i] = bi
+//     u[i] = nesterov ? momentum·bi + oneMinusMomentum·g[i] : bi
+function emitMuonMomentum(mod: ModuleBuilder): void {
+  const f = mod.func('muonMomentum', { u: 'i32', b: 'i32', g: 'i32', momentum: 'f64', oneMinusMomentum: 'f64', nesterov: 'i32', N: 'i32' });
+  declare(f, ['momentum', 'oneMinusMomentum'], ['gi', 'bi']);
+  const buffer = (L: F64Lanes, at: (p: string) => Expr) => {
+    L.set('gi', L.load(at('g')));
+    L.set('bi', L.add(L.mul(L.param('momentum'), L.load(at('b'))), L.mul(L.param('oneMinusMomentum'), L.get('gi'))));
+    L.store(at('b'), L.get('bi'));
+  };
+  f.if(f.get('nesterov'), () => {
+    pairs(f, 'nesterov', (L, at) => {
+      buffer(L, at);
+      L.store(at('u'), L.add(L.mul(L.param('momentum'), L.get('bi')), L.mul(L.param('oneMinusMomentum'), L.get('gi'))));
+    });
+  }, () => {
+    pairs(f, 'plain', (L, at) => {
+      buffer(L, at);
+      L.store(at('u'), L.get('bi'));
+    });
+  });
+}
+
+// muonApply(w, orth, shrink, rate, N):  for i in [0, N):  w[i] = w[i]·shrink − rate·orth[i]
+// (orth: the orthogonalized update; `o` is the loop's byte offset)
+function emitMuonApply(mod: ModuleBuilder): void {
+  const f = mod.func('muonApply', { w: 'i32', orth: 'i32', shrink: 'f64', rate: 'f64', N: 'i32' });
+  declare(f, ['shrink', 'rate'], []);
+  pairs(f, 'apply', (L, at) => {
+    L.store(at('w'), L.sub(L.mul(L.load(at('w')), L.param('shrink')), L.mul(L.param('rate'), L.load(at('orth')))));
+  });
+}
+
+// lookaheadSync(w, slow, alpha, N):
+//   for i in [0, N):  si = slow[i];  slow[i] = si + alpha·(w[i] − si);  w[i] = slow[i]  (the same float32)
+function emitLookaheadSync(mod: ModuleBuilder): void {
+  const f = mod.func('lookaheadSync', { w: 'i32', slow: 'i32', alpha: 'f64', N: 'i32' });
+  declare(f, ['alpha'], ['si']);
+  f.local('sf2', 'v128');
+  f.local('sf1', 'f32');
+  pairs(f, 'sync', (L, at) => {
+    L.set('si', L.load(at('slow')));
+    L.set('sf', L.narrow(L.add(L.get('si'), L.mul(L.param('alpha'), L.sub(L.load(at('w')), L.get('si'))))));
+    L.storeF32(at('slow'), L.get('sf'));
+    L.storeF32(at('w'), L.get('sf'));
+  });
 }

@@ -1,5 +1,5 @@
 import type { Optimizer } from '../optimizer.js';
-import { Schedule, checkIndex, checkPositiveInt } from './schedule.js';
+import { Schedule, checkCyclableMomentum, checkIndex, checkPositiveInt, writeMomentum } from './schedule.js';
 
 /** Options of `OneCycle` (PyTorch's `OneCycleLR` names and defaults). */
 export interface OneCycleOptions {
@@ -104,12 +104,7 @@ export class OneCycle extends Schedule {
       throw new RangeError(`${op}: invalid momentum range [${baseM}, ${maxM}], expected 0 <= baseMomentum <= maxMomentum < 1`);
     }
     this.cycleMomentum = options.cycleMomentum ?? true;
-    if (this.cycleMomentum) {
-      const group = optimizer.paramGroups[0] as unknown as Record<string, unknown>;
-      if (!Array.isArray(group.betas) && typeof group.momentum !== 'number') {
-        throw new TypeError(`${op}: ${optimizer.type} has neither momentum nor betas to cycle; pass cycleMomentum: false`);
-      }
-    }
+    if (this.cycleMomentum) checkCyclableMomentum(op, optimizer);
 
     const initialLr = maxLr / divFactor;
     const minLr = initialLr / finalDivFactor;
@@ -143,12 +138,7 @@ export class OneCycle extends Schedule {
   override step(t: number = this.last + 1): number {
     const { lr, momentum } = this.at(t);
     this.optimizer.lr = lr;
-    if (this.cycleMomentum) {
-      for (const group of this.optimizer.paramGroups as unknown as Record<string, unknown>[]) {
-        if (Array.isArray(group.betas)) group.betas = [momentum, group.betas[1]];
-        else group.momentum = momentum;
-      }
-    }
+    if (this.cycleMomentum) writeMomentum(this.optimizer, momentum);
     this.last = t;
     return lr;
   }

@@ -87,3 +87,23 @@ export function checkRate(op: string, name: string, value: number): void {
 export function checkPositiveInt(op: string, name: string, value: number): void {
   if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${op}: invalid ${name} ${value}, expected an integer > 0`);
 }
+
+/**
+ * Writes a cycled momentum to every group: to `betas[0]` where the optimizer has betas (the Adam
+ * family, Lion), else to `momentum` (SGD, RMSprop, Muon). OneCycle and Cyclic move it opposite to
+ * the rate, as PyTorch's do (its CyclicLR and OneCycleLR use beta1 for optimizers with betas).
+ */
+export function writeMomentum(optimizer: Optimizer<any>, momentum: number): void {
+  for (const group of optimizer.paramGroups as unknown as Record<string, unknown>[]) {
+    if (Array.isArray(group.betas)) group.betas = [momentum, group.betas[1]];
+    else if (typeof group.momentum === 'number') group.momentum = momentum;
+  }
+}
+
+/** A TypeError naming the optimizer when no group has a momentum or betas to cycle. */
+export function checkCyclableMomentum(op: string, optimizer: Optimizer<any>): void {
+  const groups = optimizer.paramGroups as unknown as Record<string, unknown>[];
+  if (!groups.some((g) => Array.isArray(g.betas) || typeof g.momentum === 'number')) {
+    throw new TypeError(`${op}: ${optimizer.type} has neither momentum nor betas to cycle; pass cycleMomentum: false`);
+  }
+}

