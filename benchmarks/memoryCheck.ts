@@ -14,9 +14,9 @@
  *
  *   npx tsx benchmarks/memoryCheck.ts [--rounds 5]
  */
-import { Rng, Tensor, allocPersistent, scoped, setThreads, threadsReady } from '../engine/index.js';
-import { PIXELS, POOL_IMAGES, floatPool, loadMnist, poolBatch } from './mnist.js';
-import { buildWorkload } from './workloads.js';
+import { Rng, Tensor, allocPersistent, setThreads, threadsReady } from '../engine/index.js';
+import { POOL_IMAGES, floatPool, loadMnist, poolBatch } from './mnist.js';
+import { buildWorkload, stepOf } from './workloads.js';
 
 const roundsAt = process.argv.indexOf('--rounds');
 const rounds = roundsAt < 0 ? 5 : Number(process.argv[roundsAt + 1]);
@@ -26,15 +26,10 @@ await threadsReady();
 const B = 64;
 const train = floatPool(loadMnist('train'), POOL_IMAGES, allocPersistent);
 const { model, opt } = buildWorkload('mlp', new Rng(1));
+const trainOn = stepOf(model, opt, B);
 const step = (b: number): number => {
   const { x, y } = poolBatch(train, b, B);
-  return scoped(() => {
-    const loss = Tensor.crossEntropy(model.forward(Tensor.from(x, { shape: [B, PIXELS] })), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-    return loss.item();
-  });
+  return trainOn(x, y);
 };
 for (let b = 0; b < 300; b++) step(b);
 
