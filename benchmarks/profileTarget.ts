@@ -8,9 +8,9 @@
  *   node --cpu-prof --import tsx benchmarks/profileTarget.ts --workload mlp --batch 64 --threads 2 --steps 2000
  */
 import type { BackendName } from '../engine/index.js';
-import { Rng, Tensor, allocPersistent, getBackend, parallelProductCount, scoped, setBackend, setThreads, threadsReady, usesFma } from '../engine/index.js';
-import { PIXELS, POOL_IMAGES, floatPool, loadMnist, parsePeerArgs, poolBatch } from './mnist.js';
-import { buildWorkload } from './workloads.js';
+import { Rng, allocPersistent, getBackend, parallelProductCount, setBackend, setThreads, threadsReady, usesFma } from '../engine/index.js';
+import { POOL_IMAGES, floatPool, loadMnist, parsePeerArgs, poolBatch } from './mnist.js';
+import { buildWorkload, stepOf } from './workloads.js';
 
 const args = parsePeerArgs(process.argv.slice(2));
 if (args.backend !== '') await setBackend(args.backend as BackendName);
@@ -21,16 +21,11 @@ const B = args.batch;
 const train = floatPool(loadMnist('train'), POOL_IMAGES, allocPersistent);
 const { model, opt } = buildWorkload(args.workload, new Rng(1));
 
-function step(b: number): number {
+const trainOn = stepOf(model, opt, B);
+const step = (b: number): number => {
   const { x, y } = poolBatch(train, b, B);
-  return scoped(() => {
-    const loss = Tensor.crossEntropy(model.forward(Tensor.from(x, { shape: [B, PIXELS] })), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-    return loss.item();
-  });
-}
+  return trainOn(x, y);
+};
 
 /** The profiled window: its name is what profile.ts looks for. */
 function profiledSteps(first: number, steps: number): number {

@@ -3,7 +3,7 @@
  * peer (peers/tapegrad.ts) times and what the profiler (profile.ts) profiles. Dense's defaults are
  * Keras's: Glorot-uniform kernel, zero bias; the loss is crossEntropy over the logits.
  */
-import type { Rng } from '../engine/index.js';
+import { Tensor, scoped, type Rng } from '../engine/index.js';
 import { BatchNorm, Dense, Dropout, ReLU, Sequential } from '../layers/index.js';
 import { Adam, SGD, type Optimizer } from '../optim/index.js';
 import { CLASSES, PIXELS, type Workload } from './mnist.js';
@@ -32,4 +32,19 @@ export function buildWorkload(workload: Workload, rng: Rng): { model: Sequential
       return { model, opt: new SGD(model.parameters(), { lr: 0.5 }) };
     }
   }
+}
+
+/**
+ * One training step on a batch of `batch` images (x: batch × PIXELS floats, y: labels), in a scope, as
+ * the tapegrad peer times it; returns the loss.
+ */
+export function stepOf(model: Sequential, opt: Optimizer, batch: number): (x: Float32Array, y: Int32Array) => number {
+  return (x, y) =>
+    scoped(() => {
+      const loss = Tensor.crossEntropy(model.forward(Tensor.from(x, { shape: [batch, PIXELS] })), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss.item();
+    });
 }

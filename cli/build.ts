@@ -6,9 +6,9 @@
  */
 import { Rng } from '../engine/index.js';
 import { loadDataset, splitValidation, type Dataset } from '../data/index.js';
-import { RecipeError, buildSchedule, seeds, type RunSchedule } from '../train/index.js';
+import { RecipeError, buildSchedule, checkBatches, seeds, type RunSchedule } from '../train/index.js';
 import type { Optimizer } from '../optim/index.js';
-import { UsageError, type TrainConfig } from './options.js';
+import { UsageError, flagName, type TrainConfig } from './options.js';
 
 export { buildModel, buildOptimizer, cyclesOf, seeds, spansRun } from '../train/index.js';
 
@@ -53,21 +53,13 @@ export function loadRunData(config: TrainConfig): RunData {
   return { train, validation: validation.count > 0 ? validation : undefined, test };
 }
 
-/**
- * BatchNorm normalizes by the batch's own variance in training, which one sample does not have
- * (PyTorch refuses it too: "Expected more than 1 value per channel"). A batch of one comes from
- * --batch-size 1, or as the last of each epoch when the training samples are one more than a multiple
- * of the batch size: found here, before training, rather than as a crash at the end of epoch 1.
- */
+/** The recipe's batch check (a batch of one under BatchNorm, train/recipe.ts checkBatches), as a UsageError naming the flags. */
 function checkBatchNorm(config: TrainConfig, count: number): void {
-  if (!config.batchNorm) return;
-  if (config.batchSize === 1) throw new UsageError('--batch-norm needs batches of at least 2 samples (--batch-size 1): BatchNorm normalizes by the batch\'s variance');
-  const b = config.batchSize;
-  if (count % b === 1) {
-    const near = [b + 1, b - 1, b + 2, b - 2, b + 3].find((c) => c >= 2 && count % c !== 1);
-    throw new UsageError(
-      `--batch-size ${b}: with --batch-norm, the last batch of each epoch would hold 1 of the ${count} training samples, and BatchNorm needs at least 2; choose another --batch-size${near ? ` (e.g. ${near})` : ''}`,
-    );
+  try {
+    checkBatches(config, config.batchSize, count, flagName);
+  } catch (e) {
+    if (e instanceof RecipeError) throw new UsageError(e.message);
+    throw e;
   }
 }
 

@@ -27,6 +27,7 @@ import {
   ModelCheckpoint,
   ProgressBar,
   curvesSpec,
+  describeOptimizer,
   evaluate,
   fit,
   renderSvg,
@@ -67,10 +68,8 @@ export interface TrainHooks {
 
 /** `sgd lr 0.05`, `muon lr 0.02 (Muon for the matrices, AdamW for the rest) in Lookahead k 5 alpha 0.5; augment affine,elastic`. */
 export function optimizerText(config: TrainConfig): string {
-  const muon = config.optimizer === 'muon' ? ' (Muon for the weight matrices, AdamW at 0.1 of the rate for the rest)' : '';
-  const lookahead = config.lookahead === null ? '' : ` in Lookahead k ${config.lookahead} alpha ${config.lookaheadAlpha}`;
   const augment = config.augment.length > 0 ? `; augment ${config.augment.join(',')}` : '';
-  return `${config.optimizer} lr ${config.lr}${muon}${lookahead}${augment}`;
+  return `${describeOptimizer(config)}${augment}`;
 }
 
 /** `1 epoch`, `10 epochs`; `1 batch`, `2 batches`. */

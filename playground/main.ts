@@ -8,9 +8,13 @@
  * "Link to these settings" writes such a link.
  */
 import {
-  DEFAULTS, FIELDS, SCHEDULES, DEFAULT_LR, SWITCHES, configFields, describeModel, parseConfig, shareUrl,
-  type FieldName, type OptimizerName, type TrainConfig,
+  DEFAULTS, FIELDS, OPTIMIZER_LABELS, SCHEDULE_LABELS, SWITCHES, configFields, describeModel, parseConfig, scheduleParts, scheduleText, shareUrl,
+  type FieldName, type TrainConfig,
 } from './config.js';
+import {
+  DEFAULT_LR, MOMENTUM_DEFAULT, OPTIMIZER_NAMES, SCHEDULE_DEFAULTS, SCHEDULE_NAMES, SCHEDULE_NOTES, SCHEDULE_PARAMS, describeOptimizer, formatScheduleSpec,
+  type OptimizerName, type ScheduleName,
+} from '../train/recipe.js';
 import { LiveChart, MAX_BATCH_POINTS, ProbabilitiesChart, embedLrFinder, epochRows, layerChart, layerRows, trainingChart } from './charts.js';
 import { clearDigitInput, initDigitInput, markGuesses, setProbabilitiesChart, showGuess, showTestDigits } from './digitInput.js';
 import { isolate, modeLine } from './isolation.js';
@@ -52,9 +56,38 @@ function setState(next: State): void {
 }
 
 // --- the form ----------------------------------------------------------------------------------------
+// The menus are the recipe's (train/recipe.ts): every optimizer and schedule the command line has, each
+// schedule's parameters as fields of their own, empty at their defaults (shown greyed).
 
+const optimizerSelect = form.elements.namedItem('optimizer') as HTMLSelectElement;
+for (const name of OPTIMIZER_NAMES) optimizerSelect.add(new Option(OPTIMIZER_LABELS[name], name));
 const scheduleSelect = form.elements.namedItem('schedule') as HTMLSelectElement;
-for (const [name, what] of Object.entries(SCHEDULES)) scheduleSelect.add(new Option(`${name}: ${what}`, name));
+for (const name of SCHEDULE_NAMES) scheduleSelect.add(new Option(`${name}: ${SCHEDULE_LABELS[name]}`, name));
+const scheduleParams = $('schedule-params');
+
+/** The fields of the chosen schedule's parameters (`schedule-max`...), empty: each at its default. */
+function showScheduleParams(name: ScheduleName): void {
+  const fields = Object.entries(SCHEDULE_PARAMS[name]).map(([key, kind]) => {
+    const label = document.createElement('label');
+    const fallback = SCHEDULE_DEFAULTS[name][key];
+    let input: HTMLInputElement | HTMLSelectElement;
+    if (Array.isArray(kind)) {
+      input = document.createElement('select');
+      input.add(new Option(`${fallback} (default)`, ''));
+      for (const choice of kind as readonly string[]) if (choice !== fallback) input.add(new Option(choice, choice));
+    } else {
+      input = document.createElement('input');
+      input.size = 6;
+      input.placeholder = fallback;
+      input.title = `${name}'s ${key}${kind === 'epochs' ? ', epochs joined by +' : ''}; empty: ${fallback}${SCHEDULE_NOTES[name] ? ` (${SCHEDULE_NOTES[name]})` : ''}`;
+    }
+    input.name = `schedule-${key}`;
+    input.dataset.param = key;
+    label.append(`${key} `, input);
+    return label;
+  });
+  scheduleParams.replaceChildren(...fields);
+}
 
 function field(name: FieldName): HTMLInputElement | HTMLSelectElement {
   return form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
@@ -62,24 +95,61 @@ function field(name: FieldName): HTMLInputElement | HTMLSelectElement {
 const isSwitch = (name: FieldName) => SWITCHES.includes(name);
 
 function setField(name: FieldName, value: string): void {
-  if (isSwitch(name)) (field(name) as HTMLInputElement).checked = value === '1';
+  if (name === 'schedule') {
+    const { name: schedule, params } = scheduleParts(value);
+    scheduleSelect.value = schedule;
+    showScheduleParams(schedule);
+    for (const input of scheduleParamFields()) input.value = params[input.dataset.param!] ?? '';
+  } else if (isSwitch(name)) (field(name) as HTMLInputElement).checked = value === '1';
   else field(name).value = value;
 }
 
+function scheduleParamFields(): (HTMLInputElement | HTMLSelectElement)[] {
+  return Array.from(scheduleParams.querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select'));
+}
+
 function fieldValue(name: FieldName): string {
+  if (name === 'schedule') return scheduleText(scheduleSelect.value, Object.fromEntries(scheduleParamFields().map((f) => [f.dataset.param!, f.value])));
   return isSwitch(name) ? ((field(name) as HTMLInputElement).checked ? '1' : '0') : field(name).value;
+}
+
+/**
+ * What the chosen optimizer takes: its momentum's default shown greyed (the field is off for one
+ * without momentum), Nesterov for SGD only. `fresh`: it was just chosen, so its own defaults apply.
+ */
+function showOptimizerFields(fresh: boolean): void {
+  const optimizer = field('optimizer').value as OptimizerName;
+  const momentum = field('momentum') as HTMLInputElement;
+  const nesterov = field('nesterov') as HTMLInputElement;
+  const own = MOMENTUM_DEFAULT[optimizer];
+  if (fresh) {
+    field('lr').value = String(DEFAULT_LR[optimizer]);
+    momentum.value = '';
+    if (optimizer !== 'sgd') nesterov.checked = false;
+  }
+  momentum.placeholder = own === undefined ? 'none' : String(own);
+  momentum.disabled = own === undefined && momentum.value === '';
+  nesterov.disabled = optimizer !== 'sgd' && !nesterov.checked;
 }
 
 const params = new URLSearchParams(location.search);
 {
   const initial = configFields(DEFAULTS);
-  for (const name of FIELDS) setField(name, params.get(name) ?? initial[name]);
+  for (const name of FIELDS) {
+    try {
+      setField(name, params.get(name) ?? initial[name]);
+    } catch (e) {
+      // A schedule the link spells wrong: the default's, and the reason shown.
+      setField(name, initial[name]);
+      text('form-error', (e as Error).message);
+    }
+  }
   // No rate in the URL: each optimizer starts from its own usual rate.
   if (!params.has('lr') && params.has('optimizer')) field('lr').value = String(DEFAULT_LR[field('optimizer').value as OptimizerName] ?? DEFAULTS.lr);
+  showOptimizerFields(false);
 }
-field('optimizer').addEventListener('change', () => {
-  field('lr').value = String(DEFAULT_LR[field('optimizer').value as OptimizerName]);
-});
+field('optimizer').addEventListener('change', () => showOptimizerFields(true));
+scheduleSelect.addEventListener('change', () => showScheduleParams(scheduleSelect.value as ScheduleName));
 
 /** The form as a TrainConfig, or null after showing what is wrong with it. */
 function readForm(): TrainConfig | null {
@@ -143,13 +213,13 @@ const WEIGHT_COLUMNS = 6;
 /** Makes the page ready for a run of `next`: the model line, fresh charts, tables and step view. */
 function beginRun(next: TrainConfig): void {
   config = next;
-  text('model', `${describeModel(config)}; ${config.optimizer} lr ${config.lr}, ${config.schedule}, batch ${config.batchSize}`);
+  text('model', `${describeModel(config)}; ${describeOptimizer(config)}, schedule ${formatScheduleSpec(config.schedule)}, batch ${config.batchSize}`);
   text('epoch', `0 / ${config.epochs}`);
   text('test-accuracy', '–');
   dropCharts();
   chart = trainingChart($('chart'), config.epochs, liveCharts.checked);
   layersChart = layerChart($('layer-chart'), config.epochs, liveCharts.checked);
-  layerNames = config.hidden.map((units, k) => `hidden ${k + 1}: ${units} ${config!.activation}`);
+  layerNames = config.layers.map((units, k) => `hidden ${k + 1}: ${units} ${config!.activation}`);
   batchEvery = Math.max(1, Math.ceil((config.epochs * Math.ceil(config.train / config.batchSize)) / MAX_BATCH_POINTS));
   batchCount = 0;
   $('epochs').querySelector('tbody')!.replaceChildren();

@@ -1,7 +1,7 @@
 /**
  * The training worker: it holds MNIST and the model, and trains the way `fit` and the command line do,
  * one train/ `trainStep` per batch and train/'s `evaluate` for the test pass, on the model, optimizer
- * and schedule config.ts builds. It posts what the page draws. Training runs in slices of about
+ * and schedule the recipe builds (train/recipe.ts, the command line's builders, from the page's config). It posts what the page draws. Training runs in slices of about
  * SLICE_MS; between slices the worker returns to its event loop, so the page's messages (pause, one
  * batch, reset, classify this drawing) are answered within a slice while it trains.
  *
@@ -13,9 +13,11 @@
 import { Rng, Tensor, getBackend, getThreads, noGrad, setBackend } from '../engine/index.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import { Dense, type Sequential } from '../layers/index.js';
-import type { Optimizer, Schedule } from '../optim/index.js';
-import { evaluate, rangeTest, resolveLoss, resolveMetrics, trainStep, type StepResult, type StepSetup } from '../train/index.js';
-import { buildModel, buildOptimizer, buildSchedule, seeds, type TrainConfig } from './config.js';
+import type { Optimizer } from '../optim/index.js';
+import {
+  buildModel, buildOptimizer, buildSchedule, evaluate, rangeTest, resolveLoss, resolveMetrics, seeds, trainStep, type RunSchedule, type StepResult, type StepSetup,
+} from '../train/index.js';
+import { CLASSES, INPUTS, noiseSeed, type TrainConfig } from './config.js';
 import { argmaxRows, measuredStep, pictureStep } from './inspect.js';
 import { fetchMnist, type LoadedMnist } from './mnist.js';
 import { GRID_SIZE, STEP_ROWS, WEIGHT_UNITS, type BatchPoint, type FromWorker, type LayerPoint, type ToWorker } from './protocol.js';
@@ -118,7 +120,7 @@ interface Run {
   config: TrainConfig;
   model: Sequential;
   optimizer: Optimizer;
-  schedule: Schedule | null;
+  schedule: RunSchedule | undefined;
   loader: DataLoader;
   setup: StepSetup & { model: Sequential };
   /** Draws the input noise (config.noise), or null without it. */
@@ -129,15 +131,15 @@ interface Run {
 let run: Run | null = null;
 
 function newRun(config: TrainConfig): Run {
-  const model = buildModel(config);
-  const optimizer = buildOptimizer(config, model.parameters());
+  const model = buildModel(config, INPUTS, CLASSES);
+  const optimizer = buildOptimizer(config, model);
   const loader = new DataLoader(data!.train.take(config.train), { batchSize: config.batchSize, seed: seeds.loader(config.seed) });
   const loss = resolveLoss('crossEntropy', 'playground');
   return {
     config, model, optimizer, loader,
     schedule: buildSchedule(config, optimizer, loader.batchesPerEpoch),
     setup: { model, optimizer, loss, metrics: resolveMetrics(['accuracy'], loss, true, 'playground') },
-    noise: config.noise > 0 ? new Rng(seeds.noise(config.seed)) : null,
+    noise: config.noise > 0 ? new Rng(noiseSeed(config.seed)) : null,
     gate: new Gate(),
     stopped: false,
   };
@@ -273,8 +275,9 @@ async function train(r: Run): Promise<void> {
   let lastStats = -Infinity;
   let testAccuracy = NaN;
   for (let epoch = 0; epoch < config.epochs; epoch++) {
-    // A schedule says what steps it: per-epoch ones here, per-batch ones (OneCycle) before each batch.
-    if (schedule !== null && schedule.stepsOn === 'epoch') schedule.step(epoch);
+    // A schedule says what steps it, as fit's LearningRateScheduler reads it: per-epoch ones here,
+    // per-batch ones (onecycle, cyclic) before each batch, metric ones (plateau) at the epoch's end.
+    if (schedule?.stepsOn === 'epoch') schedule.step(epoch);
     const epochStart = performance.now();
     let pausedMs = 0;
     let lossSum = 0;
@@ -295,7 +298,7 @@ async function train(r: Run): Promise<void> {
         lastSlice = performance.now();
       }
 
-      if (schedule !== null && schedule.stepsOn === 'batch') schedule.step(step);
+      if (schedule?.stepsOn === 'batch') schedule.step(step);
       const lr = optimizer.lr;
       model.train();
       addNoise(r, batch);
@@ -331,6 +334,8 @@ async function train(r: Run): Promise<void> {
       }
     }
     report.post({ lr: optimizer.lr, epoch, batch: batchesPerEpoch - 1, batchesPerEpoch }, true);
+    // The page holds out no validation set: the plateau is the training loss's, as fit's without one.
+    if (schedule?.stepsOn === 'metric') schedule.step(epoch, lossSum / seen);
     const trainSeconds = (performance.now() - epochStart - pausedMs) / 1000;
 
     post({ type: 'status', text: `epoch ${epoch + 1}: testing on ${data!.test.count.toLocaleString('en')} images…` });
@@ -369,8 +374,8 @@ function classify(pixels: Float32Array): void {
 /** The command line's range (tapegrad lr-find): 1e-5 to 10 over 100 batches, on a fresh model, through train/'s rangeTest. */
 function lrFind(config: TrainConfig): void {
   if (data === null) throw new Error('lr-find: MNIST is not loaded yet');
-  const model = buildModel(config);
-  const optimizer = buildOptimizer(config, model.parameters());
+  const model = buildModel(config, INPUTS, CLASSES);
+  const optimizer = buildOptimizer(config, model);
   const result = rangeTest(model, {
     data: data.train.take(config.train), optimizer, start: 1e-5, end: 10, steps: 100, batchSize: config.batchSize, seed: seeds.loader(config.seed),
   });

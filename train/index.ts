@@ -53,8 +53,8 @@ export type { VegaLiteSpec, SweepRun, LrFindPlot } from './plots.js';
 export type { Callback, TrainContext, Model, OptimizerLike, ScheduleLike } from './types.js';
 export { rangeTest } from './rangeTest.js';
 export {
-  OPTIMIZER_NAMES, DEFAULT_LR, MOMENTUM_DEFAULT, SCHEDULE_NAMES, SCHEDULE_PARAMS, SCHEDULE_HELP, RECIPE_DEFAULTS, RecipeError, Restarted, seeds,
-  parseScheduleSpec, formatScheduleSpec, parseDecimal, checkRecipe, buildModel, buildOptimizer, buildSchedule, spansRun, cyclesOf,
+  OPTIMIZER_NAMES, DEFAULT_LR, MOMENTUM_DEFAULT, SCHEDULE_NAMES, SCHEDULE_PARAMS, SCHEDULE_DEFAULTS, SCHEDULE_NOTES, SCHEDULE_HELP, HIDDEN_ACTIVATIONS,
+  RECIPE_DEFAULTS, RecipeError, Restarted, seeds, parseScheduleSpec, formatScheduleSpec, formatScheduleParam, parseDecimal, checkRecipe, checkBatches, buildModel, buildOptimizer, describeOptimizer, buildSchedule, spansRun, cyclesOf,
 } from './recipe.js';
-export type { Recipe, OptimizerName, ScheduleName, ScheduleSpec, ScheduleParam, ScheduleParamKind, RunSchedule } from './recipe.js';
+export type { Recipe, HiddenActivation, OptimizerName, ScheduleName, ScheduleSpec, ScheduleParam, ScheduleParamKind, RunSchedule } from './recipe.js';
 export type { RangeTestOptions } from './rangeTest.js';

@@ -14,7 +14,7 @@
  */
 import { Rng, type Tensor } from '../engine/index.js';
 import { AUGMENT_NAMES, type AugmentName } from '../data/index.js';
-import { BatchNorm, Dense, Dropout, ReLU, Sequential, l2, maxNorm, type Layer } from '../layers/index.js';
+import { BatchNorm, Dense, Dropout, ReLU, Sequential, Sigmoid, Tanh, l2, maxNorm, type Layer } from '../layers/index.js';
 import {
   AdaBound, Adadelta, Adagrad, Adam, AdamW, Adamax, CosineAnnealing, CosineWarmRestarts, Cyclic, ExponentialDecay, Lion, Lookahead, MultiStepDecay,
   Nadam, OneCycle, Optimizer, PolynomialDecay, RAdam, ReduceOnPlateau, RMSprop, SGD, StepDecay, muonWithAdamW, type Schedule, type ScheduleState,
@@ -70,19 +70,39 @@ export const SCHEDULE_PARAMS: Record<ScheduleName, Readonly<Record<string, Sched
   poly: { total: 'integer', power: 'number' },
 };
 
-/** What the help says each schedule's parameters are, with their defaults (EPOCHS is the run's length, LR its rate). */
-export const SCHEDULE_HELP: Record<ScheduleName, string> = {
-  none: 'none',
-  step: 'step:drop=0.5,every=10',
-  exp: 'exp:gamma=0.95',
-  cosine: 'cosine:tmax=EPOCHS,min=0',
-  onecycle: 'onecycle:max=LR',
-  plateau: 'plateau:factor=0.1,patience=10,min=0',
-  cyclic: 'cyclic:min=LR/4,max=LR,step=2,down=step,mode=triangular|triangular2|exprange,gamma=1 (step, down: epochs up and down; per batch)',
-  restarts: 'restarts:t0=10,mult=2,min=0',
-  multistep: 'multistep:at=EPOCHS/2+3*EPOCHS/4,gamma=0.1',
-  poly: 'poly:total=EPOCHS,power=1',
+/**
+ * Each schedule parameter's default, as the help and a page's empty field show it (EPOCHS is the run's
+ * length, LR its rate; cyclic's `down` is its `step` unless given). buildSchedule applies these.
+ */
+export const SCHEDULE_DEFAULTS: Record<ScheduleName, Readonly<Record<string, string>>> = {
+  none: {},
+  step: { drop: '0.5', every: '10' },
+  exp: { gamma: '0.95' },
+  cosine: { tmax: 'EPOCHS', min: '0' },
+  onecycle: { max: 'LR' },
+  plateau: { factor: '0.1', patience: '10', min: '0' },
+  cyclic: { min: 'LR/4', max: 'LR', step: '2', down: 'step', mode: 'triangular', gamma: '1' },
+  restarts: { t0: '10', mult: '2', min: '0' },
+  multistep: { at: 'EPOCHS/2+3*EPOCHS/4', gamma: '0.1' },
+  poly: { total: 'EPOCHS', power: '1' },
 };
+
+/** What a schedule's parameters mean where their names do not say it (cyclic's step and down are epochs, and it steps per batch). */
+export const SCHEDULE_NOTES: Partial<Record<ScheduleName, string>> = {
+  cyclic: 'step, down: epochs up and down; per batch',
+};
+
+/**
+ * What the help says each schedule's parameters are, with their defaults (EPOCHS is the run's length, LR its
+ * rate; a parameter that takes one of some names lists them): `step:drop=0.5,every=10`.
+ */
+export const SCHEDULE_HELP: Record<ScheduleName, string> = Object.fromEntries(
+  SCHEDULE_NAMES.map((name) => {
+    const pairs = Object.entries(SCHEDULE_PARAMS[name]).map(([key, kind]) => `${key}=${Array.isArray(kind) ? kind.join('|') : SCHEDULE_DEFAULTS[name][key]}`);
+    const note = SCHEDULE_NOTES[name];
+    return [name, `${pairs.length > 0 ? `${name}:${pairs.join(',')}` : name}${note === undefined ? '' : ` (${note})`}`];
+  }),
+) as Record<ScheduleName, string>;
 
 /** A schedule parameter's value: a number, a list of epochs (multistep's `at`), or a name (cyclic's `mode`). */
 export type ScheduleParam = number | number[] | string;
@@ -148,14 +168,24 @@ export function parseScheduleSpec(text: string, label = 'schedule'): ScheduleSpe
 
 /** `step:drop=0.5,every=10` from a ScheduleSpec (the inverse of parseScheduleSpec; cycles are not text). */
 export function formatScheduleSpec(spec: ScheduleSpec): string {
-  const text = Object.entries(spec.params).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(',');
+  const text = Object.entries(spec.params).map(([k, v]) => `${k}=${formatScheduleParam(v)}`).join(',');
   return text ? `${spec.name}:${text}` : spec.name;
+}
+
+/** One parameter's value as a spec spells it: `0.5`, `10+15` (multistep's epochs), `triangular2`. */
+export function formatScheduleParam(value: ScheduleParam): string {
+  return Array.isArray(value) ? value.join('+') : String(value);
 }
 
 /** A decimal number as people write one (`0.05`, `.5`, `5e-4`), else NaN: no hex, no Infinity, no blanks. */
 export function parseDecimal(text: string): number {
   return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : NaN;
 }
+
+/** The hidden layers' nonlinearities a recipe names, each the layer of that name in layers/. */
+export const HIDDEN_ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
+/** One of `HIDDEN_ACTIVATIONS`. */
+export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
 
 /** Everything that defines a run's model, optimizer, schedule and augmentation: plain data, JSON-able. */
 export interface Recipe {
@@ -167,6 +197,11 @@ export interface Recipe {
   inputDropout: number;
   /** BatchNorm after each hidden Dense layer. */
   batchNorm: boolean;
+  /**
+   * The nonlinearity after each hidden Dense (and its BatchNorm); absent: relu. The playground offers
+   * all three (a sigmoid net shows vanishing gradients); the command line trains relu.
+   */
+  activation?: HiddenActivation;
   /** Keras's L2 penalty λ·Σw² on every Dense kernel (0: none). */
   l2: number;
   /** The max-norm constraint on hidden Dense kernels (0: none; Srivastava et al. 2014 pair it with dropout). */
@@ -203,6 +238,7 @@ export const RECIPE_DEFAULTS: Readonly<Recipe> = Object.freeze({
   dropout: 0,
   inputDropout: 0,
   batchNorm: false,
+  activation: 'relu',
   l2: 0,
   maxNorm: 0,
   optimizer: 'sgd',
@@ -242,6 +278,9 @@ export function checkRecipe<R extends Recipe>(recipe: R, name: (field: keyof Rec
   if (r.decay > 0 && r.optimizer !== 'sgd') {
     fail(`${name('decay')} ${r.decay}: Keras-style decay applies to ${name('optimizer')} sgd only (got ${r.optimizer}); see ${name('schedule')}`);
   }
+  if (r.activation !== undefined && !(HIDDEN_ACTIVATIONS as readonly string[]).includes(r.activation)) {
+    fail(`${name('activation')} ${JSON.stringify(r.activation)}: expected one of ${HIDDEN_ACTIVATIONS.join(', ')}`);
+  }
   if (r.lookahead !== null && !(Number.isInteger(r.lookahead) && r.lookahead >= 1)) fail(`${name('lookahead')} ${r.lookahead}: expected k, a whole number of steps >= 1`);
   if (r.lookahead === null && r.lookaheadAlpha !== RECIPE_DEFAULTS.lookaheadAlpha) {
     fail(`${name('lookaheadAlpha')} ${r.lookaheadAlpha}: applies with ${name('lookahead')} K only (Lookahead's synchronisation every K steps)`);
@@ -251,6 +290,27 @@ export function checkRecipe<R extends Recipe>(recipe: R, name: (field: keyof Rec
     if (!(AUGMENT_NAMES as readonly string[]).includes(a)) fail(`${name('augment')} ${JSON.stringify(a)}: expected some of ${AUGMENT_NAMES.join(', ')}`);
   }
   return recipe;
+}
+
+/**
+ * BatchNorm normalizes by the batch's own variance in training, which one sample does not have (PyTorch
+ * refuses it too: "Expected more than 1 value per channel"). A batch of one comes from a batch size of 1,
+ * or as the last of each epoch when the training samples are one more than a multiple of the batch
+ * size: a RecipeError before training (with a batch size that works), rather than a crash at the end of
+ * epoch 1. Nothing to check without BatchNorm or without a hidden layer (where it would sit). `name`
+ * spells the fields as checkRecipe's does, and `batchSize` too.
+ */
+export function checkBatches(recipe: Recipe, batchSize: number, count: number, name: (field: keyof Recipe | 'batchSize') => string = (f) => f): void {
+  if (!recipe.batchNorm || recipe.layers.length === 0) return;
+  const b = batchSize;
+  if (b === 1) throw new RecipeError(`${name('batchNorm')} needs batches of at least 2 samples (${name('batchSize')} 1): BatchNorm normalizes by the batch's variance`);
+  if (count % b === 1) {
+    const near = [b + 1, b - 1, b + 2, b - 2, b + 3].find((c) => c >= 2 && count % c !== 1);
+    throw new RecipeError(
+      `${name('batchSize')} ${b}: with ${name('batchNorm')}, the last batch of each epoch would hold 1 of the ${count} training samples, and BatchNorm needs at least 2; ` +
+        `choose another ${name('batchSize')}${near ? ` (e.g. ${near})` : ''}`,
+    );
+  }
 }
 
 /** The generator seeds, derived from the recipe's seed (fixed offsets keep them apart and reproducible). */
@@ -266,8 +326,8 @@ export const seeds = {
 };
 
 /**
- * The multilayer perceptron of the reference articles: [input dropout] → (Dense → [BatchNorm] → ReLU →
- * [Dropout]) per hidden width → Dense to the class logits. `l2` regularizes every Dense kernel, `maxNorm`
+ * The multilayer perceptron of the reference articles: [input dropout] → (Dense → [BatchNorm] → ReLU
+ * (or the recipe's activation) → [Dropout]) per hidden width → Dense to the class logits. `l2` regularizes every Dense kernel, `maxNorm`
  * constrains the hidden ones. Every generator is seeded from the recipe's seed, each for one purpose
  * (weights, each Dropout layer), so adding dropout does not re-draw the initial weights.
  */
@@ -286,12 +346,24 @@ export function buildModel(recipe: Recipe, inputs: number, classes: number): Seq
       }),
     );
     if (recipe.batchNorm) layers.push(new BatchNorm(units));
-    layers.push(new ReLU());
+    layers.push(activationLayer(recipe.activation ?? 'relu'));
     if (recipe.dropout > 0) layers.push(new Dropout(recipe.dropout, { rng: dropoutRng() }));
     width = units;
   }
   layers.push(new Dense(width, classes, { rng: initRng, kernelRegularizer: recipe.l2 > 0 ? l2(recipe.l2) : null }));
   return new Sequential(layers);
+}
+
+/** The layer an activation name stands for. */
+function activationLayer(name: HiddenActivation): Layer {
+  switch (name) {
+    case 'relu':
+      return new ReLU();
+    case 'tanh':
+      return new Tanh();
+    case 'sigmoid':
+      return new Sigmoid();
+  }
 }
 
 /**
@@ -331,6 +403,17 @@ export function buildOptimizer(recipe: Recipe, model: { parameters(): Tensor[] }
     }
   })();
   return recipe.lookahead === null ? inner : new Lookahead(inner, { k: recipe.lookahead, alpha: recipe.lookaheadAlpha });
+}
+
+/**
+ * What buildOptimizer builds, in words: `sgd lr 0.05`, `muon lr 0.02 (Muon for the weight matrices,
+ * AdamW at 0.1 of the rate for the rest) in Lookahead k 5 alpha 0.5` (the command line's run line, the
+ * page's model line).
+ */
+export function describeOptimizer(recipe: Recipe): string {
+  const muon = recipe.optimizer === 'muon' ? ' (Muon for the weight matrices, AdamW at 0.1 of the rate for the rest)' : '';
+  const lookahead = recipe.lookahead === null ? '' : ` in Lookahead k ${recipe.lookahead} alpha ${recipe.lookaheadAlpha}`;
+  return `${recipe.optimizer} lr ${recipe.lr}${muon}${lookahead}`;
 }
 
 /**

@@ -18,7 +18,7 @@ import { setZeroSkipping } from '../../engine/kernels/gemmPacked.js';
 import {
   PIXELS, POOL_IMAGES, TEST_POOL_IMAGES, fillBatch, floatPool, loadMnist, parsePeerArgs, poolBatch, printResult, timeInference, timeTraining,
 } from '../mnist.js';
-import { buildWorkload } from '../workloads.js';
+import { buildWorkload, stepOf } from '../workloads.js';
 
 const args = parsePeerArgs(process.argv.slice(2));
 if (args.backend !== '') await setBackend(args.backend as BackendName);
@@ -30,15 +30,7 @@ const B = args.batch;
 const trainBytes = loadMnist('train');
 const { model, opt } = buildWorkload(args.workload, new Rng(1));
 
-function trainOn(x: Float32Array, y: Int32Array): number {
-  return scoped(() => {
-    const loss = Tensor.crossEntropy(model.forward(Tensor.from(x, { shape: [B, PIXELS] })), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-    return loss.item();
-  });
-}
+const trainOn = stepOf(model, opt, B);
 
 let training: Awaited<ReturnType<typeof timeTraining>>;
 let inferSamplesPerSec = 0;

@@ -351,10 +351,16 @@ describe('the profile\'s analysis (benchmarks/profile.ts)', () => {
     expect(categoryOf({ name: 'packB', file: '', wasm: true })).toBe('products: packing (wasm)');
     expect(categoryOf({ name: 'adamUpdate', file: '', wasm: true })).toBe('optimizer update (wasm)');
     expect(categoryOf({ name: 'run', file: 'engine/threads/pool.ts', wasm: false })).toBe('waiting for the worker (pool.run)');
-    expect(categoryOf({ name: 'loop', file: 'engine/threads/worker.ts', wasm: false })).toBe('asleep in Atomics.wait (worker loop)');
+    const waiting = 'waiting for a task: polling, then asleep in Atomics.wait (worker)';
+    expect(categoryOf({ name: 'loop', file: 'engine/threads/worker.ts', wasm: false })).toBe(waiting);
+    expect(categoryOf({ name: 'nextTask', file: 'engine/threads/worker.ts', wasm: false })).toBe(waiting);
+    expect(categoryOf({ name: 'runChunks', file: 'engine/threads/protocol.ts', wasm: false })).toBe('thread pool: planner, protocol, chunks');
     expect(categoryOf({ name: 'dropoutForward', file: 'engine/kernels/dropout.ts', wasm: false })).toBe('Dropout: mask and scale (JavaScript)');
     expect(categoryOf({ name: 'batchNormForward', file: 'layers/batchNorm.ts', wasm: false })).toBe('BatchNorm (JavaScript)');
-    expect(categoryOf({ name: 'tanh', file: 'engine/ops/tanh.ts', wasm: false })).toBe('tanh (JavaScript)');
+    expect(categoryOf({ name: 'batchNormForward', file: 'engine/kernels/batchNorm.ts', wasm: false })).toBe('BatchNorm (JavaScript)');
+    expect(categoryOf({ name: 'batchNormStats', file: '', wasm: true })).toBe('BatchNorm, Dropout, tanh, sigmoid (wasm)');
+    expect(categoryOf({ name: 'dropoutForward', file: '', wasm: true })).toBe('BatchNorm, Dropout, tanh, sigmoid (wasm)');
+    expect(categoryOf({ name: 'tanh', file: 'engine/ops/tanh.ts', wasm: false })).toBe('tanh, sigmoid (JavaScript)');
     expect(categoryOf({ name: 'alloc', file: 'engine/memory.ts', wasm: false })).toBe('allocation and zeroing (engine/memory.ts)');
     expect(categoryOf({ name: 'whatever', file: 'somewhere.ts', wasm: false })).toBe('other');
   });

@@ -281,5 +281,34 @@ describe.skipIf(!hasChromium())('the playground page in headless Chromium', () =
       expect(errors).toEqual([]);
       await page.close();
     }, 60_000);
+
+    it('Lion in Lookahead under a cyclic rate, chosen in the form, trains a short run', async () => {
+      const { page, errors } = await open(`${plainServer.url}?train=2000&epochs=1&hidden=64`);
+      await page.waitForFunction(() => document.getElementById('status')!.textContent === 'ready', { timeout: 60_000, polling: 100 });
+      const set = (selector: string, value: string) => page.$eval(selector, (e, v) => ((e as unknown as { value: string }).value = v), value);
+      await page.select('select[name=optimizer]', 'lion');
+      // Choosing an optimizer gives its own rate (the recipe's table) and its momentum (none for Lion).
+      expect(await page.$eval('input[name=lr]', (e) => (e as unknown as { value: string }).value)).toBe('0.0001');
+      expect(await page.$eval('input[name=momentum]', (e) => (e as unknown as { disabled: boolean }).disabled)).toBe(true);
+      await set('input[name=lr]', '0.001');
+      await set('input[name=lookahead]', '5');
+      await page.select('select[name=schedule]', 'cyclic');
+      // The schedule's parameters appear as fields, empty at the recipe's defaults.
+      expect(await page.$$eval('#schedule-params [name]', (els) => els.map((e) => e.getAttribute('name')))).toEqual(
+        ['min', 'max', 'step', 'down', 'mode', 'gamma'].map((k) => `schedule-${k}`),
+      );
+      expect(await page.$eval('input[name=schedule-min]', (e) => e.getAttribute('placeholder'))).toBe('LR/4');
+      await set('input[name=schedule-step]', '0.25');
+      await page.click('#start');
+      await waitForDone(page);
+      expect(await textOf(page, 'model')).toBe('784-64-10, relu; lion lr 0.001 in Lookahead k 5 alpha 0.5, schedule cyclic:step=0.25, batch 64');
+      // 32 batches of 64: two cycles of 16 (8 up, 8 down), so the last batch ran near the bottom, a quarter of the rate.
+      const lr = Number(await textOf(page, 'lr'));
+      expect(lr).toBeGreaterThanOrEqual(0.00025);
+      expect(lr).toBeLessThan(0.0004);
+      expect(Number(await textOf(page, 'test-accuracy'))).toBeGreaterThan(0.5);
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 90_000);
   });
 });

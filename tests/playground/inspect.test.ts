@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, loadMnist, type Batch, type Dataset } from '../../data/index.js';
 import { Tensor, noGrad } from '../../engine/index.js';
 import { Dense } from '../../layers/index.js';
-import { resolveLoss, resolveMetrics, trainStep, type StepSetup } from '../../train/index.js';
-import { buildModel, buildOptimizer, parseConfig, type TrainConfig } from '../../playground/config.js';
+import { buildModel, buildOptimizer, resolveLoss, resolveMetrics, seeds, trainStep, type StepSetup } from '../../train/index.js';
+import { CLASSES, INPUTS, parseConfig, type TrainConfig } from '../../playground/config.js';
 import { QUANTILES, measuredStep, pictureStep, quantiles } from '../../playground/inspect.js';
 
 let train: Dataset;
@@ -20,10 +20,10 @@ beforeAll(() => {
 
 /** A model, optimizer and loader of `config`, and its first batch: two calls give two identical runs. */
 function runOf(config: TrainConfig): { setup: StepSetup & { model: ReturnType<typeof buildModel> }; batch: Batch; loader: DataLoader } {
-  const model = buildModel(config);
-  const optimizer = buildOptimizer(config, model.parameters());
+  const model = buildModel(config, INPUTS, CLASSES);
+  const optimizer = buildOptimizer(config, model);
   const loss = resolveLoss('crossEntropy', 'test');
-  const loader = new DataLoader(train.take(config.train), { batchSize: config.batchSize, seed: config.seed });
+  const loader = new DataLoader(train.take(config.train), { batchSize: config.batchSize, seed: seeds.loader(config.seed) });
   const batch = loader.epochBatches(0)[Symbol.iterator]().next().value as Batch;
   model.train();
   return { setup: { model, optimizer, loss, metrics: resolveMetrics(['accuracy'], loss, true, 'test') }, batch, loader };

@@ -9,7 +9,8 @@
  * - the playground: the service worker isolates the page, so it trains on the WebAssembly backend; an
  *   epoch of all 60,000 images reaches >= 0.90 test accuracy; the mode line says so;
  * - step mode: the loss shown for a stepped batch is train/'s trainStep's for that batch (replayed here
- *   in Node from the same seed), and the step's pictures and tape are drawn;
+ *   in Node from the same seed and the recipe's builders, Lion in Lookahead under a per-batch rate too),
+ *   and the step's pictures and tape are drawn;
  * - a shared link restores the configuration; every control has a label; the test digits and a file
  *   reach the model from the keyboard;
  * - every page (the API reference's included) loads without a console error, and every internal link
@@ -21,8 +22,8 @@ import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, loadMnist, type Batch } from '../../data/index.js';
-import { resolveLoss, resolveMetrics, trainStep } from '../../train/index.js';
-import { buildModel, buildOptimizer, buildSchedule, parseConfig, seeds, type TrainConfig } from '../../playground/config.js';
+import { buildModel, buildOptimizer, buildSchedule, resolveLoss, resolveMetrics, seeds, trainStep } from '../../train/index.js';
+import { CLASSES, INPUTS, parseConfig, type TrainConfig } from '../../playground/config.js';
 import { chromiumPath, hasChromium, launchChromium, type Chromium } from '../../playground/chromium.js';
 import { MNIST_FILES } from '../../playground/mnist.js';
 import { mnistDataDir, serveFolder, type RunningPlayground } from '../../playground/server.js';
@@ -255,30 +256,34 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
   /** What trainStep gives for the first `n` batches of a fresh run of `config`, in Node. */
   function replay(config: TrainConfig, n: number): number[] {
     const { train } = loadMnist({ trainSize: config.train });
-    const model = buildModel(config);
-    const optimizer = buildOptimizer(config, model.parameters());
+    const model = buildModel(config, INPUTS, CLASSES);
+    const optimizer = buildOptimizer(config, model);
     const loader = new DataLoader(train, { batchSize: config.batchSize, seed: seeds.loader(config.seed) });
     const schedule = buildSchedule(config, optimizer, loader.batchesPerEpoch);
-    schedule?.step(0);
+    if (schedule?.stepsOn === 'epoch') schedule.step(0);
     const loss = resolveLoss('crossEntropy', 'test');
     const setup = { model, optimizer, loss, metrics: resolveMetrics(['accuracy'], loss, true, 'test') };
     const losses: number[] = [];
     model.train();
     for (const batch of loader.epochBatches(0) as Iterable<Batch>) {
+      if (schedule?.stepsOn === 'batch') schedule.step(losses.length);
       losses.push(trainStep(setup, batch).loss);
       if (losses.length === n) break;
     }
     return losses;
   }
 
-  it("step mode: the loss shown for each stepped batch is trainStep's, and the step is drawn", async () => {
-    const query = 'hidden=64,32&train=2000&batch=50&seed=3&optimizer=adam';
+  /**
+   * The playground at `query`, stepped `n` times with One batch: each step's loss as the page shows it
+   * (#step-loss, its full value in data-value) checked against trainStep's for the same batch in Node.
+   */
+  async function stepAndCompare(query: string, n: number): Promise<{ page: Page; errors: string[]; expected: number[] }> {
     const config = parseConfig(Object.fromEntries(new URLSearchParams(query)));
-    const expected = replay(config, 3);
+    const expected = replay(config, n);
     const { page, errors } = await open(`${server.url}playground/?${query}`);
     await ready(page);
     const shown: number[] = [];
-    for (let k = 1; k <= 3; k++) {
+    for (let k = 1; k <= n; k++) {
       await page.click('#step');
       await page.waitForFunction((k) => new RegExp(`^Step ${k} `).test(document.getElementById('step-info')!.textContent ?? ''), { timeout: 60_000 }, k);
       shown.push(Number(await page.$eval('#step-loss', (e) => e.getAttribute('data-value'))));
@@ -286,6 +291,11 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
     }
     // Another backend and runtime (Chromium's WebAssembly may fuse multiply-adds): equal to float32 rounding.
     shown.forEach((loss, k) => expect(Math.abs(loss - expected[k]), `step ${k + 1}: page ${loss}, trainStep ${expected[k]}`).toBeLessThan(1e-5 * expected[k]));
+    return { page, errors, expected };
+  }
+
+  it("step mode: the loss shown for each stepped batch is trainStep's, and the step is drawn", async () => {
+    const { page, errors } = await stepAndCompare('hidden=64,32&train=2000&batch=50&seed=3&optimizer=adam', 3);
     expect(await textOf(page, 'pause')).toBe('Resume');
 
     // The batch's 16 images, a heat strip per layer (5: Dense, ReLU, Dense, ReLU, Dense), both gradients.
@@ -317,20 +327,35 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
     await page.close();
   }, 180_000);
 
-  it('a shared link restores the configuration', async () => {
+  it("step mode with Lion in Lookahead under a per-batch cyclic rate: each stepped batch's loss is trainStep's", async () => {
+    // Lookahead synchronises after step 2 and the rate moves every batch: step 3's loss shows both.
+    const { page, errors, expected } = await stepAndCompare('hidden=32&train=1000&batch=100&seed=4&optimizer=lion&lr=0.003&lookahead=2&schedule=cyclic:step=0.2', 3);
+    expect(new Set(expected).size).toBe(3);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('a shared link restores the configuration, a new optimizer and schedule with their parameters included', async () => {
     const { page, errors } = await open(`${server.url}playground/`);
     await ready(page);
-    await page.$eval('input[name=hidden]', (e) => ((e as unknown as { value: string }).value = '128,64,32'));
+    const set = (p: Page, selector: string, value: string) => p.$eval(selector, (e, v) => ((e as unknown as { value: string }).value = v), value);
+    await set(page, 'input[name=hidden]', '128,64,32');
     await page.select('select[name=activation]', 'tanh');
     await page.click('input[name=batchnorm]');
-    await page.$eval('input[name=noise]', (e) => ((e as unknown as { value: string }).value = '0.15'));
-    await page.select('select[name=optimizer]', 'rmsprop');
-    await page.select('select[name=schedule]', 'onecycle');
-    await page.$eval('input[name=epochs]', (e) => ((e as unknown as { value: string }).value = '3'));
+    await set(page, 'input[name=noise]', '0.15');
+    await page.select('select[name=optimizer]', 'adabound');
+    await set(page, 'input[name=lookahead]', '6');
+    await set(page, 'input[name=lookaheadalpha]', '0.8');
+    await page.select('select[name=schedule]', 'multistep');
+    await set(page, 'input[name=schedule-at]', '1+2');
+    await set(page, 'input[name=epochs]', '3');
     await page.click('#share');
     const link = await page.$eval('#share-link', (e) => (e as unknown as { value: string }).value);
     expect(new URL(link).pathname).toBe('/playground/');
-    const expected = parseConfig({ hidden: '128,64,32', activation: 'tanh', batchnorm: '1', noise: '0.15', optimizer: 'rmsprop', schedule: 'onecycle', epochs: '3' });
+    expect(new URL(link).searchParams.get('schedule')).toBe('multistep:at=1+2');
+    const expected = parseConfig({
+      hidden: '128,64,32', activation: 'tanh', batchnorm: '1', noise: '0.15', optimizer: 'adabound', lookahead: '6', lookaheadalpha: '0.8', schedule: 'multistep:at=1+2', epochs: '3',
+    });
     expect(parseConfig(Object.fromEntries(new URL(link).searchParams))).toEqual(expected);
     await page.close();
 
@@ -339,7 +364,11 @@ describe.skipIf(!hasChromium())('the site in headless Chromium, from a server th
     const form = await shared.page.$$eval('#config input, #config select', (els) =>
       Object.fromEntries(Array.from(els, (e) => [e.getAttribute('name'), e.type === 'checkbox' ? String((e as unknown as { checked: boolean }).checked) : (e as unknown as { value: string }).value])),
     );
-    expect(form).toMatchObject({ hidden: '128,64,32', activation: 'tanh', batchnorm: 'true', noise: '0.15', optimizer: 'rmsprop', lr: '0.001', schedule: 'onecycle', epochs: '3', dropout: '0', seed: '1' });
+    expect(form).toEqual({
+      hidden: '128,64,32', activation: 'tanh', batchnorm: 'true', dropout: '0', inputdropout: '0', noise: '0.15', l2: '0', maxnorm: '0',
+      optimizer: 'adabound', lr: '0.001', momentum: '', nesterov: 'false', weightdecay: '0', lookahead: '6', lookaheadalpha: '0.8',
+      schedule: 'multistep', 'schedule-at': '1+2', 'schedule-gamma': '', batch: '64', epochs: '3', train: '60000', seed: '1',
+    });
     expect(errors).toEqual([]);
     expect(shared.errors).toEqual([]);
     await shared.page.close();
