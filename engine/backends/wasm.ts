@@ -199,15 +199,15 @@ function makeKernels(module: WasmModule): Kernels {
     },
     sgdUpdate(w, v, g, step, N) {
       const args = [s.inout(w), s.inout(v), s.in(g), ...sgdFactors(step), N];
-      runCall('sgdUpdate', sgd, args, [F, F, F, 0, 0, 0, 0, 0], 7, N, 5 * N);
+      runCall('sgdUpdate', sgd, args, arrays(3, args.length), args.length - 1, N, 5 * N);
       s.done();
     },
     adamUpdate(w, m, v, vmax, g, step, N) {
       const args = [s.inout(w), s.inout(m), s.inout(v), s.inout(vmax), s.in(g), ...adamFactors(step), N];
-      runCall('adamUpdate', adam, args, [F, F, F, F, F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 14, N, 8 * N);
+      runCall('adamUpdate', adam, args, arrays(5, args.length), args.length - 1, N, 8 * N);
       s.done();
     },
-    // The newer optimizers' updates: elementwise, split like Adam's (`steps`: F for each array, 0 for the scalars).
+    // The newer optimizers' updates: elementwise, split like Adam's.
     adamaxUpdate(w, m, u, g, step, N) {
       const args = [s.inout(w), s.inout(m), s.inout(u), s.in(g), ...adamaxArgs(step), N];
       runCall('adamaxUpdate', adamax, args, arrays(4, args.length), args.length - 1, N, 8 * N);
@@ -246,7 +246,15 @@ function makeKernels(module: WasmModule): Kernels {
   };
 }
 
-/** runCall's `steps` for an update whose first `n` arguments are float arrays and the rest scalars. */
+const updateSteps = new Map<number, number[]>();
+
+/**
+ * runCall's `steps` for an update whose first `n` arguments are float arrays and the rest scalars;
+ * made once per shape of argument list, not on every update of every parameter.
+ */
 function arrays(n: number, count: number): number[] {
-  return Array.from({ length: count }, (_, i) => (i < n ? F : 0));
+  const key = n * 64 + count;
+  let steps = updateSteps.get(key);
+  if (steps === undefined) updateSteps.set(key, (steps = Array.from({ length: count }, (_, i) => (i < n ? F : 0))));
+  return steps;
 }

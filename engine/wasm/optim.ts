@@ -257,25 +257,11 @@ function adamStep(L: F64Lanes, at: (p: string) => Expr, amsgrad: boolean): void 
 // synchronisation: the WebAssembly twins of engine/kernels/updates.ts's loops, in float64 pairs as the
 // two above, the same operations in the same order, so the results are the JavaScript loops' bits.
 // Each function's parameters are the per-step numbers that updates.ts's `xFactors(step)` computes
-// once for both backends (the records below); a boolean chooses between two loops, outside them.
+// once for both backends (engine/wasm/index.ts's `xArgs` put them in each export's order); a boolean
+// chooses between two loops, outside them.
 // ---------------------------------------------------------------------------------------------------
 
 export const OPTIM_ZOO_EXPORTS = ['adamaxUpdate', 'radamUpdate', 'adaboundUpdate', 'lionUpdate', 'muonMomentum', 'muonApply', 'lookaheadSync'] as const;
-
-/** Adamax's per-step numbers (kernels/updates.ts `adamaxFactors`). */
-export interface AdamaxFactors { clr: number; beta1: number; oneMinusBeta1: number; beta2: number; eps: number; weightDecay: number }
-/** RAdam's per-step numbers (kernels/updates.ts `radamFactors`). */
-export interface RAdamFactors {
-  lr: number; beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number; eps: number; weightDecay: number;
-  bc1: number; sqrtBc2: number; rectified: boolean; rect: number;
-}
-/** AdaBound's per-step numbers (kernels/updates.ts `adaboundFactors`). */
-export interface AdaBoundFactors {
-  beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number; eps: number; weightDecay: number;
-  stepSize: number; lower: number; upper: number;
-}
-/** Lion's per-step numbers (kernels/updates.ts `lionFactors`). */
-export interface LionFactors { lr: number; beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number; shrink: number }
 
 export function emitOptimZoo(mod: ModuleBuilder): void {
   emitAdamax(mod);
