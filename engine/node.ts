@@ -5,6 +5,7 @@
  * bundlers leave alone and which is simply absent in a page.
  */
 type Builtins = {
+  'node:fs': typeof import('node:fs');
   'node:os': typeof import('node:os');
   'node:worker_threads': typeof import('node:worker_threads');
 };

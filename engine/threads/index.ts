@@ -9,6 +9,12 @@
  * first steps and so ran 35 products on the pool in one run and 1,070 in the next.) Either way the
  * same code computes the same bits.
  *
+ * One thing besides the cost model keeps a task on the calling thread: other work holding the cores
+ * (contention.ts watches the kernel's count of runnable threads). A worker without a core of its own
+ * makes a step wait for it, so two threads would run slower than one; while the cores are busy every
+ * task runs alone and the workers sleep, and the pool resumes within tens of milliseconds of the
+ * cores coming free. This decides speed only: `setBusyCheck(false)` (TAPEGRAD_BUSY_CHECK=0) turns it off.
+ *
  * The pool exists only in Node (worker_threads, reached through engine/node.ts so that the engine
  * loads in a browser) and only where the tensors lie in shared memory (engine/memory.ts); elsewhere
  * every task runs on the calling thread. Workers are unref'd, so they never keep the process alive,
@@ -18,6 +24,7 @@
 import { inSharedMemory, sharedMemory } from '../memory.js';
 import { envVar, nodeBuiltin } from '../node.js';
 import type { WasmModule } from '../wasm/runtime.js';
+import { CoreWatch, procRunnableReader } from './contention.js';
 import { Pool } from './pool.js';
 
 export type { Pool };
@@ -45,9 +52,13 @@ export const PARALLEL_MIN_WORK = 32_768;
 
 /** Null until first asked for: the default reads the environment, which is not done at module load. */
 let threads: number | null = null;
+/** Whether tasks stay on the calling thread while other work holds the cores (contention.ts); null: from the environment. */
+let checkBusy: boolean | null = null;
 let parallelMinMacs = PARALLEL_MIN_MACS;
 let parallelMinWork = PARALLEL_MIN_WORK;
 let pool: Pool | null = null;
+/** Whether other work holds the cores (contention.ts); made with the pool. */
+let watch: CoreWatch | null = null;
 /** Products computed by the pool since the process started (tests and the benchmark check it moves). */
 let parallelProducts = 0;
 /** Passes (call tasks) run by the pool since the process started. */
@@ -62,6 +73,20 @@ export function setParallelMinMacs(macs: number, work = PARALLEL_MIN_WORK): void
   if (!(work >= 0)) throw new RangeError(`setParallelMinMacs: expected work >= 0, got ${work}`);
   parallelMinMacs = macs;
   parallelMinWork = work;
+}
+
+/**
+ * Whether tasks stay on the calling thread while other work holds the machine's cores (the default;
+ * contention.ts). Off, every task above the cut-over goes to the pool whatever the machine is doing:
+ * tests that check the pool itself turn it off, as TAPEGRAD_BUSY_CHECK=0 does for a process.
+ */
+export function setBusyCheck(enabled: boolean): void {
+  checkBusy = enabled;
+}
+
+function busyCheck(): boolean {
+  checkBusy ??= envVar('TAPEGRAD_BUSY_CHECK') !== '0';
+  return checkBusy;
 }
 
 /** How many products the thread pool has run since the process started (tests check that it moves). */
@@ -121,7 +146,11 @@ export function setWorkerModule(module: WasmModule | null): void {
 function thePool(): Pool | null {
   const n = threadCount();
   if (n <= 1) return null;
-  if (pool === null) pool = new Pool({ workers: n - 1, memory: sharedMemory()!, module: workerModule });
+  if (pool === null) {
+    pool = new Pool({ workers: n - 1, memory: sharedMemory()!, module: workerModule });
+    const os = nodeBuiltin('node:os')!;
+    watch = new CoreWatch(os.availableParallelism(), n - 1, procRunnableReader(), () => os.loadavg()[0]);
+  }
   return pool;
 }
 
@@ -153,10 +182,14 @@ export interface PoolKernels {
   prepareWorkers?(pool: Pool, job: GemmJob): void;
 }
 
-/** The pool, when it is running and the kernels of `kind` can run on it; else null. */
+/**
+ * The pool, when it is running, the kernels of `kind` can run on it, and the machine has the cores
+ * for it (contention.ts); else null.
+ */
 function readyPool(wasm: boolean): Pool | null {
   const p = thePool();
   if (p === null || !p.ready() || p.broken || (wasm && p.module === null)) return null;
+  if (busyCheck() && !watch!.allows(performance.now(), p.running())) return null;
   return p;
 }
 

@@ -71,6 +71,11 @@ export class Pool {
     }
   }
 
+  /** This process's threads running right now: the caller and the workers not parked. */
+  running(): number {
+    return 1 + this.size - Atomics.load(this.ctrl, CTRL.PARKED);
+  }
+
   ready(): boolean {
     return Atomics.load(this.ctrl, CTRL.READY) === this.size;
   }

@@ -5,7 +5,6 @@
  * goes back to polling. It holds the shared memory the tensors live in, and, for the WebAssembly
  * backend, the same compiled module the main thread uses, instantiated here over that memory.
  */
-import { availableParallelism, loadavg } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { jsGemmKit } from '../kernels/gemmPacked.js';
 import { instantiateKernels, type WasmKernels, type WasmMemory, type WasmModule } from '../wasm/index.js';
@@ -43,31 +42,13 @@ function runnerOf(): TaskRunner {
 }
 
 /**
- * Whether polling can pay right now: only while the machine has a core to spare for it. A polling
- * worker on a machine whose cores are all busy takes the time slice the main thread (or the worker
- * it waits for) needs: measured on this 2-core machine under a load of 8–12 from other processes,
- * polling 1 ms made two threads 2–4× slower than parking at once. The 1-minute load average counts
- * this process's own threads too (both are runnable while training), so it is compared with the
- * cores plus a little. Read at most every 200 ms; a scheduling policy only, it never changes a value.
+ * Waits until the task number moves past `seq`: polling for SPIN_MS, then parked. (While other work
+ * holds the cores the main thread posts no tasks — contention.ts — so the worker parks and stays parked.)
  */
-let spinAllowed = true;
-let checkedAt = -Infinity;
-const cores = availableParallelism();
-
-function mayPoll(now: number): boolean {
-  if (now - checkedAt > 200) {
-    checkedAt = now;
-    spinAllowed = loadavg()[0] < cores + 0.5;
-  }
-  return spinAllowed;
-}
-
-/** Waits until the task number moves past `seq`: polling for SPIN_MS while the machine has room, then parked. */
 function nextTask(seq: number): number {
   let spins = 0;
   let since = 0;
   for (;;) {
-    if (spins === 0 && !mayPoll(performance.now())) break;
     const now = Atomics.load(ctrl, CTRL.SEQ);
     if (now !== seq) return now;
     if ((++spins & 1023) !== 0) continue;

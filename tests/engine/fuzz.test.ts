@@ -20,7 +20,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, ShapeError, Tensor, dropout, linear, setBackend, threadsReady, type BackendName } from '../../engine/index.js';
 import {
-  PARALLEL_MIN_MACS, getThreads, parallelProductCount, setParallelMinMacs, setThreads,
+  PARALLEL_MIN_MACS, getThreads, parallelProductCount, setBusyCheck, setParallelMinMacs, setThreads,
 } from '../../engine/threads/index.js';
 import * as R from './fuzz-reference.js';
 
@@ -365,6 +365,7 @@ async function check(spec: Spec, c: Case): Promise<void> {
 }
 
 beforeAll(async () => {
+  setBusyCheck(false); // the pool takes the products even while other test files hold the cores
   await setBackend('wasm'); // first, so that the workers start with the WebAssembly kernels
   setThreads(2);
   await threadsReady();

@@ -13,9 +13,14 @@ import { CTRL, KIND_JS, MAX_CHUNKS, claimChunk } from '../../engine/threads/prot
 import { Rng } from '../../engine/rng.js';
 import { getBackend, setBackend, threadsReady, type BackendName } from '../../engine/index.js';
 import {
-  PARALLEL_MIN_MACS, closeThreads, getThreads, parallelCallCount, parallelProductCount, setThreads,
+  PARALLEL_MIN_MACS, closeThreads, getThreads, parallelCallCount, parallelProductCount, setBusyCheck, setThreads,
 } from '../../engine/threads/index.js';
 import { kernels } from '../../engine/backends/index.js';
+import { CoreWatch, procRunnableReader } from '../../engine/threads/contention.js';
+import fc from 'fast-check';
+
+// These tests check the pool itself: it must take the products even while other test files hold the cores.
+setBusyCheck(false);
 
 type Gemm = (C: Float32Array, A: Float32Array, B: Float32Array, M: number, K: number, N: number) => void;
 
@@ -276,9 +281,96 @@ describe('thread pool, any backend', () => {
       'console.log(`used ${getThreads()} threads, ${parallelProductCount()} on the pool`);',
     ].join('\n'));
     const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-    const res = spawnSync(process.execPath, [tsx, script], { encoding: 'utf8', timeout: 30_000 });
+    const res = spawnSync(process.execPath, [tsx, script], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, TAPEGRAD_BUSY_CHECK: '0' } });
     expect(res.error, String(res.error)).toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
     expect(res.stdout).toContain('used 2 threads, 1 on the pool');
+  });
+});
+
+describe('the busy check (contention.ts): tasks stay on the calling thread while other work holds the cores', () => {
+  /** A watch over a scripted count of runnable threads; `at` advances the clock one sample (4 ms) per call. */
+  function scripted(cores: number, workers: number, counts: number[]) {
+    let i = 0;
+    const reads: number[] = [];
+    const watch = new CoreWatch(cores, workers, () => {
+      reads.push(i);
+      return counts[Math.min(i, counts.length - 1)];
+    }, () => {
+      throw new Error('the load average is read only where /proc/loadavg is not');
+    });
+    const decide = (ours: number) => watch.allows(4 * i++, ours);
+    return { watch, decide, reads };
+  }
+
+  it('on an idle machine (only our own threads runnable) every task may go to the pool', () => {
+    fc.assert(fc.property(fc.integer({ min: 2, max: 64 }), fc.integer({ min: 1, max: 400 }), (cores, n) => {
+      const workers = cores - 1;
+      const { decide } = scripted(cores, workers, [cores]);
+      for (let k = 0; k < n; k++) if (!decide(cores)) return false;
+      return true;
+    }));
+  });
+
+  it('a second process busy on a 2-core machine stops the pool within a few samples, and it resumes once that ends', () => {
+    // Ours: the main thread and the worker (2). Another process's thread makes 3, then it finishes.
+    const counts = [...Array(10).fill(2), ...Array(60).fill(3), ...Array(100).fill(1)];
+    const { watch, decide } = scripted(2, 1, counts);
+    const allowed: boolean[] = [];
+    for (let k = 0; k < counts.length; k++) {
+      // While the pool is stopped its worker parks: then only the main thread is ours.
+      const ours = allowed.length > 0 && !allowed[allowed.length - 1] ? 1 : 2;
+      allowed.push(decide(ours));
+    }
+    expect(allowed.slice(0, 10).every(Boolean)).toBe(true);
+    const stop = allowed.indexOf(false);
+    expect(stop).toBeGreaterThan(10);
+    expect(stop).toBeLessThan(20); // within 40 ms
+    // With the worker parked the count is 1 (main) + 1 (the other process): still contended, no flapping.
+    expect(allowed.slice(stop, 70).every((a) => !a)).toBe(true);
+    const resume = allowed.indexOf(true, 70);
+    expect(resume).toBeGreaterThan(70);
+    expect(resume).toBeLessThan(90);
+    expect(allowed.slice(resume).every(Boolean)).toBe(true);
+    expect(watch.switches).toBe(2);
+  });
+
+  it('between the two thresholds it keeps its state (hysteresis), and it reads the count at most every 4 ms', () => {
+    const watch = new CoreWatch(2, 1, () => 2.35, () => 0); // 0.35 other threads: between LEAVE and ENTER
+    expect(watch.allows(0, 2)).toBe(true);
+    for (let t = 4; t < 400; t += 4) expect(watch.allows(t, 2)).toBe(true);
+    let calls = 0;
+    const counting = new CoreWatch(2, 1, () => (calls++, 2), () => 0);
+    for (let t = 0; t < 100; t += 0.5) counting.allows(t, 2);
+    expect(calls).toBe(25);
+  });
+
+  it('more cores than the pool needs absorb other work: 8 cores, 2 workers, 4 busy threads elsewhere', () => {
+    const { decide } = scripted(8, 2, [3 + 4]);
+    for (let k = 0; k < 50; k++) expect(decide(3)).toBe(true);
+    const busy = scripted(8, 2, [3 + 6]);
+    let last = true;
+    for (let k = 0; k < 50; k++) last = busy.decide(3);
+    expect(last).toBe(false);
+  });
+
+  it('without /proc/loadavg it uses the 1-minute load average less our own threads, read every 200 ms', () => {
+    let reads = 0;
+    const watch = new CoreWatch(2, 1, null, () => (reads++, 3.4));
+    expect(watch.allows(0, 2)).toBe(false); // 1.4 threads of other work
+    for (let t = 1; t < 1000; t += 1) watch.allows(t, 2);
+    expect(reads).toBe(5);
+    const idle = new CoreWatch(2, 1, null, () => 1.9);
+    expect(idle.allows(0, 2)).toBe(true);
+  });
+
+  it.runIf(process.platform === 'linux')('reads the runnable count of /proc/loadavg: a whole number, at least this thread', () => {
+    const read = procRunnableReader();
+    expect(read).not.toBeNull();
+    for (let k = 0; k < 5; k++) {
+      const n = read!()!;
+      expect(Number.isInteger(n)).toBe(true);
+      expect(n).toBeGreaterThanOrEqual(1);
+    }
   });
 });
