@@ -34,5 +34,8 @@ export { sgdUpdate, adamUpdate } from './backends/index.js';
 export type { SgdStep, AdamStep } from './backends/index.js';
 export { adamaxUpdate, radamUpdate, adaboundUpdate, lionUpdate, muonMomentum, muonApply, lookaheadSync } from './backends/index.js';
 export type { AdamaxStep, RAdamStep, AdaBoundStep, LionStep, MuonMomentumStep, MuonApplyStep, LookaheadStep } from './backends/index.js';
+export { rmspropUpdate, nadamUpdate, adagradUpdate, adadeltaUpdate } from './backends/index.js';
+export type { RMSpropStep, NadamStep, AdagradStep, AdadeltaStep } from './backends/index.js';
+export { nadamMu } from './kernels/updates.js';
 // The matrix products Muon's Newton–Schulz iteration runs on (the ops' own, on the current backend and threads).
 export { gemmNN, gemmNT } from './backends/index.js';

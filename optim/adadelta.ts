@@ -1,4 +1,4 @@
-import type { Tensor } from '../engine/index.js';
+import { adadeltaUpdate, type Tensor } from '../engine/index.js';
 import { Optimizer, checkNonNegative, checkPositive, checkUnitInterval } from './optimizer.js';
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
@@ -39,21 +39,8 @@ export class Adadelta extends Optimizer<AdadeltaHyper> {
   protected update(w: Float32Array, g: Float32Array, state: ParamState, h: AdadeltaHyper): void {
     const s = this.buffer(state, 'squareAvg', w.length);
     const u = this.buffer(state, 'accDelta', w.length);
-    adadeltaUpdate(w, s, u, g, h.lr, h.rho, h.eps, h.weightDecay, w.length);
+    adadeltaUpdate(w, s, u, g, { lr: h.lr, rho: h.rho, eps: h.eps, weightDecay: h.weightDecay }, w.length);
   }
 }
 
-/** The Adadelta update, in place. w, s, u, g are (N). */
-export function adadeltaUpdate(
-  w: Float32Array, s: Float32Array, u: Float32Array, g: Float32Array,
-  lr: number, rho: number, eps: number, weightDecay: number, N: number,
-): void {
-  for (let i = 0; i < N; i++) {
-    const gi = g[i] + weightDecay * w[i];
-    const si = rho * s[i] + (1 - rho) * gi * gi;
-    s[i] = si;
-    const d = (Math.sqrt(u[i] + eps) / Math.sqrt(si + eps)) * gi;
-    u[i] = rho * u[i] + (1 - rho) * d * d;
-    w[i] -= lr * d;
-  }
-}
+export { adadeltaUpdate };

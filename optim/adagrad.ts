@@ -1,4 +1,4 @@
-import type { Tensor } from '../engine/index.js';
+import { adagradUpdate, type Tensor } from '../engine/index.js';
 import { Optimizer, checkNonNegative, checkPositive } from './optimizer.js';
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
@@ -45,17 +45,8 @@ export class Adagrad extends Optimizer<AdagradHyper> {
 
   protected update(w: Float32Array, g: Float32Array, state: ParamState, h: AdagradHyper): void {
     const s = this.buffer(state, 'sum', w.length, h.initialAccumulatorValue);
-    const lrT = h.lr / (1 + (state.step - 1) * h.lrDecay);
-    adagradUpdate(w, s, g, lrT, h.eps, h.weightDecay, w.length);
+    adagradUpdate(w, s, g, { lr: h.lr, lrDecay: h.lrDecay, eps: h.eps, weightDecay: h.weightDecay, t: state.step }, w.length);
   }
 }
 
-/** The Adagrad update, in place. w, s, g are (N). */
-export function adagradUpdate(w: Float32Array, s: Float32Array, g: Float32Array, lrT: number, eps: number, weightDecay: number, N: number): void {
-  for (let i = 0; i < N; i++) {
-    const gi = g[i] + weightDecay * w[i];
-    const si = s[i] + gi * gi;
-    s[i] = si;
-    w[i] -= (lrT * gi) / (Math.sqrt(si) + eps);
-  }
-}
+export { adagradUpdate };

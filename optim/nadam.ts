@@ -1,4 +1,4 @@
-import type { Tensor } from '../engine/index.js';
+import { nadamMu, nadamUpdate, type Tensor } from '../engine/index.js';
 import { Optimizer, checkBetas, checkNonNegative, checkPositive } from './optimizer.js';
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
@@ -44,34 +44,14 @@ export class Nadam extends Optimizer<NadamHyper> {
 
   protected update(w: Float32Array, g: Float32Array, state: ParamState, h: NadamHyper): void {
     const t = state.step;
-    const beta1 = h.betas[0];
-    const mu = beta1 * (1 - 0.5 * Math.pow(0.96, t * h.momentumDecay));
-    const muNext = beta1 * (1 - 0.5 * Math.pow(0.96, (t + 1) * h.momentumDecay));
-    const muProduct = (state.scalars.muProduct ?? 1) * mu;
+    const [beta1, beta2] = h.betas;
+    // P_t, kept per parameter: the kernel's factor function (nadamFactors) turns it into the step's coefficients.
+    const muProduct = (state.scalars.muProduct ?? 1) * nadamMu(beta1, h.momentumDecay, t);
     state.scalars.muProduct = muProduct;
     const m = this.buffer(state, 'expAvg', w.length);
     const v = this.buffer(state, 'expAvgSq', w.length);
-    const gradCoef = (h.lr * (1 - mu)) / (1 - muProduct);
-    const avgCoef = (h.lr * muNext) / (1 - muProduct * muNext);
-    nadamUpdate(w, m, v, g, gradCoef, avgCoef, beta1, h.betas[1], h.eps, h.weightDecay, 1 - Math.pow(h.betas[1], t), w.length);
+    nadamUpdate(w, m, v, g, { lr: h.lr, beta1, beta2, eps: h.eps, weightDecay: h.weightDecay, momentumDecay: h.momentumDecay, t, muProduct }, w.length);
   }
 }
 
-/**
- * The Nadam update, in place. w, m, v, g are (N). The step's scalars (gradCoef, avgCoef, the second
- * moment's bias correction bc2) are computed once per parameter by the caller.
- */
-export function nadamUpdate(
-  w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array,
-  gradCoef: number, avgCoef: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc2: number, N: number,
-): void {
-  for (let i = 0; i < N; i++) {
-    const gi = g[i] + weightDecay * w[i];
-    const mi = beta1 * m[i] + (1 - beta1) * gi;
-    const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    const denom = Math.sqrt(vi / bc2) + eps;
-    w[i] -= (gradCoef * gi + avgCoef * mi) / denom;
-  }
-}
+export { nadamUpdate };

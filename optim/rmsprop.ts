@@ -1,4 +1,4 @@
-import type { Tensor } from '../engine/index.js';
+import { rmspropUpdate, type Tensor } from '../engine/index.js';
 import { Optimizer, checkNonNegative, checkPositive, checkUnitInterval, invalid } from './optimizer.js';
 import type { BaseHyper, ParamGroupInput, ParamState } from './optimizer.js';
 
@@ -45,32 +45,9 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
     const s = this.buffer(state, 'squareAvg', w.length);
     const a = h.centered ? this.buffer(state, 'gradAvg', w.length) : null;
     const b = h.momentum > 0 ? this.buffer(state, 'momentumBuffer', w.length) : null;
-    rmspropUpdate(w, s, a, b, g, h.lr, h.alpha, h.eps, h.weightDecay, h.momentum, w.length);
+    const step = { lr: h.lr, alpha: h.alpha, eps: h.eps, weightDecay: h.weightDecay, momentum: h.momentum, centered: h.centered };
+    rmspropUpdate(w, s, a, b, g, step, w.length);
   }
 }
 
-/** The RMSprop update, in place. w, s, a, b, g are (N); a is null unless centered, b null without momentum. */
-export function rmspropUpdate(
-  w: Float32Array, s: Float32Array, a: Float32Array | null, b: Float32Array | null, g: Float32Array,
-  lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, N: number,
-): void {
-  for (let i = 0; i < N; i++) {
-    const gi = g[i] + weightDecay * w[i];
-    const si = alpha * s[i] + (1 - alpha) * gi * gi;
-    s[i] = si;
-    let variance = si;
-    if (a !== null) {
-      const ai = alpha * a[i] + (1 - alpha) * gi;
-      a[i] = ai;
-      variance = si - ai * ai;
-    }
-    const d = Math.sqrt(variance) + eps;
-    if (b !== null) {
-      const bi = momentum * b[i] + gi / d;
-      b[i] = bi;
-      w[i] -= lr * bi;
-    } else {
-      w[i] -= (lr * gi) / d;
-    }
-  }
-}
+export { rmspropUpdate };

@@ -10,12 +10,14 @@ import { BackendError } from '../errors.js';
 import { threadsReady as poolReady } from '../threads/index.js';
 import { jsKernels } from './js.js';
 import type {
-  AdaBoundStep, AdamStep, AdamaxStep, BackendName, Kernels, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep, SgdStep,
+  AdaBoundStep, AdadeltaStep, AdagradStep, AdamStep, AdamaxStep, BackendName, Kernels, LionStep, LookaheadStep, MuonApplyStep,
+  MuonMomentumStep, NadamStep, RAdamStep, RMSpropStep, SgdStep,
 } from './kernels.js';
 import { wasmKernelsAsync, wasmKernelsSync } from './wasm.js';
 
 export type {
-  AdaBoundStep, AdamStep, AdamaxStep, BackendName, Kernels, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep, SgdStep,
+  AdaBoundStep, AdadeltaStep, AdagradStep, AdamStep, AdamaxStep, BackendName, Kernels, LionStep, LookaheadStep, MuonApplyStep,
+  MuonMomentumStep, NadamStep, RAdamStep, RMSpropStep, SgdStep,
 };
 
 let active: Kernels | null = null;
@@ -151,4 +153,40 @@ export function muonApply(w: Float32Array, o: Float32Array, step: MuonApplyStep,
 /** Lookahead's synchronisation: slow += alpha·(w − slow), then w = slow. w, slow are (N). */
 export function lookaheadSync(w: Float32Array, slow: Float32Array, step: LookaheadStep, N: number): void {
   kernels().lookaheadSync(w, slow, step, N);
+}
+
+// The updates of RMSprop, Nadam, Adagrad and Adadelta on the current backend (engine/kernels/updates.ts
+// has the loops and the formulas), each taking the step's hyper-parameters as a record.
+
+/**
+ * The RMSprop update in place: w, sq, avg, buf, g are (N); avg is the gradient average, given exactly
+ * when `step.centered`, and buf the momentum buffer, given exactly when `step.momentum` > 0. Both
+ * loops choose their case by the buffers, so a record and buffers that disagree would run the other
+ * variant without a word: they throw a TypeError instead.
+ */
+export function rmspropUpdate(
+  w: Float32Array, sq: Float32Array, avg: Float32Array | null, buf: Float32Array | null, g: Float32Array, step: RMSpropStep, N: number,
+): void {
+  if ((avg !== null) !== step.centered) {
+    throw new TypeError(`rmspropUpdate: centered is ${step.centered} but the gradient average is ${avg === null ? 'null' : 'given'}; pass it exactly when centered`);
+  }
+  if ((buf !== null) !== step.momentum > 0) {
+    throw new TypeError(`rmspropUpdate: momentum is ${step.momentum} but the momentum buffer is ${buf === null ? 'null' : 'given'}; pass it exactly when momentum > 0`);
+  }
+  kernels().rmspropUpdate(w, sq, avg, buf, g, step, N);
+}
+
+/** The Nadam update in place: w, m, v, g are (N); `step.muProduct` is mu_1···mu_t (`nadamMu` gives each). */
+export function nadamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, step: NadamStep, N: number): void {
+  kernels().nadamUpdate(w, m, v, g, step, N);
+}
+
+/** The Adagrad update in place: w, sum, g are (N). */
+export function adagradUpdate(w: Float32Array, sum: Float32Array, g: Float32Array, step: AdagradStep, N: number): void {
+  kernels().adagradUpdate(w, sum, g, step, N);
+}
+
+/** The Adadelta update in place: w, sq, acc, g are (N). */
+export function adadeltaUpdate(w: Float32Array, sq: Float32Array, acc: Float32Array, g: Float32Array, step: AdadeltaStep, N: number): void {
+  kernels().adadeltaUpdate(w, sq, acc, g, step, N);
 }

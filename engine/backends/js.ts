@@ -9,7 +9,8 @@ import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
 import { chooseAxis, jsGemmKit, zeroSkippingEnabled } from '../kernels/gemmPacked.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward } from '../kernels/linear.js';
 import {
-  adaboundUpdate, adamUpdate, adamaxUpdate, lionUpdate, lookaheadSync, muonApply, muonMomentum, radamUpdate, sgdUpdate,
+  adaboundUpdate, adadeltaUpdate, adagradUpdate, adamUpdate, adamaxUpdate, lionUpdate, lookaheadSync, muonApply, muonMomentum, nadamUpdate,
+  radamUpdate, rmspropUpdate, sgdUpdate,
 } from '../kernels/updates.js';
 import { inSharedMemory, sharedMemory } from '../memory.js';
 import { runGemm, type PoolKernels } from '../threads/index.js';
@@ -61,4 +62,8 @@ export const jsKernels: Kernels = {
   muonMomentum,
   muonApply,
   lookaheadSync,
+  rmspropUpdate,
+  nadamUpdate,
+  adagradUpdate,
+  adadeltaUpdate,
 };

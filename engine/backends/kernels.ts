@@ -15,11 +15,15 @@
  * thread count.
  */
 import type {
-  AdaBoundStep, AdamStep, AdamaxStep, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep, SgdStep,
+  AdaBoundStep, AdadeltaStep, AdagradStep, AdamStep, AdamaxStep, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, NadamStep,
+  RAdamStep, RMSpropStep, SgdStep,
 } from '../kernels/updates.js';
 import type { Rng } from '../rng.js';
 
-export type { AdaBoundStep, AdamStep, AdamaxStep, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, RAdamStep, SgdStep };
+export type {
+  AdaBoundStep, AdadeltaStep, AdagradStep, AdamStep, AdamaxStep, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, NadamStep,
+  RAdamStep, RMSpropStep, SgdStep,
+};
 
 /** The two backends: 'wasm' (SIMD kernels emitted at run time; the default where they validate) and 'js' (plain TypeScript). */
 export type BackendName = 'wasm' | 'js';
@@ -99,4 +103,14 @@ export interface Kernels {
   muonApply(w: Float32Array, o: Float32Array, step: MuonApplyStep, N: number): void;
   /** Lookahead's synchronisation: slow += alpha·(w − slow), then w = slow. */
   lookaheadSync(w: Float32Array, slow: Float32Array, step: LookaheadStep, N: number): void;
+  /** The RMSprop update in place; avg is null unless centered, buf null without momentum. */
+  rmspropUpdate(
+    w: Float32Array, sq: Float32Array, avg: Float32Array | null, buf: Float32Array | null, g: Float32Array, step: RMSpropStep, N: number,
+  ): void;
+  /** The Nadam update in place. */
+  nadamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, step: NadamStep, N: number): void;
+  /** The Adagrad update in place; sum is the squared gradients' running sum. */
+  adagradUpdate(w: Float32Array, sum: Float32Array, g: Float32Array, step: AdagradStep, N: number): void;
+  /** The Adadelta update in place; sq and acc are the squared gradients' and squared steps' averages. */
+  adadeltaUpdate(w: Float32Array, sq: Float32Array, acc: Float32Array, g: Float32Array, step: AdadeltaStep, N: number): void;
 }

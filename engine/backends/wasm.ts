@@ -15,8 +15,9 @@ import { KIND_WASM } from '../threads/protocol.js';
 import { wasmGemmKit, wasmScratchBytes } from '../threads/wasmKit.js';
 import { allocPersistent, release, sharedMemory } from '../memory.js';
 import {
-  adaboundArgs, adamaxArgs, adamFactors, compileKernels, compileKernelsAsync, instantiateKernels, lionArgs, lookaheadArgs, muonApplyArgs,
-  muonMomentumArgs, radamArgs, sgdFactors, wasmSupport, type WasmKernels, type WasmModule,
+  adaboundArgs, adadeltaArgs, adagradArgs, adamaxArgs, adamFactors, compileKernels, compileKernelsAsync, instantiateKernels, lionArgs,
+  lookaheadArgs, muonApplyArgs, muonMomentumArgs, nadamArgs, radamArgs, rmspropArgs, sgdFactors, wasmSupport, type WasmKernels,
+  type WasmModule,
 } from '../wasm/index.js';
 import type { Kernels } from './kernels.js';
 import { PrivateKernelMemory, SharedKernelMemory, Staging, type KernelMemory } from './staging.js';
@@ -104,6 +105,10 @@ function makeKernels(module: WasmModule): Kernels {
   const muonMom = k.raw('muonMomentum');
   const muonStep = k.raw('muonApply');
   const lookahead = k.raw('lookaheadSync');
+  const rmsprop = k.raw('rmspropUpdate');
+  const nadam = k.raw('nadamUpdate');
+  const adagrad = k.raw('adagradUpdate');
+  const adadelta = k.raw('adadeltaUpdate');
 
   return {
     name: 'wasm',
@@ -241,6 +246,28 @@ function makeKernels(module: WasmModule): Kernels {
     lookaheadSync(w, slow, step, N) {
       const args = [s.inout(w), s.inout(slow), ...lookaheadArgs(step), N];
       runCall('lookaheadSync', lookahead, args, arrays(2, args.length), args.length - 1, N, 3 * N);
+      s.done();
+    },
+    // RMSprop's, Nadam's, Adagrad's and Adadelta's updates: elementwise, split like Adam's (an absent
+    // buffer is pointer 0, which runCall does not move).
+    rmspropUpdate(w, sq, avg, buf, g, step, N) {
+      const args = [s.inout(w), s.inout(sq), s.inout(avg), s.inout(buf), s.in(g), ...rmspropArgs(step), N];
+      runCall('rmspropUpdate', rmsprop, args, arrays(5, args.length), args.length - 1, N, 8 * N);
+      s.done();
+    },
+    nadamUpdate(w, m, v, g, step, N) {
+      const args = [s.inout(w), s.inout(m), s.inout(v), s.in(g), ...nadamArgs(step), N];
+      runCall('nadamUpdate', nadam, args, arrays(4, args.length), args.length - 1, N, 8 * N);
+      s.done();
+    },
+    adagradUpdate(w, sum, g, step, N) {
+      const args = [s.inout(w), s.inout(sum), s.in(g), ...adagradArgs(step), N];
+      runCall('adagradUpdate', adagrad, args, arrays(3, args.length), args.length - 1, N, 5 * N);
+      s.done();
+    },
+    adadeltaUpdate(w, sq, acc, g, step, N) {
+      const args = [s.inout(w), s.inout(sq), s.inout(acc), s.in(g), ...adadeltaArgs(step), N];
+      runCall('adadeltaUpdate', adadelta, args, arrays(4, args.length), args.length - 1, N, 8 * N);
       s.done();
     },
   };

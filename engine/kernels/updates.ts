@@ -2,7 +2,7 @@
  * The optimizers' update loops, in place over a parameter's storage (optim/ calls them through the
  * kernel contract, engine/backends/, which runs the WebAssembly twin under the 'wasm' backend). Each parameter is a
  * flat array of N floats; w is the weight, g its gradient, the others the optimizer's buffers.
- * The formulas, and where they come from, are in optim/sgd.ts and optim/adam.ts.
+ * The formulas, and where they come from, are in optim/, one file per optimizer (sgd.ts, adam.ts, ...).
  */
 
 /** SGD's hyper-parameters for one step (optim/sgd.ts; lrT = lr / (1 + decay·iterations), computed by the caller). */
@@ -503,5 +503,279 @@ export function lookaheadSyncNaive(w: Float32Array, slow: Float32Array, s: Looka
   for (let i = 0; i < N; i++) {
     slow[i] = slow[i] + s.alpha * (w[i] - slow[i]);
     w[i] = slow[i];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The updates of RMSprop, Nadam, Adagrad and Adadelta (optim/rmsprop.ts ... adadelta.ts give each
+// formula and its source), on the same terms as the zoo's above: a record of named hyper-parameters,
+// a factor function both backends call, a loop in float64 that rounds once per store (the WebAssembly
+// twins in engine/wasm/optim.ts run the same operations in the same order), and a naive twin. The
+// naive twins are the loops these optimizers ran in optim/ before they moved here, so the tests that
+// hold the kernels to them bit for bit also say that no optimizer's numbers changed.
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * RMSprop's hyper-parameters (optim/rmsprop.ts). `momentum` and `centered` say which buffers the
+ * update uses: the momentum buffer only when momentum > 0, the gradient average only when centered
+ * (engine/backends/index.ts's `rmspropUpdate` checks that the buffers given match).
+ */
+export interface RMSpropStep {
+  /** The learning rate. */
+  lr: number;
+  /** Decay of the squared-gradient average (Keras's rho). */
+  alpha: number;
+  /** Added to the denominator after the square root. */
+  eps: number;
+  /** Coupled L2: weightDecay·w added to the gradient. */
+  weightDecay: number;
+  /** Heavy-ball momentum on the scaled step; 0 keeps no buffer. */
+  momentum: number;
+  /** Divide by the estimated variance E[g²] − E[g]² instead of E[g²]. */
+  centered: boolean;
+}
+
+/** RMSprop's per-step numbers: the hyper-parameters, and 1 − alpha computed once for both backends. */
+export function rmspropFactors(s: RMSpropStep): { lr: number; alpha: number; oneMinusAlpha: number; eps: number; weightDecay: number; momentum: number } {
+  return { lr: s.lr, alpha: s.alpha, oneMinusAlpha: 1 - s.alpha, eps: s.eps, weightDecay: s.weightDecay, momentum: s.momentum };
+}
+
+/**
+ * The RMSprop update, in place. w, sq, avg, buf, g are (N): sq the squared-gradient average, avg the
+ * gradient average (null unless centered), buf the momentum buffer (null without momentum).
+ *
+ *     g' = g + weightDecay·w;  sq = alpha·sq + (1 − alpha)·g'²
+ *     centered: avg = alpha·avg + (1 − alpha)·g';  d = √(sq − avg²) + eps,   else d = √sq + eps
+ *     momentum: buf = momentum·buf + g'/d;  w -= lr·buf,                     else w -= lr·g'/d
+ * The variance and d use sq and avg before they are rounded to float32, as the update always did.
+ */
+export function rmspropUpdate(
+  w: Float32Array, sq: Float32Array, avg: Float32Array | null, buf: Float32Array | null, g: Float32Array, s: RMSpropStep, N: number,
+): void {
+  const { lr, alpha, oneMinusAlpha, eps, weightDecay, momentum } = rmspropFactors(s);
+  for (let i = 0; i < N; i++) {
+    const wi = w[i];
+    const gi = g[i] + weightDecay * wi;
+    const si = alpha * sq[i] + oneMinusAlpha * gi * gi;
+    sq[i] = si;
+    let variance = si;
+    if (avg !== null) {
+      const ai = alpha * avg[i] + oneMinusAlpha * gi;
+      avg[i] = ai;
+      variance = si - ai * ai;
+    }
+    const d = Math.sqrt(variance) + eps;
+    if (buf !== null) {
+      const bi = momentum * buf[i] + gi / d;
+      buf[i] = bi;
+      w[i] = wi - lr * bi;
+    } else {
+      w[i] = wi - (lr * gi) / d;
+    }
+  }
+}
+
+/** The naive twin of `rmspropUpdate` (optim/rmsprop.ts's loop before the port). */
+export function rmspropUpdateNaive(
+  w: Float32Array, sq: Float32Array, avg: Float32Array | null, buf: Float32Array | null, g: Float32Array, s: RMSpropStep, N: number,
+): void {
+  for (let i = 0; i < N; i++) {
+    const grad = g[i] + s.weightDecay * w[i];
+    const sqNew = s.alpha * sq[i] + (1 - s.alpha) * grad * grad;
+    sq[i] = sqNew;
+    let variance = sqNew;
+    if (avg !== null) {
+      const avgNew = s.alpha * avg[i] + (1 - s.alpha) * grad;
+      avg[i] = avgNew;
+      variance = sqNew - avgNew * avgNew;
+    }
+    const d = Math.sqrt(variance) + s.eps;
+    if (buf !== null) {
+      const bufNew = s.momentum * buf[i] + grad / d;
+      buf[i] = bufNew;
+      w[i] -= s.lr * bufNew;
+    } else {
+      w[i] -= (s.lr * grad) / d;
+    }
+  }
+}
+
+/**
+ * Nadam's hyper-parameters for step t (from 1). `muProduct` is P_t = mu_1···mu_t, this step's mu_t
+ * included: the optimizer keeps it between steps (PyTorch's state['mu_product']) and `nadamMu` gives
+ * each factor.
+ */
+export interface NadamStep {
+  /** The learning rate. */
+  lr: number;
+  /** The first moment's decay (the momentum schedule's ceiling). */
+  beta1: number;
+  /** The second moment's decay. */
+  beta2: number;
+  /** Added to the denominator after its bias correction. */
+  eps: number;
+  /** Coupled L2: weightDecay·w added to the gradient. */
+  weightDecay: number;
+  /** psi in the momentum schedule mu_t = beta1·(1 − 0.5·0.96^(t·psi)). */
+  momentumDecay: number;
+  /** The parameter's step count, from 1. */
+  t: number;
+  /** mu_1···mu_t, this step's factor included. */
+  muProduct: number;
+}
+
+/** Dozat's momentum schedule: mu_t = beta1·(1 − 0.5·0.96^(t·momentumDecay)). */
+export function nadamMu(beta1: number, momentumDecay: number, t: number): number {
+  return beta1 * (1 - 0.5 * Math.pow(0.96, t * momentumDecay));
+}
+
+/**
+ * Nadam's per-step numbers (torch.optim.NAdam): the gradient's coefficient lr·(1 − mu_t)/(1 − P_t),
+ * the first moment's lr·mu_{t+1}/(1 − P_t·mu_{t+1}), and the second moment's bias correction
+ * bc2 = 1 − beta2^t.
+ */
+export function nadamFactors(s: NadamStep): {
+  gradCoef: number; avgCoef: number; beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number; eps: number; weightDecay: number; bc2: number;
+} {
+  const mu = nadamMu(s.beta1, s.momentumDecay, s.t);
+  const muNext = nadamMu(s.beta1, s.momentumDecay, s.t + 1);
+  return {
+    gradCoef: (s.lr * (1 - mu)) / (1 - s.muProduct),
+    avgCoef: (s.lr * muNext) / (1 - s.muProduct * muNext),
+    beta1: s.beta1, oneMinusBeta1: 1 - s.beta1, beta2: s.beta2, oneMinusBeta2: 1 - s.beta2, eps: s.eps, weightDecay: s.weightDecay,
+    bc2: 1 - Math.pow(s.beta2, s.t),
+  };
+}
+
+/**
+ * The Nadam update, in place. w, m, v, g are (N).
+ *
+ *     g' = g + weightDecay·w;  m = beta1·m + (1 − beta1)·g';  v = beta2·v + (1 − beta2)·g'²
+ *     w -= (gradCoef·g' + avgCoef·m) / (√(v / bc2) + eps)
+ */
+export function nadamUpdate(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, s: NadamStep, N: number): void {
+  const { gradCoef, avgCoef, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, bc2 } = nadamFactors(s);
+  for (let i = 0; i < N; i++) {
+    const wi = w[i];
+    const gi = g[i] + weightDecay * wi;
+    const mi = beta1 * m[i] + oneMinusBeta1 * gi;
+    const vi = beta2 * v[i] + oneMinusBeta2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = wi - (gradCoef * gi + avgCoef * mi) / (Math.sqrt(vi / bc2) + eps);
+  }
+}
+
+/** The naive twin of `nadamUpdate`: the momentum schedule and the coefficients recomputed for every element. */
+export function nadamUpdateNaive(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, s: NadamStep, N: number): void {
+  for (let i = 0; i < N; i++) {
+    const mu = s.beta1 * (1 - 0.5 * Math.pow(0.96, s.t * s.momentumDecay));
+    const muNext = s.beta1 * (1 - 0.5 * Math.pow(0.96, (s.t + 1) * s.momentumDecay));
+    const gradCoef = (s.lr * (1 - mu)) / (1 - s.muProduct);
+    const avgCoef = (s.lr * muNext) / (1 - s.muProduct * muNext);
+    const bc2 = 1 - Math.pow(s.beta2, s.t);
+    const grad = g[i] + s.weightDecay * w[i];
+    const mNew = s.beta1 * m[i] + (1 - s.beta1) * grad;
+    const vNew = s.beta2 * v[i] + (1 - s.beta2) * grad * grad;
+    m[i] = mNew;
+    v[i] = vNew;
+    const denom = Math.sqrt(vNew / bc2) + s.eps;
+    w[i] -= (gradCoef * grad + avgCoef * mNew) / denom;
+  }
+}
+
+/** Adagrad's hyper-parameters for step t (from 1); the accumulator's starting value is the buffer's fill. */
+export interface AdagradStep {
+  /** The learning rate. */
+  lr: number;
+  /** Time-based decay of the rate per step: lr / (1 + (t − 1)·lrDecay). */
+  lrDecay: number;
+  /** Added to the denominator after the square root. */
+  eps: number;
+  /** Coupled L2: weightDecay·w added to the gradient. */
+  weightDecay: number;
+  /** The parameter's step count, from 1. */
+  t: number;
+}
+
+/** Adagrad's per-step numbers: the decayed rate lrT = lr / (1 + (t − 1)·lrDecay) (torch.optim.Adagrad's clr). */
+export function adagradFactors(s: AdagradStep): { lrT: number; eps: number; weightDecay: number } {
+  return { lrT: s.lr / (1 + (s.t - 1) * s.lrDecay), eps: s.eps, weightDecay: s.weightDecay };
+}
+
+/**
+ * The Adagrad update, in place. w, sum, g are (N); sum is the squared gradients' running sum.
+ *
+ *     g' = g + weightDecay·w;  sum = sum + g'²;  w -= lrT·g' / (√sum + eps)
+ */
+export function adagradUpdate(w: Float32Array, sum: Float32Array, g: Float32Array, s: AdagradStep, N: number): void {
+  const { lrT, eps, weightDecay } = adagradFactors(s);
+  for (let i = 0; i < N; i++) {
+    const wi = w[i];
+    const gi = g[i] + weightDecay * wi;
+    const si = sum[i] + gi * gi;
+    sum[i] = si;
+    w[i] = wi - (lrT * gi) / (Math.sqrt(si) + eps);
+  }
+}
+
+/** The naive twin of `adagradUpdate`: the decayed rate recomputed for every element. */
+export function adagradUpdateNaive(w: Float32Array, sum: Float32Array, g: Float32Array, s: AdagradStep, N: number): void {
+  for (let i = 0; i < N; i++) {
+    const lrT = s.lr / (1 + (s.t - 1) * s.lrDecay);
+    const grad = g[i] + s.weightDecay * w[i];
+    const sumNew = sum[i] + grad * grad;
+    sum[i] = sumNew;
+    w[i] -= (lrT * grad) / (Math.sqrt(sumNew) + s.eps);
+  }
+}
+
+/** Adadelta's hyper-parameters (no step count: neither average is bias-corrected). */
+export interface AdadeltaStep {
+  /** The learning rate (1 in Zeiler's paper and PyTorch's default). */
+  lr: number;
+  /** Decay of both running averages. */
+  rho: number;
+  /** Added inside both square roots. */
+  eps: number;
+  /** Coupled L2: weightDecay·w added to the gradient. */
+  weightDecay: number;
+}
+
+/** Adadelta's per-step numbers: the hyper-parameters, and 1 − rho computed once for both backends. */
+export function adadeltaFactors(s: AdadeltaStep): { lr: number; rho: number; oneMinusRho: number; eps: number; weightDecay: number } {
+  return { lr: s.lr, rho: s.rho, oneMinusRho: 1 - s.rho, eps: s.eps, weightDecay: s.weightDecay };
+}
+
+/**
+ * The Adadelta update, in place. w, sq, acc, g are (N): sq the squared gradients' average, acc the
+ * squared steps' average.
+ *
+ *     g' = g + weightDecay·w;  sq = rho·sq + (1 − rho)·g'²
+ *     d = √(acc + eps) / √(sq + eps) · g';  acc = rho·acc + (1 − rho)·d²;  w -= lr·d
+ */
+export function adadeltaUpdate(w: Float32Array, sq: Float32Array, acc: Float32Array, g: Float32Array, s: AdadeltaStep, N: number): void {
+  const { lr, rho, oneMinusRho, eps, weightDecay } = adadeltaFactors(s);
+  for (let i = 0; i < N; i++) {
+    const wi = w[i];
+    const gi = g[i] + weightDecay * wi;
+    const si = rho * sq[i] + oneMinusRho * gi * gi;
+    sq[i] = si;
+    const ai = acc[i];
+    const d = (Math.sqrt(ai + eps) / Math.sqrt(si + eps)) * gi;
+    acc[i] = rho * ai + oneMinusRho * d * d;
+    w[i] = wi - lr * d;
+  }
+}
+
+/** The naive twin of `adadeltaUpdate` (optim/adadelta.ts's loop before the port). */
+export function adadeltaUpdateNaive(w: Float32Array, sq: Float32Array, acc: Float32Array, g: Float32Array, s: AdadeltaStep, N: number): void {
+  for (let i = 0; i < N; i++) {
+    const grad = g[i] + s.weightDecay * w[i];
+    const sqNew = s.rho * sq[i] + (1 - s.rho) * grad * grad;
+    sq[i] = sqNew;
+    const d = (Math.sqrt(acc[i] + s.eps) / Math.sqrt(sqNew + s.eps)) * grad;
+    acc[i] = s.rho * acc[i] + (1 - s.rho) * d * d;
+    w[i] -= s.lr * d;
   }
 }

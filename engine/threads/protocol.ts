@@ -75,6 +75,7 @@ export const CALLS = [
   'tanhForward', 'tanhBackward', 'sigmoidForward', 'sigmoidBackward', 'dropoutBackward',
   'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'adamaxUpdate', 'radamUpdate', 'adaboundUpdate', 'lionUpdate', 'muonMomentum', 'muonApply', 'lookaheadSync',
+  'rmspropUpdate', 'nadamUpdate', 'adagradUpdate', 'adadeltaUpdate',
 ] as const;
 export type CallName = (typeof CALLS)[number];
 

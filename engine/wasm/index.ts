@@ -25,15 +25,15 @@
 import { ModuleBuilder } from './encoder.js';
 import { ELEMENTWISE_EXPORTS, emitElementwise } from './elementwise.js';
 import { GEMM_EXPORTS, emitGemm } from './gemm.js';
-import { OPTIM_EXPORTS, OPTIM_ZOO_EXPORTS, emitOptim, emitOptimZoo } from './optim.js';
+import { OPTIM_ADAPTIVE_EXPORTS, OPTIM_EXPORTS, OPTIM_ZOO_EXPORTS, emitOptim, emitOptimAdaptive, emitOptimZoo } from './optim.js';
 import { ACTIVATION_EXPORTS, emitActivation } from './activation.js';
 import { NORM_EXPORTS, emitNorm } from './norm.js';
 import { requireWebAssembly, webAssembly } from './runtime.js';
 import type { WasmInstance, WasmMemory, WasmModule, WebAssemblyApi } from './runtime.js';
 import {
-  adaboundFactors, adamaxFactors, adamStepFactors, lionFactors, radamFactors,
-  type AdaBoundStep, type AdamaxStep, type AdamStep, type LionStep, type LookaheadStep, type MuonApplyStep, type MuonMomentumStep,
-  type RAdamStep, type SgdStep,
+  adaboundFactors, adadeltaFactors, adagradFactors, adamaxFactors, adamStepFactors, lionFactors, nadamFactors, radamFactors, rmspropFactors,
+  type AdaBoundStep, type AdadeltaStep, type AdagradStep, type AdamaxStep, type AdamStep, type LionStep, type LookaheadStep,
+  type MuonApplyStep, type MuonMomentumStep, type NadamStep, type RAdamStep, type RMSpropStep, type SgdStep,
 } from '../kernels/updates.js';
 
 export { MR, NR, SPARSE_FRACTION, gemmScratchBytes, indexBytes, packedBytes, panelCount } from './gemm.js';
@@ -123,6 +123,7 @@ export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array {
   emitElementwise(mod);
   emitOptim(mod);
   emitOptimZoo(mod);
+  emitOptimAdaptive(mod);
   emitActivation(mod);
   emitNorm(mod);
   // Which tile loop was built, readable from any instance (a worker, a checkpoint's metadata).
@@ -197,7 +198,9 @@ export interface WasmKernels {
 type Raw = (...args: (number | boolean)[]) => number | undefined;
 
 /** Every function the kernel module exports (instantiateKernels checks that each is there). */
-export const KERNEL_EXPORTS = [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS] as const;
+export const KERNEL_EXPORTS = [
+  ...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS, ...OPTIM_ADAPTIVE_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS,
+] as const;
 export type KernelExport = (typeof KERNEL_EXPORTS)[number];
 
 /** Instantiates the compiled kernel module over `memory` (the one it was built to import). */
@@ -285,4 +288,27 @@ export function muonApplyArgs(s: MuonApplyStep): number[] {
 
 export function lookaheadArgs(s: LookaheadStep): number[] {
   return [s.alpha];
+}
+
+// The scalar arguments of RMSprop's, Nadam's, Adagrad's and Adadelta's updates (wasm/optim.ts
+// `emitOptimAdaptive`), in each export's order, from the factor functions of kernels/updates.ts.
+
+export function rmspropArgs(s: RMSpropStep): number[] {
+  const f = rmspropFactors(s);
+  return [f.lr, f.alpha, f.oneMinusAlpha, f.eps, f.weightDecay, f.momentum];
+}
+
+export function nadamArgs(s: NadamStep): number[] {
+  const f = nadamFactors(s);
+  return [f.gradCoef, f.avgCoef, f.beta1, f.oneMinusBeta1, f.beta2, f.oneMinusBeta2, f.eps, f.weightDecay, f.bc2];
+}
+
+export function adagradArgs(s: AdagradStep): number[] {
+  const f = adagradFactors(s);
+  return [f.lrT, f.eps, f.weightDecay];
+}
+
+export function adadeltaArgs(s: AdadeltaStep): number[] {
+  const f = adadeltaFactors(s);
+  return [f.lr, f.rho, f.oneMinusRho, f.eps, f.weightDecay];
 }

@@ -3,6 +3,8 @@
  * `adamUpdate` (AdamW is adamUpdate with decoupled decay; the formulas' sources are in optim/sgd.ts
  * and optim/adam.ts), in place, byte pointers, 0 for an absent velocity (no momentum) or vmax (no
  * AMSGrad). The float64-lane helpers here (F64Lanes, pairs) also serve activation.ts and norm.ts.
+ * Below them, on the same terms: the zoo's updates (Adamax, RAdam, AdaBound, Lion, Muon, Lookahead)
+ * and those of RMSprop, Nadam, Adagrad and Adadelta.
  *
  * They compute in float64, two lanes at a time (f64x2): each float32 is widened exactly
  * (f64x2.promote_low_f32x4), the same float64 operations as the JavaScript loop run in the same
@@ -437,5 +439,130 @@ function emitLookaheadSync(mod: ModuleBuilder): void {
     L.set('sf', L.narrow(L.add(L.get('si'), L.mul(L.param('alpha'), L.sub(L.load(at('w')), L.get('si'))))));
     L.storeF32(at('slow'), L.get('sf'));
     L.storeF32(at('w'), L.get('sf'));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The updates of RMSprop, Nadam, Adagrad and Adadelta: the WebAssembly twins of engine/kernels/updates.ts's
+// loops, as the zoo's above (float64 pairs, the same operations in the same order as the JavaScript
+// loops, the step's numbers from updates.ts's `xFactors(step)` through engine/wasm/index.ts's `xArgs`).
+// ---------------------------------------------------------------------------------------------------
+
+export const OPTIM_ADAPTIVE_EXPORTS = ['rmspropUpdate', 'nadamUpdate', 'adagradUpdate', 'adadeltaUpdate'] as const;
+
+export function emitOptimAdaptive(mod: ModuleBuilder): void {
+  emitRmsprop(mod);
+  emitNadam(mod);
+  emitAdagrad(mod);
+  emitAdadelta(mod);
+}
+
+// rmspropUpdate(w, sq, avg, buf, g, lr, alpha, oneMinusAlpha, eps, weightDecay, momentum, N):
+//   for i in [0, N):
+//     wi = w[i];  gi = g[i] + weightDecay·wi
+//     si = alpha·sq[i] + (oneMinusAlpha·gi)·gi;  sq[i] = si
+//     avg ≠ 0: ai = alpha·avg[i] + oneMinusAlpha·gi;  avg[i] = ai;  variance = si − ai·ai   (si, ai unrounded)
+//     else:    variance = si
+//     d = √variance + eps
+//     buf ≠ 0: bi = momentum·buf[i] + gi / d;  buf[i] = bi;  w[i] = wi − lr·bi
+//     else:    w[i] = wi − (lr·gi) / d
+// The four cases (centered or not, momentum or not) are four loops, chosen once outside them.
+function emitRmsprop(mod: ModuleBuilder): void {
+  const f = mod.func('rmspropUpdate', {
+    w: 'i32', sq: 'i32', avg: 'i32', buf: 'i32', g: 'i32', lr: 'f64', alpha: 'f64', oneMinusAlpha: 'f64', eps: 'f64', weightDecay: 'f64',
+    momentum: 'f64', N: 'i32',
+  });
+  declare(f, ['lr', 'alpha', 'oneMinusAlpha', 'eps', 'weightDecay', 'momentum'], ['wi', 'gi', 'si', 'ai', 'variance', 'd', 'bi']);
+  const step = (L: F64Lanes, at: (p: string) => Expr, centered: boolean, momentum: boolean) => {
+    L.set('wi', L.load(at('w')));
+    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    L.set('si', L.add(L.mul(L.param('alpha'), L.load(at('sq'))), L.mul(L.mul(L.param('oneMinusAlpha'), L.get('gi')), L.get('gi'))));
+    L.store(at('sq'), L.get('si'));
+    if (centered) {
+      L.set('ai', L.add(L.mul(L.param('alpha'), L.load(at('avg'))), L.mul(L.param('oneMinusAlpha'), L.get('gi'))));
+      L.store(at('avg'), L.get('ai'));
+      L.set('variance', L.sub(L.get('si'), L.mul(L.get('ai'), L.get('ai'))));
+    } else {
+      L.set('variance', L.get('si'));
+    }
+    L.set('d', L.add(L.sqrt(L.get('variance')), L.param('eps')));
+    if (momentum) {
+      L.set('bi', L.add(L.mul(L.param('momentum'), L.load(at('buf'))), L.div(L.get('gi'), L.get('d'))));
+      L.store(at('buf'), L.get('bi'));
+      L.store(at('w'), L.sub(L.get('wi'), L.mul(L.param('lr'), L.get('bi'))));
+    } else {
+      L.store(at('w'), L.sub(L.get('wi'), L.div(L.mul(L.param('lr'), L.get('gi')), L.get('d'))));
+    }
+  };
+  const byMomentum = (centered: boolean, name: string) => {
+    f.if(f.i32Eqz(f.get('buf')), () => {
+      pairs(f, name, (L, at) => step(L, at, centered, false));
+    }, () => {
+      pairs(f, `${name}Momentum`, (L, at) => step(L, at, centered, true));
+    });
+  };
+  f.if(f.i32Eqz(f.get('avg')), () => byMomentum(false, 'plain'), () => byMomentum(true, 'centered'));
+}
+
+// nadamUpdate(w, m, v, g, gradCoef, avgCoef, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, weightDecay, bc2, N):
+//   for i in [0, N):
+//     wi = w[i];  gi = g[i] + weightDecay·wi
+//     mi = beta1·m[i] + oneMinusBeta1·gi;  vi = beta2·v[i] + (oneMinusBeta2·gi)·gi;  m[i] = mi;  v[i] = vi
+//     w[i] = wi − (gradCoef·gi + avgCoef·mi) / (√(vi / bc2) + eps)
+function emitNadam(mod: ModuleBuilder): void {
+  const f = mod.func('nadamUpdate', {
+    w: 'i32', m: 'i32', v: 'i32', g: 'i32', gradCoef: 'f64', avgCoef: 'f64', beta1: 'f64', oneMinusBeta1: 'f64', beta2: 'f64',
+    oneMinusBeta2: 'f64', eps: 'f64', weightDecay: 'f64', bc2: 'f64', N: 'i32',
+  });
+  declare(f, ['gradCoef', 'avgCoef', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'eps', 'weightDecay', 'bc2'], ['wi', 'gi', 'mi', 'vi']);
+  pairs(f, 'nadam', (L, at) => {
+    L.set('wi', L.load(at('w')));
+    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
+    L.set('vi', L.add(L.mul(L.param('beta2'), L.load(at('v'))), L.mul(L.mul(L.param('oneMinusBeta2'), L.get('gi')), L.get('gi'))));
+    L.store(at('m'), L.get('mi'));
+    L.store(at('v'), L.get('vi'));
+    L.store(at('w'), L.sub(L.get('wi'), L.div(
+      L.add(L.mul(L.param('gradCoef'), L.get('gi')), L.mul(L.param('avgCoef'), L.get('mi'))),
+      L.add(L.sqrt(L.div(L.get('vi'), L.param('bc2'))), L.param('eps')))));
+  });
+}
+
+// adagradUpdate(w, sum, g, lrT, eps, weightDecay, N):
+//   for i in [0, N):
+//     wi = w[i];  gi = g[i] + weightDecay·wi;  si = sum[i] + gi·gi;  sum[i] = si
+//     w[i] = wi − (lrT·gi) / (√si + eps)
+function emitAdagrad(mod: ModuleBuilder): void {
+  const f = mod.func('adagradUpdate', { w: 'i32', sum: 'i32', g: 'i32', lrT: 'f64', eps: 'f64', weightDecay: 'f64', N: 'i32' });
+  declare(f, ['lrT', 'eps', 'weightDecay'], ['wi', 'gi', 'si']);
+  pairs(f, 'adagrad', (L, at) => {
+    L.set('wi', L.load(at('w')));
+    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    L.set('si', L.add(L.load(at('sum')), L.mul(L.get('gi'), L.get('gi'))));
+    L.store(at('sum'), L.get('si'));
+    L.store(at('w'), L.sub(L.get('wi'), L.div(L.mul(L.param('lrT'), L.get('gi')), L.add(L.sqrt(L.get('si')), L.param('eps')))));
+  });
+}
+
+// adadeltaUpdate(w, sq, acc, g, lr, rho, oneMinusRho, eps, weightDecay, N):
+//   for i in [0, N):
+//     wi = w[i];  gi = g[i] + weightDecay·wi
+//     si = rho·sq[i] + (oneMinusRho·gi)·gi;  sq[i] = si
+//     ai = acc[i];  d = (√(ai + eps) / √(si + eps))·gi
+//     acc[i] = rho·ai + (oneMinusRho·d)·d;  w[i] = wi − lr·d
+function emitAdadelta(mod: ModuleBuilder): void {
+  const f = mod.func('adadeltaUpdate', {
+    w: 'i32', sq: 'i32', acc: 'i32', g: 'i32', lr: 'f64', rho: 'f64', oneMinusRho: 'f64', eps: 'f64', weightDecay: 'f64', N: 'i32',
+  });
+  declare(f, ['lr', 'rho', 'oneMinusRho', 'eps', 'weightDecay'], ['wi', 'gi', 'si', 'ai', 'd']);
+  pairs(f, 'adadelta', (L, at) => {
+    L.set('wi', L.load(at('w')));
+    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    L.set('si', L.add(L.mul(L.param('rho'), L.load(at('sq'))), L.mul(L.mul(L.param('oneMinusRho'), L.get('gi')), L.get('gi'))));
+    L.store(at('sq'), L.get('si'));
+    L.set('ai', L.load(at('acc')));
+    L.set('d', L.mul(L.div(L.sqrt(L.add(L.get('ai'), L.param('eps'))), L.sqrt(L.add(L.get('si'), L.param('eps')))), L.get('gi')));
+    L.store(at('acc'), L.add(L.mul(L.param('rho'), L.get('ai')), L.mul(L.mul(L.param('oneMinusRho'), L.get('d')), L.get('d'))));
+    L.store(at('w'), L.sub(L.get('wi'), L.mul(L.param('lr'), L.get('d'))));
   });
 }

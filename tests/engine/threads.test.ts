@@ -226,7 +226,17 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
     const w = x.slice(), v = allocPersistent(n), m = allocPersistent(n), s2 = allocPersistent(n);
     k.sgdUpdate(w, v, dout, { lrT: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4 }, n);
     k.adamUpdate(w, m, s2, null, dout, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, coupledDecay: 0, decoupledDecay: 1e-2, t: 3 }, n);
+    // RMSprop (centered, with momentum), Nadam, Adagrad and Adadelta, each on its own weights and buffers.
+    const w2 = x.slice(), sq = allocPersistent(n), avg = allocPersistent(n), buf = allocPersistent(n);
+    k.rmspropUpdate(w2, sq, avg, buf, dout, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 1e-4, momentum: 0.9, centered: true }, n);
+    const w3 = x.slice(), m3 = allocPersistent(n), v3 = allocPersistent(n);
+    k.nadamUpdate(w3, m3, v3, dout, { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, momentumDecay: 4e-3, t: 1, muProduct: 0.9 * (1 - 0.5 * 0.96 ** 4e-3) }, n);
+    const w4 = x.slice(), sum = allocPersistent(n).fill(0.1);
+    k.adagradUpdate(w4, sum, dout, { lr: 1e-2, lrDecay: 1e-3, eps: 1e-10, weightDecay: 1e-4, t: 2 }, n);
+    const w5 = x.slice(), sq5 = allocPersistent(n), acc = allocPersistent(n);
+    k.adadeltaUpdate(w5, sq5, acc, dout, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 1e-4 }, n);
     outs.push(tanh, dtanh, sig, dsig, relu, drelu, biased, dpre, out, xhat, dinp, dgamma, dbeta, w, v, m, s2);
+    outs.push(w2, sq, avg, buf, w3, m3, v3, w4, sum, w5, sq5, acc);
     outs.push(new Float32Array(mean), new Float32Array(invstd));
     return outs;
   }
@@ -239,7 +249,7 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
     await threadsReady();
     const before = parallelCallCount();
     const two = passes();
-    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(12);
+    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(17); // all 17 passes and updates above are split
     one.forEach((a, i) => expect(sameBits(two[i], a), `output ${i}`).toBe(true));
   });
 });

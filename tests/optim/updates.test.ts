@@ -1,5 +1,6 @@
 /**
- * The update kernels of Adamax, RAdam, AdaBound, Lion, Muon and Lookahead: on each backend (the
+ * The update kernels of Adamax, RAdam, AdaBound, Lion, Muon, Lookahead, RMSprop, Nadam, Adagrad and
+ * Adadelta: on each backend (the
  * JavaScript loop, the WebAssembly loop) against the naive twin of engine/kernels/updates.ts, on odd
  * sizes (the WebAssembly loop takes two floats at a time and the odd one alone), with NaN, ±Infinity,
  * −0 and subnormal inputs. Both loops compute in float64 with the same operations in the same order
@@ -7,14 +8,15 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  Rng, adaboundUpdate, adamaxUpdate, alloc, getBackend, lionUpdate, lookaheadSync, muonApply, muonMomentum, radamUpdate, setBackend,
-  type BackendName,
+  Rng, adaboundUpdate, adadeltaUpdate, adagradUpdate, adamaxUpdate, alloc, getBackend, lionUpdate, lookaheadSync, muonApply, muonMomentum,
+  nadamMu, nadamUpdate, radamUpdate, rmspropUpdate, setBackend, type BackendName,
 } from '../../engine/index.js';
 import {
-  adaboundUpdateNaive, adamaxUpdateNaive, lionUpdateNaive, lookaheadSyncNaive, muonApplyNaive, muonMomentumNaive, radamUpdateNaive,
+  adaboundUpdateNaive, adadeltaUpdateNaive, adagradUpdateNaive, adamaxUpdateNaive, lionUpdateNaive, lookaheadSyncNaive, muonApplyNaive,
+  muonMomentumNaive, nadamUpdateNaive, radamUpdateNaive, rmspropUpdateNaive,
 } from '../../engine/kernels/updates.js';
 
-const SIZES = [1, 2, 3, 17, 127, 301];
+const SIZES = [1, 2, 3, 17, 127, 301, 1001];
 const SPECIAL = [NaN, Infinity, -Infinity, -0, 0, 1e-40, -1e-40, 3e38, -3e38];
 const before = getBackend();
 afterAll(async () => {
@@ -134,6 +136,52 @@ describe('update kernels: JavaScript and WebAssembly loops equal the naive twin 
     expect(Array.from(slow)).toEqual([0.5, 1, 1.5]);
   });
 
+  it('RMSprop: plain, centered, with momentum, both (the buffers a case does not use are null)', async () => {
+    for (const centered of [false, true]) {
+      for (const momentum of [0, 0.9]) {
+        const step = { lr: 0.01, alpha: 0.9, eps: 1e-8, weightDecay: 0.01, momentum, centered };
+        const avg = (a: Float32Array) => (centered ? a : null);
+        const buf = (b: Float32Array) => (momentum > 0 ? b : null);
+        await check(`rmspropUpdate centered ${centered} momentum ${momentum}`,
+          (r, N, s) => [values(r, N, s), values(r, N, s, true), values(r, N, s), values(r, N, s), values(r, N, s)],
+          ([w, sq, a, b, g]) => rmspropUpdate(w, sq, avg(a), buf(b), g, step, w.length),
+          ([w, sq, a, b, g]) => rmspropUpdateNaive(w, sq, avg(a), buf(b), g, step, w.length));
+      }
+    }
+  });
+
+  it('RMSprop refuses buffers that disagree with centered and momentum', () => {
+    const a = new Float32Array(2);
+    const step = { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: true };
+    expect(() => rmspropUpdate(a, a.slice(), null, null, a.slice(), step, 2)).toThrow(/rmspropUpdate: centered is true but the gradient average is null/);
+    expect(() => rmspropUpdate(a, a.slice(), a.slice(), a.slice(), a.slice(), step, 2)).toThrow(/rmspropUpdate: momentum is 0 but the momentum buffer is given/);
+  });
+
+  it('Nadam, at its first step and later (the momentum schedule and its running product)', async () => {
+    for (const t of [1, 7]) {
+      let muProduct = 1;
+      for (let k = 1; k <= t; k++) muProduct *= nadamMu(0.9, 4e-3, k);
+      const step = { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, momentumDecay: 4e-3, t, muProduct };
+      await check(`nadamUpdate t ${t}`, (r, N, s) => [values(r, N, s), values(r, N, s), values(r, N, s, true), values(r, N, s)],
+        ([w, m, v, g]) => nadamUpdate(w, m, v, g, step, w.length),
+        ([w, m, v, g]) => nadamUpdateNaive(w, m, v, g, step, w.length));
+    }
+  });
+
+  it('Adagrad (rate decay at step 4, weight decay)', async () => {
+    const step = { lr: 0.1, lrDecay: 0.05, eps: 1e-10, weightDecay: 0.01, t: 4 };
+    await check('adagradUpdate', (r, N, s) => [values(r, N, s), values(r, N, s, true), values(r, N, s)],
+      ([w, sum, g]) => adagradUpdate(w, sum, g, step, w.length),
+      ([w, sum, g]) => adagradUpdateNaive(w, sum, g, step, w.length));
+  });
+
+  it('Adadelta (weight decay)', async () => {
+    const step = { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0.01 };
+    await check('adadeltaUpdate', (r, N, s) => [values(r, N, s), values(r, N, s, true), values(r, N, s, true), values(r, N, s)],
+      ([w, sq, acc, g]) => adadeltaUpdate(w, sq, acc, g, step, w.length),
+      ([w, sq, acc, g]) => adadeltaUpdateNaive(w, sq, acc, g, step, w.length));
+  });
+
   it('the naive twins compute the formulas (one element, by hand)', async () => {
     // Adamax from zero state, t 1: m = 0.1·g, u = |g| + eps, w -= lr/(1 − 0.9)·m/u = lr·sign(g) (up to eps).
     const w = new Float32Array([1]);
@@ -147,5 +195,17 @@ describe('update kernels: JavaScript and WebAssembly loops equal the naive twin 
     const l = new Float32Array([1]);
     lionUpdateNaive(l, new Float32Array(1), new Float32Array([1e-6]), { lr: 0.25, beta1: 0.9, beta2: 0.99, weightDecay: 0 }, 1);
     expect(l[0]).toBe(0.75);
+    // Adagrad's first step from a zero sum: sum = g², w -= lr·g/|g| = lr·sign(g) (up to eps).
+    const a = new Float32Array([1]);
+    adagradUpdateNaive(a, new Float32Array(1), new Float32Array([-4]), { lr: 0.5, lrDecay: 0, eps: 1e-10, weightDecay: 0, t: 1 }, 1);
+    expect(a[0]).toBe(1.5);
+    // RMSprop's first step: sq = (1 − alpha)·g² = 0.25·4 = 1, so w -= lr·g/(1 + eps) = 0.125·2.
+    const r2 = new Float32Array([1]);
+    rmspropUpdateNaive(r2, new Float32Array(1), null, null, new Float32Array([2]), { lr: 0.125, alpha: 0.75, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false }, 1);
+    expect(r2[0]).toBe(0.75);
+    // Adadelta's first step: d = √eps / √((1 − rho)·g² + eps)·g, tiny at first (no step has been taken yet).
+    const d = new Float32Array([1]);
+    adadeltaUpdateNaive(d, new Float32Array(1), new Float32Array(1), new Float32Array([2]), { lr: 1, rho: 0.5, eps: 1e-6, weightDecay: 0 }, 1);
+    expect(d[0]).toBeCloseTo(1 - (1e-3 / Math.sqrt(2 + 1e-6)) * 2, 7);
   });
 });
