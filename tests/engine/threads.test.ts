@@ -236,7 +236,24 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
     const w5 = x.slice(), sq5 = allocPersistent(n), acc = allocPersistent(n);
     k.adadeltaUpdate(w5, sq5, acc, dout, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 1e-4 }, n);
     outs.push(tanh, dtanh, sig, dsig, relu, drelu, biased, dpre, out, xhat, dinp, dgamma, dbeta, w, v, m, s2);
+    // The zoo's updates: Adamax, RAdam (rectified), AMSBound, Lion, Muon's momentum and step, Lookahead.
+    const zoo = () => [x.slice(), random(n, 61), random(n, 62).map(Math.abs), random(n, 63).map(Math.abs)];
+    const [w6, m6, u6] = zoo();
+    k.adamaxUpdate(w6, m6, u6, dout, { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, t: 3 }, n);
+    const [w7, m7, v7] = zoo();
+    k.radamUpdate(w7, m7, v7, dout, { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, t: 9 }, n);
+    const [w8, m8, v8, vmax8] = zoo();
+    k.adaboundUpdate(w8, m8, v8, vmax8, dout, { lr: 0.003, baseLr: 0.01, finalLr: 0.1, gamma: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, t: 5 }, n);
+    const [w9, m9] = zoo();
+    k.lionUpdate(w9, m9, dout, { lr: 1e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 }, n);
+    const [u10, b10] = zoo();
+    k.muonMomentum(u10, b10, dout, { momentum: 0.95, nesterov: true }, n);
+    const [w11] = zoo();
+    k.muonApply(w11, u10, { lr: 0.02, adjustedLr: 0.02 * Math.sqrt(3), weightDecay: 0.1 }, n);
+    const [w12, slow12] = zoo();
+    k.lookaheadSync(w12, slow12, { alpha: 0.5 }, n);
     outs.push(w2, sq, avg, buf, w3, m3, v3, w4, sum, w5, sq5, acc);
+    outs.push(w6, m6, u6, w7, m7, v7, w8, m8, v8, vmax8, w9, m9, u10, b10, w11, w12, slow12);
     outs.push(new Float32Array(mean), new Float32Array(invstd));
     return outs;
   }
@@ -249,7 +266,7 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
     await threadsReady();
     const before = parallelCallCount();
     const two = passes();
-    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(17); // all 17 passes and updates above are split
+    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(24); // all 24 passes and updates above are split
     one.forEach((a, i) => expect(sameBits(two[i], a), `output ${i}`).toBe(true));
   });
 });
