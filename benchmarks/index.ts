@@ -71,6 +71,8 @@ export interface RowSummary {
   loadAverage: number | null;
   /** tapegrad's wasm rows: whether the products used FMA. */
   fma?: boolean;
+  /** tapegrad's rows with more than one thread: median products the pool ran per step (PeerResult). */
+  pooledPerStep?: number;
   /** Why the row did not run (PyTorch without a Python that has torch, a --backend filter). */
   unavailable?: string;
   note?: string;
@@ -328,6 +330,7 @@ export function summarize(row: Pick<Row, 'id' | 'contestant' | 'batch' | 'node'>
     lossLast: median(mine.map((x) => x.lossLast)),
     loadAverage: median(mine.map((x) => x.loadAverage)),
     ...(mine[0].fma !== undefined && mine[0].backend === 'wasm' ? { fma: mine[0].fma } : {}),
+    ...(mine[0].pooledPerStep !== undefined ? { pooledPerStep: median(mine.map((x) => x.pooledPerStep as number)) } : {}),
     ...(mine[0].note ? { note: mine[0].note } : {}),
   };
 }

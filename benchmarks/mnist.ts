@@ -129,6 +129,12 @@ export interface PeerResult {
   /** Only from the tapegrad memory run: the tensor arena's size after epochs 1..5 (MiB). */
   arenaMiB?: number[];
   threads?: number;
+  /**
+   * tapegrad with more than one thread: products the pool ran per step, warm-up included. Below the
+   * products a step has above the cut-over when the busy check (engine/threads/contention.ts) kept
+   * tasks on the calling thread because other work held the cores.
+   */
+  pooledPerStep?: number;
   /** tapegrad: the engine backend that ran ('js' or 'wasm'). */
   backend?: string;
   /** tapegrad's wasm backend: whether its products used fused multiply-add (relaxed SIMD). */
@@ -214,7 +220,7 @@ export async function timeInference(
 /** Prints a peer's result as its last line (JSON): what every peer measures, plus its extras. */
 export function printResult(
   peer: string, args: PeerArgs, training: Awaited<ReturnType<typeof timeTraining>>, inferSamplesPerSec: number,
-  extra: Pick<PeerResult, 'heapMiB' | 'arenaMiB' | 'threads' | 'backend' | 'fma' | 'note'> = {},
+  extra: Pick<PeerResult, 'heapMiB' | 'arenaMiB' | 'threads' | 'pooledPerStep' | 'backend' | 'fma' | 'note'> = {},
 ): void {
   const result: PeerResult = {
     peer,

@@ -110,6 +110,12 @@ export function markdown(r: BenchmarkResult, seconds?: number): string {
       : `## The seeds' workload: ${WORKLOAD_TITLES[workload]}, MNIST (samples/s)`);
     lines.push('');
     lines.push(...trainingTable(r, workload));
+    const pooled = r.training.filter((t) => t.workload === workload && t.pooledPerStep !== undefined);
+    if (pooled.length > 0) {
+      lines.push('');
+      lines.push('Products the pool ran per step (median of the runs; fewer than the step has above the cut-over when the busy check kept ' +
+        `tasks on the calling thread while other work held the cores): ${pooled.map((t) => `${t.contestant} ${t.runtime} b${t.batch} ${n(t.pooledPerStep, 2)}`).join(', ')}.`);
+    }
   }
 
   lines.push('');

@@ -13,7 +13,7 @@
  * that steady state allocates nothing that survives a step. Prints one JSON line (PeerResult).
  */
 import type { BackendName } from '../../engine/index.js';
-import { Rng, Tensor, allocPersistent, getBackend, memoryStats, noGrad, scoped, setBackend, setThreads, threadsReady, usesFma } from '../../engine/index.js';
+import { Rng, Tensor, allocPersistent, getBackend, memoryStats, noGrad, parallelProductCount, scoped, setBackend, setThreads, threadsReady, usesFma } from '../../engine/index.js';
 import { setZeroSkipping } from '../../engine/kernels/gemmPacked.js';
 import {
   PIXELS, POOL_IMAGES, TEST_POOL_IMAGES, fillBatch, floatPool, loadMnist, parsePeerArgs, poolBatch, printResult, timeInference, timeTraining,
@@ -36,13 +36,16 @@ let training: Awaited<ReturnType<typeof timeTraining>>;
 let inferSamplesPerSec = 0;
 let heapMiB: number[] | undefined;
 let arenaMiB: number[] | undefined;
+let pooledPerStep: number | undefined;
 if (args.epochs === 0) {
   const train = floatPool(trainBytes, POOL_IMAGES, allocPersistent);
   const test = floatPool(loadMnist('test'), TEST_POOL_IMAGES, allocPersistent);
+  const pooledBefore = parallelProductCount();
   training = await timeTraining((b) => {
     const batch = poolBatch(train, b, B);
     return trainOn(batch.x, batch.y);
   }, args.warmup, args.steps, B);
+  pooledPerStep = (parallelProductCount() - pooledBefore) / (args.warmup + args.steps);
   model.eval();
   inferSamplesPerSec = await timeInference(test, args.inferBatch, args.inferBatches, (x) => {
     scoped(() => noGrad(() => model.forward(Tensor.from(x, { shape: [args.inferBatch, PIXELS] }))));
@@ -73,6 +76,7 @@ if (args.epochs === 0) {
 
 printResult(`tapegrad-${getBackend()}-${args.threads}t${args.zeroSkip === 0 ? '-dense' : ''}`, args, training, inferSamplesPerSec, {
   threads: args.threads,
+  ...(args.threads > 1 && pooledPerStep !== undefined ? { pooledPerStep } : {}),
   backend: getBackend(),
   fma: usesFma(),
   ...(heapMiB ? { heapMiB } : {}),
