@@ -199,6 +199,9 @@ function profileOne(node: string, config: ProfileConfig, quick: boolean, keep: s
   const loadAverage = loadavg()[0];
   const r = spawnSync(node, ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${INTERVAL_US}`, '--import', tsx, join(here, 'profileTarget.ts'), ...args], {
     cwd: root, encoding: 'utf8', maxBuffer: 1 << 24,
+    // The profiler's own thread wakes every INTERVAL_US, and the busy check (engine/threads/contention.ts)
+    // would count it as other work holding the cores and keep the pool idle: this profiles the pool.
+    env: { ...process.env, TAPEGRAD_BUSY_CHECK: '0' },
   });
   if (r.status !== 0) throw new Error(`profile: ${config.workload} b${config.batch} ${config.threads}t exited with ${r.status}:\n${r.stderr.slice(-2000)}`);
   const line = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { samplesPerSec: number; poolProductsPerStep: number };
