@@ -28,6 +28,7 @@ import { GEMM_EXPORTS, emitGemm } from './gemm.js';
 import { OPTIM_EXPORTS, OPTIM_ZOO_EXPORTS, emitOptim, emitOptimZoo } from './optim.js';
 import { ACTIVATION_EXPORTS, emitActivation } from './activation.js';
 import { NORM_EXPORTS, emitNorm } from './norm.js';
+import { SOFTMAX_EXPORTS, emitSoftmax } from './softmax.js';
 import { requireWebAssembly, webAssembly } from './runtime.js';
 import type { WasmInstance, WasmMemory, WasmModule, WebAssemblyApi } from './runtime.js';
 import {
@@ -125,6 +126,7 @@ export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array {
   emitOptimZoo(mod);
   emitActivation(mod);
   emitNorm(mod);
+  emitSoftmax(mod);
   // Which tile loop was built, readable from any instance (a worker, a checkpoint's metadata).
   const fma = mod.func('builtWithFma', {}, ['i32']);
   fma.i32(opts.fma ? 1 : 0);
@@ -197,7 +199,9 @@ export interface WasmKernels {
 type Raw = (...args: (number | boolean)[]) => number | undefined;
 
 /** Every function the kernel module exports (instantiateKernels checks that each is there). */
-export const KERNEL_EXPORTS = [...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS] as const;
+export const KERNEL_EXPORTS = [
+  ...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS, ...SOFTMAX_EXPORTS,
+] as const;
 export type KernelExport = (typeof KERNEL_EXPORTS)[number];
 
 /** Instantiates the compiled kernel module over `memory` (the one it was built to import). */
