@@ -75,6 +75,8 @@ export const CALLS = [
   'tanhForward', 'tanhBackward', 'sigmoidForward', 'sigmoidBackward', 'dropoutBackward',
   'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'adamaxUpdate', 'radamUpdate', 'adaboundUpdate', 'lionUpdate', 'muonMomentum', 'muonApply', 'lookaheadSync',
+  'layerNormForward', 'layerNormBackward', 'affineBackward',
+  'softmaxForward', 'softmaxBackward', 'logSoftmaxForward', 'logSoftmaxBackward', 'crossEntropyForward', 'crossEntropyBackward',
 ] as const;
 export type CallName = (typeof CALLS)[number];
 
