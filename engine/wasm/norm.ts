@@ -14,7 +14,7 @@
  */
 import type { Expr, FunctionBuilder, ModuleBuilder } from './encoder.js';
 import { F64Lanes } from './optim.js';
-import { along2, inOrder, rowLocals } from './rows.js';
+import { along2, inOrder, rowLocals, rowValue, setRowValue } from './rows.js';
 
 export const NORM_EXPORTS = ['batchNormStats', 'batchNormApply', 'batchNormBackward', 'layerNormForward', 'layerNormBackward', 'affineBackward'] as const;
 
@@ -178,19 +178,6 @@ function normRows(f: FunctionBuilder, body: () => void): void {
   });
 }
 
-/** An f64 local and its f64x2 splat (`name2`), set together. */
-function rowParam(f: FunctionBuilder, name: string, v: Expr): void {
-  f.set(name, v);
-  f.set(`${name}2`, f.f64x2Splat(f.get(name)));
-}
-
-function rowParams(f: FunctionBuilder, names: string[]): void {
-  for (const n of names) {
-    f.local(n, 'f64');
-    f.local(`${n}2`, 'v128');
-  }
-}
-
 // layerNormForward(out, xhat, invstd, x, gamma, beta, eps, R, F), per row:
 //   s = Σ_f x[f] (in order);  mean = s / F
 //   s = Σ_f (x[f] − mean)² (in order);  is = 1 / √(s/F + eps);  invstd[r] = is
@@ -201,7 +188,7 @@ function emitLayerNormForward(mod: ModuleBuilder): void {
   });
   rowLocals(f);
   for (const l of ['s', 'd', 'n']) f.local(l, 'f64');
-  rowParams(f, ['mean', 'is']);
+  for (const v of ['mean', 'is']) rowValue(f, v);
   f.local('h2', 'v128');
   f.local('h1', 'f64');
   const g = (l: string) => f.get(l);
@@ -210,13 +197,13 @@ function emitLayerNormForward(mod: ModuleBuilder): void {
   normRows(f, () => {
     f.set('s', f.f64(0));
     inOrder(f, 'sum', (at) => f.set('s', f.f64Add(g('s'), f.f64PromoteF32(f.f32Load(at('x'))))));
-    rowParam(f, 'mean', f.f64Div(g('s'), g('n')));
+    setRowValue(f, 'mean', f.f64Div(g('s'), g('n')));
     f.set('s', f.f64(0));
     inOrder(f, 'squares', (at) => {
       f.set('d', f.f64Sub(f.f64PromoteF32(f.f32Load(at('x'))), g('mean')));
       f.set('s', f.f64Add(g('s'), f.f64Mul(g('d'), g('d'))));
     });
-    rowParam(f, 'is', f.f64Div(f.f64(1), f.f64Sqrt(f.f64Add(f.f64Div(g('s'), g('n')), g('eps')))));
+    setRowValue(f, 'is', f.f64Div(f.f64(1), f.f64Sqrt(f.f64Add(f.f64Div(g('s'), g('n')), g('eps')))));
     f.f64Store(f.i32Add(g('invstd'), g('r8')), g('is'));
     along2(f, 'apply', (L, at) => {
       L.set('h', L.mul(L.sub(L.load(at('x')), L.param('mean')), L.param('is')));
@@ -234,10 +221,10 @@ function emitLayerNormBackward(mod: ModuleBuilder): void {
   const f = mod.func('layerNormBackward', { dinp: 'i32', dout: 'i32', xhat: 'i32', gamma: 'i32', invstd: 'i32', R: 'i32', F: 'i32' });
   rowLocals(f);
   f.local('dh', 'f64');
-  rowParams(f, ['sd', 'sdx', 'c', 'n']);
+  for (const v of ['sd', 'sdx', 'c', 'n']) rowValue(f, v);
   const g = (l: string) => f.get(l);
   const col = (p: string) => f.i32Add(g(p), g('k'));
-  rowParam(f, 'n', f.f64ConvertI32U(g('F')));
+  setRowValue(f, 'n', f.f64ConvertI32U(g('F')));
   normRows(f, () => {
     f.set('sd', f.f64(0));
     f.set('sdx', f.f64(0));
@@ -246,9 +233,9 @@ function emitLayerNormBackward(mod: ModuleBuilder): void {
       f.set('sd', f.f64Add(g('sd'), g('dh')));
       f.set('sdx', f.f64Add(g('sdx'), f.f64Mul(g('dh'), f.f64PromoteF32(f.f32Load(at('xhat'))))));
     });
-    f.set('sd2', f.f64x2Splat(g('sd')));
-    f.set('sdx2', f.f64x2Splat(g('sdx')));
-    rowParam(f, 'c', f.f64Div(f.f64Load(f.i32Add(g('invstd'), g('r8'))), g('n')));
+    setRowValue(f, 'sd', g('sd'));
+    setRowValue(f, 'sdx', g('sdx'));
+    setRowValue(f, 'c', f.f64Div(f.f64Load(f.i32Add(g('invstd'), g('r8'))), g('n')));
     along2(f, 'dinp', (L, at) => {
       L.store(at('dinp'), L.mul(L.param('c'), L.sub(
         L.sub(L.mul(L.mul(L.param('n'), L.load(at('dout'))), L.load(col('gamma'))), L.param('sd')),

@@ -11,12 +11,25 @@
  *
  * The caller declares the locals (`rowLocals`) and sets `b` (the distribution's byte offset), `st` and
  * `kEnd` (= N·st, the distribution's extent in bytes); `at(p)` is the address of element k of array p.
+ * A row's own float64 numbers (its mean, its sum) are `rowValue`s: an f64 local and its f64x2 splat.
  */
 import type { Expr, FunctionBuilder } from './encoder.js';
 import { F64Lanes } from './optim.js';
 
 export function rowLocals(f: FunctionBuilder): void {
   for (const l of ['b', 'st', 'k', 'kVec', 'kEnd']) f.local(l, 'i32');
+}
+
+/** Declares a per-row float64 value: local `name` (f64) and its splat `name2` (v128), what F64Lanes.param reads. */
+export function rowValue(f: FunctionBuilder, name: string): void {
+  f.local(name, 'f64');
+  f.local(`${name}2`, 'v128');
+}
+
+/** Sets a per-row value and its splat together. */
+export function setRowValue(f: FunctionBuilder, name: string, v: Expr): void {
+  f.set(name, v);
+  f.set(`${name}2`, f.f64x2Splat(f.get(name)));
 }
 
 /** The byte address of element k (byte offset `k` in the distribution) of array `p`. */

@@ -25,7 +25,7 @@
  */
 import type { Expr, FunctionBuilder, ModuleBuilder } from './encoder.js';
 import { expLocals, expVector } from './activation.js';
-import { along2, along4, at, inOrder, rowLocals, type Lanes4 } from './rows.js';
+import { along2, along4, at, inOrder, rowLocals, rowValue, setRowValue, type Lanes4 } from './rows.js';
 
 export const SOFTMAX_EXPORTS = [
   'softmaxForward', 'softmaxBackward', 'logSoftmaxForward', 'logSoftmaxBackward', 'crossEntropyForward', 'crossEntropyBackward', 'logF64',
@@ -108,25 +108,14 @@ function logitRows(f: FunctionBuilder, body: () => void): void {
   });
 }
 
-/** An f64 local `name` and its f64x2 splat `name2` (F64Lanes.param reads either). */
-function param(f: FunctionBuilder, name: string): void {
-  f.local(name, 'f64');
-  f.local(`${name}2`, 'v128');
-}
-
-function setParam(f: FunctionBuilder, name: string, v: Expr): void {
-  f.set(name, v);
-  f.set(`${name}2`, f.f64x2Splat(f.get(name)));
-}
-
 /** The locals of the forward walks. */
 function forwardLocals(f: FunctionBuilder): void {
   rowLocals(f);
   expLocals(f);
   for (const l of ['mv', 'ms', 'x', 'hi', 'bv', 'lo', 'e']) f.local(l, 'v128');
   f.local('m', 'f32');
-  param(f, 'total');
-  param(f, 'inv');
+  rowValue(f, 'total');
+  rowValue(f, 'inv');
 }
 
 // m = max_k inp[k]: four lanes of maxima (one value splatted into all four), then across the lanes.
@@ -146,7 +135,7 @@ function expSum(f: FunctionBuilder, inp: string, out: string | null): void {
   const g = (l: string) => f.get(l);
   const k = (v: number) => f.f32x4Splat(f.f32(v));
   f.set('ms', f.f32x4Splat(g('m')));
-  setParam(f, 'total', f.f64(0));
+  setRowValue(f, 'total', f.f64(0));
   along4(f, `${inp}Exp`, (v: Lanes4) => {
     f.set('x', v.load(inp));
     f.set('hi', f.f32x4Sub(g('x'), g('ms')));
@@ -168,8 +157,8 @@ function expSum(f: FunctionBuilder, inp: string, out: string | null): void {
 function emitForward(mod: ModuleBuilder, name: 'softmaxForward' | 'logSoftmaxForward', log: FunctionBuilder): void {
   const f = mod.func(name, { out: 'i32', inp: 'i32', OUTER: 'i32', N: 'i32', INNER: 'i32' });
   forwardLocals(f);
-  param(f, 'mD');
-  param(f, 'logT');
+  rowValue(f, 'mD');
+  rowValue(f, 'logT');
   distributions(f, () => {
     rowMax(f, 'inp');
     if (name === 'softmaxForward') {
@@ -177,8 +166,8 @@ function emitForward(mod: ModuleBuilder, name: 'softmaxForward' | 'logSoftmaxFor
       scale(f, 'out');
     } else {
       expSum(f, 'inp', null);
-      setParam(f, 'mD', f.f64PromoteF32(f.get('m')));
-      setParam(f, 'logT', f.call(log, f.get('total')));
+      setRowValue(f, 'mD', f.f64PromoteF32(f.get('m')));
+      setRowValue(f, 'logT', f.call(log, f.get('total')));
       along2(f, 'log', (L, p) => L.store(p('out'), L.sub(L.sub(L.load(p('inp')), L.param('mD')), L.param('logT'))));
     }
   });
@@ -186,7 +175,7 @@ function emitForward(mod: ModuleBuilder, name: 'softmaxForward' | 'logSoftmaxFor
 
 /** out[k] = f32(out[k]·(1/total)): the twin's probabilities from the twin's sum. */
 function scale(f: FunctionBuilder, out: string): void {
-  setParam(f, 'inv', f.f64Div(f.f64(1), f.get('total')));
+  setRowValue(f, 'inv', f.f64Div(f.f64(1), f.get('total')));
   along2(f, `${out}Scale`, (L, p) => L.store(p(out), L.mul(L.load(p(out)), L.param('inv'))));
 }
 
@@ -212,12 +201,12 @@ function emitCrossEntropyForward(mod: ModuleBuilder, log: FunctionBuilder): void
 function emitSoftmaxBackward(mod: ModuleBuilder): void {
   const f = mod.func('softmaxBackward', { dinp: 'i32', dout: 'i32', y: 'i32', OUTER: 'i32', N: 'i32', INNER: 'i32' });
   rowLocals(f);
-  param(f, 'dot');
+  rowValue(f, 'dot');
   const g = (l: string) => f.get(l);
   distributions(f, () => {
     f.set('dot', f.f64(0));
     inOrder(f, 'dot', (p) => f.set('dot', f.f64Add(g('dot'), f.f64Mul(f.f64PromoteF32(f.f32Load(p('dout'))), f.f64PromoteF32(f.f32Load(p('y')))))));
-    f.set('dot2', f.f64x2Splat(g('dot')));
+    setRowValue(f, 'dot', g('dot'));
     along2(f, 'dinp', (L, p) => L.store(p('dinp'), L.mul(L.load(p('y')), L.sub(L.load(p('dout')), L.param('dot')))));
   });
 }
@@ -231,14 +220,14 @@ function emitLogSoftmaxBackward(mod: ModuleBuilder): void {
   rowLocals(f);
   expLocals(f);
   for (const l of ['e', 'd', 'lo', 'hi']) f.local(l, 'v128');
-  param(f, 'total');
+  rowValue(f, 'total');
   const g = (l: string) => f.get(l);
   const high = (v: string) => f.f64x2PromoteLowF32x4(f.f32x4Shuffle(g(v), g(v), [2, 3, 2, 3]));
   const half = (e: () => Expr, d: () => Expr) => f.f32x4DemoteF64x2Zero(f.f64x2Sub(d(), f.f64x2Mul(e(), g('total2'))));
   distributions(f, () => {
     f.set('total', f.f64(0));
     inOrder(f, 'total', (p) => f.set('total', f.f64Add(g('total'), f.f64PromoteF32(f.f32Load(p('dout'))))));
-    f.set('total2', f.f64x2Splat(g('total')));
+    setRowValue(f, 'total', g('total'));
     along4(f, 'dinp', (v) => {
       expVector(f, 'e', () => v.load('out'));
       f.set('d', v.load('dout'));
@@ -257,7 +246,7 @@ function emitCrossEntropyBackward(mod: ModuleBuilder): void {
   f.local('scale2', 'v128');
   f.local('y', 'i32');
   const g = (l: string) => f.get(l);
-  f.set('scale2', f.f64x2Splat(g('scale')));
+  f.set('scale2', f.f64x2Splat(g('scale'))); // scale is a parameter: its splat alone
   logitRows(f, () => {
     along2(f, 'grad', (L, p) => L.store(p('dlogits'), L.mul(L.load(p('probs')), L.param('scale'))));
     f.set('y', f.i32Add(f.i32Add(g('dlogits'), g('b')), f.i32Shl(f.i32Load(f.i32Add(g('labels'), g('r4'))), f.i32(2))));
