@@ -58,6 +58,7 @@ export const CATEGORIES: { name: string; test: (f: Frame) => boolean }[] = [
   { name: 'optimizer update (JavaScript)', test: (f) => f.file === 'engine/kernels/updates.ts' || (f.file.startsWith('optim/') && f.name.endsWith('Update')) },
   { name: 'bias, ReLU (wasm)', test: (f) => f.wasm && /^(bias|relu)/.test(f.name) },
   { name: 'BatchNorm, Dropout, tanh, sigmoid (wasm)', test: (f) => f.wasm && /^(batchNorm|dropout|tanh|sigmoid)/.test(f.name) },
+  { name: 'LayerNorm, softmax + cross-entropy (wasm)', test: (f) => f.wasm && /^(layerNorm|affineBackward|softmax|logSoftmax|crossEntropy|logF64)/.test(f.name) },
   { name: 'gradient copy into .grad (accumulateInto)', test: (f) => f.file === 'engine/tape.ts' && f.name === 'accumulateInto' },
   { name: 'allocation and zeroing (engine/memory.ts)', test: (f) => f.file === 'engine/memory.ts' },
   { name: 'Dropout: mask and scale (JavaScript)', test: (f) => /dropout/i.test(f.file) || f.file === 'engine/rng.ts' },

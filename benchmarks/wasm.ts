@@ -9,11 +9,14 @@
  *     that flag on Node 20.
  *   - microseconds of the elementwise kernels against their JavaScript versions: the SGD update
  *     (momentum) on 235,500 floats (the 784-300-100-10 MLP's parameters), Adam on the same, and
- *     bias+ReLU forward and backward on 64×300.
+ *     bias+ReLU forward and backward on 64×300; and of the row-wise ones: cross-entropy forward and
+ *     backward on the 10 classes at batch 64, softmax forward and backward and LayerNorm forward and
+ *     backward on 128×784.
  *
  * Every kernel is compared with its naive twin first (products: within K·2⁻²³·Σ|a·b| per element,
- * the float32 bound tests/engine/wasm-checks.ts justifies; elementwise and updates: the same bits);
- * one that disagrees is reported as refused and never timed. The six products run on dense operands
+ * the float32 bound tests/engine/wasm-checks.ts justifies; elementwise, updates, LayerNorm and the
+ * backwards of softmax and cross-entropy: the same bits; softmax's and cross-entropy's probabilities:
+ * within engine/backends/kernels.ts's 4 ulps); one that disagrees is reported as refused and never timed. The six products run on dense operands
  * (uniform in [−1, 1]; the index is built, as in training, and skips nothing), then the two that
  * MNIST images enter run on 64 real images, where zero skipping pays; the "no zero skipping"
  * column is the same wasm kernel without the index.
@@ -23,6 +26,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { biasReluForward as biasReluForwardJs, biasReluBackward as biasReluBackwardJs } from '../engine/kernels/linear.js';
+import { layerNormBackward as layerNormBackwardJs, layerNormForward as layerNormForwardJs } from '../engine/kernels/layerNorm.js';
+import * as softmaxJs from '../engine/kernels/softmax.js';
 import { Rng } from '../engine/rng.js';
 import { compileKernels, gemmScratchBytes, instantiateKernels, wasmSupport } from '../engine/wasm/index.js';
 import type { WasmKernels, WasmMemory } from '../engine/wasm/index.js';
@@ -206,23 +211,35 @@ function gemmTable(kernelsByName: Map<string, WasmKernels>, arena: Arena, quick:
   return rows;
 }
 
-function sameBits(a: Float32Array, b: Float32Array): boolean {
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+/** Within 4 float32 ulps of the twin (an absolute 4·2⁻¹²⁶ below the normal range): kernels.ts's bound for probabilities. */
+function within4Ulps(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const w = Math.abs(a[i]);
+    const ulp = w < 2 ** -126 ? 2 ** -126 : 2 ** (Math.floor(Math.log2(w)) - 23);
+    if (!(Math.abs(a[i] - b[i]) <= 4 * ulp)) return false;
+  }
   return true;
 }
 
 /**
  * One elementwise comparison: `setup` resets the inputs (both sides alike), `js` and `wasm` run
- * one call, `outputs` gives the arrays that must agree afterwards (js's, wasm's).
+ * one call, `outputs` gives the arrays that must agree afterwards (js's, wasm's): the same bits, or
+ * as `agree` says for a kernel whose bound is not bit equality.
  */
 function elementwiseRow(
   kernel: string, size: string, quick: boolean,
-  setup: () => void, js: () => void, wasm: () => void, outputs: () => [Float32Array, Float32Array][],
+  setup: () => void, js: () => void, wasm: () => void, outputs: () => [ArrayLike<number>, ArrayLike<number>][],
+  agree: (js: ArrayLike<number>, wasm: ArrayLike<number>) => boolean = sameBits,
 ): ElementwiseRow {
   setup();
   js();
   wasm();
-  const refused = outputs().some(([x, y]) => !sameBits(x, y)) ? ['wasm: not the twin\'s bits'] : [];
+  const refused = outputs().some(([x, y]) => !agree(x, y)) ? [agree === sameBits ? 'wasm: not the twin\'s bits' : 'wasm: outside the twin\'s bound'] : [];
   const calls = refused.length === 0 ? [js, wasm] : [js];
   const ms = timeInterleaved(calls, quick ? 5 : 15, quick ? 10 : 30);
   return { kernel, size, js: ms[0] * 1000, wasm: refused.length === 0 ? ms[1] * 1000 : null, refused };
@@ -288,6 +305,75 @@ function elementwiseTable(k: WasmKernels, arena: Arena, quick: boolean): Element
     () => biasReluBackwardJs(dpreJs, dbiasJs, dout0, fwd, B, OUT),
     () => k.biasReluBackward(dpre.ptr, dbias.ptr, dout.ptr, outB.ptr, B, OUT),
     () => [[dpreJs, dpre.view], [dbiasJs, dbias.view]]));
+  rows.push(...rowwiseRows(k, arena, quick, rng));
+  return rows;
+}
+
+/** Cross-entropy on the 10 classes at batch 64; softmax and LayerNorm on 128×784 (one thread). */
+function rowwiseRows(k: WasmKernels, arena: Arena, quick: boolean, rng: Rng): ElementwiseRow[] {
+  const rows: ElementwiseRow[] = [];
+  const call = (name: Parameters<WasmKernels['raw']>[0]) => k.raw(name);
+  const [B, C] = [64, 10];
+  const logits0 = random(B * C, rng).map((x) => x * 4);
+  const labels0 = Int32Array.from({ length: B }, (_, b) => (b * 7) % C);
+  const logits = arena.copy(logits0);
+  const labels = arena.f32(B);
+  new Int32Array(arena.memory.buffer, labels.ptr, B).set(labels0);
+  const probs = arena.f32(B * C);
+  const rowLoss = arena.f32(2 * B);
+  const dlogits = arena.f32(B * C);
+  const probsJs = new Float32Array(B * C);
+  const dlogitsJs = new Float32Array(B * C);
+  rows.push(elementwiseRow('cross-entropy forward', `${B}×${C}`, quick, () => {},
+    () => softmaxJs.crossEntropyForward(probsJs, logits0, labels0, B, C),
+    () => call('crossEntropyForward')(probs.ptr, rowLoss.ptr, logits.ptr, labels.ptr, B, C),
+    () => [[probsJs, probs.view]], within4Ulps));
+  const probsIn = arena.copy(probsJs);
+  rows.push(elementwiseRow('cross-entropy backward', `${B}×${C}`, quick, () => {},
+    () => softmaxJs.crossEntropyBackward(dlogitsJs, probsJs, labels0, B, C, 1 / B),
+    () => call('crossEntropyBackward')(dlogits.ptr, probsIn.ptr, labels.ptr, B, C, 1 / B),
+    () => [[dlogitsJs, dlogits.view]]));
+
+  const [R, F] = [128, 784];
+  const x0 = random(R * F, rng).map((v) => v * 3);
+  const dout0 = random(R * F, rng);
+  const gamma0 = random(F, rng);
+  const x = arena.copy(x0);
+  const dout = arena.copy(dout0);
+  const gamma = arena.copy(gamma0);
+  const y = arena.f32(R * F);
+  const dx = arena.f32(R * F);
+  const yJs = new Float32Array(R * F);
+  const dxJs = new Float32Array(R * F);
+  rows.push(elementwiseRow('softmax forward', `${R}×${F}`, quick, () => {},
+    () => softmaxJs.softmaxForward(yJs, x0, R, F, 1),
+    () => call('softmaxForward')(y.ptr, x.ptr, R, F, 1),
+    () => [[yJs, y.view]], within4Ulps));
+  const yIn = arena.copy(yJs);
+  rows.push(elementwiseRow('softmax backward', `${R}×${F}`, quick, () => {},
+    () => softmaxJs.softmaxBackward(dxJs, dout0, yJs, R, F, 1),
+    () => call('softmaxBackward')(dx.ptr, dout.ptr, yIn.ptr, R, F, 1),
+    () => [[dxJs, dx.view]]));
+
+  const xhat = arena.f32(R * F);
+  const invstd = arena.f32(2 * R);
+  const dgamma = arena.f32(F);
+  const dbeta = arena.f32(F);
+  const xhatJs = new Float32Array(R * F);
+  const invstdJs = new Float64Array(R);
+  const dgammaJs = new Float32Array(F);
+  const dbetaJs = new Float32Array(F);
+  rows.push(elementwiseRow('LayerNorm forward', `${R}×${F}`, quick, () => {},
+    () => layerNormForwardJs(yJs, xhatJs, invstdJs, x0, gamma0, gamma0, 1e-5, R, F),
+    () => call('layerNormForward')(y.ptr, xhat.ptr, invstd.ptr, x.ptr, gamma.ptr, gamma.ptr, 1e-5, R, F),
+    () => [[yJs, y.view], [xhatJs, xhat.view], [invstdJs, new Float64Array(arena.memory.buffer, invstd.ptr, R)]]));
+  rows.push(elementwiseRow('LayerNorm backward', `${R}×${F}`, quick, () => {},
+    () => layerNormBackwardJs(dxJs, dgammaJs, dbetaJs, dout0, xhatJs, gamma0, invstdJs, R, F),
+    () => {
+      call('affineBackward')(dgamma.ptr, dbeta.ptr, dout.ptr, xhat.ptr, R, F, F);
+      call('layerNormBackward')(dx.ptr, dout.ptr, xhat.ptr, gamma.ptr, invstd.ptr, R, F);
+    },
+    () => [[dxJs, dx.view], [dgammaJs, dgamma.view], [dbetaJs, dbeta.view]]));
   return rows;
 }
 

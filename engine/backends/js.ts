@@ -6,6 +6,10 @@
 import { reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward } from '../kernels/activation.js';
 import { batchNormBackward, batchNormForward, normalizeAffine } from '../kernels/batchNorm.js';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
+import { layerNormBackward, layerNormForward } from '../kernels/layerNorm.js';
+import {
+  crossEntropyBackward, crossEntropyForward, logSoftmaxBackward, logSoftmaxForward, softmaxBackward, softmaxForward,
+} from '../kernels/softmax.js';
 import { chooseAxis, jsGemmKit, zeroSkippingEnabled } from '../kernels/gemmPacked.js';
 import { biasBackward, biasForward, biasReluBackward, biasReluForward } from '../kernels/linear.js';
 import {
@@ -53,6 +57,14 @@ export const jsKernels: Kernels = {
   batchNormForward,
   normalizeAffine,
   batchNormBackward,
+  layerNormForward,
+  layerNormBackward,
+  softmaxForward,
+  softmaxBackward,
+  logSoftmaxForward,
+  logSoftmaxBackward,
+  crossEntropyForward,
+  crossEntropyBackward,
   sgdUpdate,
   adamUpdate,
   adamaxUpdate,

@@ -13,6 +13,25 @@
  * and FMA rounds once where mul+add rounds twice); tanh and sigmoid to a few float32 ulps (the
  * WebAssembly ones evaluate exp by a polynomial). Within a backend the bits never depend on the
  * thread count.
+ *
+ * Normalization and softmax (tests/engine/wasm-checks.ts `normChecks` holds the WebAssembly kernels to
+ * these, tests/engine/softmax.test.ts and layerNorm.test.ts both backends to a float64 reference):
+ *
+ * - the same bits: LayerNorm forward and backward and BatchNorm (each sum in float64 in the twin's
+ *   order), softmaxBackward and crossEntropyBackward (float64, the dot product in the twin's order);
+ * - softmaxForward's and crossEntropyForward's probabilities: within 4 float32 ulps of the twin's (an
+ *   absolute 4·2⁻¹²⁶ below the normal range). The WebAssembly exp (engine/wasm/softmax.ts: about 1 ulp,
+ *   of an argument x − max kept exact) errs in e^(x−max) and, averaged, in the sum; each probability is
+ *   rounded once in either; 2 ulps measured;
+ * - logSoftmaxForward: |wasm − js| ≤ 2⁻²²·(1 + |y|), y the twin's log-probability: log Σ moves by the
+ *   sum's relative error (its largest term, e⁰ = 1, is exact, so Σ ≥ 1), and y is rounded once;
+ *   crossEntropyForward's summed loss, each row's the same way: ≤ 2⁻²²·(B + |loss|);
+ * - logSoftmaxBackward: |wasm − js| ≤ 2⁻²²·|e^out·Σ dout| + one float32 ulp of the twin's dinp
+ *   (e^out by the polynomial, the rest in float64 as the twin; dout − e^out·Σ can cancel, so the bound
+ *   is on the term, not the result).
+ *
+ * NaN and ±∞ give what the twins give in both, as PyTorch: a distribution holding NaN or +∞ is NaN
+ * throughout, one of −∞ only is NaN, a −∞ among finite values has probability 0, log-probability −∞.
  */
 import type {
   AdaBoundStep, AdadeltaStep, AdagradStep, AdamStep, AdamaxStep, LionStep, LookaheadStep, MuonApplyStep, MuonMomentumStep, NadamStep,
@@ -84,6 +103,36 @@ export interface Kernels {
     dinp: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
     dout: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float64Array, B: number, F: number,
   ): void;
+
+  /**
+   * LayerNorm's forward (kernels/layerNorm.ts): x, out, xhat (R,F), each row normalized with its own
+   * mean and biased variance; gamma, beta (F); writes invstd (R, float64).
+   */
+  layerNormForward(
+    out: Float32Array, xhat: Float32Array, invstd: Float64Array,
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, R: number, F: number,
+  ): void;
+  /** LayerNorm's backward: dinp (R,F), dgamma, dbeta (F). */
+  layerNormBackward(
+    dinp: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+    dout: Float32Array, xhat: Float32Array, gamma: Float32Array, invstd: Float64Array, R: number, F: number,
+  ): void;
+
+  /** out = softmax(inp) along the N axis of a tensor seen as (OUTER, N, INNER) (kernels/softmax.ts). */
+  softmaxForward(out: Float32Array, inp: Float32Array, OUTER: number, N: number, INNER: number): void;
+  /** dinp = y ⊙ (dout − Σ dout⊙y) along the axis, y the softmax output. */
+  softmaxBackward(dinp: Float32Array, dout: Float32Array, y: Float32Array, OUTER: number, N: number, INNER: number): void;
+  /** out = (inp − max) − log Σ e^(inp − max) along the axis. */
+  logSoftmaxForward(out: Float32Array, inp: Float32Array, OUTER: number, N: number, INNER: number): void;
+  /** dinp = dout − e^out · Σ dout along the axis, out the log-softmax output. */
+  logSoftmaxBackward(dinp: Float32Array, dout: Float32Array, out: Float32Array, OUTER: number, N: number, INNER: number): void;
+  /**
+   * Softmax + cross-entropy fused: logits, probs (B,C), labels (B) in [0, C). Writes the probabilities
+   * and returns Σ_b (logsumexp(logits_b) − logits_b[label_b]), summed over b in order in float64.
+   */
+  crossEntropyForward(probs: Float32Array, logits: Float32Array, labels: Int32Array, B: number, C: number): number;
+  /** dlogits = scale·(probs − onehot(labels)). */
+  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, labels: Int32Array, B: number, C: number, scale: number): void;
 
   /** The Keras SGD update in place (kernels/updates.ts); v is null without momentum. */
   sgdUpdate(w: Float32Array, v: Float32Array | null, g: Float32Array, step: SgdStep, N: number): void;

@@ -95,6 +95,17 @@ function makeKernels(module: WasmModule): Kernels {
   const bnStats = k.raw('batchNormStats');
   const bnApply = k.raw('batchNormApply');
   const bnBack = k.raw('batchNormBackward');
+  const lnForward = k.raw('layerNormForward');
+  const lnBack = k.raw('layerNormBackward');
+  const affineBack = k.raw('affineBackward');
+  const smForward = k.raw('softmaxForward');
+  const smBack = k.raw('softmaxBackward');
+  const lsmForward = k.raw('logSoftmaxForward');
+  const lsmBack = k.raw('logSoftmaxBackward');
+  const ceForward = k.raw('crossEntropyForward');
+  const ceBack = k.raw('crossEntropyBackward');
+  /** crossEntropyForward's per-row losses, kept between calls (grown to the largest batch). */
+  let rowLoss = new Float64Array(0);
   const rngState = new Int32Array(4);
   const sgd = k.raw('sgdUpdate');
   const adam = k.raw('adamUpdate');
@@ -200,6 +211,57 @@ function makeKernels(module: WasmModule): Kernels {
     batchNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma, invstd, B, Fs) {
       runCall('batchNormBackward', bnBack, [s.out(dinp), s.out(dgamma), s.out(dbeta), s.in(dout), s.in(xhat), s.in(gamma), s.in(invstd), B, Fs, Fs],
         [F, F, F, F, F, F, 8, 0, 0, 0], 8, Fs, 4 * B * Fs);
+      s.done();
+    },
+    // LayerNorm and the softmax family split by rows (the statistics and sums of a row stay on one
+    // thread, in the twins' order); dgamma and dbeta, sums down the columns, by features.
+    layerNormForward(out, xhat, invstd, x, gamma, beta, eps, R, Fs) {
+      const row = Fs * F;
+      runCall('layerNormForward', lnForward, [s.out(out), s.out(xhat), s.out(invstd), s.in(x), s.in(gamma), s.in(beta), eps, R, Fs],
+        [row, row, 8, row, 0, 0, 0, 0, 0], 7, R, 3 * R * Fs, 1);
+      s.done();
+    },
+    layerNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma, invstd, R, Fs) {
+      const row = Fs * F;
+      const d = s.in(dout);
+      const h = s.in(xhat);
+      runCall('affineBackward', affineBack, [s.out(dgamma), s.out(dbeta), d, h, R, Fs, Fs], [F, F, F, F, 0, 0, 0], 5, Fs, 2 * R * Fs);
+      runCall('layerNormBackward', lnBack, [s.out(dinp), d, h, s.in(gamma), s.in(invstd), R, Fs], [row, row, row, 0, 8, 0, 0], 5, R, 4 * R * Fs, 1);
+      s.done();
+    },
+    softmaxForward(out, inp, OUTER, N, INNER) {
+      const plane = N * INNER * F;
+      runCall('softmaxForward', smForward, [s.out(out), s.in(inp), OUTER, N, INNER], [plane, plane, 0, 0, 0], 2, OUTER, 8 * OUTER * N * INNER, 1);
+      s.done();
+    },
+    softmaxBackward(dinp, dout, y, OUTER, N, INNER) {
+      const plane = N * INNER * F;
+      runCall('softmaxBackward', smBack, [s.out(dinp), s.in(dout), s.in(y), OUTER, N, INNER], [plane, plane, plane, 0, 0, 0], 3, OUTER, 3 * OUTER * N * INNER, 1);
+      s.done();
+    },
+    logSoftmaxForward(out, inp, OUTER, N, INNER) {
+      const plane = N * INNER * F;
+      runCall('logSoftmaxForward', lsmForward, [s.out(out), s.in(inp), OUTER, N, INNER], [plane, plane, 0, 0, 0], 2, OUTER, 8 * OUTER * N * INNER, 1);
+      s.done();
+    },
+    logSoftmaxBackward(dinp, dout, out, OUTER, N, INNER) {
+      const plane = N * INNER * F;
+      runCall('logSoftmaxBackward', lsmBack, [s.out(dinp), s.in(dout), s.in(out), OUTER, N, INNER], [plane, plane, plane, 0, 0, 0], 3, OUTER, 8 * OUTER * N * INNER, 1);
+      s.done();
+    },
+    crossEntropyForward(probs, logits, labels, B, C) {
+      // Each row's loss into rowLoss (threads write their own rows), summed here in row order as the twin sums.
+      if (rowLoss.length < B) rowLoss = new Float64Array(B);
+      const row = C * F;
+      runCall('crossEntropyForward', ceForward, [s.out(probs), s.out(rowLoss), s.in(logits), s.in(labels), B, C], [row, 8, row, 4, 0, 0], 4, B, 8 * B * C, 1);
+      s.done();
+      let loss = 0;
+      for (let b = 0; b < B; b++) loss += rowLoss[b];
+      return loss;
+    },
+    crossEntropyBackward(dlogits, probs, labels, B, C, scale) {
+      const row = C * F;
+      runCall('crossEntropyBackward', ceBack, [s.out(dlogits), s.in(probs), s.in(labels), B, C, scale], [row, row, 4, 0, 0, 0], 3, B, 2 * B * C, 1);
       s.done();
     },
     sgdUpdate(w, v, g, step, N) {

@@ -1,5 +1,5 @@
+import { kernels } from '../backends/index.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { crossEntropyBackward, crossEntropyForward } from '../kernels/softmax.js';
 import { alloc } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
@@ -22,12 +22,12 @@ export function crossEntropy(logits: Tensor, labels: Int32Array): Tensor {
     }
   }
   const probs = alloc(B * C);
-  const total = crossEntropyForward(probs, logits.data, labels, B, C);
+  const total = kernels().crossEntropyForward(probs, logits.data, labels, B, C);
   const out = alloc(1);
   out[0] = B > 0 ? total / B : 0;
   return record(new Tensor(out, []), 'crossEntropy', [logits], ({ data: dout }) => {
     const dlogits = alloc(B * C);
-    crossEntropyBackward(dlogits, probs, labels, B, C, dout[0] / B);
+    kernels().crossEntropyBackward(dlogits, probs, labels, B, C, dout[0] / B);
     return [new Tensor(dlogits, logits.shape)];
   }, [probs]);
 }

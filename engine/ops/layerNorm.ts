@@ -1,5 +1,5 @@
+import { kernels } from '../backends/index.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { layerNormBackward, layerNormForward } from '../kernels/layerNorm.js';
 import { allocUninit } from '../memory.js';
 import { gradTarget, record } from '../tape.js';
 import { Tensor } from '../tensor.js';
@@ -19,12 +19,12 @@ export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): 
   const out = allocUninit(x.size);
   const xhat = allocUninit(x.size);
   const invstd = new Float64Array(R);
-  layerNormForward(out, xhat, invstd, x.data, gamma.data, beta.data, eps, R, F);
+  kernels().layerNormForward(out, xhat, invstd, x.data, gamma.data, beta.data, eps, R, F);
   return record(new Tensor(out, x.shape), 'layerNorm', [x, gamma, beta], ({ data: dout }) => {
     const dinp = allocUninit(x.size);
     const dgamma = gradTarget(gamma) ?? new Tensor(allocUninit(F), gamma.shape);
     const dbeta = gradTarget(beta) ?? new Tensor(allocUninit(F), beta.shape);
-    layerNormBackward(dinp, dgamma.data, dbeta.data, dout, xhat, gamma.data, invstd, R, F);
+    kernels().layerNormBackward(dinp, dgamma.data, dbeta.data, dout, xhat, gamma.data, invstd, R, F);
     return [new Tensor(dinp, x.shape), dgamma, dbeta];
   }, [xhat]);
 }

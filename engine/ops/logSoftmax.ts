@@ -1,4 +1,4 @@
-import { logSoftmaxBackward, logSoftmaxForward } from '../kernels/softmax.js';
+import { kernels } from '../backends/index.js';
 import { alloc } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
@@ -8,11 +8,11 @@ import { axisView } from './reduce.js';
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = axisView(x.shape, axis, true, 'logSoftmax');
   const out = alloc(x.size);
-  logSoftmaxForward(out, x.data, outer, n, inner);
+  kernels().logSoftmaxForward(out, x.data, outer, n, inner);
   const y = new Tensor(out, x.shape);
   return record(y, 'logSoftmax', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
-    logSoftmaxBackward(dinp, dout, y.data, outer, n, inner);
+    kernels().logSoftmaxBackward(dinp, dout, y.data, outer, n, inner);
     return [new Tensor(dinp, x.shape)];
   });
 }

@@ -1,4 +1,4 @@
-import { softmaxBackward, softmaxForward } from '../kernels/softmax.js';
+import { kernels } from '../backends/index.js';
 import { alloc } from '../memory.js';
 import { record } from '../tape.js';
 import { Tensor } from '../tensor.js';
@@ -8,11 +8,11 @@ import { axisView } from './reduce.js';
 export function softmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = axisView(x.shape, axis, true, 'softmax');
   const out = alloc(x.size);
-  softmaxForward(out, x.data, outer, n, inner);
+  kernels().softmaxForward(out, x.data, outer, n, inner);
   const y = new Tensor(out, x.shape);
   return record(y, 'softmax', [x], ({ data: dout }) => {
     const dinp = alloc(dout.length);
-    softmaxBackward(dinp, dout, y.data, outer, n, inner);
+    kernels().softmaxBackward(dinp, dout, y.data, outer, n, inner);
     return [new Tensor(dinp, x.shape)];
   });
 }

@@ -76,6 +76,8 @@ export const CALLS = [
   'batchNormStats', 'batchNormApply', 'batchNormBackward',
   'adamaxUpdate', 'radamUpdate', 'adaboundUpdate', 'lionUpdate', 'muonMomentum', 'muonApply', 'lookaheadSync',
   'rmspropUpdate', 'nadamUpdate', 'adagradUpdate', 'adadeltaUpdate',
+  'layerNormForward', 'layerNormBackward', 'affineBackward',
+  'softmaxForward', 'softmaxBackward', 'logSoftmaxForward', 'logSoftmaxBackward', 'crossEntropyForward', 'crossEntropyBackward',
 ] as const;
 export type CallName = (typeof CALLS)[number];
 
@@ -179,7 +181,8 @@ export function callRunner(ctrl: Int32Array, args: Float64Array, fn: (...a: numb
     chunk(c: number): void {
       const u0 = c * perChunk;
       const u1 = Math.min(units, u0 + perChunk);
-      for (let i = 0; i < n; i++) a[i] = base[i] + steps[i] * u0;
+      // A scalar (step 0) is passed as it is: base + 0 would turn a −0 argument into +0.
+      for (let i = 0; i < n; i++) a[i] = steps[i] === 0 ? base[i] : base[i] + steps[i] * u0;
       a[countArg] = u1 - u0;
       fn(...a);
     },

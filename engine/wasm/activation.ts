@@ -30,21 +30,24 @@ const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-
 const TANH_Q = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
 
 /**
- * e^x in four f32 lanes, into local `dst` (uses v128 locals ex, en, er, ep, ei):
+ * e^x in four f32 lanes, into local `dst` (uses v128 locals ex, en, er, ep, ei). With `lo`, the
+ * argument is x + lo, lo a correction below half an ulp of x (softmax.ts passes x − max as a rounded
+ * difference and its exact error); lo must be 0 where x is clamped or not finite.
  *
  *   x = min(max(x, −104), 89)                 (NaN stays NaN: min and max propagate it)
- *   n = nearest(x·log2 e);  r = (x − n·LN2_HI) − n·LN2_LO
+ *   n = nearest(x·log2 e);  r = (x − n·LN2_HI) − n·LN2_LO  [+ lo]
  *   p = ((((((P0·r + P1)·r + P2)·r + P3)·r + P4)·r + P5)·r²) + r + 1
  *   i = trunc(n);  h = i >> 1                 (n ∈ [−150, 128]: each half within the exponent's range)
  *   e^x = p · 2^h · 2^(i − h)                  2^k is the float with exponent bits (k + 127) << 23
  */
-export function expVector(f: FunctionBuilder, dst: string, x: () => Expr): void {
+export function expVector(f: FunctionBuilder, dst: string, x: () => Expr, lo?: () => Expr): void {
   const g = (l: string) => f.get(l);
   const k = (v: number) => f.f32x4Splat(f.f32(v));
   const pow2 = (i: () => Expr) => f.i32x4Shl(f.i32x4Add(i(), f.i32x4Splat(f.i32(127))), f.i32(23));
   f.set('ex', f.f32x4Min(f.f32x4Max(x(), k(-104)), k(89)));
   f.set('en', f.f32x4Nearest(f.f32x4Mul(g('ex'), k(LOG2E))));
   f.set('er', f.f32x4Sub(f.f32x4Sub(g('ex'), f.f32x4Mul(g('en'), k(LN2_HI))), f.f32x4Mul(g('en'), k(LN2_LO))));
+  if (lo !== undefined) f.set('er', f.f32x4Add(g('er'), lo()));
   f.set('ep', k(EXP_P[0]));
   for (const c of EXP_P.slice(1)) f.set('ep', f.f32x4Add(f.f32x4Mul(g('ep'), g('er')), k(c)));
   f.set('ep', f.f32x4Add(f.f32x4Add(f.f32x4Mul(g('ep'), f.f32x4Mul(g('er'), g('er'))), g('er')), k(1)));
@@ -53,7 +56,7 @@ export function expVector(f: FunctionBuilder, dst: string, x: () => Expr): void 
   f.set(dst, f.f32x4Mul(f.f32x4Mul(g('ep'), pow2(() => g('en'))), pow2(() => f.i32x4Sub(g('ei'), g('en')))));
 }
 
-function expLocals(f: FunctionBuilder): void {
+export function expLocals(f: FunctionBuilder): void {
   for (const l of ['ex', 'en', 'er', 'ep', 'ei']) f.local(l, 'v128');
 }
 

@@ -120,7 +120,7 @@ const OP = {
   i32Rotl: 0x77,
   f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95, f32Min: 0x96, f32Max: 0x97,
   f64Abs: 0x99, f64Sqrt: 0x9f, f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, f64Min: 0xa4, f64Max: 0xa5,
-  f32DemoteF64: 0xb6, f64ConvertI32U: 0xb8, f64PromoteF32: 0xbb,
+  f32DemoteF64: 0xb6, f64ConvertI32S: 0xb7, f64ConvertI32U: 0xb8, f64PromoteF32: 0xbb, i32ReinterpretF32: 0xbc, f32ReinterpretI32: 0xbe,
 } as const;
 
 const SIMD_PREFIX = 0xfd;
@@ -496,6 +496,12 @@ export class FunctionBuilder {
   f32Ge(a: Expr, b: Expr): Expr { return this.core('f32.ge', OP.f32Ge, [a, b], ['f32', 'f32'], 'i32'); }
   /** f64.convert_i32_u: an i32 read as unsigned, exactly. */
   f64ConvertI32U(a: Expr): Expr { return this.core('f64.convert_i32_u', OP.f64ConvertI32U, [a], ['i32'], 'f64'); }
+  /** f64.convert_i32_s: an i32 read as signed, exactly. */
+  f64ConvertI32S(a: Expr): Expr { return this.core('f64.convert_i32_s', OP.f64ConvertI32S, [a], ['i32'], 'f64'); }
+  /** i32.reinterpret_f32: the float's bits as an integer (sign, 8 exponent bits, 23 fraction bits). */
+  i32ReinterpretF32(a: Expr): Expr { return this.core('i32.reinterpret_f32', OP.i32ReinterpretF32, [a], ['f32'], 'i32'); }
+  /** f32.reinterpret_i32: an integer's bits as a float. */
+  f32ReinterpretI32(a: Expr): Expr { return this.core('f32.reinterpret_i32', OP.f32ReinterpretI32, [a], ['i32'], 'f32'); }
   f64Lt(a: Expr, b: Expr): Expr { return this.core('f64.lt', OP.f64Lt, [a, b], ['f64', 'f64'], 'i32'); }
   f64Add(a: Expr, b: Expr): Expr { return this.core('f64.add', OP.f64Add, [a, b], ['f64', 'f64'], 'f64'); }
   f64Sub(a: Expr, b: Expr): Expr { return this.core('f64.sub', OP.f64Sub, [a, b], ['f64', 'f64'], 'f64'); }

@@ -28,6 +28,7 @@ import { GEMM_EXPORTS, emitGemm } from './gemm.js';
 import { OPTIM_ADAPTIVE_EXPORTS, OPTIM_EXPORTS, OPTIM_ZOO_EXPORTS, emitOptim, emitOptimAdaptive, emitOptimZoo } from './optim.js';
 import { ACTIVATION_EXPORTS, emitActivation } from './activation.js';
 import { NORM_EXPORTS, emitNorm } from './norm.js';
+import { SOFTMAX_EXPORTS, emitSoftmax } from './softmax.js';
 import { requireWebAssembly, webAssembly } from './runtime.js';
 import type { WasmInstance, WasmMemory, WasmModule, WebAssemblyApi } from './runtime.js';
 import {
@@ -126,6 +127,7 @@ export function kernelModuleBytes(opts: KernelModuleOptions): Uint8Array {
   emitOptimAdaptive(mod);
   emitActivation(mod);
   emitNorm(mod);
+  emitSoftmax(mod);
   // Which tile loop was built, readable from any instance (a worker, a checkpoint's metadata).
   const fma = mod.func('builtWithFma', {}, ['i32']);
   fma.i32(opts.fma ? 1 : 0);
@@ -199,7 +201,7 @@ type Raw = (...args: (number | boolean)[]) => number | undefined;
 
 /** Every function the kernel module exports (instantiateKernels checks that each is there). */
 export const KERNEL_EXPORTS = [
-  ...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS, ...OPTIM_ADAPTIVE_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS,
+  ...GEMM_EXPORTS, ...ELEMENTWISE_EXPORTS, ...OPTIM_EXPORTS, ...OPTIM_ZOO_EXPORTS, ...OPTIM_ADAPTIVE_EXPORTS, ...ACTIVATION_EXPORTS, ...NORM_EXPORTS, ...SOFTMAX_EXPORTS,
 ] as const;
 export type KernelExport = (typeof KERNEL_EXPORTS)[number];
 

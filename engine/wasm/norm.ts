@@ -1,5 +1,8 @@
 /**
- * BatchNorm's kernels in WebAssembly SIMD, the twins of engine/kernels/batchNorm.ts: x, out, xhat,
+ * BatchNorm's and LayerNorm's kernels in WebAssembly SIMD, the twins of engine/kernels/batchNorm.ts and
+ * layerNorm.ts.
+ *
+ * BatchNorm: x, out, xhat,
  * dout, dinp are (B,F) with rows `ld` floats apart (ld = F for a whole tensor; a thread's piece of the
  * features keeps the tensor's ld), gamma, beta, dgamma, dbeta (F) float32, mean, variance, invstd (F)
  * float64. Byte pointers, as every kernel here.
@@ -11,8 +14,9 @@
  */
 import type { Expr, FunctionBuilder, ModuleBuilder } from './encoder.js';
 import { F64Lanes } from './optim.js';
+import { along2, inOrder, rowLocals, rowValue, setRowValue } from './rows.js';
 
-export const NORM_EXPORTS = ['batchNormStats', 'batchNormApply', 'batchNormBackward'] as const;
+export const NORM_EXPORTS = ['batchNormStats', 'batchNormApply', 'batchNormBackward', 'layerNormForward', 'layerNormBackward', 'affineBackward'] as const;
 
 /** float64 values at addr (f64 arrays): two lanes, or one. */
 const loadF64 = (L: F64Lanes, f: FunctionBuilder, addr: Expr): Expr => (L.vector ? f.v128Load(addr) : f.f64Load(addr));
@@ -69,6 +73,9 @@ export function emitNorm(mod: ModuleBuilder): void {
   emitStats(mod);
   emitApply(mod);
   emitBackward(mod);
+  emitLayerNormForward(mod);
+  emitLayerNormBackward(mod);
+  emitAffineBackward(mod);
 }
 
 // batchNormStats(mean, variance, invstd, x, eps, B, F, ld):
@@ -144,5 +151,113 @@ function emitBackward(mod: ModuleBuilder): void {
       L.store(at('dinp'), L.mul(L.get('k'),
         L.sub(L.sub(L.mul(L.get('n'), L.load(at('dout'))), L.get('sb')), L.mul(L.load(at('xhat')), L.get('sg')))));
     });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// LayerNorm: x, out, xhat, dout, dinp are (R,F), gamma, beta, dgamma, dbeta (F) float32, invstd (R)
+// float64. Each row's statistics and its two backward sums run over f in order, one value at a time in
+// float64 (rows.ts `inOrder`): the twins' sums, so their bits; the elementwise parts in f64x2 pairs with
+// the twins' operations in the twins' order. Rows are independent (a thread takes whole rows), except
+// for dgamma and dbeta, sums down the columns: affineBackward, split by features as BatchNorm's are.
+// ---------------------------------------------------------------------------------------------------
+
+/** `for r in [0, R)`: body() for row r at byte offset b = r·F·4 (st = 4, kEnd = F·4), with `r8` = r·8. */
+function normRows(f: FunctionBuilder, body: () => void): void {
+  const g = (l: string) => f.get(l);
+  for (const l of ['r8', 'r8End']) f.local(l, 'i32');
+  f.set('st', f.i32(4));
+  f.set('kEnd', f.i32Shl(g('F'), f.i32(2)));
+  f.set('b', f.i32(0));
+  f.set('r8', f.i32(0));
+  f.set('r8End', f.i32Shl(g('R'), f.i32(3)));
+  f.while('rows', () => f.i32LtU(g('r8'), g('r8End')), () => {
+    body();
+    f.set('b', f.i32Add(g('b'), g('kEnd')));
+    f.set('r8', f.i32Add(g('r8'), f.i32(8)));
+  });
+}
+
+// layerNormForward(out, xhat, invstd, x, gamma, beta, eps, R, F), per row:
+//   s = Σ_f x[f] (in order);  mean = s / F
+//   s = Σ_f (x[f] − mean)² (in order);  is = 1 / √(s/F + eps);  invstd[r] = is
+//   for f: h = (x[f] − mean)·is;  xhat[f] = h;  out[f] = gamma[f]·h + beta[f]
+function emitLayerNormForward(mod: ModuleBuilder): void {
+  const f = mod.func('layerNormForward', {
+    out: 'i32', xhat: 'i32', invstd: 'i32', x: 'i32', gamma: 'i32', beta: 'i32', eps: 'f64', R: 'i32', F: 'i32',
+  });
+  rowLocals(f);
+  for (const l of ['s', 'd', 'n']) f.local(l, 'f64');
+  for (const v of ['mean', 'is']) rowValue(f, v);
+  f.local('h2', 'v128');
+  f.local('h1', 'f64');
+  const g = (l: string) => f.get(l);
+  const col = (p: string) => f.i32Add(g(p), g('k'));
+  f.set('n', f.f64ConvertI32U(g('F')));
+  normRows(f, () => {
+    f.set('s', f.f64(0));
+    inOrder(f, 'sum', (at) => f.set('s', f.f64Add(g('s'), f.f64PromoteF32(f.f32Load(at('x'))))));
+    setRowValue(f, 'mean', f.f64Div(g('s'), g('n')));
+    f.set('s', f.f64(0));
+    inOrder(f, 'squares', (at) => {
+      f.set('d', f.f64Sub(f.f64PromoteF32(f.f32Load(at('x'))), g('mean')));
+      f.set('s', f.f64Add(g('s'), f.f64Mul(g('d'), g('d'))));
+    });
+    setRowValue(f, 'is', f.f64Div(f.f64(1), f.f64Sqrt(f.f64Add(f.f64Div(g('s'), g('n')), g('eps')))));
+    f.f64Store(f.i32Add(g('invstd'), g('r8')), g('is'));
+    along2(f, 'apply', (L, at) => {
+      L.set('h', L.mul(L.sub(L.load(at('x')), L.param('mean')), L.param('is')));
+      L.store(at('xhat'), L.get('h'));
+      L.store(at('out'), L.add(L.mul(L.load(col('gamma')), L.get('h')), L.load(col('beta'))));
+    });
+  });
+}
+
+// layerNormBackward(dinp, dout, xhat, gamma, invstd, R, F), per row (dgamma, dbeta: affineBackward):
+//   sd = Σ_f dout[f]·gamma[f];  sdx = Σ_f (dout[f]·gamma[f])·xhat[f]      (in order)
+//   c = invstd[r] / F
+//   for f: dinp[f] = c·(((F·dout[f])·gamma[f] − sd) − xhat[f]·sdx)
+function emitLayerNormBackward(mod: ModuleBuilder): void {
+  const f = mod.func('layerNormBackward', { dinp: 'i32', dout: 'i32', xhat: 'i32', gamma: 'i32', invstd: 'i32', R: 'i32', F: 'i32' });
+  rowLocals(f);
+  f.local('dh', 'f64');
+  for (const v of ['sd', 'sdx', 'c', 'n']) rowValue(f, v);
+  const g = (l: string) => f.get(l);
+  const col = (p: string) => f.i32Add(g(p), g('k'));
+  setRowValue(f, 'n', f.f64ConvertI32U(g('F')));
+  normRows(f, () => {
+    f.set('sd', f.f64(0));
+    f.set('sdx', f.f64(0));
+    inOrder(f, 'sums', (at) => {
+      f.set('dh', f.f64Mul(f.f64PromoteF32(f.f32Load(at('dout'))), f.f64PromoteF32(f.f32Load(col('gamma')))));
+      f.set('sd', f.f64Add(g('sd'), g('dh')));
+      f.set('sdx', f.f64Add(g('sdx'), f.f64Mul(g('dh'), f.f64PromoteF32(f.f32Load(at('xhat'))))));
+    });
+    setRowValue(f, 'sd', g('sd'));
+    setRowValue(f, 'sdx', g('sdx'));
+    setRowValue(f, 'c', f.f64Div(f.f64Load(f.i32Add(g('invstd'), g('r8'))), g('n')));
+    along2(f, 'dinp', (L, at) => {
+      L.store(at('dinp'), L.mul(L.param('c'), L.sub(
+        L.sub(L.mul(L.mul(L.param('n'), L.load(at('dout'))), L.load(col('gamma'))), L.param('sd')),
+        L.mul(L.load(at('xhat')), L.param('sdx')))));
+    });
+  });
+}
+
+// affineBackward(dgamma, dbeta, dout, xhat, B, F, ld) — kernels/batchNorm.ts `affineBackward`, B rows:
+//   for f: dbeta[f] = Σ_b dout[b,f];  dgamma[f] = Σ_b dout[b,f]·xhat[b,f]        (float64, b in order)
+function emitAffineBackward(mod: ModuleBuilder): void {
+  const f = mod.func('affineBackward', { dgamma: 'i32', dbeta: 'i32', dout: 'i32', xhat: 'i32', B: 'i32', F: 'i32', ld: 'i32' });
+  locals(f, ['sb', 'sg', 'd']);
+  features(f, 'affine', (L, col, _col8, rows) => {
+    L.set('sb', splat(L, f, () => f.f64(0)));
+    L.set('sg', splat(L, f, () => f.f64(0)));
+    rows((at) => {
+      L.set('d', L.load(at('dout')));
+      L.set('sb', L.add(L.get('sb'), L.get('d')));
+      L.set('sg', L.add(L.get('sg'), L.mul(L.get('d'), L.load(at('xhat')))));
+    });
+    L.store(col('dbeta'), L.get('sb'));
+    L.store(col('dgamma'), L.get('sg'));
   });
 }

@@ -365,6 +365,13 @@ describe('the profile\'s analysis (benchmarks/profile.ts)', () => {
     expect(categoryOf({ name: 'whatever', file: 'somewhere.ts', wasm: false })).toBe('other');
   });
 
+  it('puts the WebAssembly LayerNorm and softmax family in their own part of a step', () => {
+    for (const name of ['layerNormForward', 'layerNormBackward', 'affineBackward', 'softmaxForward', 'logSoftmaxBackward', 'crossEntropyForward', 'logF64']) {
+      expect(categoryOf({ name, file: '', wasm: true }), name).toBe('LayerNorm, softmax + cross-entropy (wasm)');
+    }
+    expect(categoryOf({ name: 'crossEntropyForward', file: 'engine/kernels/softmax.ts', wasm: false })).toBe('softmax + cross-entropy (JavaScript)');
+  });
+
   it('reads --only workload:batch:threads, naming a bad one', () => {
     expect(parseOnly('a001:128:2')).toMatchObject({ workload: 'a001', batch: 128, threads: 2 });
     expect(() => parseOnly('resnet:1:1')).toThrow(/workload:batch:threads/);

@@ -271,6 +271,64 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
   });
 });
 
+describe('thread pool, LayerNorm and the softmax family of the wasm backend', () => {
+  afterAll(() => setThreads(2));
+
+  /** Each kernel on inputs big enough for the pool (NaN, ±∞ rows among them): its outputs, and the summed loss. */
+  function passes(): { outs: (Float32Array | Float64Array)[]; loss: number } {
+    const k = kernels();
+    const fresh = (size: number) => allocPersistent(size).fill(NaN);
+    const R = 128, F = 784, n = R * F;
+    const x = random(n, 61).map((v, i) => (i === 5 ? NaN : i === F + 3 ? Infinity : i < 3 * F && i >= 2 * F ? -Infinity : v * 6));
+    const gamma = random(F, 62);
+    const dout = random(n, 63);
+    const out = fresh(n), xhat = fresh(n), invstd = new Float64Array(R), dinp = fresh(n), dgamma = fresh(F), dbeta = fresh(F);
+    k.layerNormForward(out, xhat, invstd, x, gamma, gamma, 1e-5, R, F);
+    k.layerNormBackward(dinp, dgamma, dbeta, dout, xhat, gamma, invstd, R, F);
+    const outs: (Float32Array | Float64Array)[] = [out, xhat, invstd, dinp, dgamma, dbeta];
+    // Rows (INNER 1) and a middle axis (64 × 10 × 50: distributions 50 floats apart).
+    for (const [OUTER, N, INNER] of [[R, F, 1], [64, 10, 50]]) {
+      const m = OUTER * N * INNER;
+      const y = fresh(m), logy = fresh(m), dy = fresh(m), dlog = fresh(m);
+      k.softmaxForward(y, x, OUTER, N, INNER);
+      k.logSoftmaxForward(logy, x, OUTER, N, INNER);
+      k.softmaxBackward(dy, dout, y, OUTER, N, INNER);
+      k.logSoftmaxBackward(dlog, dout, logy, OUTER, N, INNER);
+      outs.push(y, logy, dy, dlog);
+    }
+    const B = 2048, C = 10;
+    const labels = Int32Array.from({ length: B }, (_, b) => (b * 7) % C);
+    const probs = fresh(B * C);
+    const logits = x.subarray(0, B * C).map((v) => (Number.isFinite(v) ? v : 0));
+    logits[C + 2] = -Infinity;
+    const loss = k.crossEntropyForward(probs, logits, labels, B, C);
+    outs.push(probs);
+    for (const scale of [1 / B, -0]) {
+      const dlogits = fresh(B * C);
+      k.crossEntropyBackward(dlogits, probs, labels, B, C, scale); // −0: a scalar that must reach every chunk as −0
+      outs.push(dlogits);
+    }
+    return { outs, loss };
+  }
+
+  it('split across two threads, every pass gives the bits it gives on one thread', async () => {
+    await setBackend('wasm');
+    setThreads(1);
+    const one = passes();
+    setThreads(2);
+    await threadsReady();
+    const before = parallelCallCount();
+    const two = passes();
+    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(13);
+    expect(Object.is(two.loss, one.loss)).toBe(true);
+    one.outs.forEach((a, i) => {
+      const b = two.outs[i];
+      const at = Array.from(a).findIndex((v, j) => !Object.is(v, b[j]) && !(Number.isNaN(v) && Number.isNaN(b[j])));
+      expect(at, `output ${i}: one thread ${a[at]}, two ${b[at]} at ${at}`).toBe(-1);
+    });
+  });
+});
+
 describe('thread pool, any backend', () => {
   it('a finished product has no chunk left to claim, whatever chunk count a worker woken late reads', () => {
     // A late worker read the next product's (larger) chunk count while the main thread was writing it,

@@ -28,6 +28,8 @@ import { adamUpdate as adamUpdateJs, sgdUpdate as sgdUpdateJs } from '../../engi
 import { sigmoidBackward as sigmoidBackwardJs, sigmoidForward as sigmoidForwardJs, tanhBackward as tanhBackwardJs, tanhForward as tanhForwardJs } from '../../engine/kernels/activation.js';
 import { batchNormBackward as batchNormBackwardJs, batchNormForward as batchNormForwardJs } from '../../engine/kernels/batchNorm.js';
 import { dropoutForward as dropoutForwardJs } from '../../engine/kernels/dropout.js';
+import { layerNormBackward as layerNormBackwardJs, layerNormForward as layerNormForwardJs } from '../../engine/kernels/layerNorm.js';
+import * as softmaxJs from '../../engine/kernels/softmax.js';
 
 export interface Check {
   name: string;
@@ -861,6 +863,280 @@ export function layerChecks(kernels: WasmKernels, arena: TestArena): Check[] {
   return checks;
 }
 
+// ---- LayerNorm and the softmax family (the bounds are engine/backends/kernels.ts's) ----
+
+const ROW_SHAPES: [number, number][] = [[1, 1], [2, 3], [3, 17], [17, 127], [7, 301], [64, 784]];
+/** (OUTER, N, INNER): rows (INNER 1), and distributions whose values are INNER apart. */
+const AXIS_SHAPES: [number, number, number][] = [
+  [1, 1, 1], [3, 17, 1], [17, 127, 1], [64, 784, 1], [2, 5, 3], [3, 17, 5], [1, 127, 4], [4, 1, 7], [5, 9, 2],
+];
+
+/**
+ * R rows of F values at `scale`, each around its own offset; the first rows special when `special`:
+ * a NaN, a +∞, all −∞, one −∞ among finite values, subnormals only, ±3e38, all equal. The rest normal.
+ */
+function rowValues(R: number, F: number, rng: Rng, scale: number, special: boolean): Float32Array {
+  const x = new Float32Array(R * F);
+  for (let r = 0; r < R; r++) {
+    const offset = rng.uniformIn(-5, 5);
+    for (let f = 0; f < F; f++) x[r * F + f] = offset + scale * rng.normal();
+  }
+  if (!special) return x;
+  const rows: ((row: Float32Array) => void)[] = [
+    (row) => { row[rng.int(F)] = NaN; },
+    (row) => { row[rng.int(F)] = Infinity; },
+    (row) => row.fill(-Infinity),
+    (row) => { row[rng.int(F)] = -Infinity; },
+    (row) => { for (let f = 0; f < F; f++) row[f] = rng.uniformIn(-1, 1) * 1e-39; },
+    (row) => { for (let f = 0; f < F; f++) row[f] = rng.uniform() < 0.5 ? 3e38 : -3e38; },
+    (row) => row.fill(2.5),
+  ];
+  for (let r = 0; r < Math.min(R, rows.length); r++) rows[r](x.subarray(r * F, (r + 1) * F));
+  return x;
+}
+
+/** The first element outside `bound(i)` of the twin's value; non-finite twin values must be met exactly (NaN by NaN). */
+function within(got: ArrayLike<number>, want: ArrayLike<number>, bound: (i: number) => number, what: string): string[] {
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i];
+    const w = want[i];
+    if (!Number.isFinite(w)) {
+      if (!Object.is(g, w) && !(Number.isNaN(g) && Number.isNaN(w))) return [`${what}: [${i}] = ${g}, twin ${w}`];
+      continue;
+    }
+    if (!(Math.abs(g - w) <= bound(i))) return [`${what}: [${i}] = ${g}, twin ${w}, |diff| ${Math.abs(g - w)} > bound ${bound(i)}`];
+  }
+  return [];
+}
+
+/** One float32 ulp at |w| (2⁻¹⁴⁹ below the normal range). */
+function ulpOf(w: number): number {
+  return Math.abs(w) < 2 ** -126 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(Math.abs(w))) - 23);
+}
+
+/** 4 float32 ulps of the twin's value, or an absolute 4·2⁻¹²⁶ below the normal range (as withinUlps). */
+function fourUlps(w: number): number {
+  return 4 * (Math.abs(w) < 2 ** -126 ? 2 ** -126 : ulpOf(w));
+}
+
+/** A float64 array in the arena (16-byte aligned). */
+function f64In(arena: TestArena, n: number): { ptr: number; view: Float64Array } {
+  const a = arena.f32(2 * n);
+  return { ptr: a.ptr, view: new Float64Array(arena.memory.buffer, a.ptr, n) };
+}
+
+export function normChecks(kernels: WasmKernels, arena: TestArena): Check[] {
+  const checks: Check[] = [];
+  const raw = (name: 'layerNormForward' | 'layerNormBackward' | 'affineBackward') => kernels.raw(name);
+  checks.push({
+    name: 'layerNormForward, layerNormBackward and affineBackward equal engine/kernels/layerNorm.ts bit for bit (odd shapes, NaN/±∞/subnormal rows), whole and split in two',
+    run: () => {
+      const bad: string[] = [];
+      for (const [R, F] of ROW_SHAPES) {
+        for (const special of [false, true]) {
+          const rng = new Rng(R * 1000 + F + (special ? 1 : 0));
+          const xV = rowValues(R, F, rng, 3, special);
+          const gammaV = random(F, rng);
+          const betaV = random(F, rng);
+          const doutV = awkward(R * F, rng);
+          const want = { out: new Float32Array(R * F), xhat: new Float32Array(R * F), invstd: new Float64Array(R) };
+          layerNormForwardJs(want.out, want.xhat, want.invstd, xV, gammaV, betaV, 1e-5, R, F);
+          const wantD = { dinp: new Float32Array(R * F), dgamma: new Float32Array(F), dbeta: new Float32Array(F) };
+          layerNormBackwardJs(wantD.dinp, wantD.dgamma, wantD.dbeta, doutV, want.xhat, gammaV, want.invstd, R, F);
+          // Whole; then the rows (forward, dinp) and the features (dgamma, dbeta) in two pieces, as two threads take them.
+          for (const split of [false, true]) {
+            arena.reset();
+            const x = arena.copy(xV, 1);
+            const gamma = arena.copy(gammaV);
+            const beta = arena.copy(betaV, 1);
+            const dout = arena.copy(doutV);
+            const invstd = f64In(arena, R);
+            const out = arena.f32(R * F + GUARD), xhat = arena.f32(R * F, 1), dinp = arena.f32(R * F + GUARD);
+            const dgamma = arena.f32(F), dbeta = arena.f32(F, 1);
+            out.view.fill(SENTINEL);
+            dinp.view.fill(SENTINEL);
+            const rowCuts = split ? [0, Math.floor(R / 2), R] : [0, R];
+            const colCuts = split ? [0, Math.floor(F / 2) | 1, F] : [0, F];
+            for (let p = 0; p + 1 < rowCuts.length; p++) {
+              const r0 = rowCuts[p], n = rowCuts[p + 1] - r0, o4 = 4 * r0 * F;
+              raw('layerNormForward')(out.ptr + o4, xhat.ptr + o4, invstd.ptr + 8 * r0, x.ptr + o4, gamma.ptr, beta.ptr, 1e-5, n, F);
+            }
+            for (let p = 0; p + 1 < rowCuts.length; p++) {
+              const r0 = rowCuts[p], n = rowCuts[p + 1] - r0, o4 = 4 * r0 * F;
+              raw('layerNormBackward')(dinp.ptr + o4, dout.ptr + o4, xhat.ptr + o4, gamma.ptr, invstd.ptr + 8 * r0, n, F);
+            }
+            for (let p = 0; p + 1 < colCuts.length; p++) {
+              const f0 = colCuts[p], n = colCuts[p + 1] - f0;
+              if (n > 0) raw('affineBackward')(dgamma.ptr + 4 * f0, dbeta.ptr + 4 * f0, dout.ptr + 4 * f0, xhat.ptr + 4 * f0, R, n, F);
+            }
+            const what = `layerNorm ${R}x${F}${special ? ' special rows' : ''}${split ? ' in two pieces' : ''}`;
+            bad.push(...same(out.view.subarray(0, R * F), want.out, `${what} out`), ...same(xhat.view, want.xhat, `${what} xhat`));
+            bad.push(...same(invstd.view, want.invstd, `${what} invstd`), ...same(dinp.view.subarray(0, R * F), wantD.dinp, `${what} dinp`));
+            bad.push(...same(dgamma.view, wantD.dgamma, `${what} dgamma`), ...same(dbeta.view, wantD.dbeta, `${what} dbeta`));
+            if (out.view.subarray(R * F).some((v) => v !== SENTINEL) || dinp.view.subarray(R * F).some((v) => v !== SENTINEL)) {
+              bad.push(`${what} wrote past the end`);
+            }
+          }
+        }
+      }
+      return bad;
+    },
+  });
+
+  const call = (name: 'softmaxForward' | 'softmaxBackward' | 'logSoftmaxForward' | 'logSoftmaxBackward') => kernels.raw(name);
+  checks.push({
+    name: 'softmaxForward within 4 ulps of its twin, logSoftmaxForward within 2⁻²²·(1 + |y|), softmaxBackward bit for bit, logSoftmaxBackward within 2⁻²²·|e^out·Σdout| + 1 ulp (rows, strided axes, NaN/±∞/subnormal rows)',
+    run: () => {
+      const bad: string[] = [];
+      for (const [OUTER, N, INNER] of AXIS_SHAPES) {
+        for (const [scale, special] of [[1, false], [8, false], [40, true]] as const) {
+          const n = OUTER * N * INNER;
+          const rng = new Rng(n * 31 + scale);
+          // Rows of the special values along the softmax axis: build (OUTER·INNER, N) rows, then lay them out.
+          const rows = rowValues(OUTER * INNER, N, rng, scale, special);
+          const xV = new Float32Array(n);
+          for (let o = 0; o < OUTER; o++) for (let i = 0; i < INNER; i++) for (let k = 0; k < N; k++) xV[(o * N + k) * INNER + i] = rows[(o * INNER + i) * N + k];
+          const doutV = random(n, rng);
+          const what = `${OUTER}x${N}x${INNER} scale ${scale}${special ? ' special rows' : ''}`;
+          arena.reset();
+          const x = arena.copy(xV, 1);
+          const dout = arena.copy(doutV);
+          const y = arena.f32(n + GUARD);
+          const logy = arena.f32(n + GUARD, 1);
+          const dinp = arena.f32(n, 1);
+          y.view.fill(SENTINEL);
+          logy.view.fill(SENTINEL);
+          call('softmaxForward')(y.ptr, x.ptr, OUTER, N, INNER);
+          const wantY = new Float32Array(n);
+          softmaxJs.softmaxForward(wantY, xV, OUTER, N, INNER);
+          bad.push(...within(y.view, wantY, (i) => fourUlps(wantY[i]), `softmaxForward ${what}`));
+          call('logSoftmaxForward')(logy.ptr, x.ptr, OUTER, N, INNER);
+          const wantLog = new Float32Array(n);
+          softmaxJs.logSoftmaxForward(wantLog, xV, OUTER, N, INNER);
+          bad.push(...within(logy.view, wantLog, (i) => 2 ** -22 * (1 + Math.abs(wantLog[i])), `logSoftmaxForward ${what}`));
+          if (y.view.subarray(n).some((v) => v !== SENTINEL) || logy.view.subarray(n).some((v) => v !== SENTINEL)) bad.push(`${what} wrote past the end`);
+          // The backwards from the twin's own outputs, so that only the kernels differ.
+          const yIn = arena.copy(wantY);
+          const logIn = arena.copy(wantLog, 1);
+          call('softmaxBackward')(dinp.ptr, dout.ptr, yIn.ptr, OUTER, N, INNER);
+          const wantD = new Float32Array(n);
+          softmaxJs.softmaxBackward(wantD, doutV, wantY, OUTER, N, INNER);
+          bad.push(...same(dinp.view, wantD, `softmaxBackward ${what}`));
+          call('logSoftmaxBackward')(dinp.ptr, dout.ptr, logIn.ptr, OUTER, N, INNER);
+          softmaxJs.logSoftmaxBackward(wantD, doutV, wantLog, OUTER, N, INNER);
+          const term = new Float64Array(n);
+          for (let o = 0; o < OUTER; o++) {
+            for (let i = 0; i < INNER; i++) {
+              let total = 0;
+              for (let k = 0; k < N; k++) total += doutV[(o * N + k) * INNER + i];
+              for (let k = 0; k < N; k++) term[(o * N + k) * INNER + i] = Math.abs(Math.exp(wantLog[(o * N + k) * INNER + i]) * total);
+            }
+          }
+          bad.push(...within(dinp.view, wantD, (i) => 2 ** -22 * term[i] + ulpOf(wantD[i]), `logSoftmaxBackward ${what}`));
+        }
+      }
+      return bad;
+    },
+  });
+
+  checks.push({
+    name: "crossEntropyForward's probabilities within 4 ulps and each row's loss within 2⁻²² of the twin's, crossEntropyBackward bit for bit (odd shapes, NaN/±∞ rows, a scale of −0)",
+    run: () => {
+      const bad: string[] = [];
+      for (const [B, C] of [...ROW_SHAPES, [64, 10] as [number, number]]) {
+        for (const special of [false, true]) {
+          const rng = new Rng(B * 100 + C + (special ? 7 : 0));
+          const logitsV = rowValues(B, C, rng, 4, special);
+          const labelsV = Int32Array.from({ length: B }, () => rng.int(C));
+          const what = `crossEntropy ${B}x${C}${special ? ' special rows' : ''}`;
+          arena.reset();
+          const logits = arena.copy(logitsV);
+          const labels = arena.i32(B);
+          labels.view.set(labelsV);
+          const probs = arena.f32(B * C, 1);
+          const loss = f64In(arena, B);
+          kernels.raw('crossEntropyForward')(probs.ptr, loss.ptr, logits.ptr, labels.ptr, B, C);
+          const wantP = new Float32Array(B * C);
+          const rowLoss = new Float64Array(B);
+          let total = 0;
+          for (let b = 0; b < B; b++) {
+            rowLoss[b] = softmaxJs.crossEntropyForward(wantP.subarray(b * C), logitsV.subarray(b * C), labelsV.subarray(b, b + 1), 1, C);
+            total += rowLoss[b];
+          }
+          const all = new Float32Array(B * C);
+          if (!Object.is(softmaxJs.crossEntropyForward(all, logitsV, labelsV, B, C), total)) bad.push(`${what}: the twin's rows do not add up to its sum`);
+          bad.push(...within(probs.view, wantP, (i) => fourUlps(wantP[i]), `${what} probs`));
+          bad.push(...within(loss.view, rowLoss, () => 2 ** -22, `${what} row loss`));
+          for (const scale of [1 / B, -0.37, -0]) {
+            const dlogits = arena.f32(B * C);
+            const twinProbs = arena.copy(wantP);
+            kernels.raw('crossEntropyBackward')(dlogits.ptr, twinProbs.ptr, labels.ptr, B, C, scale);
+            const wantD = new Float32Array(B * C);
+            softmaxJs.crossEntropyBackward(wantD, wantP, labelsV, B, C, scale);
+            bad.push(...same(dlogits.view, wantD, `${what} backward, scale ${Object.is(scale, -0) ? '-0' : scale}`));
+          }
+        }
+      }
+      return bad;
+    },
+  });
+
+  checks.push({
+    name: 'the softmax family split by rows (as two threads take them) gives the bits of one call',
+    run: () => {
+      const bad: string[] = [];
+      for (const [OUTER, N, INNER] of [[17, 127, 1], [64, 784, 1], [5, 9, 3]] as const) {
+        const n = OUTER * N * INNER;
+        const rng = new Rng(n);
+        const xV = rowValues(OUTER, N * INNER, rng, 6, true);
+        const doutV = random(n, rng);
+        const half = Math.floor(OUTER / 2) | 1;
+        const plane = 4 * N * INNER;
+        arena.reset();
+        const x = arena.copy(xV);
+        const dout = arena.copy(doutV, 1);
+        for (const name of ['softmaxForward', 'logSoftmaxForward'] as const) {
+          const whole = arena.f32(n);
+          const pieces = arena.f32(n, 1);
+          call(name)(whole.ptr, x.ptr, OUTER, N, INNER);
+          call(name)(pieces.ptr, x.ptr, half, N, INNER);
+          call(name)(pieces.ptr + half * plane, x.ptr + half * plane, OUTER - half, N, INNER);
+          bad.push(...same(pieces.view, whole.view, `${name} ${OUTER}x${N}x${INNER} split at ${half}`));
+          const backward = name === 'softmaxForward' ? 'softmaxBackward' : 'logSoftmaxBackward';
+          const dWhole = arena.f32(n);
+          const dPieces = arena.f32(n);
+          call(backward)(dWhole.ptr, dout.ptr, whole.ptr, OUTER, N, INNER);
+          call(backward)(dPieces.ptr, dout.ptr, whole.ptr, half, N, INNER);
+          call(backward)(dPieces.ptr + half * plane, dout.ptr + half * plane, whole.ptr + half * plane, OUTER - half, N, INNER);
+          bad.push(...same(dPieces.view, dWhole.view, `${backward} ${OUTER}x${N}x${INNER} split at ${half}`));
+        }
+      }
+      return bad;
+    },
+  });
+
+  checks.push({
+    name: 'logF64 (log Σ of the softmax family) within 2 float64 ulps of Math.log on [1, 2³¹)',
+    run: () => {
+      const log = kernels.raw('logF64') as (x: number) => number;
+      const rng = new Rng(3);
+      const xs = [1, 1 + 2 ** -52, Math.SQRT2, Math.SQRT2 * (1 + 2 ** -52), 2, 3, 784, 2 ** 31 - 1];
+      for (let e = 0; e < 31; e++) xs.push(2 ** e, 2 ** e * (1 - 2 ** -40), 2 ** e * 1.4142);
+      for (let i = 0; i < 2000; i++) xs.push(1 + rng.uniform() * 2 ** rng.int(31));
+      for (const x of xs) {
+        const want = Math.log(x);
+        const got = log(x);
+        if (!(Math.abs(got - want) <= 2 * 2 ** -52 * Math.max(Math.abs(want), 2 ** -52))) return [`logF64(${x}) = ${got}, Math.log ${want}`];
+      }
+      return Number.isNaN(log(NaN)) ? [] : ['logF64(NaN) is not NaN'];
+    },
+  });
+  return checks;
+}
+
 export function allChecks(kernels: WasmKernels, arena: TestArena): Check[] {
-  return [...gemmChecks(kernels, arena), ...elementwiseChecks(kernels, arena), ...optimChecks(kernels, arena), ...layerChecks(kernels, arena)];
+  return [
+    ...gemmChecks(kernels, arena), ...elementwiseChecks(kernels, arena), ...optimChecks(kernels, arena), ...layerChecks(kernels, arena),
+    ...normChecks(kernels, arena),
+  ];
 }

@@ -70,6 +70,25 @@ describe('encoder: modules', () => {
     expect(e.callsAxpy(10)).toBe(19);
   });
 
+  it('reinterprets float32 bits as an integer and back, and converts a signed integer to f64', () => {
+    const mod = new ModuleBuilder();
+    const bits = mod.func('bits', { x: 'f32' }, ['i32']);
+    bits.i32ReinterpretF32(bits.get('x'));
+    const float = mod.func('float', { n: 'i32' }, ['f32']);
+    float.f32ReinterpretI32(float.get('n'));
+    const signed = mod.func('signed', { n: 'i32' }, ['f64']);
+    signed.f64ConvertI32S(signed.get('n'));
+    const e = new WA.Instance(new WA.Module(mod.toBytes()), {}).exports;
+    const view = new DataView(new ArrayBuffer(4));
+    for (const x of [1, -2.5, 1e-40, -0, Infinity, 3.4e38]) {
+      view.setFloat32(0, x);
+      expect(e.bits(x) >>> 0, String(x)).toBe(view.getUint32(0));
+      expect(Object.is(e.float(view.getInt32(0)), Math.fround(x)), String(x)).toBe(true);
+    }
+    expect(e.signed(-7)).toBe(-7);
+    expect(e.signed(-1)).toBe(-1); // f64.convert_i32_u would give 4294967295
+  });
+
   it('rejects operands that are out of order or of the wrong type, where they are written', () => {
     const mod = new ModuleBuilder();
     const f = mod.func('bad', { p: 'i32', x: 'f32' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { wasmSupport } from '../../engine/wasm/index.js';
-import { elementwiseChecks, gemmChecks, layerChecks, optimChecks, setup } from './wasm-checks.js';
+import { elementwiseChecks, gemmChecks, layerChecks, normChecks, optimChecks, setup } from './wasm-checks.js';
 
 // The runtime as the program sees it (no V8 flag): 128-bit SIMD, the mul+add tile loop. The FMA
 // build runs the same checks in a child process (wasm-fma.test.ts).
@@ -11,7 +11,10 @@ describe('wasm kernels (mul+add) against their naive twins', () => {
     expect(wasmSupport().simd).toBe(true);
     expect(kernels.fma).toBe(false);
   });
-  for (const check of [...gemmChecks(kernels, arena), ...elementwiseChecks(kernels, arena), ...optimChecks(kernels, arena), ...layerChecks(kernels, arena)]) {
+  for (const check of [
+    ...gemmChecks(kernels, arena), ...elementwiseChecks(kernels, arena), ...optimChecks(kernels, arena), ...layerChecks(kernels, arena),
+    ...normChecks(kernels, arena),
+  ]) {
     it(check.name, () => {
       expect(check.run()).toEqual([]);
     });
@@ -22,6 +25,7 @@ describe('wasm kernels over a non-shared memory (one thread, no SharedArrayBuffe
   const plain = setup(false, false);
   const checks = [...gemmChecks(plain.kernels, plain.arena)].filter((c) => c.name.startsWith('NT: 127'));
   checks.push(...elementwiseChecks(plain.kernels, plain.arena).slice(0, 1), ...layerChecks(plain.kernels, plain.arena).slice(0, 1));
+  checks.push(...normChecks(plain.kernels, plain.arena).slice(0, 3));
   for (const check of checks) {
     it(check.name, () => {
       expect(check.run()).toEqual([]);
