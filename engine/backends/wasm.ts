@@ -151,10 +151,13 @@ function makeKernels(module: WasmModule): Kernels {
       s.done();
     },
     biasReluBackward(dpre, dbias, dout, out, B, OUT) {
-      const args = [s.out(dpre), s.out(dbias), s.in(dout), s.in(out), B, OUT];
-      // Without dbias the rows are independent; with it every row adds into dbias, so one thread.
-      if (dbias === null) runCall('biasReluBackward', biasReluBack, args, [OUT * F, 0, OUT * F, OUT * F, 0, 0], 4, B, 3 * B * OUT, 1);
-      else biasReluBack(...args);
+      const args = [s.out(dpre), s.out(dbias), s.in(dout), s.in(out), B, OUT, OUT];
+      // Without dbias the rows are independent: pieces of rows. With it every row adds into dbias, so
+      // pieces are bands of columns (rows stay OUT apart), each column summed in row order as one call
+      // sums it; bands of 16 floats, so that two threads write the same 64-byte line only where a row
+      // does not start on one.
+      if (dbias === null) runCall('biasReluBackward', biasReluBack, args, [OUT * F, 0, OUT * F, OUT * F, 0, 0, 0], 4, B, 3 * B * OUT, 1);
+      else runCall('biasReluBackward', biasReluBack, args, [F, F, F, F, 0, 0, 0], 5, OUT, 3 * B * OUT, 16);
       s.done();
     },
     reluForward(out, inp, n) {

@@ -39,13 +39,17 @@ function lanes(f: FunctionBuilder, label: string, n: () => Expr, vec: () => void
   });
 }
 
-/** `for b in [0, B)` with `row` (local) = b·OUT·4, the byte offset of row b. Needs i32 locals b, row. */
-function rows(f: FunctionBuilder, body: () => void): void {
+/**
+ * `for b in [0, B)` with `row` (local) = b·stride·4, the byte offset of row b; the stride is the
+ * local `stride` names (OUT, or a separate row length where the kernel covers a band of columns).
+ * Needs i32 locals b, row.
+ */
+function rows(f: FunctionBuilder, body: () => void, stride = 'OUT'): void {
   f.set('b', f.i32(0));
   f.set('row', f.i32(0));
   f.while('b', () => f.i32LtS(f.get('b'), f.get('B')), () => {
     body();
-    f.set('row', f.i32Add(f.get('row'), f.i32Shl(f.get('OUT'), f.i32(2))));
+    f.set('row', f.i32Add(f.get('row'), f.i32Shl(f.get(stride), f.i32(2))));
     f.set('b', f.i32Add(f.get('b'), f.i32(1)));
   });
 }
@@ -145,11 +149,14 @@ function emitBiasReluForward(mod: ModuleBuilder, reluForward: FunctionBuilder): 
   });
 }
 
-// biasReluBackward(dpre, dbias, dout, out, B, OUT):
-//   dbias == 0: reluBackward(dpre, dout, out, B·OUT)
+// biasReluBackward(dpre, dbias, dout, out, B, OUT, ld): the arrays' rows are ld floats apart, of which
+// the kernel covers the first OUT (ld = OUT for whole rows; a thread of the pool takes a band of columns,
+// since with dbias every row adds into the same bias gradient)
+//   dbias == 0: reluBackward(dpre, dout, out, B·OUT)            (whole rows: ld = OUT)
 //   else: dbias[o] = 0; for b, o: g = out[b, o] <= 0 ? 0 : dout[b, o]; dpre[b, o] = g; dbias[o] += g
+//   (each dbias[o] sums its column in b order, whatever band it lies in: the same bits split or not)
 function emitBiasReluBackward(mod: ModuleBuilder, reluBackward: FunctionBuilder): void {
-  const f = mod.func('biasReluBackward', { dpre: 'i32', dbias: 'i32', dout: 'i32', out: 'i32', B: 'i32', OUT: 'i32' });
+  const f = mod.func('biasReluBackward', { dpre: 'i32', dbias: 'i32', dout: 'i32', out: 'i32', B: 'i32', OUT: 'i32', ld: 'i32' });
   locals(f, ['b', 'row', 'o', 'oVec', 'oEnd'], ['zero', 'gv']);
   f.local('gs', 'f32');
   const g = (l: string) => f.get(l);
@@ -170,6 +177,6 @@ function emitBiasReluBackward(mod: ModuleBuilder, reluBackward: FunctionBuilder)
         f.f32Store(at('dpre'), g('gs'));
         f.f32Store(db(), f.f32Add(f.f32Load(db()), g('gs')));
       });
-    });
+    }, 'ld');
   });
 }

@@ -188,7 +188,8 @@ export interface WasmKernels {
   biasForward(out: number, bias: number, B: number, OUT: number): void;
   biasBackward(dbias: number, dout: number, B: number, OUT: number): void;
   biasReluForward(out: number, bias: number, B: number, OUT: number): void;
-  biasReluBackward(dpre: number, dbias: number, dout: number, out: number, B: number, OUT: number): void;
+  /** Rows `ld` floats apart (default OUT), the first OUT of each covered: a band of columns for the pool. */
+  biasReluBackward(dpre: number, dbias: number, dout: number, out: number, B: number, OUT: number, ld?: number): void;
   /** The Keras SGD update in place; v = 0 without momentum. */
   sgdUpdate(w: number, v: number, g: number, step: SgdStep, N: number): void;
   /** The Adam/AdamW update in place; vmax = 0 without AMSGrad. */
@@ -218,6 +219,7 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
   for (const name of KERNEL_EXPORTS) raw(name);
   const sgd = raw('sgdUpdate');
   const adam = raw('adamUpdate');
+  const biasReluBackward = raw('biasReluBackward');
   return {
     raw: (name) => raw(name) as (...args: number[]) => unknown,
     fma: raw('builtWithFma')() === 1,
@@ -230,7 +232,9 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory): Wasm
     biasForward: raw('biasForward'),
     biasBackward: raw('biasBackward'),
     biasReluForward: raw('biasReluForward'),
-    biasReluBackward: raw('biasReluBackward'),
+    biasReluBackward(dpre, dbias, dout, out, B, OUT, ld = OUT) {
+      biasReluBackward(dpre, dbias, dout, out, B, OUT, ld);
+    },
     sgdUpdate(w, v, g, s, N) {
       sgd(w, v, g, ...sgdFactors(s), N);
     },

@@ -219,6 +219,8 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
     k.biasReluForward(biased, bias, B, F);
     const dpre = fresh(n);
     k.biasReluBackward(dpre, null, dout, biased, B, F);
+    const dpreBias = fresh(n), dbiasRelu = fresh(F);
+    k.biasReluBackward(dpreBias, dbiasRelu, dout, biased, B, F); // split by bands of columns
     const out = fresh(n), xhat = fresh(n), dinp = fresh(n), dgamma = fresh(F), dbeta = fresh(F);
     const mean = new Float64Array(F), variance = new Float64Array(F), invstd = new Float64Array(F);
     k.batchNormForward(out, xhat, mean, variance, invstd, x, bias, bias, 1e-5, B, F);
@@ -235,7 +237,7 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
     k.adagradUpdate(w4, sum, dout, { lr: 1e-2, lrDecay: 1e-3, eps: 1e-10, weightDecay: 1e-4, t: 2 }, n);
     const w5 = x.slice(), sq5 = allocPersistent(n), acc = allocPersistent(n);
     k.adadeltaUpdate(w5, sq5, acc, dout, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 1e-4 }, n);
-    outs.push(tanh, dtanh, sig, dsig, relu, drelu, biased, dpre, out, xhat, dinp, dgamma, dbeta, w, v, m, s2);
+    outs.push(tanh, dtanh, sig, dsig, relu, drelu, biased, dpre, dpreBias, dbiasRelu, out, xhat, dinp, dgamma, dbeta, w, v, m, s2);
     // The zoo's updates: Adamax, RAdam (rectified), AMSBound, Lion, Muon's momentum and step, Lookahead.
     const zoo = () => [x.slice(), random(n, 61), random(n, 62).map(Math.abs), random(n, 63).map(Math.abs)];
     const [w6, m6, u6] = zoo();
@@ -266,7 +268,7 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
     await threadsReady();
     const before = parallelCallCount();
     const two = passes();
-    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(24); // all 24 passes and updates above are split
+    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(25); // all 25 passes and updates above are split
     one.forEach((a, i) => expect(sameBits(two[i], a), `output ${i}`).toBe(true));
   });
 });

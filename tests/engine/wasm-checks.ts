@@ -617,6 +617,22 @@ export function elementwiseChecks(kernels: WasmKernels, arena: TestArena): Check
           bad.push(...same(dpre.view, wantDpre, `biasReluBackward dpre ${B}x${OUT} bias ${withBias}`));
           if (withBias) bad.push(...same(dbias.view, wantDb, `biasReluBackward dbias ${B}x${OUT}`));
           else bad.push(...(dbias.view.every(Number.isNaN) ? [] : ['biasReluBackward without dbias wrote dbias']));
+          if (withBias && OUT >= 3) {
+            // A band of columns [c0, c1) of rows OUT apart (what a thread of the pool takes): the band's
+            // values are the whole call's bits, and nothing outside the band is written.
+            for (const [c0, c1] of [[1, OUT - 1], [0, OUT >> 1], [OUT >> 1, OUT]]) {
+              const band = arena.f32(B * OUT, 1);
+              band.view.fill(NaN);
+              const bandDb = arena.f32(OUT);
+              bandDb.view.fill(NaN);
+              kernels.biasReluBackward(band.ptr + 4 * c0, bandDb.ptr + 4 * c0, dout.ptr + 4 * c0, out.ptr + 4 * c0, B, c1 - c0, OUT);
+              const inBand = (i: number): boolean => i % OUT >= c0 && i % OUT < c1;
+              const wantBand = wantDpre.map((v, i) => (inBand(i) ? v : NaN));
+              const wantBandDb = wantDb.map((v, o) => (o >= c0 && o < c1 ? v : NaN));
+              bad.push(...same(band.view, wantBand, `biasReluBackward columns [${c0}, ${c1}) of ${B}x${OUT} dpre`));
+              bad.push(...same(bandDb.view, wantBandDb, `biasReluBackward columns [${c0}, ${c1}) of ${B}x${OUT} dbias`));
+            }
+          }
         }
       }
       return bad;
