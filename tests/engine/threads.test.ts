@@ -400,20 +400,22 @@ describe('the busy check (contention.ts): tasks stay on the calling thread while
   });
 
   it('a second process busy on a 2-core machine stops the pool within a few samples, and it resumes once that ends', () => {
-    // Ours: the main thread and the worker (2). Another process's thread makes 3, then it finishes.
-    const counts = [...Array(10).fill(2), ...Array(60).fill(3), ...Array(100).fill(1)];
-    const { watch, decide } = scripted(2, 1, counts);
+    // Samples 10..69 another process wants a core; the count is ours (main, and the worker unless parked) plus it.
+    const other = (k: number): number => (k >= 10 && k < 70 ? 1 : 0);
+    let k = 0;
+    let ours = 2;
+    const watch = new CoreWatch(2, 1, () => ours + other(k), () => 0);
     const allowed: boolean[] = [];
-    for (let k = 0; k < counts.length; k++) {
-      // While the pool is stopped its worker parks: then only the main thread is ours.
-      const ours = allowed.length > 0 && !allowed[allowed.length - 1] ? 1 : 2;
-      allowed.push(decide(ours));
+    for (; k < 170; k++) {
+      const ok = watch.allows(4 * k, ours);
+      allowed.push(ok);
+      ours = ok ? 2 : 1; // while the pool is stopped its worker parks
     }
     expect(allowed.slice(0, 10).every(Boolean)).toBe(true);
     const stop = allowed.indexOf(false);
     expect(stop).toBeGreaterThan(10);
-    expect(stop).toBeLessThan(20); // within 40 ms
-    // With the worker parked the count is 1 (main) + 1 (the other process): still contended, no flapping.
+    expect(stop).toBeLessThan(30); // within 80 ms
+    // With the worker parked the count is main + the other process: still contended, no flapping.
     expect(allowed.slice(stop, 70).every((a) => !a)).toBe(true);
     const resume = allowed.indexOf(true, 70);
     expect(resume).toBeGreaterThan(70);
@@ -422,8 +424,22 @@ describe('the busy check (contention.ts): tasks stay on the calling thread while
     expect(watch.switches).toBe(2);
   });
 
+  it("an idle machine's background (a thread more than ours now and then) does not stop the pool", () => {
+    // What training alone read here: 14% of samples one more thread, 3% two, 1% three (see contention.ts).
+    fc.assert(fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
+      const rng = new Rng(seed);
+      const watch = new CoreWatch(2, 1, () => {
+        const u = rng.uniform();
+        return 2 + (u < 0.01 ? 3 : u < 0.04 ? 2 : u < 0.18 ? 1 : 0);
+      }, () => 0);
+      let stopped = 0;
+      for (let k = 0; k < 2000; k++) if (!watch.allows(4 * k, 2)) stopped++;
+      return stopped / 2000 < 0.02;
+    }), { numRuns: 20 });
+  });
+
   it('between the two thresholds it keeps its state (hysteresis), and it reads the count at most every 4 ms', () => {
-    const watch = new CoreWatch(2, 1, () => 2.35, () => 0); // 0.35 other threads: between LEAVE and ENTER
+    const watch = new CoreWatch(2, 1, () => 2.65, () => 0); // 0.65 other threads: between LEAVE and ENTER
     expect(watch.allows(0, 2)).toBe(true);
     for (let t = 4; t < 400; t += 4) expect(watch.allows(t, 2)).toBe(true);
     let calls = 0;
