@@ -17,7 +17,7 @@
  * (the Node binaries: benchmarks/machine.ts).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { getPriority, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -283,7 +283,9 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const outDir = options.outDir ?? join(here, 'results');
   mkdirSync(outDir, { recursive: true });
   const date = today();
-  const base = join(outDir, quick ? `${date}-quick` : date);
+  // A second full run on the same day (another machine, another commit) gets -2, -3, ...: a committed file is not overwritten.
+  let base = join(outDir, quick ? `${date}-quick` : date);
+  for (let k = 2; !quick && existsSync(`${base}.json`); k++) base = join(outDir, `${date}-${k}`);
   const result: BenchmarkResult = {
     date,
     quick,
