@@ -26,7 +26,7 @@ export { crossEntropy } from './ops/crossEntropy.js';
 export { softmax } from './ops/softmax.js';
 export { logSoftmax } from './ops/logSoftmax.js';
 export { relu } from './ops/relu.js';
-export { setThreads, getThreads, closeThreads, parallelProductCount } from './threads/index.js';
+export { setThreads, getThreads, closeThreads, parallelProductCount, setBusyCheck } from './threads/index.js';
 export { setBackend, getBackend, usesFma, threadsReady } from './backends/index.js';
 export type { BackendName } from './backends/index.js';
 // The optimizers' update loops, on the current backend (optim/ calls them; engine/kernels/updates.ts).

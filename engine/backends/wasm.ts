@@ -10,7 +10,8 @@
  * argument moves per unit of the split (bytes per element or per row; 0 for the rest).
  */
 import { chooseAxis, zeroSkippingEnabled, type GemmJob } from '../kernels/gemmPacked.js';
-import { runGemm, runCall, setWorkerModule, type Pool, type PoolKernels } from '../threads/index.js';
+import { getThreads, runGemm, runCall, setWorkerModule, type Pool, type PoolKernels } from '../threads/index.js';
+import { applyJump, jumpMatrix } from '../rngJump.js';
 import { KIND_WASM } from '../threads/protocol.js';
 import { wasmGemmKit, wasmScratchBytes } from '../threads/wasmKit.js';
 import { allocPersistent, release, sharedMemory } from '../memory.js';
@@ -60,6 +61,11 @@ export async function wasmKernelsAsync(): Promise<Kernels | string> {
 
 const F = 4; // bytes per float
 
+/** Pieces a dropout pass over many units is cut into for the pool (a run of them per chunk). */
+const DROPOUT_PIECES = 24;
+/** Fewer units than this draw in one call: jumping the generator ahead costs a few microseconds. */
+const DROPOUT_SPLIT_MIN = 16_384;
+
 function makeKernels(module: WasmModule): Kernels {
   const km: KernelMemory = sharedMemory() !== null ? new SharedKernelMemory() : new PrivateKernelMemory();
   const k: WasmKernels = instantiateKernels(module, km.memory);
@@ -92,6 +98,9 @@ function makeKernels(module: WasmModule): Kernels {
   const sigmoidBack = k.raw('sigmoidBackward');
   const dropout = k.raw('dropoutForward');
   const dropoutBack = k.raw('dropoutBackward');
+  const dropoutPieces = k.raw('dropoutPieces');
+  /** Each dropout piece's first state (four words), and the state after the last piece. */
+  let pieceStates = new Int32Array(0);
   const bnStats = k.raw('batchNormStats');
   const bnApply = k.raw('batchNormApply');
   const bnBack = k.raw('batchNormBackward');
@@ -185,11 +194,34 @@ function makeKernels(module: WasmModule): Kernels {
       s.done();
     },
     dropoutForward(out, mask, inp, rate, rng, n) {
-      // One stream of random bits, drawn in order: one thread. The generator's state goes in and out
-      // of the kernel as four words; `spare` (a cached normal) is not touched by uniform draws.
+      // One stream of random bits, drawn in order. The generator's state goes in and out of the kernel
+      // as four words; `spare` (a cached normal) is not touched by uniform draws. With more than one
+      // thread and enough units, the stream is cut into DROPOUT_PIECES pieces of L draws whose first
+      // states engine/rngJump.ts computes (T^L applied again and again), the pool draws the pieces at
+      // once, and the last n − pieces·L units are drawn here from the state after them: the units and
+      // the generator's state afterwards are the ones drawing in order gives.
       const state = rng.getState();
-      for (let w = 0; w < 4; w++) rngState[w] = state[w];
-      dropout(s.out(out), s.out(mask), s.in(inp), s.inout(rngState), rate * 4294967296, 1 / (1 - rate), n);
+      const threshold = rate * 4294967296;
+      const scale = 1 / (1 - rate);
+      const o = s.out(out), m = s.out(mask), x = s.in(inp);
+      let from = 0;
+      let words: ArrayLike<number> = state;
+      if (getThreads() > 1 && n >= DROPOUT_SPLIT_MIN) {
+        const L = Math.floor(n / DROPOUT_PIECES);
+        const jump = jumpMatrix(L);
+        if (pieceStates.length < 4 * (DROPOUT_PIECES + 1)) pieceStates = new Int32Array(4 * (DROPOUT_PIECES + 1));
+        let at: Uint32Array = Uint32Array.from(state.slice(0, 4));
+        for (let p = 0; p <= DROPOUT_PIECES; p++) {
+          pieceStates.set(at, 4 * p);
+          if (p < DROPOUT_PIECES) at = applyJump(jump, at);
+        }
+        runCall('dropoutPieces', dropoutPieces, [o, m, x, s.inout(pieceStates), threshold, scale, L, DROPOUT_PIECES],
+          [4 * L, 4 * L, 4 * L, 16, 0, 0, 0, 0], 7, DROPOUT_PIECES, 3 * n, 1);
+        from = DROPOUT_PIECES * L;
+        words = at; // the state after the pieces' draws
+      }
+      for (let w = 0; w < 4; w++) rngState[w] = words[w];
+      if (n > from) dropout(o + 4 * from, m + 4 * from, x + 4 * from, s.inout(rngState), threshold, scale, n - from);
       s.done();
       rng.setState([rngState[0] >>> 0, rngState[1] >>> 0, rngState[2] >>> 0, rngState[3] >>> 0, state[4]]);
     },

@@ -78,6 +78,7 @@ export const CALLS = [
   'rmspropUpdate', 'nadamUpdate', 'adagradUpdate', 'adadeltaUpdate',
   'layerNormForward', 'layerNormBackward', 'affineBackward',
   'softmaxForward', 'softmaxBackward', 'logSoftmaxForward', 'logSoftmaxBackward', 'crossEntropyForward', 'crossEntropyBackward',
+  'dropoutPieces',
 ] as const;
 export type CallName = (typeof CALLS)[number];
 

@@ -19,7 +19,7 @@
 import type { Expr, FunctionBuilder, ModuleBuilder } from './encoder.js';
 import { F64Lanes, declare, pairs } from './optim.js';
 
-export const ACTIVATION_EXPORTS = ['tanhForward', 'tanhBackward', 'sigmoidForward', 'sigmoidBackward', 'dropoutForward', 'dropoutBackward'] as const;
+export const ACTIVATION_EXPORTS = ['tanhForward', 'tanhBackward', 'sigmoidForward', 'sigmoidBackward', 'dropoutForward', 'dropoutPieces', 'dropoutBackward'] as const;
 
 const LOG2E = Math.LOG2E;
 const LN2_HI = 0.693359375; // ln 2 split so that n·LN2_HI is exact for |n| ≤ 2⁹
@@ -85,7 +85,7 @@ export function emitActivation(mod: ModuleBuilder): void {
   emitSigmoidForward(mod);
   emitBackward(mod, 'tanhBackward', (L, at) => L.mul(L.load(at('dout')), L.sub(L.param('one'), L.mul(L.get('y'), L.get('y')))));
   emitBackward(mod, 'sigmoidBackward', (L, at) => L.mul(L.mul(L.load(at('dout')), L.get('y')), L.sub(L.param('one'), L.get('y'))));
-  emitDropoutForward(mod);
+  emitDropoutPieces(mod, emitDropoutForward(mod));
   emitDropoutBackward(mod);
 }
 
@@ -154,7 +154,7 @@ function emitBackward(mod: ModuleBuilder, name: string, value: (L: F64Lanes, at:
 //     m = u < threshold ? 0 : scale               (u unsigned, threshold = rate·2³² in float64)
 //     mask[i] = f32(m);  out[i] = f32(inp[i]·m)   (the product in float64, rounded once, as the twin)
 // One unit after another: the stream is sequential, so this one runs on one thread.
-function emitDropoutForward(mod: ModuleBuilder): void {
+function emitDropoutForward(mod: ModuleBuilder): FunctionBuilder {
   const f = mod.func('dropoutForward', {
     out: 'i32', mask: 'i32', inp: 'i32', state: 'i32', threshold: 'f64', scale: 'f64', n: 'i32',
   });
@@ -181,6 +181,26 @@ function emitDropoutForward(mod: ModuleBuilder): void {
     f.set('o', f.i32Add(g('o'), c(4)));
   });
   for (let w = 0; w < 4; w++) f.i32Store(g('state'), g(`s${w}`), 4 * w);
+  return f;
+}
+
+// dropoutPieces(out, mask, inp, states, threshold, scale, L, count): pieces p in [0, count) of L units,
+// piece p from state words states[4p..4p+3] (engine/rngJump.ts jumps the stream to each piece's first
+// draw): dropoutForward(out + p·L, mask + p·L, inp + p·L, states + 4p, threshold, scale, L). The pool
+// hands each thread a run of pieces; the units get the bits one stream drawn in order gives them.
+function emitDropoutPieces(mod: ModuleBuilder, dropoutForward: FunctionBuilder): void {
+  const f = mod.func('dropoutPieces', {
+    out: 'i32', mask: 'i32', inp: 'i32', states: 'i32', threshold: 'f64', scale: 'f64', L: 'i32', count: 'i32',
+  });
+  for (const l of ['p', 'offset']) f.local(l, 'i32');
+  const g = (l: string) => f.get(l);
+  f.set('p', f.i32(0));
+  f.while('piece', () => f.i32LtU(g('p'), g('count')), () => {
+    f.set('offset', f.i32Shl(f.i32Mul(g('p'), g('L')), f.i32(2)));
+    f.call(dropoutForward, f.i32Add(g('out'), g('offset')), f.i32Add(g('mask'), g('offset')), f.i32Add(g('inp'), g('offset')),
+      f.i32Add(g('states'), f.i32Shl(g('p'), f.i32(4))), g('threshold'), g('scale'), g('L'));
+    f.set('p', f.i32Add(g('p'), f.i32(1)));
+  });
 }
 
 // dropoutBackward(dinp, dout, mask, n): dinp[i] = dout[i]·mask[i]
