@@ -149,7 +149,15 @@ function thePool(): Pool | null {
   if (pool === null) {
     pool = new Pool({ workers: n - 1, memory: sharedMemory()!, module: workerModule });
     const os = nodeBuiltin('node:os')!;
-    watch = new CoreWatch(os.availableParallelism(), n - 1, procRunnableReader(), () => os.loadavg()[0]);
+    // A runtime may refuse the load average (Deno without --allow-sys): then nothing is known of other work, and the pool runs.
+    const loadAverage = (): number => {
+      try {
+        return os.loadavg()[0];
+      } catch {
+        return 0;
+      }
+    };
+    watch = new CoreWatch(os.availableParallelism(), n - 1, procRunnableReader(), loadAverage);
   }
   return pool;
 }
