@@ -11,7 +11,7 @@
  * The signal is how many threads of other work are runnable: on Linux the kernel's instantaneous
  * count of runnable threads (the fourth field of /proc/loadavg, "running/total", read every
  * SAMPLE_MS through one open file, about 4 µs) less this process's own running threads (the main
- * thread, and the workers not parked), averaged over the last few tens of milliseconds. Elsewhere
+ * thread, and the workers not parked), averaged over the last ~80 milliseconds. Elsewhere
  * (macOS, or a runtime that may not read /proc) it is the 1-minute load average less this process's
  * threads, read every 200 ms: slower, but it needs nothing. An earlier rule compared the load average
  * with the cores plus 0.5 in the worker: the average counts the process's own two threads, so any
@@ -23,8 +23,12 @@ import { nodeBuiltin } from '../node.js';
 const SAMPLE_MS = 4;
 /** How often the load average is read where /proc/loadavg is not. */
 const LOADAVG_MS = 200;
-/** Weight of a new sample in the running average (a time constant of about 10 samples, 40 ms). */
-const WEIGHT = 0.1;
+/**
+ * Weight of a new sample in the running average: a time constant of about 20 samples, 80 ms, so that
+ * a burst of this process's own background threads (V8 compiling and collecting, most of all in the
+ * first second) does not stop the pool, while a process that keeps a core busy does within ~150 ms.
+ */
+const WEIGHT = 0.05;
 /**
  * Hysteresis, in runnable threads of other work beyond what leaves each worker a core: the pool stops
  * above ENTER, resumes below LEAVE. (While it is stopped its workers are parked, so the count then
@@ -63,12 +67,12 @@ export class CoreWatch {
   allows(now: number, ours: number): boolean {
     const every = this.read === null ? LOADAVG_MS : SAMPLE_MS;
     if (now - this.sampledAt < every) return !this.contended;
-    const first = this.sampledAt === -Infinity;
     this.sampledAt = now;
     const runnable = this.read?.() ?? null;
     const sample = runnable === null ? this.loadAverage() : runnable;
     const others = Math.max(0, sample - ours);
-    this.others = first || this.read === null ? others : this.others + WEIGHT * (others - this.others);
+    // The average starts at 0 (no other work known): the first reading is one sample, not the verdict.
+    this.others = this.read === null ? others : this.others + WEIGHT * (others - this.others);
     // Other work the cores can hold while the main thread and every worker keep one each.
     const excess = this.others - Math.max(0, this.cores - 1 - this.workers);
     const contended = this.contended ? excess > LEAVE : excess > ENTER;

@@ -12,7 +12,7 @@
  * One thing besides the cost model keeps a task on the calling thread: other work holding the cores
  * (contention.ts watches the kernel's count of runnable threads). A worker without a core of its own
  * makes a step wait for it, so two threads would run slower than one; while the cores are busy every
- * task runs alone and the workers sleep, and the pool resumes within tens of milliseconds of the
+ * task runs alone and the workers sleep, and the pool resumes within about a tenth of a second of the
  * cores coming free. This decides speed only: `setBusyCheck(false)` (TAPEGRAD_BUSY_CHECK=0) turns it off.
  *
  * The pool exists only in Node (worker_threads, reached through engine/node.ts so that the engine

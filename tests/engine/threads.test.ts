@@ -470,12 +470,12 @@ describe('the busy check (contention.ts): tasks stay on the calling thread while
     expect(allowed.slice(0, 10).every(Boolean)).toBe(true);
     const stop = allowed.indexOf(false);
     expect(stop).toBeGreaterThan(10);
-    expect(stop).toBeLessThan(30); // within 80 ms
+    expect(stop).toBeLessThan(50); // within 160 ms
     // With the worker parked the count is main + the other process: still contended, no flapping.
     expect(allowed.slice(stop, 70).every((a) => !a)).toBe(true);
     const resume = allowed.indexOf(true, 70);
     expect(resume).toBeGreaterThan(70);
-    expect(resume).toBeLessThan(90);
+    expect(resume).toBeLessThan(100); // within 120 ms
     expect(allowed.slice(resume).every(Boolean)).toBe(true);
     expect(watch.switches).toBe(2);
   });
@@ -490,7 +490,8 @@ describe('the busy check (contention.ts): tasks stay on the calling thread while
       }, () => 0);
       let stopped = 0;
       for (let k = 0; k < 2000; k++) if (!watch.allows(4 * k, 2)) stopped++;
-      // Over 2,000 seeds: median 0.25% of samples stopped, the worst 2.2%; the first thresholds (0.5/0.25) stopped far more.
+      // Over 2,000 seeds none stopped (an 80 ms average); averaging over 40 ms stopped up to 2.2% of
+      // samples, and the first thresholds (0.5/0.25) far more.
       return stopped / 2000 < 0.05;
     }), { numRuns: 20, seed: 19 });
   });
@@ -510,7 +511,7 @@ describe('the busy check (contention.ts): tasks stay on the calling thread while
     for (let k = 0; k < 50; k++) expect(decide(3)).toBe(true);
     const busy = scripted(8, 2, [3 + 6]);
     let last = true;
-    for (let k = 0; k < 50; k++) last = busy.decide(3);
+    for (let k = 0; k < 150; k++) last = busy.decide(3);
     expect(last).toBe(false);
   });
 
