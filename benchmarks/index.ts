@@ -112,7 +112,23 @@ export interface BenchmarkResult {
   memory: MemoryResult | null;
   /** Every ratio of benchmarks/contestants.ts's RATIOS; those with `min` are issue 19's targets. */
   ratios: Ratio[];
+  /** Two threads against one within one process (benchmarks/interleave.ts) on the headline Node, per batch. */
+  interleaved?: Interleaved[];
   files: { json: string; markdown: string };
+}
+
+/** What benchmarks/interleave.ts prints. */
+export interface Interleaved {
+  workload: string;
+  batch: number;
+  blocks: number;
+  runtime: string;
+  oneThread: number;
+  twoThreads: number;
+  /** Median over the pairs of blocks of two threads' samples/s over one's. */
+  ratio: number;
+  ratioQuartiles: [number, number];
+  pooledPerStep: number[];
 }
 
 /** Peak RSS the memory run should stay under (issue 19). */
@@ -259,6 +275,17 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     }
   }
 
+  // Two threads against one in one process, alternating blocks: the rest of the machine falls on both
+  // alike, which separate processes minutes apart do not share (the ratio rows above).
+  const interleaved: Interleaved[] = [];
+  if (options.backend === undefined || options.backend === 'wasm') {
+    for (const batch of [64, 256]) {
+      const res = await runScript<Interleaved>('interleave.ts', ['--batch', String(batch), '--blocks', quick ? '4' : '16'], nodeLauncher(headline));
+      interleaved.push(res);
+      log(`interleaved on ${headline.label}, batch ${batch}: two threads ${res.ratio.toFixed(2)}× one (quartiles ${res.ratioQuartiles.map((q) => q.toFixed(2)).join('–')})`);
+    }
+  }
+
   const training = all.map((row) => {
     const launcher = launcherFor(row);
     return summarize(row, runs, typeof launcher === 'string' ? launcher : undefined);
@@ -298,6 +325,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     runs,
     memory,
     ratios: ratioList(nodes, training.map((t) => ({ id: t.row, trainSamplesPerSec: t.trainSamplesPerSec, ...(t.unavailable !== undefined ? { unavailable: t.unavailable } : {}) }))),
+    interleaved,
     files: { json: `${base}.json`, markdown: `${base}.md` },
   };
   const md = markdown(result, (performance.now() - started) / 1000);

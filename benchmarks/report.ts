@@ -102,6 +102,15 @@ export function markdown(r: BenchmarkResult, seconds?: number): string {
     }
   }
 
+  if (r.interleaved !== undefined && r.interleaved.length > 0) {
+    lines.push('');
+    lines.push('What the second thread gains, measured within one process (`benchmarks/interleave.ts`: blocks of steps on one ' +
+      'thread and on two, alternating, so that the rest of the machine falls on both alike; the MLP with SGD momentum, ' +
+      `${r.interleaved[0].runtime}): ` +
+      r.interleaved.map((x) => `batch ${x.batch} ${n(x.ratio, 2)}× (quartiles ${n(x.ratioQuartiles[0], 2)}–${n(x.ratioQuartiles[1], 2)} over ${x.blocks} pairs; ` +
+        `${n(x.twoThreads)} against ${n(x.oneThread)} samples/s; the pool ran ${n(Math.min(...x.pooledPerStep), 2)}–${n(Math.max(...x.pooledPerStep), 2)} products a step)`).join(', ') + '.');
+  }
+
   for (const workload of ['mlp', 'a001', 'd2l'] as const) {
     if (!r.training.some((t) => t.workload === workload)) continue;
     lines.push('');

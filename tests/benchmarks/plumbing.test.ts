@@ -290,8 +290,12 @@ describe('the results file', () => {
       kernels: [], training, runs,
       memory: { heapMiB: [7.5, 7.6], arenaMiB: [], heapGrowthEpoch2To5MiB: NaN, arenaGrowthEpoch2To5MiB: NaN, peakRssMiB: 200, threads: 2, backend: 'wasm', node: 'node v24.22.3' },
       ratios: ratios(one, speeds, specs), files: { json: 'x.json', markdown: 'x.md' },
+      interleaved: [
+        { workload: 'mlp', batch: 64, blocks: 16, runtime: 'node v24.22.3', oneThread: 50_000, twoThreads: 70_500, ratio: 1.41, ratioQuartiles: [1.388, 1.43], pooledPerStep: [5, 4.5, 5] },
+      ],
     };
     const md = markdown(result);
+    expect(md).toContain('batch 64 1.41× (quartiles 1.39–1.43 over 16 pairs; 70,500 against 50,000 samples/s; the pool ran 4.50–5.00 products a step)');
     expect(md).toContain('on AMD EPYC, 2 cores, AVX2 with FMA, no AVX-512');
     expect(md).toContain('node24 = v24.22.3 (`/opt/node24/bin/node`), the headline');
     expect(md).toContain('Load average (1, 5, 15 min) 2.50 / 1.00 / 0.50 at the start, 3.00 / 2.00 / 1.00 at the end');
