@@ -124,10 +124,13 @@ describe.skipIf(!hasChromium())('the playground page in headless Chromium', () =
     const accuracy = Number(await textOf(page, 'test-accuracy'));
     expect(accuracy).toBeGreaterThanOrEqual(0.9);
     expect(accuracy).toBeLessThanOrEqual(1);
-    // The chart: the moving average's blue line on the canvas vega drew, in both panels.
-    expect(await countColor(page, '#chart canvas', [0x1f, 0x77, 0xb4], 30)).toBeGreaterThan(1000);
+    // The chart: the moving average's blue line on the canvas vega drew, in both panels. The page redraws
+    // its charts at most every 500 ms (playground/charts.ts), so the rows of the last batches can reach
+    // the canvas up to then after "done": read it until they have (1,752 pixels here once drawn; 764–975
+    // when read too early, which failed this test on a fast machine).
+    await expect.poll(() => countColor(page, '#chart canvas', [0x1f, 0x77, 0xb4], 30), { timeout: 5000, interval: 250 }).toBeGreaterThan(1000);
     // The epoch's test point (red) is there too.
-    expect(await countColor(page, '#chart canvas', [0xd6, 0x27, 0x28], 30)).toBeGreaterThan(20);
+    await expect.poll(() => countColor(page, '#chart canvas', [0xd6, 0x27, 0x28], 30), { timeout: 5000, interval: 250 }).toBeGreaterThan(20);
     // 36 weight tiles of 56×56 pixels, with both excited (red) and inhibited (blue) pixels.
     const w = await weightColors(page);
     expect(w.opaque).toBe(36 * 56 * 56);
