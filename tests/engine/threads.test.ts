@@ -344,31 +344,6 @@ describe('thread pool, LayerNorm and the softmax family of the wasm backend', ()
     return { outs, loss };
   }
 
-  it("dropout drawn in pieces on two threads gives the JavaScript kernel's masks and leaves the generator where it does", async () => {
-    await setBackend('wasm');
-    setThreads(2);
-    await threadsReady();
-    const k = kernels();
-    for (const n of [16_384, 16_384 + 23, 24 * 1000 + 7, 100_003]) {
-      for (const rate of [0.2, 0.5]) {
-        const x = shared(random(n, n).map((v, i) => (i % 97 === 0 ? NaN : v)));
-        const out = allocPersistent(n).fill(NaN), mask = allocPersistent(n).fill(NaN);
-        const rng = new Rng(n + 1);
-        rng.normal(); // a cached normal is kept as it is
-        const twinRng = new Rng(n + 1);
-        twinRng.normal();
-        const before = parallelCallCount();
-        k.dropoutForward(out, mask, x, rate, rng, n);
-        expect(parallelCallCount(), `n ${n}: the pieces went to the pool`).toBe(before + 1);
-        const want = new Float32Array(n), wantMask = new Float32Array(n);
-        dropoutForwardJs(want, wantMask, x, rate, twinRng, n);
-        expect(sameBits(out, want), `out, n ${n} rate ${rate}`).toBe(true);
-        expect(sameBits(mask, wantMask), `mask, n ${n} rate ${rate}`).toBe(true);
-        expect(rng.getState(), `the generator's state after n ${n}`).toEqual(twinRng.getState());
-      }
-    }
-  });
-
   it('split across two threads, every pass gives the bits it gives on one thread', async () => {
     await setBackend('wasm');
     setThreads(1);
