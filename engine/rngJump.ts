@@ -88,9 +88,7 @@ export function jumpMatrix(steps: number): Uint32Array {
 
 /** The four state words `steps` draws after `state` (its first four entries). */
 export function jumpState(state: ArrayLike<number>, steps: number): Uint32Array {
-  const out = new Uint32Array(4);
-  apply(jumpMatrix(steps), state, out);
-  return out;
+  return applyJump(jumpMatrix(steps), state);
 }
 
 /** Applies a matrix from jumpMatrix to a state: the states of a stream cut into equal pieces, one after another. */

@@ -12,7 +12,7 @@
 import { chooseAxis, zeroSkippingEnabled, type GemmJob } from '../kernels/gemmPacked.js';
 import { getThreads, runGemm, runCall, setWorkerModule, type Pool, type PoolKernels } from '../threads/index.js';
 import { applyJump, jumpMatrix } from '../rngJump.js';
-import { KIND_WASM } from '../threads/protocol.js';
+import { KIND_WASM, type CallName } from '../threads/protocol.js';
 import { wasmGemmKit, wasmScratchBytes } from '../threads/wasmKit.js';
 import { allocPersistent, release, sharedMemory } from '../memory.js';
 import {
@@ -99,7 +99,7 @@ function makeKernels(module: WasmModule): Kernels {
   const dropout = k.raw('dropoutForward');
   const dropoutBack = k.raw('dropoutBackward');
   const dropoutPieces = k.raw('dropoutPieces');
-  /** Each dropout piece's first state (four words), and the state after the last piece. */
+  /** Each dropout piece's first state (four words). */
   let pieceStates = new Int32Array(0);
   const bnStats = k.raw('batchNormStats');
   const bnApply = k.raw('batchNormApply');
@@ -113,6 +113,15 @@ function makeKernels(module: WasmModule): Kernels {
   const lsmBack = k.raw('logSoftmaxBackward');
   const ceForward = k.raw('crossEntropyForward');
   const ceBack = k.raw('crossEntropyBackward');
+  /**
+   * A pass over OUTER independent planes of N·INNER floats (the softmax family along any axis): each
+   * pointer moves a plane per unit, the sizes stay; `work` is the floats it touches (the cost model's).
+   */
+  const byPlane = (name: CallName, kernel: (...a: number[]) => unknown, pointers: number[], OUTER: number, N: number, INNER: number, work: number): void => {
+    const plane = N * INNER * F;
+    runCall(name, kernel, [...pointers, OUTER, N, INNER], [...pointers.map(() => plane), 0, 0, 0], pointers.length, OUTER, work, 1);
+    s.done();
+  };
   /** crossEntropyForward's per-row losses, kept between calls (grown to the largest batch). */
   let rowLoss = new Float64Array(0);
   const rngState = new Int32Array(4);
@@ -209,11 +218,11 @@ function makeKernels(module: WasmModule): Kernels {
       if (getThreads() > 1 && n >= DROPOUT_SPLIT_MIN) {
         const L = Math.floor(n / DROPOUT_PIECES);
         const jump = jumpMatrix(L);
-        if (pieceStates.length < 4 * (DROPOUT_PIECES + 1)) pieceStates = new Int32Array(4 * (DROPOUT_PIECES + 1));
+        if (pieceStates.length < 4 * DROPOUT_PIECES) pieceStates = new Int32Array(4 * DROPOUT_PIECES);
         let at: Uint32Array = Uint32Array.from(state.slice(0, 4));
-        for (let p = 0; p <= DROPOUT_PIECES; p++) {
+        for (let p = 0; p < DROPOUT_PIECES; p++) {
           pieceStates.set(at, 4 * p);
-          if (p < DROPOUT_PIECES) at = applyJump(jump, at);
+          at = applyJump(jump, at);
         }
         runCall('dropoutPieces', dropoutPieces, [o, m, x, s.inout(pieceStates), threshold, scale, L, DROPOUT_PIECES],
           [4 * L, 4 * L, 4 * L, 16, 0, 0, 0, 0], 7, DROPOUT_PIECES, 3 * n, 1);
@@ -265,24 +274,16 @@ function makeKernels(module: WasmModule): Kernels {
       s.done();
     },
     softmaxForward(out, inp, OUTER, N, INNER) {
-      const plane = N * INNER * F;
-      runCall('softmaxForward', smForward, [s.out(out), s.in(inp), OUTER, N, INNER], [plane, plane, 0, 0, 0], 2, OUTER, 8 * OUTER * N * INNER, 1);
-      s.done();
+      byPlane('softmaxForward', smForward, [s.out(out), s.in(inp)], OUTER, N, INNER, 8 * OUTER * N * INNER);
     },
     softmaxBackward(dinp, dout, y, OUTER, N, INNER) {
-      const plane = N * INNER * F;
-      runCall('softmaxBackward', smBack, [s.out(dinp), s.in(dout), s.in(y), OUTER, N, INNER], [plane, plane, plane, 0, 0, 0], 3, OUTER, 3 * OUTER * N * INNER, 1);
-      s.done();
+      byPlane('softmaxBackward', smBack, [s.out(dinp), s.in(dout), s.in(y)], OUTER, N, INNER, 3 * OUTER * N * INNER);
     },
     logSoftmaxForward(out, inp, OUTER, N, INNER) {
-      const plane = N * INNER * F;
-      runCall('logSoftmaxForward', lsmForward, [s.out(out), s.in(inp), OUTER, N, INNER], [plane, plane, 0, 0, 0], 2, OUTER, 8 * OUTER * N * INNER, 1);
-      s.done();
+      byPlane('logSoftmaxForward', lsmForward, [s.out(out), s.in(inp)], OUTER, N, INNER, 8 * OUTER * N * INNER);
     },
     logSoftmaxBackward(dinp, dout, out, OUTER, N, INNER) {
-      const plane = N * INNER * F;
-      runCall('logSoftmaxBackward', lsmBack, [s.out(dinp), s.in(dout), s.in(out), OUTER, N, INNER], [plane, plane, plane, 0, 0, 0], 3, OUTER, 8 * OUTER * N * INNER, 1);
-      s.done();
+      byPlane('logSoftmaxBackward', lsmBack, [s.out(dinp), s.in(dout), s.in(out)], OUTER, N, INNER, 8 * OUTER * N * INNER);
     },
     crossEntropyForward(probs, logits, labels, B, C) {
       // Each row's loss into rowLoss (threads write their own rows), summed here in row order as the twin sums.

@@ -46,7 +46,7 @@ export class CoreWatch {
   private others = 0;
   private contended = false;
   private sampledAt = -Infinity;
-  /** Switches between the two states since made (tests and the benchmark read it). */
+  /** Switches between the two states since made (the tests read it). */
   switches = 0;
 
   /**
@@ -79,11 +79,6 @@ export class CoreWatch {
     if (contended !== this.contended) this.switches++;
     this.contended = contended;
     return !contended;
-  }
-
-  /** The running average of other work's runnable threads (the benchmark reports it). */
-  otherWork(): number {
-    return this.others;
   }
 }
 

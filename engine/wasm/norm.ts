@@ -135,15 +135,7 @@ function emitBackward(mod: ModuleBuilder): void {
   locals(f, ['sb', 'sg', 'd', 'k', 'n']);
   features(f, 'backward', (L, col, col8, rows) => {
     L.set('n', splat(L, f, () => f.f64ConvertI32U(f.get('B'))));
-    L.set('sb', splat(L, f, () => f.f64(0)));
-    L.set('sg', splat(L, f, () => f.f64(0)));
-    rows((at) => {
-      L.set('d', L.load(at('dout')));
-      L.set('sb', L.add(L.get('sb'), L.get('d')));
-      L.set('sg', L.add(L.get('sg'), L.mul(L.get('d'), L.load(at('xhat')))));
-    });
-    L.store(col('dbeta'), L.get('sb'));
-    L.store(col('dgamma'), L.get('sg'));
+    affineSums(L, f, col, rows);
     L.set('sb', L.load(col('dbeta')));
     L.set('sg', L.load(col('dgamma')));
     L.set('k', L.div(L.mul(L.load(col('gamma')), loadF64(L, f, col8('invstd'))), L.get('n')));
@@ -249,15 +241,23 @@ function emitLayerNormBackward(mod: ModuleBuilder): void {
 function emitAffineBackward(mod: ModuleBuilder): void {
   const f = mod.func('affineBackward', { dgamma: 'i32', dbeta: 'i32', dout: 'i32', xhat: 'i32', B: 'i32', F: 'i32', ld: 'i32' });
   locals(f, ['sb', 'sg', 'd']);
-  features(f, 'affine', (L, col, _col8, rows) => {
-    L.set('sb', splat(L, f, () => f.f64(0)));
-    L.set('sg', splat(L, f, () => f.f64(0)));
-    rows((at) => {
-      L.set('d', L.load(at('dout')));
-      L.set('sb', L.add(L.get('sb'), L.get('d')));
-      L.set('sg', L.add(L.get('sg'), L.mul(L.get('d'), L.load(at('xhat')))));
-    });
-    L.store(col('dbeta'), L.get('sb'));
-    L.store(col('dgamma'), L.get('sg'));
+  features(f, 'affine', (L, col, _col8, rows) => affineSums(L, f, col, rows));
+}
+
+/**
+ * The affine gradients of a feature (or a pair): dbeta = Σ_b dout, dgamma = Σ_b dout·xhat, in b
+ * order, stored as float32; BatchNorm's backward and affineBackward both begin so. Uses temps sb, sg, d.
+ */
+function affineSums(
+  L: F64Lanes, f: FunctionBuilder, col: (p: string) => Expr, rows: (inner: (at: (p: string) => Expr) => void) => void,
+): void {
+  L.set('sb', splat(L, f, () => f.f64(0)));
+  L.set('sg', splat(L, f, () => f.f64(0)));
+  rows((at) => {
+    L.set('d', L.load(at('dout')));
+    L.set('sb', L.add(L.get('sb'), L.get('d')));
+    L.set('sg', L.add(L.get('sg'), L.mul(L.get('d'), L.load(at('xhat')))));
   });
+  L.store(col('dbeta'), L.get('sb'));
+  L.store(col('dgamma'), L.get('sg'));
 }

@@ -45,6 +45,21 @@ function run(kernel: Gemm, M: number, K: number, N: number, seed: number): Float
   return C;
 }
 
+/**
+ * `passes` on the wasm backend with one thread, then with two (the pool ready): both results, and how
+ * many passes the pool ran the second time.
+ */
+async function onOneThreadThenTwo<T>(passes: () => T): Promise<{ one: T; two: T; calls: number }> {
+  await setBackend('wasm');
+  setThreads(1);
+  const one = passes();
+  setThreads(2);
+  await threadsReady();
+  const before = parallelCallCount();
+  const two = passes();
+  return { one, two, calls: parallelCallCount() - before };
+}
+
 function sameBits(a: Float32Array, b: Float32Array): boolean {
   return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }
@@ -292,14 +307,8 @@ describe('thread pool, the passes and updates of the wasm backend', () => {
   });
 
   it('split across two threads, every pass gives the bits it gives on one thread', async () => {
-    await setBackend('wasm');
-    setThreads(1);
-    const one = passes();
-    setThreads(2);
-    await threadsReady();
-    const before = parallelCallCount();
-    const two = passes();
-    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(26); // all 26 passes and updates above are split
+    const { one, two, calls } = await onOneThreadThenTwo(passes);
+    expect(calls).toBeGreaterThanOrEqual(26); // all 26 passes and updates above are split
     one.forEach((a, i) => expect(sameBits(two[i], a), `output ${i}`).toBe(true));
   });
 });
@@ -345,14 +354,8 @@ describe('thread pool, LayerNorm and the softmax family of the wasm backend', ()
   }
 
   it('split across two threads, every pass gives the bits it gives on one thread', async () => {
-    await setBackend('wasm');
-    setThreads(1);
-    const one = passes();
-    setThreads(2);
-    await threadsReady();
-    const before = parallelCallCount();
-    const two = passes();
-    expect(parallelCallCount() - before).toBeGreaterThanOrEqual(13);
+    const { one, two, calls } = await onOneThreadThenTwo(passes);
+    expect(calls).toBeGreaterThanOrEqual(13);
     expect(Object.is(two.loss, one.loss)).toBe(true);
     one.outs.forEach((a, i) => {
       const b = two.outs[i];
