@@ -18,7 +18,9 @@
  * Why claimed chunks rather than one fixed block per thread: this machine is shared (tests, other
  * processes), and a fixed split makes every task wait for the slowest thread; a worker the OS has
  * paused would stall the main thread for a whole time slice. With claiming, a paused or sleeping
- * worker just takes fewer chunks. Which thread computes a chunk never changes its values.
+ * worker just takes fewer chunks. Which thread computes a chunk never changes its values. The main
+ * thread claims from the front and the workers from the back (protocol.ts), so that each thread keeps
+ * to the same part of the arrays from task to task, in its own core's cache.
  *
  * Node only: worker_threads is reached through engine/node.ts when the pool is first made, so the
  * engine still loads in a browser, where every task runs on the calling thread.
@@ -26,7 +28,7 @@
 import type { Worker } from 'node:worker_threads';
 import { nodeBuiltin, nodeProcess } from '../node.js';
 import type { WasmMemory, WasmModule } from '../wasm/runtime.js';
-import { CTRL, MAX_ARGS, SEQ_MASK, TASK_CALL, closeJob, TASK_GEMM, callRunner, gemmRunner, runChunks, type GemmJob, type GemmKit, type TaskRunner } from './protocol.js';
+import { CTRL, MAX_ARGS, SEQ_MASK, TASK_CALL, closeJob, openChunks, TASK_GEMM, callRunner, gemmRunner, runChunks, type GemmJob, type GemmKit, type TaskRunner } from './protocol.js';
 
 /** Polls of FINISHED before the main thread sleeps until the workers' last chunks are done (a few µs). */
 const JOIN_SPINS = 2000;
@@ -138,18 +140,17 @@ export class Pool {
   private run(chunks: number, perChunk: number, runnerOf: () => TaskRunner, what: string): void {
     const ctrl = this.ctrl;
     const seq = (ctrl[CTRL.SEQ] + 1) & SEQ_MASK;
-    Atomics.store(ctrl, CTRL.CHUNKS, chunks); // atomically: see closeJob
     ctrl[CTRL.PER_CHUNK] = perChunk;
     Atomics.store(ctrl, CTRL.FINISHED, 0);
-    Atomics.store(ctrl, CTRL.NEXT, seq << 8);
+    Atomics.store(ctrl, CTRL.NEXT, openChunks(seq, 0, chunks));
     Atomics.store(ctrl, CTRL.SEQ, seq);
     // A worker parks only after raising PARKED and then re-reading SEQ inside Atomics.wait, so either
     // it is seen here or its wait returns at once.
     if (Atomics.load(ctrl, CTRL.PARKED) > 0) Atomics.notify(ctrl, CTRL.SEQ);
 
-    // The main thread takes chunks too. If a worker is asleep or the OS has paused it, the main thread
+    // The main thread takes chunks too, from the front. If a worker is asleep or the OS has paused it, the main thread
     // simply does more of them: nobody waits for a thread that has not started.
-    runChunks(ctrl, seq, runnerOf);
+    runChunks(ctrl, seq, runnerOf, false);
 
     // Wait for the chunks the workers claimed: poll a little (they are running), then sleep until the
     // last one wakes us — polling longer would take the core from a worker that shares it.

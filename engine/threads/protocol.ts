@@ -17,6 +17,15 @@
  *   Each chunk calls the kernel with its pointers moved to the chunk's first unit and its count
  *   argument set to the chunk's length; which thread runs which piece cannot change a value.
  *
+ * Who takes which chunk: the main thread claims from the front of a task, the workers from the back,
+ * and they meet wherever the work runs out. So each thread keeps to the same part of every array from
+ * one task to the next: the rows of a weight matrix that the forward product packs on the main
+ * thread are the rows whose gradient it computes and whose update it applies, and they stay in that
+ * core's cache. With chunks taken in turn instead, every pass read about half its inputs from the
+ * other core's cache; measured in one process (benchmarks/interleave.ts's method, the MLP at batch
+ * 64), taking the two ends, with the split of weight gradients by rows (kernels/gemmPacked.ts
+ * chooseAxis), made two threads 1.14× → 1.30× and 1.27× → 1.44× one thread, and 1.27× → 1.42× at 256.
+ *
  * Determinism: each value of a result is computed by one thread, by the same code, in the same order,
  * so the bits do not depend on the thread count or on who took which chunk (tests/engine/threads.test.ts).
  */
@@ -26,11 +35,10 @@ import { splitPanels, type GemmJob, type GemmKit } from '../kernels/gemmPacked.j
 /** Slots of the shared control block (an Int32Array over a SharedArrayBuffer). */
 export const CTRL = {
   SEQ: 0, // task number; the main thread bumps it (and wakes parked workers)
-  NEXT: 1, // next unclaimed chunk, tagged with the task: (seq & SEQ_MASK) << 8 | chunk
+  NEXT: 1, // the unclaimed chunks [lo, hi), tagged with the task: (seq & SEQ_MASK) << 16 | hi << 8 | lo
   READY: 2, // workers started
   FAILED: 3, // a worker caught an exception
   FINISHED: 4, // chunks computed so far
-  CHUNKS: 5, // chunks in this task
   PER_CHUNK: 6, // panels (a product) or units (a call) per chunk
   KIND: 7, // a product's kernels: KIND_JS or KIND_WASM
   M: 8, K: 9, N: 10,
@@ -54,8 +62,9 @@ export const CTRL = {
 /** Most arguments a call task passes (the f64 block's length). */
 export const MAX_ARGS = CTRL.SCRATCH - CTRL.STEP;
 
-export const SEQ_MASK = 0x7fffff;
-/** Most chunks a task is cut into (the claim keeps the chunk number in 8 bits). */
+/** Task numbers wrap here: NEXT holds 15 bits of the task and two 8-bit chunk numbers. */
+export const SEQ_MASK = 0x7fff;
+/** Most chunks a task is cut into (the claim keeps each end in 8 bits). */
 export const MAX_CHUNKS = 255;
 /** Most workers: one scratch slot each. */
 export const MAX_WORKERS = CTRL.SIZE - CTRL.SCRATCH;
@@ -93,34 +102,40 @@ export const SPIN_MS = 1;
 
 export type { GemmJob, GemmKit };
 
+/** NEXT for task `seq` with chunks [lo, hi) unclaimed. */
+export function openChunks(seq: number, lo: number, hi: number): number {
+  return ((seq & SEQ_MASK) << 16) | (hi << 8) | lo;
+}
+
 /**
- * Claims the next chunk of task `seq` for the calling thread: its index, or −1 when the task has no
- * chunk left or is no longer the current task. The tag makes a late worker's claim fail instead of
- * taking a chunk of a task it has not read.
+ * Claims a chunk of task `seq` for the calling thread, the first unclaimed one (the main thread) or
+ * the last (`fromBack`, the workers): its index, or −1 when the task has no chunk left or is no longer
+ * the current task. The tag makes a late worker's claim fail instead of taking a chunk of a task it
+ * has not read. (Task numbers wrap at 2¹⁵: a worker paused for exactly that many tasks would claim a
+ * chunk of the current one, which is harmless — it reads the task after the claim, and the claim
+ * proves the task open.)
  */
-export function claimChunk(ctrl: Int32Array, seq: number, chunks: number): number {
-  const tag = (seq & SEQ_MASK) << 8;
+export function claimChunk(ctrl: Int32Array, seq: number, fromBack: boolean): number {
   for (;;) {
     const v = Atomics.load(ctrl, CTRL.NEXT);
-    if ((v & ~0xff) !== tag) return -1;
-    const c = v & 0xff;
-    if (c >= chunks) return -1;
-    if (Atomics.compareExchange(ctrl, CTRL.NEXT, v, v + 1) === v) return c;
+    const lo = v & 0xff;
+    const hi = (v >> 8) & 0xff;
+    if (v >> 16 !== (seq & SEQ_MASK) || lo >= hi) return -1;
+    const [c, next] = fromBack ? [hi - 1, openChunks(seq, lo, hi - 1)] : [lo, openChunks(seq, lo + 1, hi)];
+    if (Atomics.compareExchange(ctrl, CTRL.NEXT, v, next) === v) return c;
   }
 }
 
 /**
- * Marks task `seq` as having no chunk left (chunk 0xff, past any count), once every chunk is finished.
- * A worker woken late for it may read CHUNKS at any moment after, even while the main thread writes
- * the next task's: its claim must fail whatever count it read. Left open (the tag and the count of
- * claimed chunks), a late claim with the next task's larger count took a chunk that does not exist,
- * computed it from the next task's half-written fields and counted it in the next task's FINISHED,
- * which then overshot, and the main thread waited 10 s and gave up on the pool (about once in 10⁵
- * small products, found by tests/engine/fuzz.test.ts). CHUNKS is written and read with Atomics, so the
- * order of these stores is the one every thread sees.
+ * Marks task `seq` as having no chunk left, once every chunk is finished. A worker woken late for it
+ * may still try to claim one while the main thread writes the next task's fields: its claim must fail,
+ * not take a chunk of the next task computed from half-written fields (an earlier protocol read the
+ * chunk count from its own slot, and a late claim with the next task's larger count overshot the
+ * next task's FINISHED, so the main thread waited 10 s and gave up on the pool, about once in 10⁵
+ * small products, found by tests/engine/fuzz.test.ts). The claim reads both ends from NEXT alone.
  */
 export function closeJob(ctrl: Int32Array, seq: number): void {
-  Atomics.store(ctrl, CTRL.NEXT, ((seq & SEQ_MASK) << 8) | 0xff);
+  Atomics.store(ctrl, CTRL.NEXT, openChunks(seq, 0, 0));
 }
 
 /** What one thread does with a task: `begin` once, before its first chunk; then `chunk(c)` per claimed chunk. */
@@ -130,16 +145,15 @@ export interface TaskRunner {
 }
 
 /**
- * The chunk routine, the same on every thread: claim a chunk of task `seq`, and on the first success
+ * The chunk routine, the same on every thread (the workers claim from the back): claim a chunk of task `seq`, and on the first success
  * make the runner (`runnerOf` reads the task from the control block; it cannot change while one of
  * its chunks is claimed and not finished) and `begin` it; run the chunk; repeat until none is left.
  * Returns the number of chunks done.
  */
-export function runChunks(ctrl: Int32Array, seq: number, runnerOf: () => TaskRunner): number {
-  const chunks = Atomics.load(ctrl, CTRL.CHUNKS);
+export function runChunks(ctrl: Int32Array, seq: number, runnerOf: () => TaskRunner, fromBack: boolean): number {
   let runner: TaskRunner | null = null;
   let done = 0;
-  for (let c = claimChunk(ctrl, seq, chunks); c >= 0; c = claimChunk(ctrl, seq, chunks)) {
+  for (let c = claimChunk(ctrl, seq, fromBack); c >= 0; c = claimChunk(ctrl, seq, fromBack)) {
     if (runner === null) {
       runner = runnerOf();
       runner.begin();

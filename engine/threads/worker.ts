@@ -1,7 +1,8 @@
 /**
  * A worker of the pool (see pool.ts and protocol.ts). It never returns to its event loop: it polls
  * the task number while hot (SPIN_MS after its last task), parks in Atomics.wait when a pause is
- * longer, runs the chunk routine every thread runs (protocol.ts `runChunks`) on each new task, and
+ * longer, runs the chunk routine every thread runs (protocol.ts `runChunks`, taking chunks from the
+ * back of the task) on each new task, and
  * goes back to polling. It holds the shared memory the tensors live in, and, for the WebAssembly
  * backend, the same compiled module the main thread uses, instantiated here over that memory.
  */
@@ -68,7 +69,7 @@ function loop(): void {
   for (;;) {
     seq = nextTask(seq);
     try {
-      runChunks(ctrl, seq, runnerOf);
+      runChunks(ctrl, seq, runnerOf, true);
     } catch (err) {
       Atomics.store(ctrl, CTRL.FAILED, 1);
       Atomics.notify(ctrl, CTRL.FINISHED);

@@ -9,7 +9,7 @@ import { gemmNNNaive, gemmNTNaive, gemmTNNaive } from '../../engine/kernels/matm
 import { allocPersistent, sharedMemory } from '../../engine/memory.js';
 import { chooseAxis, jsGemmKit, splitPanels, type GemmJob } from '../../engine/kernels/gemmPacked.js';
 import { Pool } from '../../engine/threads/pool.js';
-import { CTRL, KIND_JS, MAX_CHUNKS, claimChunk } from '../../engine/threads/protocol.js';
+import { CTRL, KIND_JS, MAX_CHUNKS, SEQ_MASK, claimChunk, closeJob, openChunks } from '../../engine/threads/protocol.js';
 import { Rng } from '../../engine/rng.js';
 import { getBackend, setBackend, threadsReady, type BackendName } from '../../engine/index.js';
 import {
@@ -88,7 +88,7 @@ function absProduct(naive: Gemm, M: number, K: number, N: number, seed: number):
 // Big enough to be split (M·K·N ≥ PARALLEL_MIN_MACS); both split directions, odd edges, and a
 // product with fewer panels than threads would like.
 const shapes: [number, number, number][] = [
-  [64, 784, 300], // Dense forward at batch 64: columns split
+  [64, 784, 300], // Dense forward at batch 64: columns split (as Aᵀ·B, a weight gradient: rows)
   [301, 65, 127], // rows split (more row panels than column panels), odd edges
   [37, 301, 53],
 ];
@@ -376,13 +376,39 @@ describe('thread pool, any backend', () => {
     const [M, K, N] = [2, 3, 9];
     const job: GemmJob = {
       A: allocPersistent(M * K).fill(1), a0: 0, ai: K, ak: 1, B: allocPersistent(K * N).fill(2), b0: 0, bk: N, bj: 1,
-      C: allocPersistent(M * N), c0: 0, M, K, N, axis: chooseAxis(M, N), zeroSkip: false,
+      C: allocPersistent(M * N), c0: 0, M, K, N, axis: chooseAxis(M, N, K, 1), zeroSkip: false,
     };
     const panels = splitPanels(job, kit);
     pool.gemm(job, KIND_JS, kit, panels, 1);
     expect(Array.from(job.C)).toEqual(new Array(M * N).fill(2 * K));
     const seq = Atomics.load(pool.ctrl, CTRL.SEQ);
-    for (const chunks of [panels, panels + 1, 100, MAX_CHUNKS]) expect(claimChunk(pool.ctrl, seq, chunks), `${chunks} chunks`).toBe(-1);
+    for (const fromBack of [false, true]) expect(claimChunk(pool.ctrl, seq, fromBack), `fromBack ${fromBack}`).toBe(-1);
+  });
+
+  it('claims every chunk once, the front in order for the main thread and the back in order for the workers', () => {
+    // Any interleaving of claims from the two ends: each chunk once, the front's ascending from 0, the
+    // back's descending from the last; once the ends meet, and after closeJob, every claim fails, as
+    // does a claim tagged with another task (a late worker's).
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 2 * SEQ_MASK }), fc.integer({ min: 1, max: MAX_CHUNKS }), fc.array(fc.boolean(), { maxLength: 300 }),
+      (seq, chunks, order) => {
+        const ctrl = new Int32Array(CTRL.SIZE);
+        ctrl[CTRL.NEXT] = openChunks(seq, 0, chunks);
+        const front: number[] = [];
+        const back: number[] = [];
+        expect(claimChunk(ctrl, seq + 1, false)).toBe(-1);
+        for (const fromBack of order) {
+          const c = claimChunk(ctrl, seq, fromBack);
+          if (front.length + back.length === chunks) expect(c).toBe(-1);
+          else (fromBack ? back : front).push(c);
+        }
+        expect(front).toEqual(front.map((_, i) => i));
+        expect(back).toEqual(back.map((_, i) => chunks - 1 - i));
+        if (front.length + back.length < chunks) expect(front.length === 0 || back.length === 0 || front.at(-1)! < back.at(-1)!).toBe(true);
+        closeJob(ctrl, seq);
+        expect([claimChunk(ctrl, seq, false), claimChunk(ctrl, seq, true)]).toEqual([-1, -1]);
+      },
+    ));
   });
 
   it('does not keep a process alive', () => {
