@@ -30,7 +30,7 @@ export const jsKernels: Kernels = {
   name: 'js',
   fma: false,
   gemm(C, A, ai, ak, B, bk, bj, M, K, N) {
-    const job = { A, a0: 0, ai, ak, B, b0: 0, bk, bj, C, c0: 0, M, K, N, axis: chooseAxis(M, N, ai, ak), zeroSkip: zeroSkippingEnabled() };
+    const job = { A, a0: 0, ai, ak, B, b0: 0, bk, bj, C, c0: 0, M, K, N, axis: chooseAxis(M, N), zeroSkip: zeroSkippingEnabled() };
     if (sharedMemory() === null || (inSharedMemory(A) && inSharedMemory(B) && inSharedMemory(C))) {
       runGemm(job, pool);
       return;

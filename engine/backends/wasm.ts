@@ -143,7 +143,7 @@ function makeKernels(module: WasmModule): Kernels {
     name: 'wasm',
     fma: k.fma,
     gemm(C, A, ai, ak, B, bk, bj, M, K, N) {
-      const axis = chooseAxis(M, N, ai, ak);
+      const axis = chooseAxis(M, N);
       km.scratch(wasmScratchBytes({ axis, M, K, N })); // grown before the operands are staged: views stay valid
       const a = s.in(A);
       const b = s.in(B);

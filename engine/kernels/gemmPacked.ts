@@ -287,18 +287,8 @@ export interface GemmKit {
   chunk(job: GemmJob, p0: number, p1: number): void;
 }
 
-/** Rows of C a product needs before `chooseAxis` splits a weight's gradient by rows. */
-const GRADIENT_ROWS = 64;
-
-/**
- * Which dimension of C the chunks split. A is read transposed (`ai < ak`: Aᵀ·B, the product that
- * contracts over the batch) only for a weight's gradient (engine/ops/linear.ts, matmul.ts), whose
- * rows are the weight's rows: split by rows, so that with threads each row's gradient is computed
- * where that row is updated and read (engine/threads/protocol.ts, who takes which chunk). Otherwise
- * along N unless A is the larger operand: the smaller one is packed whole.
- */
-export function chooseAxis(M: number, N: number, ai: number, ak: number): 0 | 1 {
-  if (ai < ak && M >= GRADIENT_ROWS) return 1;
+/** Split along N unless A is the larger operand: the smaller one is packed whole. */
+export function chooseAxis(M: number, N: number): 0 | 1 {
   return M <= N ? 0 : 1;
 }
 

@@ -59,7 +59,7 @@ function gemmBlocked(
   B: Float32Array, bk: number, bj: number,
   M: number, K: number, N: number,
 ): void {
-  runAlone({ A, a0: 0, ai, ak, B, b0: 0, bk, bj, C, c0: 0, M, K, N, axis: chooseAxis(M, N, ai, ak), zeroSkip: zeroSkippingEnabled() }, kit);
+  runAlone({ A, a0: 0, ai, ak, B, b0: 0, bk, bj, C, c0: 0, M, K, N, axis: chooseAxis(M, N), zeroSkip: zeroSkippingEnabled() }, kit);
 }
 
 /** C (M,N) = A (M,K) · B (K,N), one thread, register-blocked. */

@@ -88,7 +88,7 @@ function absProduct(naive: Gemm, M: number, K: number, N: number, seed: number):
 // Big enough to be split (M·K·N ≥ PARALLEL_MIN_MACS); both split directions, odd edges, and a
 // product with fewer panels than threads would like.
 const shapes: [number, number, number][] = [
-  [64, 784, 300], // Dense forward at batch 64: columns split (as Aᵀ·B, a weight gradient: rows)
+  [64, 784, 300], // Dense forward at batch 64: columns split
   [301, 65, 127], // rows split (more row panels than column panels), odd edges
   [37, 301, 53],
 ];
@@ -376,7 +376,7 @@ describe('thread pool, any backend', () => {
     const [M, K, N] = [2, 3, 9];
     const job: GemmJob = {
       A: allocPersistent(M * K).fill(1), a0: 0, ai: K, ak: 1, B: allocPersistent(K * N).fill(2), b0: 0, bk: N, bj: 1,
-      C: allocPersistent(M * N), c0: 0, M, K, N, axis: chooseAxis(M, N, K, 1), zeroSkip: false,
+      C: allocPersistent(M * N), c0: 0, M, K, N, axis: chooseAxis(M, N), zeroSkip: false,
     };
     const panels = splitPanels(job, kit);
     pool.gemm(job, KIND_JS, kit, panels, 1);
