@@ -103,6 +103,8 @@ export interface BenchmarkResult {
     loadAverageEnd: number[];
     /** Two concurrent single-thread kernels' total rate over one alone (benchmarks/capacity.ts), before and after. */
     parallelCapacity: number[];
+    /** The same, just before each round of the training rows (not in a quick run): a host that gives less than two cores for a while shows here. */
+    roundCapacity?: number[];
     /** The Python that ran the PyTorch rows and its torch, or why there was none. */
     python: { python: string; torch: string } | { missing: string; tried: string[] };
   };
@@ -259,7 +261,12 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const all = tableRows(nodes);
   const rounds = quick ? 1 : 3;
   const runs: RunRecord[] = [];
+  const roundCapacity: number[] = [];
   for (let r = 0; r < rounds; r++) {
+    if (!quick) {
+      roundCapacity.push(await parallelCapacity(headline));
+      log(`round ${r + 1}/${rounds}: parallel capacity ${roundCapacity[r].toFixed(2)}×`);
+    }
     for (const row of roundOrder(all, r, rounds)) {
       const launcher = launcherFor(row);
       if (typeof launcher === 'string') continue;
@@ -318,7 +325,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     quick,
     command: options.command ?? commandLine(quick, nodes),
     machine: {
-      cpu, nodes, niceness: getPriority(), loadAverageStart, loadAverageEnd: loadavg(), parallelCapacity: capacity, python: pythonSummary(python),
+      cpu, nodes, niceness: getPriority(), loadAverageStart, loadAverageEnd: loadavg(), parallelCapacity: capacity, roundCapacity, python: pythonSummary(python),
     },
     kernels,
     training,

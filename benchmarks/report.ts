@@ -82,7 +82,10 @@ export function markdown(r: BenchmarkResult, seconds?: number): string {
   lines.push(`Load average (1, 5, 15 min) ${m.loadAverageStart.map((x) => x.toFixed(2)).join(' / ')} at the start, ${m.loadAverageEnd.map((x) => x.toFixed(2)).join(' / ')} at the end ` +
     `(each row's median at the start of its timed steps is in the JSON). Parallel capacity ` +
     `${m.parallelCapacity.map((c) => `${c.toFixed(2)}×`).join(' at the start, ')}${m.parallelCapacity.length > 1 ? ' at the end' : ''}: ` +
-    'two single-thread kernels at once ran that much faster than one (2.00× = two free cores), which bounds what two threads can gain.');
+    'two single-thread kernels at once ran that much faster than one (2.00× = two free cores), which bounds what two threads can gain.' +
+    (m.roundCapacity !== undefined && m.roundCapacity.length > 0
+      ? ` Just before each round of the training rows: ${m.roundCapacity.map((c) => `${c.toFixed(2)}×`).join(', ')}.`
+      : ''));
 
   // The targets are read on the headline Node (the first); the other Nodes' are in the ratio table and the JSON.
   const headline = m.nodes[0]?.label ?? null;

@@ -299,6 +299,9 @@ describe('the results file', () => {
     expect(md).toContain('on AMD EPYC, 2 cores, AVX2 with FMA, no AVX-512');
     expect(md).toContain('node24 = v24.22.3 (`/opt/node24/bin/node`), the headline');
     expect(md).toContain('Load average (1, 5, 15 min) 2.50 / 1.00 / 0.50 at the start, 3.00 / 2.00 / 1.00 at the end');
+    expect(md).not.toContain('Just before each round');
+    expect(markdown({ ...result, machine: { ...result.machine, roundCapacity: [1.98, 1.6, 1.553] } }))
+      .toContain('Just before each round of the training rows: 1.98×, 1.60×, 1.55×.');
     expect(md).toContain('| tapegrad-wasm-2t | node24 (v24.22.3, FMA) | 1,000 | 2,000 | 100 | 2.000 → 1.000 | 3 |');
     expect(md).toContain(`| pytorch-1t | python | ${TORCH_MISSING} |`);
     expect(md).toContain('| what the second thread gains | tapegrad-wasm-2t node24 b64 / tapegrad-wasm-1t node24 b64 | 1.25× | 1.4× | no |');
