@@ -122,6 +122,16 @@ function makeKernels(module: WasmModule): Kernels {
     runCall(name, kernel, [...pointers, OUTER, N, INNER], [...pointers.map(() => plane), 0, 0, 0], pointers.length, OUTER, work, 1);
     s.done();
   };
+  /**
+   * An optimizer's update, elementwise over N weights: its float arrays (`pointers`, staged; an absent
+   * one is pointer 0, which runCall does not move), then the step's numbers and N; `floatsPerWeight` is
+   * what it reads and writes per weight (the cost model's).
+   */
+  const update = (name: CallName, kernel: (...a: number[]) => unknown, pointers: number[], numbers: number[], N: number, floatsPerWeight: number): void => {
+    const args = [...pointers, ...numbers, N];
+    runCall(name, kernel, args, arrays(pointers.length, args.length), args.length - 1, N, floatsPerWeight * N);
+    s.done();
+  };
   /** crossEntropyForward's per-row losses, kept between calls (grown to the largest batch). */
   let rowLoss = new Float64Array(0);
   const rngState = new Int32Array(4);
@@ -301,72 +311,45 @@ function makeKernels(module: WasmModule): Kernels {
       s.done();
     },
     sgdUpdate(w, v, g, step, N) {
-      const args = [s.inout(w), s.inout(v), s.in(g), ...sgdFactors(step), N];
-      runCall('sgdUpdate', sgd, args, arrays(3, args.length), args.length - 1, N, 5 * N);
-      s.done();
+      update('sgdUpdate', sgd, [s.inout(w), s.inout(v), s.in(g)], sgdFactors(step), N, 5);
     },
     adamUpdate(w, m, v, vmax, g, step, N) {
-      const args = [s.inout(w), s.inout(m), s.inout(v), s.inout(vmax), s.in(g), ...adamFactors(step), N];
-      runCall('adamUpdate', adam, args, arrays(5, args.length), args.length - 1, N, 8 * N);
-      s.done();
+      update('adamUpdate', adam, [s.inout(w), s.inout(m), s.inout(v), s.inout(vmax), s.in(g)], adamFactors(step), N, 8);
     },
     // The newer optimizers' updates: elementwise, split like Adam's.
     adamaxUpdate(w, m, u, g, step, N) {
-      const args = [s.inout(w), s.inout(m), s.inout(u), s.in(g), ...adamaxArgs(step), N];
-      runCall('adamaxUpdate', adamax, args, arrays(4, args.length), args.length - 1, N, 8 * N);
-      s.done();
+      update('adamaxUpdate', adamax, [s.inout(w), s.inout(m), s.inout(u), s.in(g)], adamaxArgs(step), N, 8);
     },
     radamUpdate(w, m, v, g, step, N) {
-      const args = [s.inout(w), s.inout(m), s.inout(v), s.in(g), ...radamArgs(step), N];
-      runCall('radamUpdate', radam, args, arrays(4, args.length), args.length - 1, N, 8 * N);
-      s.done();
+      update('radamUpdate', radam, [s.inout(w), s.inout(m), s.inout(v), s.in(g)], radamArgs(step), N, 8);
     },
     adaboundUpdate(w, m, v, vmax, g, step, N) {
-      const args = [s.inout(w), s.inout(m), s.inout(v), s.inout(vmax), s.in(g), ...adaboundArgs(step), N];
-      runCall('adaboundUpdate', adabound, args, arrays(5, args.length), args.length - 1, N, 10 * N);
-      s.done();
+      update('adaboundUpdate', adabound, [s.inout(w), s.inout(m), s.inout(v), s.inout(vmax), s.in(g)], adaboundArgs(step), N, 10);
     },
     lionUpdate(w, m, g, step, N) {
-      const args = [s.inout(w), s.inout(m), s.in(g), ...lionArgs(step), N];
-      runCall('lionUpdate', lion, args, arrays(3, args.length), args.length - 1, N, 6 * N);
-      s.done();
+      update('lionUpdate', lion, [s.inout(w), s.inout(m), s.in(g)], lionArgs(step), N, 6);
     },
     muonMomentum(u, b, g, step, N) {
-      const args = [s.out(u), s.inout(b), s.in(g), ...muonMomentumArgs(step), N];
-      runCall('muonMomentum', muonMom, args, arrays(3, args.length), args.length - 1, N, 4 * N);
-      s.done();
+      update('muonMomentum', muonMom, [s.out(u), s.inout(b), s.in(g)], muonMomentumArgs(step), N, 4);
     },
     muonApply(w, o, step, N) {
-      const args = [s.inout(w), s.in(o), ...muonApplyArgs(step), N];
-      runCall('muonApply', muonStep, args, arrays(2, args.length), args.length - 1, N, 3 * N);
-      s.done();
+      update('muonApply', muonStep, [s.inout(w), s.in(o)], muonApplyArgs(step), N, 3);
     },
     lookaheadSync(w, slow, step, N) {
-      const args = [s.inout(w), s.inout(slow), ...lookaheadArgs(step), N];
-      runCall('lookaheadSync', lookahead, args, arrays(2, args.length), args.length - 1, N, 3 * N);
-      s.done();
+      update('lookaheadSync', lookahead, [s.inout(w), s.inout(slow)], lookaheadArgs(step), N, 3);
     },
-    // RMSprop's, Nadam's, Adagrad's and Adadelta's updates: elementwise, split like Adam's (an absent
-    // buffer is pointer 0, which runCall does not move).
+    // RMSprop's, Nadam's, Adagrad's and Adadelta's updates: elementwise, split like Adam's.
     rmspropUpdate(w, sq, avg, buf, g, step, N) {
-      const args = [s.inout(w), s.inout(sq), s.inout(avg), s.inout(buf), s.in(g), ...rmspropArgs(step), N];
-      runCall('rmspropUpdate', rmsprop, args, arrays(5, args.length), args.length - 1, N, 8 * N);
-      s.done();
+      update('rmspropUpdate', rmsprop, [s.inout(w), s.inout(sq), s.inout(avg), s.inout(buf), s.in(g)], rmspropArgs(step), N, 8);
     },
     nadamUpdate(w, m, v, g, step, N) {
-      const args = [s.inout(w), s.inout(m), s.inout(v), s.in(g), ...nadamArgs(step), N];
-      runCall('nadamUpdate', nadam, args, arrays(4, args.length), args.length - 1, N, 8 * N);
-      s.done();
+      update('nadamUpdate', nadam, [s.inout(w), s.inout(m), s.inout(v), s.in(g)], nadamArgs(step), N, 8);
     },
     adagradUpdate(w, sum, g, step, N) {
-      const args = [s.inout(w), s.inout(sum), s.in(g), ...adagradArgs(step), N];
-      runCall('adagradUpdate', adagrad, args, arrays(3, args.length), args.length - 1, N, 5 * N);
-      s.done();
+      update('adagradUpdate', adagrad, [s.inout(w), s.inout(sum), s.in(g)], adagradArgs(step), N, 5);
     },
     adadeltaUpdate(w, sq, acc, g, step, N) {
-      const args = [s.inout(w), s.inout(sq), s.inout(acc), s.in(g), ...adadeltaArgs(step), N];
-      runCall('adadeltaUpdate', adadelta, args, arrays(4, args.length), args.length - 1, N, 8 * N);
-      s.done();
+      update('adadeltaUpdate', adadelta, [s.inout(w), s.inout(sq), s.inout(acc), s.in(g)], adadeltaArgs(step), N, 8);
     },
   };
 }

@@ -138,6 +138,15 @@ export function pairs(f: FunctionBuilder, label: string, body: (L: F64Lanes, at:
   f.if(f.i32LtU(f.get('o'), f.get('oEnd')), () => body(one, at));
 }
 
+/**
+ * wi = w[i] and gi = g[i] + weightDecay·wi (coupled, L2 decay): how every update below that decays
+ * its weights begins.
+ */
+function weightAndGradient(L: F64Lanes, at: (p: string) => Expr): void {
+  L.set('wi', L.load(at('w')));
+  L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+}
+
 /** Declares the loop's locals, the temporaries at both widths, and splats the hyper-parameters. */
 export function declare(f: FunctionBuilder, hypers: string[], temps: string[]): void {
   for (const l of ['o', 'oVec', 'oEnd']) f.local(l, 'i32');
@@ -171,8 +180,7 @@ function emitSgd(mod: ModuleBuilder): void {
   const temps = ['wi', 'gi', 'vi'];
   declare(f, hypers, temps);
   const gradient = (L: F64Lanes, at: (p: string) => Expr) => {
-    L.set('wi', L.load(at('w')));
-    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    weightAndGradient(L, at);
   };
   const velocity = (L: F64Lanes, at: (p: string) => Expr) => {
     L.set('vi', L.sub(L.mul(L.param('momentum'), L.load(at('v'))), L.mul(L.param('lrT'), L.get('gi'))));
@@ -286,8 +294,7 @@ function emitAdamax(mod: ModuleBuilder): void {
   });
   declare(f, ['clr', 'beta1', 'oneMinusBeta1', 'beta2', 'eps', 'weightDecay'], ['wi', 'gi', 'mi', 'ui']);
   pairs(f, 'adamax', (L, at) => {
-    L.set('wi', L.load(at('w')));
-    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    weightAndGradient(L, at);
     L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
     L.set('ui', L.max(L.mul(L.param('beta2'), L.load(at('u'))), L.add(L.abs(L.get('gi')), L.param('eps'))));
     L.store(at('m'), L.get('mi'));
@@ -310,8 +317,7 @@ function emitRadam(mod: ModuleBuilder): void {
   });
   declare(f, ['lr', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'eps', 'weightDecay', 'bc1', 'sqrtBc2', 'rect'], ['wi', 'gi', 'mi', 'vi', 'avg']);
   const moments = (L: F64Lanes, at: (p: string) => Expr) => {
-    L.set('wi', L.load(at('w')));
-    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    weightAndGradient(L, at);
     L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
     L.set('vi', L.add(L.mul(L.param('beta2'), L.load(at('v'))), L.mul(L.mul(L.param('oneMinusBeta2'), L.get('gi')), L.get('gi'))));
     L.store(at('m'), L.get('mi'));
@@ -349,8 +355,7 @@ function emitAdabound(mod: ModuleBuilder): void {
   f.local('vf2', 'v128');
   f.local('vf1', 'f32');
   const step = (L: F64Lanes, at: (p: string) => Expr, amsbound: boolean) => {
-    L.set('wi', L.load(at('w')));
-    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    weightAndGradient(L, at);
     L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
     L.set('vi', L.add(L.mul(L.param('beta2'), L.load(at('v'))), L.mul(L.mul(L.param('oneMinusBeta2'), L.get('gi')), L.get('gi'))));
     L.store(at('m'), L.get('mi'));
@@ -474,8 +479,7 @@ function emitRmsprop(mod: ModuleBuilder): void {
   });
   declare(f, ['lr', 'alpha', 'oneMinusAlpha', 'eps', 'weightDecay', 'momentum'], ['wi', 'gi', 'si', 'ai', 'variance', 'd', 'bi']);
   const step = (L: F64Lanes, at: (p: string) => Expr, centered: boolean, momentum: boolean) => {
-    L.set('wi', L.load(at('w')));
-    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    weightAndGradient(L, at);
     L.set('si', L.add(L.mul(L.param('alpha'), L.load(at('sq'))), L.mul(L.mul(L.param('oneMinusAlpha'), L.get('gi')), L.get('gi'))));
     L.store(at('sq'), L.get('si'));
     if (centered) {
@@ -516,8 +520,7 @@ function emitNadam(mod: ModuleBuilder): void {
   });
   declare(f, ['gradCoef', 'avgCoef', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'eps', 'weightDecay', 'bc2'], ['wi', 'gi', 'mi', 'vi']);
   pairs(f, 'nadam', (L, at) => {
-    L.set('wi', L.load(at('w')));
-    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    weightAndGradient(L, at);
     L.set('mi', L.add(L.mul(L.param('beta1'), L.load(at('m'))), L.mul(L.param('oneMinusBeta1'), L.get('gi'))));
     L.set('vi', L.add(L.mul(L.param('beta2'), L.load(at('v'))), L.mul(L.mul(L.param('oneMinusBeta2'), L.get('gi')), L.get('gi'))));
     L.store(at('m'), L.get('mi'));
@@ -536,8 +539,7 @@ function emitAdagrad(mod: ModuleBuilder): void {
   const f = mod.func('adagradUpdate', { w: 'i32', sum: 'i32', g: 'i32', lrT: 'f64', eps: 'f64', weightDecay: 'f64', N: 'i32' });
   declare(f, ['lrT', 'eps', 'weightDecay'], ['wi', 'gi', 'si']);
   pairs(f, 'adagrad', (L, at) => {
-    L.set('wi', L.load(at('w')));
-    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    weightAndGradient(L, at);
     L.set('si', L.add(L.load(at('sum')), L.mul(L.get('gi'), L.get('gi'))));
     L.store(at('sum'), L.get('si'));
     L.store(at('w'), L.sub(L.get('wi'), L.div(L.mul(L.param('lrT'), L.get('gi')), L.add(L.sqrt(L.get('si')), L.param('eps')))));
@@ -556,8 +558,7 @@ function emitAdadelta(mod: ModuleBuilder): void {
   });
   declare(f, ['lr', 'rho', 'oneMinusRho', 'eps', 'weightDecay'], ['wi', 'gi', 'si', 'ai', 'd']);
   pairs(f, 'adadelta', (L, at) => {
-    L.set('wi', L.load(at('w')));
-    L.set('gi', L.add(L.load(at('g')), L.mul(L.param('weightDecay'), L.get('wi'))));
+    weightAndGradient(L, at);
     L.set('si', L.add(L.mul(L.param('rho'), L.load(at('sq'))), L.mul(L.mul(L.param('oneMinusRho'), L.get('gi')), L.get('gi'))));
     L.store(at('sq'), L.get('si'));
     L.set('ai', L.load(at('acc')));
