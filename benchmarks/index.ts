@@ -8,7 +8,8 @@
  *      and 2 threads, jax-js, TF.js wasm and cpu), and the seeds' own workloads (article 001's
  *      BatchNorm/Dropout/tanh/Adam net at 128, d2l's dropout net at 256), every Node row on each Node
  *      given; batches converted to float32 before timing (benchmarks/mnist.ts), warm-up excluded, rows
- *      interleaved round by round, medians; the ratios and targets of issue 19, from this same run;
+ *      interleaved round by round (the two sides of a ratio back to back: runOrder), medians; the
+ *      ratios and targets of issue 19, from this same run;
  *   3. (full run) five epochs of tapegrad on all 60,000 images on the first Node: heap and tensor arena
  *      after each epoch, peak RSS.
  *
@@ -221,6 +222,24 @@ export function roundOrder<T>(items: T[], r: number, rounds: number): T[] {
   return items.map((_, i) => items[(i + shift) % items.length]);
 }
 
+/**
+ * Round r's order of the rows: the rows a ratio compares — one workload and batch on one Node, with
+ * the Python rows beside the headline Node's — run back to back, so that the host's ups and downs
+ * fall on both sides of a ratio alike (a pair run minutes apart sees two different machines; another
+ * Node's ratios against the Python rows are the exception, and are not targets). The
+ * groups rotate as roundOrder rotates rows, and every other round runs each group backwards, so that
+ * neither side of a pair always runs first.
+ */
+export function runOrder(rows: Row[], nodes: NodeRuntime[], r: number, rounds: number): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const node = row.node === null ? 0 : nodes.findIndex((n) => n.label === row.node?.label);
+    const key = `${row.contestant.workload} b${row.batch} ${node}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return roundOrder([...groups.values()], r, rounds).flatMap((g) => (r % 2 === 1 ? [...g].reverse() : g));
+}
+
 function commandLine(quick: boolean, nodes: NodeRuntime[]): string {
   const flags = [quick ? '--quick' : null, ...(nodes.length === 1 && nodes[0].path === process.execPath ? [] : nodes.map((n) => `--node ${n.path}`))];
   return ['npx tsx benchmarks/run.ts', ...flags.filter((f) => f !== null)].join(' ');
@@ -267,7 +286,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       roundCapacity.push(await parallelCapacity(headline));
       log(`round ${r + 1}/${rounds}: parallel capacity ${roundCapacity[r].toFixed(2)}×`);
     }
-    for (const row of roundOrder(all, r, rounds)) {
+    for (const row of runOrder(all, nodes, r, rounds)) {
       const launcher = launcherFor(row);
       if (typeof launcher === 'string') continue;
       const { steps, warmup } = stepsFor(row, quick);

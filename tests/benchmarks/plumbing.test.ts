@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Contestant, NodeRuntime, RatioSpec, RowSpeed } from '../../benchmarks/contestants.js';
 import { CONTESTANTS, RATIOS, nodeLabels, ratios, rowId, rows } from '../../benchmarks/contestants.js';
 import type { BenchmarkResult, RunRecord } from '../../benchmarks/index.js';
-import { markdown, roundOrder, stepsFor, summarize, withEnv } from '../../benchmarks/index.js';
+import { markdown, roundOrder, runOrder, stepsFor, summarize, withEnv } from '../../benchmarks/index.js';
 import type { KernelRow } from '../../benchmarks/kernels.js';
 import { kernelMarkdown } from '../../benchmarks/kernels.js';
 import { NODES_ENV_VAR, nodePaths, parseColonLines, resolveNodes, simdWidth } from '../../benchmarks/machine.js';
@@ -191,6 +191,34 @@ describe('running the rows', () => {
     const orders = [0, 1, 2].map((r) => roundOrder(items, r, 3));
     for (const o of orders) expect([...o].sort((a, b) => a - b)).toEqual(items);
     expect(new Set(orders.map((o) => o[0])).size).toBe(3);
+  });
+});
+
+describe('the order of a round', () => {
+  const nodes = [{ path: '/a', version: 'v24.1.0', label: 'node24' }, { path: '/b', version: 'v20.1.0', label: 'node20' }];
+  const all = rows(nodes);
+
+  it('runs every row once a round, and the two sides of every headline ratio with no other workload or batch between them', () => {
+    const speeds = all.map((r) => ({ id: r.id, trainSamplesPerSec: 1 }));
+    for (const r of [0, 1, 2]) {
+      const order = runOrder(all, nodes, r, 3);
+      expect([...order.map((x) => x.id)].sort()).toEqual(all.map((x) => x.id).sort());
+      const at = new Map(order.map((x, i) => [x.id, i]));
+      // Every ratio on the headline Node (the targets); another Node's rows sit apart from the Python rows.
+      for (const ratio of ratios(nodes, speeds).filter((x) => x.node !== 'node20')) {
+        for (const den of ratio.dens) {
+          const [i, j] = [at.get(ratio.num)!, at.get(den)!].sort((a, b) => a - b);
+          for (const between of order.slice(i, j + 1)) {
+            expect([between.contestant.workload, between.batch]).toEqual([order[i].contestant.workload, order[i].batch]);
+          }
+        }
+      }
+      const one = at.get('tapegrad-wasm-1t node24 b256')!;
+      const two = at.get('tapegrad-wasm-2t node24 b256')!;
+      expect(Math.abs(one - two)).toBe(1);
+      expect(two > one).toBe(r % 2 === 0); // every other round the other side first
+    }
+    expect(new Set([0, 1, 2].map((r) => runOrder(all, nodes, r, 3)[0].id)).size).toBe(3);
   });
 });
 
