@@ -28,7 +28,7 @@ import { CONTESTANTS, MEMORY_RUN, ratios as ratioList, rows as tableRows } from 
 import type { KernelRow } from './kernels.js';
 import type { CpuInfo } from './machine.js';
 import { cpuInfo, nodePaths, resolveNodes } from './machine.js';
-import type { PeerResult, Workload } from './mnist.js';
+import { WARMUP_MS, type PeerResult, type Workload } from './mnist.js';
 import type { PythonFound } from './python.js';
 import { findPython } from './python.js';
 import { markdown } from './report.js';
@@ -293,7 +293,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       const inferBatches = row.contestant.infer[quick ? 1 : 0];
       const args = [
         ...row.contestant.args, '--workload', row.contestant.workload, '--batch', String(row.batch),
-        '--steps', String(steps), '--warmup', String(warmup), '--infer-batches', String(inferBatches),
+        '--steps', String(steps), '--warmup', String(warmup), '--warmup-ms', String(quick ? 0 : WARMUP_MS), '--infer-batches', String(inferBatches),
       ];
       const res = await runScript<PeerResult>(row.contestant.script, args, launcher);
       runs.push({ ...res, row: row.id, round: r + 1 });

@@ -114,6 +114,8 @@ export interface PeerResult {
   workload: Workload;
   batch: number;
   steps: number;
+  /** Untimed steps before them: --warmup, or more to fill --warmup-ms. */
+  warmupSteps?: number;
   trainSamplesPerSec: number;
   inferSamplesPerSec: number;
   /** Mean loss over the first and the last ten timed steps: every peer should be learning. */
@@ -148,6 +150,8 @@ export interface PeerArgs {
   workload: Workload;
   batch: number;
   warmup: number;
+  /** Warm up for at least this long too (milliseconds of untimed steps after the `warmup` ones). */
+  warmupMs: number;
   steps: number;
   inferBatch: number;
   inferBatches: number;
@@ -163,7 +167,7 @@ const STRING_ARGS: ReadonlySet<string> = new Set(['workload', 'backend']);
 
 /** `--workload a001 --batch 128 ...` → PeerArgs; an unknown option or a bad value throws, naming it. */
 export function parsePeerArgs(argv: string[]): PeerArgs {
-  const args: PeerArgs = { workload: 'mlp', batch: 64, warmup: 20, steps: 200, inferBatch: 1000, inferBatches: 10, threads: 1, epochs: 0, backend: '', zeroSkip: 1 };
+  const args: PeerArgs = { workload: 'mlp', batch: 64, warmup: 20, warmupMs: 0, steps: 200, inferBatch: 1000, inferBatches: 10, threads: 1, epochs: 0, backend: '', zeroSkip: 1 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof PeerArgs;
     if (!(key in args)) throw new Error(`peer: unknown option ${argv[i]}`);
@@ -186,21 +190,32 @@ export function peakRssMiB(): number {
 }
 
 /**
- * The shared protocol: `warmup` steps (not timed: JIT, first allocations), then `steps` timed steps.
+ * A full run's rows also warm up for at least this long. A fresh two-thread tapegrad process reached its
+ * speed only after about 100 steps at batch 256 (windows of 25 steps: 51, 61, 66, then 85–97 thousand
+ * samples/s; one thread 52 at once), while a tenth of its steps is 50: its timed steps began slow. The
+ * same rule for every contestant.
+ */
+export const WARMUP_MS = 1000;
+
+/**
+ * The shared protocol: `warmup` steps, and more until `warmupMs` milliseconds have passed (not timed:
+ * JIT, first allocations, a thread pool's workers reaching speed), then `steps` timed steps.
  * `step(b)` trains on batch b and returns its loss (reading it back is part of the cost for everyone).
  */
 export async function timeTraining(
-  step: (b: number) => number | Promise<number>, warmup: number, steps: number, B: number,
-): Promise<{ samplesPerSec: number; lossFirst: number; lossLast: number; loadAverage: number }> {
-  for (let b = 0; b < warmup; b++) await step(b);
+  step: (b: number) => number | Promise<number>, warmup: number, steps: number, B: number, warmupMs = 0,
+): Promise<{ samplesPerSec: number; lossFirst: number; lossLast: number; loadAverage: number; warmupSteps: number }> {
+  const start = performance.now();
+  let first = 0;
+  while (first < warmup || performance.now() - start < warmupMs) await step(first++);
   const loadAverage = loadavg()[0];
   const losses: number[] = [];
   const t0 = performance.now();
-  for (let b = warmup; b < warmup + steps; b++) losses.push(await step(b));
+  for (let b = first; b < first + steps; b++) losses.push(await step(b));
   const seconds = (performance.now() - t0) / 1000;
   const n = Math.min(10, losses.length);
   const mean = (xs: number[]): number => xs.reduce((s, v) => s + v, 0) / xs.length;
-  return { samplesPerSec: (steps * B) / seconds, lossFirst: mean(losses.slice(0, n)), lossLast: mean(losses.slice(-n)), loadAverage };
+  return { samplesPerSec: (steps * B) / seconds, lossFirst: mean(losses.slice(0, n)), lossLast: mean(losses.slice(-n)), loadAverage, warmupSteps: first };
 }
 
 /**
@@ -227,6 +242,7 @@ export function printResult(
     workload: args.workload,
     batch: args.batch,
     steps: args.steps,
+    warmupSteps: training.warmupSteps,
     trainSamplesPerSec: training.samplesPerSec,
     inferSamplesPerSec,
     lossFirst: training.lossFirst,

@@ -8,7 +8,7 @@ import { TORCH_WAIT_NOTE, WORKLOAD_TITLES } from './contestants.js';
 import type { BenchmarkResult, RowSummary } from './index.js';
 import { PEAK_RSS_TARGET_MIB } from './index.js';
 import { kernelMarkdown } from './kernels.js';
-import { POOL_IMAGES, TEST_POOL_IMAGES } from './mnist.js';
+import { POOL_IMAGES, TEST_POOL_IMAGES, WARMUP_MS } from './mnist.js';
 
 /** Said next to every training table: the kernel table below measures dense operands. */
 export const ZERO_SKIP_NOTE =
@@ -20,7 +20,7 @@ export const ZERO_SKIP_NOTE =
 export const DATA_NOTE =
   `Every contestant converts the same images to float32 pixels / 255 before anything is timed (the first ${POOL_IMAGES.toLocaleString('en-US')} ` +
   `training images, cycled through in file order, and ${TEST_POOL_IMAGES.toLocaleString('en-US')} test images); a timed step takes a slice of them, ` +
-  'trains on it and reads the loss back. Warm-up steps are not timed; each row runs in its own process, rows interleaved round by round; medians.';
+  `trains on it and reads the loss back. Warm-up steps are not timed: a tenth of the steps (at least 5) and, in a full run, more until ${WARMUP_MS / 1000} s have passed; each row runs in its own process, rows interleaved round by round; medians.`;
 
 const n = (v: number | null | undefined, d = 0): string =>
   (v !== null && v !== undefined && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—');

@@ -91,7 +91,7 @@ const training = await timeTraining((b) => {
   params = p2;
   velocity = v2;
   return value.js() as number; // read back synchronously, as every peer does (jsAsync was 10–15% slower here)
-}, args.warmup, args.steps, B);
+}, args.warmup, args.steps, B, args.warmupMs);
 
 const inferSamplesPerSec = await timeInference(test, args.inferBatch, args.inferBatches, (x) => {
   predict(tree.ref(params), np.array(x).reshape([args.inferBatch, PIXELS])).dataSync();

@@ -21,7 +21,7 @@ To run it alone:
     OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread \\
         /usr/bin/python3 benchmarks/peers/pytorch.py --steps 1500 --warmup 150
 
-It takes the TypeScript peers' flags that apply to it (--workload, --batch, --warmup, --steps,
+It takes the TypeScript peers' flags that apply to it (--workload, --batch, --warmup, --warmup-ms, --steps,
 --infer-batch, --infer-batches, --threads; parsePeerArgs in benchmarks/mnist.ts), plus --seed (the
 weights and the dropout masks) and --data-dir, and prints their JSON line (PeerResult) last, plus `blas`:
 the BLAS libraries mapped into the process after the products ran, read from /proc/self/maps; the row's
@@ -52,6 +52,7 @@ def parse_args(argv):
     p.add_argument("--workload", choices=WORKLOADS, default="mlp")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--warmup-ms", type=int, default=0)
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--infer-batch", type=int, default=1000)
     p.add_argument("--infer-batches", type=int, default=10)
@@ -62,8 +63,9 @@ def parse_args(argv):
     for name in ("batch", "steps", "infer_batch", "infer_batches", "threads"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    if args.warmup < 0:
-        p.error(f"--warmup must be at least 0, got {args.warmup}")
+    for name in ("warmup", "warmup_ms"):
+        if getattr(args, name) < 0:
+            p.error(f"--{name.replace('_', '-')} must be at least 0, got {getattr(args, name)}")
     return args
 
 
@@ -164,13 +166,17 @@ def main(argv):
         opt.step()
         return loss.item()  # reading the loss back is part of every peer's step
 
-    # The shared protocol (timeTraining in benchmarks/mnist.ts): warm-up steps untimed, then timed steps.
-    for b in range(args.warmup):
-        step(b)
+    # The shared protocol (timeTraining in benchmarks/mnist.ts): --warmup steps, and more until --warmup-ms
+    # have passed, untimed; then the timed steps.
+    start = time.perf_counter()
+    first = 0
+    while first < args.warmup or (time.perf_counter() - start) * 1000 < args.warmup_ms:
+        step(first)
+        first += 1
     load_average = os.getloadavg()[0]
     losses = []
     t0 = time.perf_counter()
-    for b in range(args.warmup, args.warmup + args.steps):
+    for b in range(first, first + args.steps):
         losses.append(step(b))
     seconds = time.perf_counter() - t0
     n = min(10, len(losses))
@@ -195,6 +201,7 @@ def main(argv):
         "workload": args.workload,
         "batch": B,
         "steps": args.steps,
+        "warmupSteps": first,
         "trainSamplesPerSec": args.steps * B / seconds,
         "inferSamplesPerSec": args.infer_batches * args.infer_batch / infer_seconds,
         "lossFirst": sum(losses[:n]) / n,

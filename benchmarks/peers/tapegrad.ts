@@ -44,8 +44,8 @@ if (args.epochs === 0) {
   training = await timeTraining((b) => {
     const batch = poolBatch(train, b, B);
     return trainOn(batch.x, batch.y);
-  }, args.warmup, args.steps, B);
-  pooledPerStep = (parallelProductCount() - pooledBefore) / (args.warmup + args.steps);
+  }, args.warmup, args.steps, B, args.warmupMs);
+  pooledPerStep = (parallelProductCount() - pooledBefore) / (training.warmupSteps + args.steps);
   model.eval();
   inferSamplesPerSec = await timeInference(test, args.inferBatch, args.inferBatches, (x) => {
     scoped(() => noGrad(() => model.forward(Tensor.from(x, { shape: [args.inferBatch, PIXELS] }))));

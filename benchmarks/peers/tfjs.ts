@@ -41,7 +41,7 @@ const training = await timeTraining((b) => {
   const value = loss.dataSync()[0];
   loss.dispose();
   return value;
-}, args.warmup, args.steps, B);
+}, args.warmup, args.steps, B, args.warmupMs);
 
 const inferSamplesPerSec = await timeInference(test, args.inferBatch, args.inferBatches, (x) => {
   tf.tidy(() => {

@@ -440,6 +440,16 @@ describe('the Node peers (a few steps each, not timed)', () => {
     expect(r.result!.inferSamplesPerSec).toBeGreaterThan(0);
   });
 
+  it('warms up for --warmup steps and then until --warmup-ms have passed, and says how many steps that was', () => {
+    const r = tsx('tapegrad.ts', ['--warmup', '2', '--warmup-ms', '400', '--steps', '3', '--infer-batch', '100', '--infer-batches', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    // A step at batch 64 takes well under 40 ms, so 400 ms hold more than 10 steps.
+    expect(r.result!.warmupSteps).toBeGreaterThan(10);
+    expect(r.result!.steps).toBe(3);
+    const plain = tsx('tapegrad.ts', ['--warmup', '2', ...few.slice(2)]);
+    expect(plain.result!.warmupSteps).toBe(2);
+  });
+
   it('the peers that run only the MLP refuse another workload', () => {
     const r = tsx('jaxjs.ts', ['--workload', 'd2l', ...few]);
     expect(r.status).not.toBe(0);
@@ -469,6 +479,13 @@ describe.skipIf(!found.found)('the PyTorch peer (benchmarks/peers/pytorch.py)', 
     expect(res.lossFirst).toBeGreaterThan(1.2);
     expect(res.lossFirst).toBeLessThan(2.6);
     expect(res.lossLast).toBeLessThan(0.6 * res.lossFirst);
+  });
+
+  it('warms up until --warmup-ms have passed, as the Node peers do', () => {
+    const r = peer(['--warmup', '1', '--warmup-ms', '300', '--steps', '2', '--infer-batch', '100', '--infer-batches', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.result!.warmupSteps).toBeGreaterThan(5);
+    expect(peer(['--warmup', '1', '--steps', '2', '--infer-batch', '100', '--infer-batches', '1']).result!.warmupSteps).toBe(1);
   });
 
   it('its first step\'s loss is that of an untrained 10-way classifier', () => {
