@@ -116,6 +116,11 @@ export interface PeerResult {
   steps: number;
   /** Untimed steps before them: --warmup, or more to fill --warmup-ms. */
   warmupSteps?: number;
+  /**
+   * Training samples/s over each tenth of the timed steps (fewer parts with fewer than ten steps): a host
+   * that gives less for a second or two shows as a dip in the parts that ran then.
+   */
+  windowSamplesPerSec?: number[];
   trainSamplesPerSec: number;
   inferSamplesPerSec: number;
   /** Mean loss over the first and the last ten timed steps: every peer should be learning. */
@@ -197,6 +202,9 @@ export function peakRssMiB(): number {
  */
 export const WARMUP_MS = 1000;
 
+/** The timed steps are also timed in this many parts (PeerResult.windowSamplesPerSec). */
+export const WINDOWS = 10;
+
 /**
  * The shared protocol: `warmup` steps, and more until `warmupMs` milliseconds have passed (not timed:
  * JIT, first allocations, a thread pool's workers reaching speed), then `steps` timed steps.
@@ -204,18 +212,30 @@ export const WARMUP_MS = 1000;
  */
 export async function timeTraining(
   step: (b: number) => number | Promise<number>, warmup: number, steps: number, B: number, warmupMs = 0,
-): Promise<{ samplesPerSec: number; lossFirst: number; lossLast: number; loadAverage: number; warmupSteps: number }> {
+): Promise<{ samplesPerSec: number; lossFirst: number; lossLast: number; loadAverage: number; warmupSteps: number; windows: number[] }> {
   const start = performance.now();
   let first = 0;
   while (first < warmup || performance.now() - start < warmupMs) await step(first++);
   const loadAverage = loadavg()[0];
   const losses: number[] = [];
   const t0 = performance.now();
-  for (let b = first; b < first + steps; b++) losses.push(await step(b));
+  const perWindow = Math.ceil(steps / WINDOWS);
+  const windows: number[] = [];
+  let windowStart = t0;
+  let windowSteps = 0;
+  for (let b = first; b < first + steps; b++) {
+    losses.push(await step(b));
+    if (++windowSteps === perWindow || b === first + steps - 1) {
+      const now = performance.now();
+      windows.push((windowSteps * B) / ((now - windowStart) / 1000));
+      windowStart = now;
+      windowSteps = 0;
+    }
+  }
   const seconds = (performance.now() - t0) / 1000;
   const n = Math.min(10, losses.length);
   const mean = (xs: number[]): number => xs.reduce((s, v) => s + v, 0) / xs.length;
-  return { samplesPerSec: (steps * B) / seconds, lossFirst: mean(losses.slice(0, n)), lossLast: mean(losses.slice(-n)), loadAverage, warmupSteps: first };
+  return { samplesPerSec: (steps * B) / seconds, lossFirst: mean(losses.slice(0, n)), lossLast: mean(losses.slice(-n)), loadAverage, warmupSteps: first, windows };
 }
 
 /**
@@ -243,6 +263,7 @@ export function printResult(
     batch: args.batch,
     steps: args.steps,
     warmupSteps: training.warmupSteps,
+    windowSamplesPerSec: training.windows,
     trainSamplesPerSec: training.samplesPerSec,
     inferSamplesPerSec,
     lossFirst: training.lossFirst,

@@ -114,6 +114,21 @@ export function markdown(r: BenchmarkResult, seconds?: number): string {
         `${n(x.twoThreads)} against ${n(x.oneThread)} samples/s; the pool ran ${n(Math.min(...x.pooledPerStep), 2)}–${n(Math.max(...x.pooledPerStep), 2)} products a step)`).join(', ') + '.');
   }
 
+  // The ratio the host moves most, seen inside each run: one and two threads, tenth by tenth.
+  const pairRows = r.runs.filter((x) => x.workload === 'mlp' && x.windowSamplesPerSec !== undefined &&
+    /^tapegrad-wasm-[12]t /.test(x.row) && (headline === null || x.row.includes(` ${headline} `)));
+  if (pairRows.length > 0) {
+    lines.push('');
+    lines.push('One and two threads within each run, over each tenth of its timed steps (thousand train samples/s; a host that ' +
+      'gives one core\'s throughput for a second or two shows as a run of low tenths in a two-thread row):');
+    lines.push('');
+    lines.push('| row | round | tenths of the timed steps | whole run |');
+    lines.push('| --- | ---: | --- | ---: |');
+    for (const x of [...pairRows].sort((a, b) => a.row.localeCompare(b.row) || a.round - b.round)) {
+      lines.push(`| ${x.row} | ${x.round} | ${x.windowSamplesPerSec!.map((w) => n(w / 1000)).join(' ')} | ${n(x.trainSamplesPerSec / 1000)} |`);
+    }
+  }
+
   for (const workload of ['mlp', 'a001', 'd2l'] as const) {
     if (!r.training.some((t) => t.workload === workload)) continue;
     lines.push('');

@@ -175,9 +175,17 @@ def main(argv):
         first += 1
     load_average = os.getloadavg()[0]
     losses = []
+    windows = []  # samples/s over each tenth of the timed steps (WINDOWS in benchmarks/mnist.ts)
+    per_window = -(-args.steps // 10)
     t0 = time.perf_counter()
+    window_start, window_steps = t0, 0
     for b in range(first, first + args.steps):
         losses.append(step(b))
+        window_steps += 1
+        if window_steps == per_window or b == first + args.steps - 1:
+            now = time.perf_counter()
+            windows.append(window_steps * B / (now - window_start))
+            window_start, window_steps = now, 0
     seconds = time.perf_counter() - t0
     n = min(10, len(losses))
 
@@ -202,6 +210,7 @@ def main(argv):
         "batch": B,
         "steps": args.steps,
         "warmupSteps": first,
+        "windowSamplesPerSec": windows,
         "trainSamplesPerSec": args.steps * B / seconds,
         "inferSamplesPerSec": args.infer_batches * args.infer_batch / infer_seconds,
         "lossFirst": sum(losses[:n]) / n,

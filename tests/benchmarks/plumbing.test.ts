@@ -328,6 +328,10 @@ describe('the results file', () => {
     expect(md).toContain('node24 = v24.22.3 (`/opt/node24/bin/node`), the headline');
     expect(md).toContain('Load average (1, 5, 15 min) 2.50 / 1.00 / 0.50 at the start, 3.00 / 2.00 / 1.00 at the end');
     expect(md).not.toContain('Just before each round');
+    expect(md).not.toContain('| row | round | tenths of the timed steps | whole run |'); // no run reported its tenths
+    const tenths = markdown({ ...result, runs: [run('tapegrad-wasm-2t node24 b64', 90_000, { windowSamplesPerSec: [61_000, 62_400, 99_600] }), run('pytorch-1t b64', 1, { windowSamplesPerSec: [1] })] });
+    expect(tenths).toContain('| tapegrad-wasm-2t node24 b64 | 1 | 61 62 100 | 90 |'); // thousands
+    expect(tenths).not.toContain('| pytorch-1t b64 | 1 |');
     expect(markdown({ ...result, machine: { ...result.machine, roundCapacity: [1.98, 1.6, 1.553] } }))
       .toContain('Just before each round of the training rows: 1.98×, 1.60×, 1.55×.');
     expect(md).toContain('| tapegrad-wasm-2t | node24 (v24.22.3, FMA) | 1,000 | 2,000 | 100 | 2.000 → 1.000 | 3 |');
@@ -446,6 +450,11 @@ describe('the Node peers (a few steps each, not timed)', () => {
     // A step at batch 64 takes well under 40 ms, so 400 ms hold more than 10 steps.
     expect(r.result!.warmupSteps).toBeGreaterThan(10);
     expect(r.result!.steps).toBe(3);
+    // Three timed steps: three tenths of one step each, whose time adds up to the whole run's.
+    const w = r.result!.windowSamplesPerSec!;
+    expect(w).toHaveLength(3);
+    const seconds = w.reduce((t, x) => t + 64 / x, 0);
+    expect(Math.abs(seconds - (3 * 64) / r.result!.trainSamplesPerSec)).toBeLessThan(0.01 * seconds + 1e-3);
     const plain = tsx('tapegrad.ts', ['--warmup', '2', ...few.slice(2)]);
     expect(plain.result!.warmupSteps).toBe(2);
   });
@@ -485,6 +494,7 @@ describe.skipIf(!found.found)('the PyTorch peer (benchmarks/peers/pytorch.py)', 
     const r = peer(['--warmup', '1', '--warmup-ms', '300', '--steps', '2', '--infer-batch', '100', '--infer-batches', '1']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.result!.warmupSteps).toBeGreaterThan(5);
+    expect(r.result!.windowSamplesPerSec).toHaveLength(2);
     expect(peer(['--warmup', '1', '--steps', '2', '--infer-batch', '100', '--infer-batches', '1']).result!.warmupSteps).toBe(1);
   });
 
