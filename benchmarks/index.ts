@@ -207,10 +207,13 @@ async function parallelCapacity(node: NodeRuntime): Promise<number> {
   return (pair[0].gflops + pair[1].gflops) / solo.gflops;
 }
 
-/** Timed steps and warm-up steps of a row's run: the contestant's samples over the batch. */
-export function stepsFor(row: Pick<Row, 'contestant' | 'batch'>, quick: boolean): { steps: number; warmup: number } {
+/**
+ * Timed steps and warm-up of a row's run: the contestant's samples over the batch; a tenth of them
+ * warm up, and in a full run at least WARMUP_MS as well.
+ */
+export function stepsFor(row: Pick<Row, 'contestant' | 'batch'>, quick: boolean): { steps: number; warmup: number; warmupMs: number } {
   const steps = Math.max(10, Math.ceil(row.contestant.samples[quick ? 1 : 0] / row.batch));
-  return { steps, warmup: Math.max(quick ? 3 : 5, Math.round(steps / 10)) };
+  return { steps, warmup: Math.max(quick ? 3 : 5, Math.round(steps / 10)), warmupMs: quick ? 0 : WARMUP_MS };
 }
 
 /**
@@ -235,7 +238,9 @@ export function runOrder(rows: Row[], nodes: NodeRuntime[], r: number, rounds: n
   for (const row of rows) {
     const node = row.node === null ? 0 : nodes.findIndex((n) => n.label === row.node?.label);
     const key = `${row.contestant.workload} b${row.batch} ${node}`;
-    groups.set(key, [...(groups.get(key) ?? []), row]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [row]);
+    else group.push(row);
   }
   return roundOrder([...groups.values()], r, rounds).flatMap((g) => (r % 2 === 1 ? [...g].reverse() : g));
 }
@@ -289,11 +294,11 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     for (const row of runOrder(all, nodes, r, rounds)) {
       const launcher = launcherFor(row);
       if (typeof launcher === 'string') continue;
-      const { steps, warmup } = stepsFor(row, quick);
+      const { steps, warmup, warmupMs } = stepsFor(row, quick);
       const inferBatches = row.contestant.infer[quick ? 1 : 0];
       const args = [
         ...row.contestant.args, '--workload', row.contestant.workload, '--batch', String(row.batch),
-        '--steps', String(steps), '--warmup', String(warmup), '--warmup-ms', String(quick ? 0 : WARMUP_MS), '--infer-batches', String(inferBatches),
+        '--steps', String(steps), '--warmup', String(warmup), '--warmup-ms', String(warmupMs), '--infer-batches', String(inferBatches),
       ];
       const res = await runScript<PeerResult>(row.contestant.script, args, launcher);
       runs.push({ ...res, row: row.id, round: r + 1 });

@@ -17,7 +17,7 @@ import { NODES_ENV_VAR, nodePaths, parseColonLines, resolveNodes, simdWidth } fr
 import type { PeerResult } from '../../benchmarks/mnist.js';
 import type { CpuProfile } from '../../benchmarks/profile.js';
 import { categoryOf, parseOnly, shares, windowOf } from '../../benchmarks/profile.js';
-import { PIXELS, POOL_IMAGES, batchStart, floatPool, loadMnist, parsePeerArgs, poolBatch } from '../../benchmarks/mnist.js';
+import { PIXELS, POOL_IMAGES, WARMUP_MS, batchStart, floatPool, loadMnist, parsePeerArgs, poolBatch } from '../../benchmarks/mnist.js';
 import { DEFAULT_PYTHON, OPENBLAS_DIR, TORCH_MISSING, findPython, pythonCandidates, pythonEnv } from '../../benchmarks/python.js';
 
 const NODES: NodeRuntime[] = [
@@ -180,10 +180,10 @@ describe('running the rows', () => {
     expect(env).toEqual({ A: '2', KEEP: 'x' });
   });
 
-  it('sizes a row\'s steps from its samples and batch, with a tenth (at least 5) as warm-up', () => {
+  it('sizes a row\'s steps from its samples and batch, with a tenth (at least 5) as warm-up, and a second more in a full run', () => {
     const c = CONTESTANTS.find((x) => x.name === 'tfjs-cpu') as Contestant;
-    expect(stepsFor({ contestant: c, batch: 64 }, false)).toEqual({ steps: Math.ceil(c.samples[0] / 64), warmup: Math.max(5, Math.round(Math.ceil(c.samples[0] / 64) / 10)) });
-    expect(stepsFor({ contestant: { ...c, samples: [64, 64] }, batch: 64 }, true).steps).toBe(10);
+    expect(stepsFor({ contestant: c, batch: 64 }, false)).toEqual({ steps: Math.ceil(c.samples[0] / 64), warmup: Math.max(5, Math.round(Math.ceil(c.samples[0] / 64) / 10)), warmupMs: WARMUP_MS });
+    expect(stepsFor({ contestant: { ...c, samples: [64, 64] }, batch: 64 }, true)).toMatchObject({ steps: 10, warmupMs: 0 });
   });
 
   it('runs every row once a round, starting each round at a different row', () => {
